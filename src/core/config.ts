@@ -1,0 +1,95 @@
+/**
+ * Configuration: every option is a LADDER_* environment variable, declared
+ * once here with its default and a one-line doc. `loadConfig` parses and
+ * validates them all, and a bad value stops startup with a message that names
+ * the variable. The README table is generated from this schema
+ * (`npm run docs:config`), so the two cannot drift apart.
+ */
+
+type Parser<T> = (raw: string) => T;
+
+interface Option<T> {
+  readonly env: string;
+  readonly default: T;
+  readonly doc: string;
+  readonly parse: Parser<T>;
+}
+
+class ConfigError extends Error {}
+
+function integer(min: number, max: number): Parser<number> {
+  return (raw) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`must be an integer, got '${raw}'`);
+    const value = Number(raw);
+    if (value < min || value > max) throw new ConfigError(`must be between ${min} and ${max}, got ${value}`);
+    return value;
+  };
+}
+
+function oneOf<T extends string>(...choices: T[]): Parser<T> {
+  return (raw) => {
+    if (!(choices as string[]).includes(raw)) throw new ConfigError(`must be one of ${choices.join(', ')}, got '${raw}'`);
+    return raw as T;
+  };
+}
+
+const boolean: Parser<boolean> = (raw) => {
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(`must be true or false, got '${raw}'`);
+};
+
+const text: Parser<string> = (raw) => raw;
+const optionalText: Parser<string | null> = (raw) => (raw === '' ? null : raw);
+
+function option<T>(env: string, defaultValue: T, parse: Parser<T>, doc: string): Option<T> {
+  return { env, default: defaultValue, parse, doc };
+}
+
+export const configSchema = {
+  port: option('LADDER_PORT', 8080, integer(0, 65535), 'TCP port of the HTTP/WebSocket server (0 picks a free one).'),
+  host: option('LADDER_HOST', '127.0.0.1', text, 'Interface to listen on; set 0.0.0.0 to accept remote clients.'),
+  dataDir: option('LADDER_DATA_DIR', './data', text, 'Directory of the embedded SQLite database.'),
+  adminKey: option<string | null>('LADDER_ADMIN_KEY', null, optionalText, 'Admin API key. Unset: the first start generates one, stores its hash and prints it once.'),
+  logLevel: option('LADDER_LOG_LEVEL', 'info' as const, oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'Log level of the structured (pino) log.'),
+  readAuth: option('LADDER_READ_AUTH', false, boolean, 'When true, reads need an API key too (scope read or higher).'),
+  bodyLimit: option('LADDER_BODY_LIMIT', 4 * 1024 * 1024, integer(1024, 256 * 1024 * 1024), 'Largest accepted request body in bytes (413 above).'),
+  commitIntervalMs: option('LADDER_COMMIT_INTERVAL_MS', 2, integer(0, 1000), 'Group commit window: submissions arriving within it share one SQLite transaction.'),
+  sqliteSync: option('LADDER_SQLITE_SYNC', 'full' as const, oneOf('full', 'normal'), 'SQLite synchronous mode: full survives power loss, normal survives a process crash (kill -9) only.'),
+  tickMs: option('LADDER_TICK_MS', 50, integer(1, 10_000), 'Fan-out tick: changes of a board are coalesced and pushed once per tick.'),
+  historySize: option('LADDER_HISTORY_SIZE', 256, integer(0, 100_000), 'Deltas retained per view for resume (since_version / Last-Event-ID).'),
+  historyBytes: option('LADDER_HISTORY_BYTES', 1024 * 1024, integer(0, 1024 * 1024 * 1024), 'Byte bound of the retained deltas per view.'),
+  viewLingerMs: option('LADDER_VIEW_LINGER_MS', 60_000, integer(0, 3_600_000), 'How long a view without subscribers keeps its history, so that reconnecting clients resume.'),
+  heartbeatMs: option('LADDER_HEARTBEAT_MS', 30_000, integer(100, 3_600_000), 'WebSocket ping interval; a socket that misses a pong for as long is closed.'),
+  slowSocketBytes: option('LADDER_SLOW_SOCKET_BYTES', 256 * 1024, integer(1024, 1024 * 1024 * 1024), 'Unsent bytes after which a socket skips deltas and gets a fresh snapshot once it drains.'),
+  maxSocketBytes: option('LADDER_MAX_SOCKET_BYTES', 4 * 1024 * 1024, integer(1024, 1024 * 1024 * 1024), 'Unsent bytes after which a slow socket is closed (code 4008).'),
+  longPollMaxMs: option('LADDER_LONG_POLL_MAX_MS', 30_000, integer(0, 600_000), 'Upper bound of timeout_ms on a rankings long-poll.'),
+} as const;
+
+export type ConfigSchema = typeof configSchema;
+export type Config = { readonly [K in keyof ConfigSchema]: ConfigSchema[K]['default'] };
+
+/** Parses LADDER_* variables from `env`, throws an Error naming the variable on a bad value. */
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+  const config: Record<string, unknown> = {};
+  for (const [key, opt] of Object.entries(configSchema) as [string, Option<unknown>][]) {
+    const raw = env[opt.env];
+    if (raw === undefined) {
+      config[key] = opt.default;
+      continue;
+    }
+    try {
+      config[key] = opt.parse(raw);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new Error(`invalid ${opt.env}: ${err.message}`);
+      throw err;
+    }
+  }
+  return Object.freeze({ ...config, ...overrides }) as Config;
+}
+
+/** Markdown table of every option, for the README. */
+export function configTable(): string {
+  const rows = Object.values(configSchema).map((opt) => `| \`${opt.env}\` | \`${JSON.stringify(opt.default)}\` | ${opt.doc} |`);
+  return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}

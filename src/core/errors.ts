@@ -1,0 +1,66 @@
+/**
+ * The one catalogue of Ladder errors. Each cause has a stable `code`, an HTTP
+ * status and a message. Domain code throws LadderError; only the edges
+ * (HTTP, WebSocket, SSE) turn it into a wire shape.
+ */
+
+export const ErrorCodes = {
+  malformed_json: { status: 400, doc: 'The request body is not valid JSON.' },
+  invalid_request: { status: 400, doc: 'A field is missing, of the wrong type or out of range; details.field names it.' },
+  invalid_score: { status: 400, doc: 'score is not an integer within ±(2^53−1).' },
+  score_overflow: { status: 400, doc: 'An increment would take the score outside ±(2^53−1).' },
+  missing_api_key: { status: 401, doc: 'The request needs `Authorization: Bearer <key>`.' },
+  invalid_api_key: { status: 401, doc: 'The API key is unknown or revoked.' },
+  forbidden: { status: 403, doc: 'The API key lacks the scope this request needs.' },
+  route_not_found: { status: 404, doc: 'No such endpoint.' },
+  board_not_found: { status: 404, doc: 'No board has this id.' },
+  participant_not_found: { status: 404, doc: 'The participant has no entry on this board.' },
+  board_exists: { status: 409, doc: 'A board with this id exists already.' },
+  payload_too_large: { status: 413, doc: 'The request body exceeds LADDER_BODY_LIMIT.' },
+  unsupported_media_type: { status: 415, doc: 'Send `Content-Type: application/json`.' },
+  rate_limited: { status: 429, doc: 'Too many requests; retry after Retry-After seconds.' },
+  shutting_down: { status: 503, doc: 'The server is shutting down; retry on another instance.' },
+  internal_error: { status: 500, doc: 'A bug in Ladder. The log has the details.' },
+} as const satisfies Record<string, { status: number; doc: string }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+}
+
+export class LadderError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'LadderError';
+    this.code = code;
+    this.status = ErrorCodes[code].status;
+    this.details = details;
+  }
+
+  toBody(): ErrorBody {
+    const error: ErrorBody['error'] = { code: this.code, message: this.message };
+    if (this.details !== undefined) error.details = this.details;
+    return { error };
+  }
+}
+
+/** A 400 that names the offending field, e.g. `invalidField('score', 'must be an integer')`. */
+export function invalidField(field: string, problem: string): LadderError {
+  return new LadderError('invalid_request', `${field} ${problem}`, { field });
+}
+
+export function boardNotFound(boardId: string): LadderError {
+  return new LadderError('board_not_found', `leaderboard '${boardId}' does not exist`, { leaderboard_id: boardId });
+}
+
+export function participantNotFound(boardId: string, participantId: string): LadderError {
+  return new LadderError('participant_not_found', `participant '${participantId}' has no entry on leaderboard '${boardId}'`, {
+    leaderboard_id: boardId,
+    participant_id: participantId,
+  });
+}

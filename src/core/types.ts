@@ -1,0 +1,68 @@
+/**
+ * Domain types shared by every layer. Field names are camelCase inside the
+ * process; the HTTP edge maps them to the snake_case wire format.
+ */
+
+/** `desc`: a higher score ranks first. `asc`: a lower score ranks first (race times). */
+export type SortOrder = 'desc' | 'asc';
+
+/** How a submission changes an entry. See core/operators.ts. */
+export type Operator = 'best' | 'latest' | 'increment';
+
+export type Metadata = Record<string, unknown>;
+
+/** What the ranking needs to know about a board. */
+export interface BoardRules {
+  readonly id: string;
+  readonly sortOrder: SortOrder;
+  readonly operator: Operator;
+}
+
+export interface BoardConfig extends BoardRules {
+  readonly name: string;
+  readonly metadata: Metadata | null;
+  /** ms since epoch */
+  readonly createdAt: number;
+}
+
+/** One participant's standing on one board. */
+export interface Entry {
+  readonly participantId: string;
+  /** An integer within ±(2^53−1). */
+  readonly score: number;
+  /** When the current score was first reached (ms since epoch). Earlier wins a tie. */
+  readonly achievedAt: number;
+  /** Timestamp of the latest submission applied; `latest` uses it to discard stale ones. */
+  readonly updatedAt: number;
+  readonly metadata: Metadata | null;
+}
+
+export interface RankedEntry extends Entry {
+  /** 1-based, unique. */
+  readonly rank: number;
+}
+
+/** A score submission after validation. */
+export interface Submission {
+  readonly participantId: string;
+  /** Absolute under `best`/`latest`, a delta under `increment`. */
+  readonly score: number;
+  /** ms since epoch; decides ties. */
+  readonly timestamp: number;
+  /** Client-chosen id that makes retries idempotent. */
+  readonly eventId: string | null;
+  readonly metadata: Metadata | null;
+}
+
+/** What one accepted submission did to the ranking (DESIGN.md "change"). */
+export interface Change {
+  readonly boardId: string;
+  readonly version: number;
+  readonly participantId: string;
+  readonly score: number;
+  readonly achievedAt: number;
+  /** null when the participant is new. */
+  readonly oldRank: number | null;
+  /** null when the participant left the board. */
+  readonly newRank: number | null;
+}

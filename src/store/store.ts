@@ -1,0 +1,81 @@
+/**
+ * Durable state (DESIGN.md "store"): boards, entries, the score-event audit
+ * log and API keys. Two implementations share this interface and one
+ * conformance suite (test/conformance/store.ts): SQLite (embedded, store/sqlite.ts)
+ * and PostgreSQL (cluster).
+ */
+import type { BoardConfig, Entry, Metadata } from '../core/types.js';
+
+/** One accepted submission, as the audit log keeps it. */
+export interface ScoreEvent {
+  readonly boardId: string;
+  /** The client's event id, or null when it gave none (then retries are not deduplicated). */
+  readonly eventId: string | null;
+  readonly participantId: string;
+  /** The submitted value: absolute under best/latest, a delta under increment. */
+  readonly submitted: number;
+  /** The submission's timestamp (ms since epoch). */
+  readonly timestamp: number;
+  /** When the server accepted it (ms since epoch). */
+  readonly receivedAt: number;
+  readonly oldScore: number | null;
+  readonly newScore: number;
+  readonly oldRank: number | null;
+  readonly newRank: number;
+  /** Board version after this event. */
+  readonly version: number;
+  readonly changed: boolean;
+  readonly metadata: Metadata | null;
+  /** The entry after this event; the store upserts it. */
+  readonly entry: Entry;
+}
+
+export type KeyScope = 'admin' | 'write' | 'read';
+
+export interface ApiKeyRecord {
+  readonly id: string;
+  /** sha256 of the key, hex. The key itself is never stored. */
+  readonly hash: string;
+  readonly scope: KeyScope;
+  readonly name: string;
+  readonly createdAt: number;
+}
+
+export interface StoredBoard {
+  readonly config: BoardConfig;
+  /** Version of the last committed change. */
+  readonly version: number;
+}
+
+export interface Store {
+  /** Creates the board. Throws LadderError('board_exists') when the id is taken. */
+  createBoard(config: BoardConfig): Promise<void>;
+  getBoard(boardId: string): Promise<StoredBoard | null>;
+  listBoards(): Promise<StoredBoard[]>;
+  /** Deletes the board with its entries and events. Returns false when it did not exist. */
+  deleteBoard(boardId: string): Promise<boolean>;
+
+  /**
+   * Makes the events durable: inserts them into the audit log, upserts their
+   * entries and raises the boards' versions. Resolves only once committed.
+   * Concurrent calls are group-committed: they share one transaction.
+   * Events of one board must be appended in version order.
+   */
+  appendEvents(events: readonly ScoreEvent[]): Promise<void>;
+
+  /** The committed event with this client event id, or null. */
+  findEvent(boardId: string, eventId: string): Promise<ScoreEvent | null>;
+
+  /** Every entry of the board, for a rebuild of the index. */
+  loadEntries(boardId: string): Promise<Entry[]>;
+
+  /** Events of the board with version > afterVersion, oldest first, at most `limit`. */
+  listEvents(boardId: string, afterVersion: number, limit: number): Promise<ScoreEvent[]>;
+
+  createApiKey(record: ApiKeyRecord): Promise<void>;
+  findApiKey(hash: string): Promise<ApiKeyRecord | null>;
+  countApiKeys(scope: KeyScope): Promise<number>;
+
+  /** Flushes pending commits and closes. */
+  close(): Promise<void>;
+}

@@ -81,7 +81,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     try {
       config[key] = opt.parse(raw);
     } catch (err) {
-      if (err instanceof ConfigError) throw new Error(`invalid ${opt.env}: ${err.message}`);
+      if (err instanceof ConfigError) throw new Error(`invalid ${opt.env}: ${err.message}`, { cause: err });
       throw err;
     }
   }

@@ -1,0 +1,103 @@
+/**
+ * The wire shapes of Ladder's REST API (snake_case JSON), as the client sends
+ * and receives them. Times are milliseconds since the epoch.
+ */
+
+export type SortOrder = 'desc' | 'asc';
+export type Operator = 'best' | 'latest' | 'increment';
+export type Metadata = Record<string, unknown>;
+
+export interface Board {
+  readonly id: string;
+  readonly name: string;
+  readonly sort_order: SortOrder;
+  readonly operator: Operator;
+  readonly metadata: Metadata | null;
+  readonly created_at: number;
+  /** +1 on every change to the ranking. */
+  readonly version: number;
+  /** Number of entries. */
+  readonly total: number;
+}
+
+export interface CreateBoardInput {
+  readonly id: string;
+  readonly name?: string;
+  readonly sort_order: SortOrder;
+  readonly operator: Operator;
+  readonly metadata?: Metadata;
+}
+
+export interface ScoreSubmission {
+  readonly participant_id: string;
+  /** Absolute under `best`/`latest`, a delta under `increment`. */
+  readonly score: number;
+  readonly timestamp?: number;
+  /** Makes retries idempotent. */
+  readonly event_id?: string;
+  readonly metadata?: Metadata;
+}
+
+export interface ScoreResult {
+  readonly participant_id: string;
+  readonly score: number;
+  readonly rank: number;
+  /** null when the participant is new. */
+  readonly previous_rank: number | null;
+  readonly previous_score: number | null;
+  readonly version: number;
+  /** false when the submission did not change the entry (e.g. a worse score under `best`). */
+  readonly changed: boolean;
+  readonly achieved_at: number;
+}
+
+export interface ApiErrorDetail {
+  readonly code: string;
+  readonly message: string;
+  readonly details?: Record<string, unknown>;
+}
+
+/** One item of a batch answer: the result, or why this item was rejected. */
+export type BatchItemResult = ScoreResult | { readonly error: ApiErrorDetail };
+
+export interface RankedEntry {
+  readonly rank: number;
+  readonly participant_id: string;
+  readonly score: number;
+  readonly achieved_at: number;
+  readonly metadata?: Metadata | null;
+}
+
+export interface Rankings {
+  readonly leaderboard_id: string;
+  readonly version: number;
+  readonly total: number;
+  readonly entries: readonly RankedEntry[];
+}
+
+export interface RankingsQuery {
+  /** Default 100. */
+  readonly limit?: number;
+  readonly offset?: number;
+  /** A window centred on this participant instead of offset. */
+  readonly around?: string;
+  /** Only these participants' entries. */
+  readonly participants?: readonly string[];
+  /** Long-poll: answer once the board's version exceeds this (or after timeoutMs). */
+  readonly waitForVersionAfter?: number;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ParticipantStanding {
+  readonly leaderboard_id: string;
+  readonly participant_id: string;
+  readonly rank: number;
+  readonly score: number;
+  readonly achieved_at: number;
+  /** Where the participant stands on the board, as the server computes it (see docs/api). */
+  readonly percentile: number;
+  readonly version: number;
+  readonly total: number;
+  readonly neighbors: { readonly above: readonly RankedEntry[]; readonly below: readonly RankedEntry[] };
+}

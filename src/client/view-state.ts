@@ -1,0 +1,65 @@
+/**
+ * The local copy of a view, and how snapshots and deltas change it
+ * (docs/protocol.md). Pure functions with no I/O, so the server's tests can
+ * replay what they sent and check that it rebuilds their own view exactly.
+ */
+import type { DeltaMessage, SnapshotMessage, ViewEntry } from './protocol.js';
+
+export interface ViewState {
+  readonly version: number;
+  /** Entries on the whole board, not only in the view. */
+  readonly total: number;
+  /** Rank of entries[0]. */
+  readonly firstRank: number;
+  readonly entries: readonly ViewEntry[];
+}
+
+export type DeltaOutcome =
+  | { readonly ok: true; readonly state: ViewState }
+  /**
+   * `gap`: the delta does not start at the local version (a message was
+   * missed). `inconsistent`: an upsert lands outside the list. Either way the
+   * local copy can no longer be trusted and the view must be resubscribed.
+   */
+  | { readonly ok: false; readonly reason: 'gap' | 'inconsistent' };
+
+/** The state a snapshot describes. Ranks are renumbered from first_rank, as the protocol defines them. */
+export function stateFromSnapshot(snapshot: Omit<SnapshotMessage, 'type' | 'sub'>): ViewState {
+  return {
+    version: snapshot.version,
+    total: snapshot.total,
+    firstRank: snapshot.first_rank,
+    entries: numbered(snapshot.entries.map(copyEntry), snapshot.first_rank),
+  };
+}
+
+/**
+ * Applies a delta: drops the removed participants, inserts the upserts in
+ * ascending rank at position `rank − first_rank`, then renumbers from
+ * first_rank. An upserted participant still in the list is dropped first too,
+ * so a participant can never appear twice. Complexity: O(view size × upserts).
+ */
+export function applyDelta(state: ViewState | null, delta: Omit<DeltaMessage, 'type' | 'sub'>): DeltaOutcome {
+  if (state === null || delta.from_version !== state.version) return { ok: false, reason: 'gap' };
+  const leaving = new Set(delta.removes);
+  for (const upsert of delta.upserts) leaving.add(upsert.participant_id);
+  const entries = state.entries.filter((entry) => !leaving.has(entry.participant_id));
+  const upserts = [...delta.upserts].sort((a, b) => a.rank - b.rank);
+  for (const upsert of upserts) {
+    const position = upsert.rank - delta.first_rank;
+    if (position < 0 || position > entries.length) return { ok: false, reason: 'inconsistent' };
+    entries.splice(position, 0, copyEntry(upsert));
+  }
+  return {
+    ok: true,
+    state: { version: delta.to_version, total: delta.total, firstRank: delta.first_rank, entries: numbered(entries, delta.first_rank) },
+  };
+}
+
+function copyEntry(entry: ViewEntry): ViewEntry {
+  return { rank: entry.rank, participant_id: entry.participant_id, score: entry.score, achieved_at: entry.achieved_at };
+}
+
+function numbered(entries: ViewEntry[], firstRank: number): ViewEntry[] {
+  return entries.map((entry, i) => (entry.rank === firstRank + i ? entry : { ...entry, rank: firstRank + i }));
+}

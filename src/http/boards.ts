@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify';
+import type { Metadata, Operator, SortOrder } from '../core/types.js';
+import type { HttpContext } from './context.js';
+import { checkMetadataSize } from './metadata.js';
+import { boardParams, newBoardBody, readQuery } from './schemas.js';
+import { boardToWire } from './wire.js';
+
+interface NewBoardBody {
+  id: string;
+  name?: string;
+  sort_order: SortOrder;
+  operator: Operator;
+  metadata?: Metadata;
+}
+
+export function registerBoardRoutes(app: FastifyInstance, ctx: HttpContext): void {
+  const { ladder, auth } = ctx;
+
+  app.post<{ Body: NewBoardBody }>('/v1/leaderboards', { schema: { body: newBoardBody } }, async (request, reply) => {
+    await auth.authorize(request, 'admin');
+    const body = request.body;
+    checkMetadataSize(body.metadata, 'metadata');
+    const board = await ladder.createBoard({
+      id: body.id,
+      name: body.name,
+      sortOrder: body.sort_order,
+      operator: body.operator,
+      metadata: body.metadata ?? null,
+    });
+    return reply.status(201).header('Location', `/v1/leaderboards/${board.config.id}`).send(boardToWire(board));
+  });
+
+  app.get('/v1/leaderboards', { schema: { querystring: readQuery } }, async (request) => {
+    await auth.authorize(request, 'read');
+    return { leaderboards: (await ladder.listBoards()).map(boardToWire) };
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/leaderboards/:id', { schema: { params: boardParams, querystring: readQuery } }, async (request) => {
+    await auth.authorize(request, 'read');
+    return boardToWire(await ladder.getBoard(request.params.id));
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/leaderboards/:id', { schema: { params: boardParams } }, async (request, reply) => {
+    await auth.authorize(request, 'admin');
+    await ladder.deleteBoard(request.params.id);
+    return reply.status(204).send();
+  });
+}

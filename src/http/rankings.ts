@@ -1,0 +1,74 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { assertParticipantId } from '../core/ids.js';
+import { invalidField } from '../core/errors.js';
+import type { HttpContext } from './context.js';
+import { boardParams, MAX_LIMIT, participantParams, participantQuery, rankingsQuery } from './schemas.js';
+import { rankingsToWire, standingToWire } from './wire.js';
+
+interface RankingsQuery {
+  limit: number;
+  offset: number;
+  around?: string;
+  participants?: string;
+  wait_for_version_after?: number;
+  timeout_ms?: number;
+}
+
+/**
+ * ETag of a board state. The board's creation time is part of it, so that a
+ * board deleted and created again under the same id never matches an old tag.
+ */
+function etagOf(ctx: HttpContext, boardId: string, version: number): string {
+  return `"${ctx.ladder.boardRules(boardId)?.createdAt ?? 0}-${version}"`;
+}
+
+function notModified(request: FastifyRequest, reply: FastifyReply, etag: string): boolean {
+  void reply.header('ETag', etag).header('Cache-Control', 'no-cache');
+  const tags = request.headers['if-none-match'];
+  if (typeof tags !== 'string') return false;
+  return tags.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*');
+}
+
+function parseParticipants(list: string): string[] {
+  const ids = list.split(',').filter((id) => id !== '');
+  if (ids.length > MAX_LIMIT) throw invalidField('participants', `must list at most ${MAX_LIMIT} participants`);
+  for (const id of ids) assertParticipantId(id, 'participants');
+  return [...new Set(ids)];
+}
+
+export function registerRankingRoutes(app: FastifyInstance, ctx: HttpContext): void {
+  const { ladder, auth, config } = ctx;
+
+  app.get<{ Params: { id: string }; Querystring: RankingsQuery }>(
+    '/v1/leaderboards/:id/rankings',
+    { schema: { params: boardParams, querystring: rankingsQuery } },
+    async (request, reply) => {
+      await auth.authorize(request, 'read');
+      const { id } = request.params;
+      const query = request.query;
+      if (query.around !== undefined && query.participants !== undefined) {
+        throw invalidField('around', 'cannot be combined with participants');
+      }
+      const participants = query.participants === undefined ? undefined : parseParticipants(query.participants);
+      if (query.wait_for_version_after !== undefined) {
+        const timeout = Math.min(query.timeout_ms ?? config.longPollMaxMs, config.longPollMaxMs);
+        await ladder.waitForVersion(id, query.wait_for_version_after, timeout);
+      }
+      const page = await ladder.rankings(id, { limit: query.limit, offset: query.offset, around: query.around, participants });
+      if (notModified(request, reply, etagOf(ctx, id, page.version))) return reply.status(304).send();
+      return rankingsToWire(page);
+    },
+  );
+
+  app.get<{ Params: { id: string; pid: string }; Querystring: { neighbors: number } }>(
+    '/v1/leaderboards/:id/participants/:pid',
+    { schema: { params: participantParams, querystring: participantQuery } },
+    async (request, reply) => {
+      await auth.authorize(request, 'read');
+      const { id, pid } = request.params;
+      const standing = await ladder.participant(id, pid, request.query.neighbors);
+      if (notModified(request, reply, etagOf(ctx, id, standing.version))) return reply.status(304).send();
+      return standingToWire(standing);
+    },
+  );
+}

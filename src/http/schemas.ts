@@ -1,0 +1,96 @@
+/** JSON schemas of the v1 API. Bodies are validated strictly; query strings are coerced from text. */
+import { BOARD_ID_PATTERN, EVENT_ID_PATTERN, PARTICIPANT_ID_PATTERN } from '../core/ids.js';
+import { MAX_SCORE, MIN_SCORE } from '../core/ordering.js';
+
+export const MAX_BATCH = 1000;
+export const MAX_LIMIT = 1000;
+export const MAX_NEIGHBORS = 100;
+/** Bytes of JSON metadata allowed per board or entry. */
+export const MAX_METADATA_BYTES = 4096;
+
+const metadata = { type: 'object', maxProperties: 64 } as const;
+
+export const boardParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: BOARD_ID_PATTERN } },
+} as const;
+
+export const participantParams = {
+  type: 'object',
+  required: ['id', 'pid'],
+  properties: { id: boardParams.properties.id, pid: { type: 'string', pattern: PARTICIPANT_ID_PATTERN } },
+} as const;
+
+export const newBoardBody = {
+  type: 'object',
+  required: ['id', 'sort_order', 'operator'],
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', pattern: BOARD_ID_PATTERN },
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    sort_order: { enum: ['desc', 'asc'] },
+    operator: { enum: ['best', 'latest', 'increment'] },
+    metadata,
+  },
+} as const;
+
+export const scoreBody = {
+  type: 'object',
+  required: ['participant_id', 'score'],
+  additionalProperties: false,
+  properties: {
+    participant_id: { type: 'string', pattern: PARTICIPANT_ID_PATTERN },
+    score: { type: 'integer', minimum: MIN_SCORE, maximum: MAX_SCORE },
+    timestamp: { type: 'integer', minimum: 0, maximum: MAX_SCORE },
+    event_id: { type: 'string', pattern: EVENT_ID_PATTERN },
+    metadata: { anyOf: [metadata, { type: 'null' }] },
+  },
+} as const;
+
+/** Items are validated one by one (scoreBody), so that a bad item fails alone. */
+export const batchBody = {
+  type: 'object',
+  required: ['scores'],
+  additionalProperties: false,
+  properties: { scores: { type: 'array', minItems: 1, maxItems: MAX_BATCH } },
+} as const;
+
+export const rankingsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 100 },
+    offset: { type: 'integer', minimum: 0, maximum: MAX_SCORE, default: 0 },
+    around: { type: 'string', pattern: PARTICIPANT_ID_PATTERN },
+    participants: { type: 'string', minLength: 1, maxLength: 140_000 },
+    wait_for_version_after: { type: 'integer', minimum: 0, maximum: MAX_SCORE },
+    timeout_ms: { type: 'integer', minimum: 0, maximum: 3_600_000 },
+    key: { type: 'string' },
+  },
+} as const;
+
+export const participantQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    neighbors: { type: 'integer', minimum: 0, maximum: MAX_NEIGHBORS, default: 4 },
+    key: { type: 'string' },
+  },
+} as const;
+
+export const readQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { key: { type: 'string' } },
+} as const;
+
+export const newKeyBody = {
+  type: 'object',
+  required: ['scope'],
+  additionalProperties: false,
+  properties: {
+    scope: { enum: ['admin', 'write', 'read'] },
+    name: { type: 'string', maxLength: 200 },
+  },
+} as const;

@@ -1,0 +1,35 @@
+/** Builds the Fastify application: the v1 REST API, real-time endpoints and the dashboard. */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerBoardRoutes } from './boards.js';
+import type { HttpContext } from './context.js';
+import { registerDashboardRoute } from './dashboard.js';
+import { registerErrorHandling } from './errors.js';
+import { registerEventsRoute } from './events.js';
+import { registerKeyRoutes } from './keys.js';
+import { registerRankingRoutes } from './rankings.js';
+import { registerScoreRoutes } from './scores.js';
+import { registerSubscribeRoute } from './subscribe.js';
+import { validatorCompiler } from './validation.js';
+
+export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): FastifyInstance {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger,
+    bodyLimit: ctx.config.bodyLimit,
+    disableRequestLogging: true,
+    // Pipelining load generators and long-polls keep connections busy; idle ones are closed after 72 s.
+    keepAliveTimeout: 72_000,
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  registerErrorHandling(app, ctx.config.bodyLimit);
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  registerBoardRoutes(app, ctx);
+  registerScoreRoutes(app, ctx);
+  registerRankingRoutes(app, ctx);
+  registerKeyRoutes(app, ctx);
+  registerSubscribeRoute(app, ctx);
+  registerEventsRoute(app, ctx);
+  registerDashboardRoute(app);
+  return app;
+}

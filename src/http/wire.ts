@@ -1,0 +1,62 @@
+/** Domain objects to the snake_case wire format of the v1 API. */
+import type { RankedEntry } from '../core/types.js';
+import type { BoardSummary, ParticipantStanding, RankingsPage, SubmitResult } from '../service/ladder.js';
+
+export function boardToWire(board: BoardSummary) {
+  const { config } = board;
+  return {
+    id: config.id,
+    name: config.name,
+    sort_order: config.sortOrder,
+    operator: config.operator,
+    metadata: config.metadata,
+    created_at: config.createdAt,
+    version: board.version,
+    total: board.total,
+  };
+}
+
+export function entryToWire(entry: RankedEntry) {
+  const wire: Record<string, unknown> = {
+    rank: entry.rank,
+    participant_id: entry.participantId,
+    score: entry.score,
+    achieved_at: entry.achievedAt,
+  };
+  if (entry.metadata !== null) wire.metadata = entry.metadata;
+  return wire;
+}
+
+export function submitResultToWire(result: SubmitResult) {
+  return {
+    participant_id: result.participantId,
+    score: result.score,
+    rank: result.rank,
+    previous_rank: result.previousRank,
+    previous_score: result.previousScore,
+    version: result.version,
+    changed: result.changed,
+    achieved_at: result.achievedAt,
+  };
+}
+
+export function rankingsToWire(page: RankingsPage) {
+  return { leaderboard_id: page.boardId, version: page.version, total: page.total, entries: page.entries.map(entryToWire) };
+}
+
+export function standingToWire(standing: ParticipantStanding) {
+  const { entry } = standing;
+  const wire: Record<string, unknown> = {
+    leaderboard_id: standing.boardId,
+    participant_id: entry.participantId,
+    rank: entry.rank,
+    score: entry.score,
+    achieved_at: entry.achievedAt,
+    percentile: standing.percentile,
+    version: standing.version,
+    total: standing.total,
+    neighbors: { above: standing.above.map(entryToWire), below: standing.below.map(entryToWire) },
+  };
+  if (entry.metadata !== null) wire.metadata = entry.metadata;
+  return wire;
+}

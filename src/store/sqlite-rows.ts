@@ -1,0 +1,159 @@
+/**
+ * Domain objects <-> SQLite rows. Row fields are named after the columns
+ * (and the named parameters in sqlite-sql.ts). metadata travels as JSON text.
+ * Integers come back from better-sqlite3 as numbers, exact within ±(2^53−1);
+ * safeIntegers stays off because every stored integer is within that range.
+ */
+import type { BoardConfig, Entry, Metadata, Operator, SortOrder } from '../core/types.js';
+import type { ApiKeyRecord, KeyScope, ScoreEvent, StoredBoard } from './store.js';
+
+export interface BoardRow {
+  readonly id: string;
+  readonly name: string;
+  readonly sort_order: string;
+  readonly operator: string;
+  readonly metadata: string | null;
+  readonly created_at: number;
+}
+
+export interface StoredBoardRow extends BoardRow {
+  readonly version: number;
+}
+
+/**
+ * One score event as INSERT_EVENT and UPSERT_ENTRY take it: the score_events
+ * columns, plus entry_metadata, which only the entry keeps.
+ */
+export interface EventRow {
+  readonly board_id: string;
+  readonly event_id: string | null;
+  readonly participant_id: string;
+  readonly submitted: number;
+  readonly timestamp: number;
+  readonly received_at: number;
+  readonly old_score: number | null;
+  readonly new_score: number;
+  readonly old_rank: number | null;
+  readonly new_rank: number;
+  readonly version: number;
+  readonly changed: 0 | 1;
+  readonly metadata: string | null;
+  readonly entry_achieved_at: number;
+  readonly entry_updated_at: number;
+  readonly entry_metadata: string | null;
+}
+
+/** SELECT_ENTRIES read with .raw(): [participant_id, score, achieved_at, updated_at, metadata]. */
+export type RawEntryRow = [string, number, number, number, string | null];
+
+export interface ApiKeyRow {
+  readonly id: string;
+  readonly hash: string;
+  readonly scope: string;
+  readonly name: string;
+  readonly created_at: number;
+}
+
+export function boardToRow(config: BoardConfig): BoardRow {
+  return {
+    id: config.id,
+    name: config.name,
+    sort_order: config.sortOrder,
+    operator: config.operator,
+    metadata: toJson(config.metadata),
+    created_at: config.createdAt,
+  };
+}
+
+export function boardFromRow(row: StoredBoardRow): StoredBoard {
+  return {
+    config: {
+      id: row.id,
+      name: row.name,
+      sortOrder: row.sort_order as SortOrder,
+      operator: row.operator as Operator,
+      metadata: fromJson(row.metadata),
+      createdAt: row.created_at,
+    },
+    version: row.version,
+  };
+}
+
+/**
+ * Throws when the event's entry does not belong to it: the entry upsert is
+ * fed from the event's participant_id and new_score, so they must agree.
+ */
+export function eventToRow(event: ScoreEvent): EventRow {
+  if (event.entry.participantId !== event.participantId || event.entry.score !== event.newScore) {
+    throw new Error(`score event of '${event.participantId}' on '${event.boardId}' carries an entry of '${event.entry.participantId}' with score ${event.entry.score}, expected score ${event.newScore}`);
+  }
+  return {
+    board_id: event.boardId,
+    event_id: event.eventId,
+    participant_id: event.participantId,
+    submitted: event.submitted,
+    timestamp: event.timestamp,
+    received_at: event.receivedAt,
+    old_score: event.oldScore,
+    new_score: event.newScore,
+    old_rank: event.oldRank,
+    new_rank: event.newRank,
+    version: event.version,
+    changed: event.changed ? 1 : 0,
+    metadata: toJson(event.metadata),
+    entry_achieved_at: event.entry.achievedAt,
+    entry_updated_at: event.entry.updatedAt,
+    entry_metadata: toJson(event.entry.metadata),
+  };
+}
+
+/**
+ * The audit log does not keep the entry's metadata (it may come from an
+ * earlier submission), so a read-back event's `entry.metadata` is the event's
+ * own metadata. Its score, achievedAt and updatedAt are exact.
+ */
+export function eventFromRow(row: Omit<EventRow, 'entry_metadata'>): ScoreEvent {
+  const metadata = fromJson(row.metadata);
+  return {
+    boardId: row.board_id,
+    eventId: row.event_id,
+    participantId: row.participant_id,
+    submitted: row.submitted,
+    timestamp: row.timestamp,
+    receivedAt: row.received_at,
+    oldScore: row.old_score,
+    newScore: row.new_score,
+    oldRank: row.old_rank,
+    newRank: row.new_rank,
+    version: row.version,
+    changed: row.changed === 1,
+    metadata,
+    entry: {
+      participantId: row.participant_id,
+      score: row.new_score,
+      achievedAt: row.entry_achieved_at,
+      updatedAt: row.entry_updated_at,
+      metadata,
+    },
+  };
+}
+
+export function entryFromRaw(row: RawEntryRow): Entry {
+  return { participantId: row[0], score: row[1], achievedAt: row[2], updatedAt: row[3], metadata: row[4] === null ? null : (JSON.parse(row[4]) as Metadata) };
+}
+
+export function apiKeyToRow(record: ApiKeyRecord): ApiKeyRow {
+  return { id: record.id, hash: record.hash, scope: record.scope, name: record.name, created_at: record.createdAt };
+}
+
+export function apiKeyFromRow(row: ApiKeyRow): ApiKeyRecord {
+  return { id: row.id, hash: row.hash, scope: row.scope as KeyScope, name: row.name, createdAt: row.created_at };
+}
+
+function toJson(metadata: Metadata | null | undefined): string | null {
+  return metadata === null || metadata === undefined ? null : JSON.stringify(metadata);
+}
+
+function fromJson(text: string | null): Metadata | null {
+  return text === null ? null : (JSON.parse(text) as Metadata);
+}

@@ -1,0 +1,95 @@
+/**
+ * Every SQL statement the SQLite store runs, in one place. The schema is in
+ * migrations/sqlite/*.sql. Parameters are named (`@board_id`) after the
+ * columns they fill; rows come back with column names (see sqlite-rows.ts).
+ */
+
+/** Run by the migration runner itself, before any migration. */
+export const CREATE_SCHEMA_MIGRATIONS = `
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version     INTEGER PRIMARY KEY,
+  name        TEXT    NOT NULL,
+  checksum    TEXT    NOT NULL,
+  applied_at  INTEGER NOT NULL
+) STRICT`;
+
+export const SELECT_APPLIED_MIGRATIONS = `SELECT version, name, checksum FROM schema_migrations ORDER BY version`;
+
+export const INSERT_APPLIED_MIGRATION = `
+INSERT INTO schema_migrations (version, name, checksum, applied_at)
+VALUES (@version, @name, @checksum, @applied_at)`;
+
+// ---- writes (the writer worker's connection) ----
+
+/** changes = 0 when the id is taken. */
+export const INSERT_BOARD = `
+INSERT INTO boards (id, name, sort_order, operator, metadata, created_at, version)
+VALUES (@id, @name, @sort_order, @operator, @metadata, @created_at, 0)
+ON CONFLICT (id) DO NOTHING`;
+
+/** Entries and events go with it (ON DELETE CASCADE). */
+export const DELETE_BOARD = `DELETE FROM boards WHERE id = ?`;
+
+export const BOARD_EXISTS = `SELECT 1 FROM boards WHERE id = ?`;
+
+/** Versions only go up, whatever order batches of different callers land in. */
+export const RAISE_BOARD_VERSION = `UPDATE boards SET version = max(version, @version) WHERE id = @board_id`;
+
+/**
+ * changes = 0 for a duplicate (board_id, event_id). DO NOTHING covers only
+ * uniqueness; unlike INSERT OR IGNORE it does not swallow a NOT NULL, CHECK
+ * or type error, which must fail loudly.
+ */
+export const INSERT_EVENT = `
+INSERT INTO score_events (
+  board_id, event_id, participant_id, submitted, timestamp, received_at,
+  old_score, new_score, old_rank, new_rank, version, changed, metadata,
+  entry_achieved_at, entry_updated_at
+) VALUES (
+  @board_id, @event_id, @participant_id, @submitted, @timestamp, @received_at,
+  @old_score, @new_score, @old_rank, @new_rank, @version, @changed, @metadata,
+  @entry_achieved_at, @entry_updated_at
+)
+ON CONFLICT DO NOTHING`;
+
+/** Takes the same row as INSERT_EVENT: the entry after the event. */
+export const UPSERT_ENTRY = `
+INSERT INTO entries (board_id, participant_id, score, achieved_at, updated_at, metadata)
+VALUES (@board_id, @participant_id, @new_score, @entry_achieved_at, @entry_updated_at, @entry_metadata)
+ON CONFLICT (board_id, participant_id) DO UPDATE SET
+  score = excluded.score,
+  achieved_at = excluded.achieved_at,
+  updated_at = excluded.updated_at,
+  metadata = excluded.metadata`;
+
+export const INSERT_API_KEY = `
+INSERT INTO api_keys (id, hash, scope, name, created_at)
+VALUES (@id, @hash, @scope, @name, @created_at)`;
+
+// ---- reads (the main thread's connection) ----
+
+const BOARD_COLUMNS = `id, name, sort_order, operator, metadata, created_at, version`;
+
+export const SELECT_BOARD = `SELECT ${BOARD_COLUMNS} FROM boards WHERE id = ?`;
+
+export const SELECT_BOARDS = `SELECT ${BOARD_COLUMNS} FROM boards ORDER BY id`;
+
+/** Read with .raw(): columns by position, see sqlite-rows.ts entryFromRaw. */
+export const SELECT_ENTRIES = `SELECT participant_id, score, achieved_at, updated_at, metadata FROM entries WHERE board_id = ?`;
+
+const EVENT_COLUMNS = `
+  board_id, event_id, participant_id, submitted, timestamp, received_at,
+  old_score, new_score, old_rank, new_rank, version, changed, metadata,
+  entry_achieved_at, entry_updated_at`;
+
+export const SELECT_EVENT = `SELECT ${EVENT_COLUMNS} FROM score_events WHERE board_id = ? AND event_id = ?`;
+
+export const SELECT_EVENTS_AFTER = `
+SELECT ${EVENT_COLUMNS} FROM score_events
+WHERE board_id = @board_id AND version > @after_version
+ORDER BY version, id
+LIMIT @limit`;
+
+export const SELECT_API_KEY = `SELECT id, hash, scope, name, created_at FROM api_keys WHERE hash = ?`;
+
+export const COUNT_API_KEYS = `SELECT count(*) FROM api_keys WHERE scope = ?`;

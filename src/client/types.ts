@@ -95,7 +95,7 @@ export interface ParticipantStanding {
   readonly rank: number;
   readonly score: number;
   readonly achieved_at: number;
-  /** Where the participant stands on the board, as the server computes it (see docs/api). */
+  /** Share of the other entries that rank below this participant, 0..100. */
   readonly percentile: number;
   readonly version: number;
   readonly total: number;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Metadata, Operator, SortOrder } from '../core/types.js';
 import type { HttpContext } from './context.js';
 import { checkMetadataSize } from './metadata.js';
-import { boardParams, newBoardBody, readQuery } from './schemas.js';
+import { boardParams, listQuery, newBoardBody, readQuery } from './schemas.js';
 import { boardToWire } from './wire.js';
 
 interface NewBoardBody {
@@ -30,9 +30,11 @@ export function registerBoardRoutes(app: FastifyInstance, ctx: HttpContext): voi
     return reply.status(201).header('Location', `/v1/leaderboards/${board.config.id}`).send(boardToWire(board));
   });
 
-  app.get('/v1/leaderboards', { schema: { querystring: readQuery } }, async (request) => {
+  app.get<{ Querystring: { limit: number; offset: number } }>('/v1/leaderboards', { schema: { querystring: listQuery } }, async (request) => {
     await auth.authorize(request, 'read');
-    return { leaderboards: (await ladder.listBoards()).map(boardToWire) };
+    const { limit, offset } = request.query;
+    const page = await ladder.listBoards(offset, limit);
+    return { leaderboards: page.boards.map(boardToWire), total: page.total };
   });
 
   app.get<{ Params: { id: string } }>('/v1/leaderboards/:id', { schema: { params: boardParams, querystring: readQuery } }, async (request) => {

@@ -79,6 +79,16 @@ export const participantQuery = {
   },
 } as const;
 
+export const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: MAX_LIMIT },
+    offset: { type: 'integer', minimum: 0, maximum: MAX_SCORE, default: 0 },
+    key: { type: 'string' },
+  },
+} as const;
+
 export const readQuery = {
   type: 'object',
   additionalProperties: false,

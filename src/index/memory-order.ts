@@ -4,8 +4,10 @@
  * integer the board hands out once per participant.
  *
  * Layout, chosen for memory and cache behaviour rather than one object per entry:
- * - Per slot: achievedAt (Float64Array) and the id of the block holding the slot
- *   (Int32Array). Participant ids live in the board's array, shared by reference.
+ * - Per slot, one record of three float64s: achievedAt, updatedAt and the id of
+ *   the block holding the slot. A submission reads all three, and side by side
+ *   they cost one cache miss instead of three. Participant ids live in the
+ *   board's array, shared by reference.
  * - The ranking is a list of blocks of at most BLOCK_CAPACITY entries. A block
  *   holds its slots (Int32Array) and their scores (Float64Array) side by side,
  *   so the binary search inside a block reads one contiguous array and only
@@ -22,9 +24,11 @@
  * next change; callers use it at once and never keep it.
  */
 import type { SortOrder } from '../core/types.js';
+import { rankOrder } from './memory-sort.js';
 
 const BLOCK_SHIFT = 9;
-const BLOCK_CAPACITY = 1 << BLOCK_SHIFT;
+/** Exported for tests that aim at block boundaries. */
+export const BLOCK_CAPACITY = 1 << BLOCK_SHIFT;
 const INDEX_MASK = BLOCK_CAPACITY - 1;
 const HALF_BLOCK = BLOCK_CAPACITY >> 1;
 /** A block this small merges with a neighbour when both fit in one block. */
@@ -33,6 +37,11 @@ const MERGE_BELOW = BLOCK_CAPACITY >> 2;
 const LOAD_FILL = BLOCK_CAPACITY - (BLOCK_CAPACITY >> 3);
 /** A board's first block starts this small and doubles up to BLOCK_CAPACITY. */
 const FIRST_BLOCK_CAPACITY = 8;
+
+/** Per-slot record: achievedAt, updatedAt, block. */
+const RECORD = 3;
+const UPDATED_AT = 1;
+const BLOCK = 2;
 
 const NO_SLOTS = new Int32Array(0);
 const NO_KEYS = new Float64Array(0);
@@ -53,8 +62,7 @@ export class SlotOrder {
   readonly #desc: boolean;
   /** Participant id per slot; owned and appended to by the board. */
   readonly #ids: readonly string[];
-  #achievedAt: Float64Array = NO_KEYS;
-  #blockOf: Int32Array = NO_SLOTS;
+  #records: Float64Array = NO_KEYS;
   #size = 0;
 
   /** Per block id. Ids of merged-away blocks are reused by later splits. */
@@ -77,33 +85,38 @@ export class SlotOrder {
   }
 
   /**
-   * Builds the order of slots 0..n−1 from their columns in one pass, taking
-   * ownership of `achievedAt`. Complexity: O(n) when the slots are already in
-   * rank order, O(n log n) otherwise.
+   * Builds the order of slots 0..n−1 from their columns. Complexity: O(n) when
+   * the slots are already in rank order or ties on score and achievedAt are
+   * rare (a radix sort, see memory-sort.ts).
    */
-  static load(sortOrder: SortOrder, ids: readonly string[], scores: Float64Array, achievedAt: Float64Array): SlotOrder {
+  static load(sortOrder: SortOrder, ids: readonly string[], scores: Float64Array, achievedAt: Float64Array, updatedAt: Float64Array): SlotOrder {
     const order = new SlotOrder(sortOrder, ids);
     const n = scores.length;
     if (n === 0) return order;
     const keys = order.#desc ? scores.map((score) => 0 - score) : scores;
-    order.#achievedAt = achievedAt;
-    const ranked = order.#sortSlots(keys);
+    const ranked = rankOrder(keys, achievedAt, ids);
+    const records = new Float64Array(n * RECORD);
+    for (let slot = 0; slot < n; slot++) {
+      records[slot * RECORD] = achievedAt[slot]!;
+      records[slot * RECORD + UPDATED_AT] = updatedAt[slot]!;
+    }
+    order.#records = records;
 
     const blocks = Math.ceil(n / LOAD_FILL);
     order.#reserveBlocks(blocks);
-    order.#blockOf = new Int32Array(n);
     let next = 0;
     for (let b = 0; b < blocks; b++) {
       // Spread the entries evenly, so no block starts nearly full or nearly empty.
       const length = Math.floor((n * (b + 1)) / blocks) - next;
-      const capacity = blocks === 1 ? Math.max(FIRST_BLOCK_CAPACITY, Math.min(BLOCK_CAPACITY, length * 2)) : BLOCK_CAPACITY;
+      // A lone block gets a power of two, as if it had grown from FIRST_BLOCK_CAPACITY.
+      const capacity = blocks === 1 ? Math.max(FIRST_BLOCK_CAPACITY, 1 << (32 - Math.clz32(length - 1))) : BLOCK_CAPACITY;
       const blockSlots = new Int32Array(capacity);
       const blockKeys = new Float64Array(capacity);
       for (let i = 0; i < length; i++) {
         const slot = ranked[next + i]!;
         blockSlots[i] = slot;
         blockKeys[i] = keys[slot]!;
-        order.#blockOf[slot] = b;
+        records[slot * RECORD + BLOCK] = b;
       }
       order.#blockSlots.push(blockSlots);
       order.#blockKeys.push(blockKeys);
@@ -126,7 +139,7 @@ export class SlotOrder {
 
   /** Bytes of every typed array of the structure (capacity, not just what is in use). */
   get byteSize(): number {
-    let bytes = this.#achievedAt.byteLength + this.#blockOf.byteLength;
+    let bytes = this.#records.byteLength;
     bytes += this.#blockLength.byteLength + this.#blockPosition.byteLength;
     bytes += this.#order.byteLength + this.#firstKey.byteLength + this.#fenwick.byteLength;
     for (let b = 0; b < this.#blockSlots.length; b++) bytes += this.#blockSlots[b]!.byteLength + this.#blockKeys[b]!.byteLength;
@@ -137,20 +150,21 @@ export class SlotOrder {
    * Adds a slot that is not in the order yet (its id must already be in the
    * board's id array) and returns its rank. Complexity: O(log n + B).
    */
-  insert(slot: number, score: number, achievedAt: number): number {
-    if (slot >= this.#blockOf.length) {
-      this.#blockOf = grownI32(this.#blockOf, slot + 1);
-      this.#achievedAt = grownF64(this.#achievedAt, slot + 1);
-    }
-    this.#achievedAt[slot] = achievedAt;
+  insert(slot: number, score: number, achievedAt: number, updatedAt: number): number {
+    if ((slot + 1) * RECORD > this.#records.length) this.#records = grownF64(this.#records, (slot + 1) * RECORD);
+    this.#records[slot * RECORD] = achievedAt;
+    this.#records[slot * RECORD + UPDATED_AT] = updatedAt;
     if (this.#blockCount === 0) this.#openFirstBlock();
     return this.#place(slot, this.#desc ? 0 - score : score, achievedAt);
   }
 
-  /** Where the slot is now. Complexity: O(B), a scan of one block. */
+  /** Where the slot is now. Complexity: O(B), a scan of one block (native indexOf beats a JS loop here). */
   locate(slot: number): number {
-    const block = this.#blockOf[slot]!;
-    return (block << BLOCK_SHIFT) | this.#blockSlots[block]!.indexOf(slot);
+    const block = this.#records[slot * RECORD + BLOCK]!;
+    // Stale copies may sit past the block's length, but never before the live one.
+    const index = this.#blockSlots[block]!.indexOf(slot);
+    if (index < 0) throw new Error(`slot ${slot} is missing from block ${block}`);
+    return (block << BLOCK_SHIFT) | index;
   }
 
   /** Complexity: O(log blocks). */
@@ -168,7 +182,15 @@ export class SlotOrder {
   }
 
   achievedAtOf(slot: number): number {
-    return this.#achievedAt[slot]!;
+    return this.#records[slot * RECORD]!;
+  }
+
+  updatedAtOf(slot: number): number {
+    return this.#records[slot * RECORD + UPDATED_AT]!;
+  }
+
+  setUpdatedAt(slot: number, updatedAt: number): void {
+    this.#records[slot * RECORD + UPDATED_AT] = updatedAt;
   }
 
   /** The location of rank `rank` (1 ≤ rank ≤ size). Complexity: O(log blocks). */
@@ -208,12 +230,12 @@ export class SlotOrder {
       const block = at >>> BLOCK_SHIFT;
       const index = at & INDEX_MASK;
       this.#blockKeys[block]![index] = key;
-      this.#achievedAt[slot] = achievedAt;
+      this.#records[slot * RECORD] = achievedAt;
       if (index === 0) this.#firstKey[this.#blockPosition[block]!] = key;
       return this.rankAt(at);
     }
     this.#removeAt(at);
-    this.#achievedAt[slot] = achievedAt;
+    this.#records[slot * RECORD] = achievedAt;
     return this.#place(slot, key, achievedAt);
   }
 
@@ -240,7 +262,7 @@ export class SlotOrder {
     const other = this.#blockKeys[at >>> BLOCK_SHIFT]![at & INDEX_MASK]!;
     if (key !== other) return key < other;
     const slot = this.slotAt(at);
-    const otherAchievedAt = this.#achievedAt[slot]!;
+    const otherAchievedAt = this.#records[slot * RECORD]!;
     if (achievedAt !== otherAchievedAt) return achievedAt < otherAchievedAt;
     return id < this.#ids[slot]!;
   }
@@ -271,7 +293,7 @@ export class SlotOrder {
     slots[index] = slot;
     keys[index] = key;
     this.#blockLength[block] = end + 1;
-    this.#blockOf[slot] = block;
+    this.#records[slot * RECORD + BLOCK] = block;
     this.#size++;
     if (index === 0) this.#firstKey[position] = key;
     this.#add(position, 1);
@@ -337,7 +359,7 @@ export class SlotOrder {
     const rightSlots = this.#blockSlots[right]!;
     rightSlots.set(slots.subarray(HALF_BLOCK, BLOCK_CAPACITY));
     this.#blockKeys[right]!.set(this.#blockKeys[block]!.subarray(HALF_BLOCK, BLOCK_CAPACITY));
-    for (let i = 0; i < BLOCK_CAPACITY - HALF_BLOCK; i++) this.#blockOf[rightSlots[i]!] = right;
+    for (let i = 0; i < BLOCK_CAPACITY - HALF_BLOCK; i++) this.#records[rightSlots[i]! * RECORD + BLOCK] = right;
     this.#blockLength[block] = HALF_BLOCK;
     this.#blockLength[right] = BLOCK_CAPACITY - HALF_BLOCK;
 
@@ -359,7 +381,7 @@ export class SlotOrder {
     const rightLength = this.#blockLength[right]!;
     const leftSlots = this.#blockSlots[left]!;
     const rightSlots = this.#blockSlots[right]!;
-    for (let i = 0; i < rightLength; i++) this.#blockOf[rightSlots[i]!] = left;
+    for (let i = 0; i < rightLength; i++) this.#records[rightSlots[i]! * RECORD + BLOCK] = left;
     leftSlots.set(rightSlots.subarray(0, rightLength), leftLength);
     this.#blockKeys[left]!.set(this.#blockKeys[right]!.subarray(0, rightLength), leftLength);
     this.#blockLength[left] = leftLength + rightLength;
@@ -437,30 +459,5 @@ export class SlotOrder {
     const fenwick = this.#fenwick;
     const count = this.#blockCount;
     for (let i = position + 1; i <= count; i += i & -i) fenwick[i]! += delta;
-  }
-
-  /** Slots 0..n−1 in rank order: the identity when already sorted (checked in O(n)), else a comparison sort. */
-  #sortSlots(keys: Float64Array): Int32Array {
-    const n = keys.length;
-    const slots = new Int32Array(n);
-    let sorted = true;
-    for (let slot = 0; slot < n; slot++) {
-      slots[slot] = slot;
-      if (sorted && slot > 0 && this.#compareSlots(keys, slot - 1, slot) > 0) sorted = false;
-    }
-    if (!sorted) slots.sort((a, b) => this.#compareSlots(keys, a, b));
-    return slots;
-  }
-
-  #compareSlots(keys: Float64Array, a: number, b: number): number {
-    const keyA = keys[a]!;
-    const keyB = keys[b]!;
-    if (keyA !== keyB) return keyA < keyB ? -1 : 1;
-    const achievedA = this.#achievedAt[a]!;
-    const achievedB = this.#achievedAt[b]!;
-    if (achievedA !== achievedB) return achievedA < achievedB ? -1 : 1;
-    const idA = this.#ids[a]!;
-    const idB = this.#ids[b]!;
-    return idA === idB ? 0 : idA < idB ? -1 : 1;
   }
 }

@@ -132,9 +132,11 @@ export class Ladder {
     return { config, version, total };
   }
 
-  async listBoards(): Promise<BoardSummary[]> {
+  /** Boards in id order, one page of them. Complexity: O(b log b) for b boards. */
+  async listBoards(offset = 0, limit = Infinity): Promise<{ boards: BoardSummary[]; total: number }> {
     const ids = [...this.boards.keys()].sort();
-    return Promise.all(ids.map((id) => this.getBoard(id)));
+    const boards = await Promise.all(ids.slice(offset, offset + limit).map((id) => this.getBoard(id)));
+    return { boards, total: ids.length };
   }
 
   async deleteBoard(boardId: string): Promise<void> {

@@ -41,8 +41,9 @@ export class SqliteWriter {
   private readonly insertEvent: Database.Statement<[EventRow]>;
   private readonly upsertEntry: Database.Statement<[EventRow]>;
   private readonly insertApiKey: Database.Statement<[ApiKeyRow]>;
-  private readonly commitBatch: Database.Transaction<(ops: readonly WriteOp[]) => OpResult[]>;
-  private readonly applyOne: Database.Transaction<(op: WriteOp) => boolean>;
+  private readonly commitAll: Database.Transaction<(ops: readonly WriteOp[]) => OpResult[]>;
+  private readonly commitEachIsolated: Database.Transaction<(ops: readonly WriteOp[]) => OpResult[]>;
+  private readonly applyInSavepoint: Database.Transaction<(op: WriteOp) => boolean>;
   /** Versions applied when this writer opened the database. */
   readonly migrated: number[];
 
@@ -67,19 +68,28 @@ export class SqliteWriter {
     this.insertEvent = this.db.prepare(SQL.INSERT_EVENT);
     this.upsertEntry = this.db.prepare(SQL.UPSERT_ENTRY);
     this.insertApiKey = this.db.prepare(SQL.INSERT_API_KEY);
+    this.commitAll = this.db.transaction((ops: readonly WriteOp[]) => ops.map((op): OpResult => ({ ok: true, done: this.apply(op) })));
     // Nested better-sqlite3 transactions are savepoints: an op that throws is
     // rolled back alone and the rest of the batch still commits.
-    this.applyOne = this.db.transaction((op: WriteOp) => this.apply(op));
-    this.commitBatch = this.db.transaction((ops: readonly WriteOp[]) => ops.map((op) => this.applyIsolated(op)));
+    this.applyInSavepoint = this.db.transaction((op: WriteOp) => this.apply(op));
+    this.commitEachIsolated = this.db.transaction((ops: readonly WriteOp[]) => ops.map((op) => this.applyIsolated(op)));
   }
 
   /**
    * Applies the ops in one transaction (BEGIN IMMEDIATE ... COMMIT) and
-   * returns one result per op. Throws when the transaction itself fails; then
-   * nothing of the batch is committed.
+   * returns one result per op; an op that fails changes nothing and fails
+   * alone. Throws when the transaction itself fails; then nothing of the
+   * batch is committed.
    */
   commit(ops: readonly WriteOp[]): OpResult[] {
-    return this.commitBatch.immediate(ops);
+    try {
+      return this.commitAll.immediate(ops);
+    } catch {
+      // Rare (a bad event, a duplicate API key): the whole attempt was rolled
+      // back, so redo it with a savepoint per op, which isolates the failure.
+      // A savepoint per op on every batch would cost about a third more.
+      return this.commitEachIsolated.immediate(ops);
+    }
   }
 
   close(): void {
@@ -88,8 +98,11 @@ export class SqliteWriter {
 
   private applyIsolated(op: WriteOp): OpResult {
     try {
-      return { ok: true, done: this.applyOne(op) };
+      return { ok: true, done: this.applyInSavepoint(op) };
     } catch (err) {
+      // SQLite rolls the whole transaction back on some errors (disk full,
+      // I/O); the rest of the batch must not then run outside a transaction.
+      if (!this.db.inTransaction) throw err;
       const code = (err as { code?: unknown }).code;
       return { ok: false, message: err instanceof Error ? err.message : String(err), code: typeof code === 'string' ? code : null };
     }

@@ -1,0 +1,156 @@
+/**
+ * The TypeScript client of Ladder, for browsers and Node 20: typed wrappers of
+ * the REST API, and live views that survive reconnects and fall back from
+ * WebSocket to Server-Sent Events to long-polling.
+ */
+import { defaultBackoff, type BackoffOptions } from './backoff.js';
+import { boardPath, endpoint, requestJson, type HttpContext } from './http.js';
+import { PollFeed } from './poll.js';
+import type { Transport, View } from './protocol.js';
+import { SseFeed } from './sse.js';
+import { LiveSubscription, type FeedOpener, type SubscribeOptions, type Subscription, type ViewUpdate } from './subscription.js';
+import type { BatchItemResult, Board, CreateBoardInput, ParticipantStanding, Rankings, RankingsQuery, ScoreResult, ScoreSubmission } from './types.js';
+import { BoardSocket, type WebSocketConstructor } from './websocket.js';
+
+export interface LadderClientOptions {
+  /** Where Ladder listens, e.g. `http://localhost:8080`; may carry a path prefix. */
+  readonly baseUrl: string;
+  /** Sent as `Authorization: Bearer`; on WebSocket URLs as `?key=` (browsers cannot set headers there). */
+  readonly apiKey?: string;
+  /** Defaults to the global fetch. */
+  readonly fetch?: typeof fetch;
+  /** Defaults to the global WebSocket; Node 20 has none, so pass `ws`'s. Without one, live views start on SSE. */
+  readonly WebSocket?: WebSocketConstructor;
+  /** Transports live views may use, in order of preference. Default: websocket, sse, poll. */
+  readonly transports?: readonly Transport[];
+  /** Reconnect delays of every transport (full jitter). Default: base 500 ms, max 30 s. */
+  readonly backoff?: Partial<BackoffOptions>;
+  /** Consecutive failed attempts after which a live view moves to the next transport. Default 3. */
+  readonly fallbackAfter?: number;
+  /** WebSocket liveness ping interval. Default 15 s. */
+  readonly heartbeatMs?: number;
+  /** How long the server may hold a long-poll. Default 25 s. */
+  readonly pollWaitMs?: number;
+}
+
+export class LadderClient {
+  private readonly http: HttpContext;
+  private readonly WebSocket: WebSocketConstructor | undefined;
+  private readonly transports: readonly Transport[];
+  private readonly backoff: BackoffOptions;
+  private readonly sockets = new Map<string, BoardSocket>();
+  private readonly subscriptions = new Set<Subscription>();
+
+  constructor(private readonly options: LadderClientOptions) {
+    const globalFetch = typeof fetch === 'function' ? fetch.bind(globalThis) : undefined;
+    const fetchImpl = options.fetch ?? globalFetch;
+    if (fetchImpl === undefined) throw new Error('LadderClient needs fetch: pass the fetch option');
+    this.http = { baseUrl: options.baseUrl, apiKey: options.apiKey, fetch: fetchImpl };
+    this.WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    this.transports = (options.transports ?? ['websocket', 'sse', 'poll']).filter((t) => t !== 'websocket' || this.WebSocket !== undefined);
+    if (this.transports.length === 0) throw new Error('LadderClient: no usable transport (websocket needs a WebSocket constructor)');
+    this.backoff = { ...defaultBackoff, ...options.backoff };
+  }
+
+  /** Creates a board. Throws `board_exists` (409) when the id is taken. */
+  createBoard(board: CreateBoardInput): Promise<Board> {
+    return requestJson(this.http, 'v1/leaderboards', { method: 'POST', body: board });
+  }
+
+  async listBoards(): Promise<Board[]> {
+    return (await requestJson<{ leaderboards: Board[] }>(this.http, 'v1/leaderboards')).leaderboards;
+  }
+
+  getBoard(boardId: string): Promise<Board> {
+    return requestJson(this.http, boardPath(boardId));
+  }
+
+  deleteBoard(boardId: string): Promise<void> {
+    return requestJson(this.http, boardPath(boardId), { method: 'DELETE' });
+  }
+
+  /** Submits one score; resolves once the server has made it durable. */
+  submitScore(boardId: string, submission: ScoreSubmission): Promise<ScoreResult> {
+    return requestJson(this.http, boardPath(boardId, '/scores'), { method: 'POST', body: submission });
+  }
+
+  /** Submits many scores in one request; one result (or error) per item, in order. */
+  async submitScores(boardId: string, submissions: readonly ScoreSubmission[]): Promise<BatchItemResult[]> {
+    const body = { scores: submissions };
+    return (await requestJson<{ results: BatchItemResult[] }>(this.http, boardPath(boardId, '/scores/batch'), { method: 'POST', body })).results;
+  }
+
+  getRankings(boardId: string, query: RankingsQuery = {}): Promise<Rankings> {
+    return requestJson(this.http, boardPath(boardId, '/rankings'), {
+      query: {
+        limit: query.limit,
+        offset: query.offset,
+        around: query.around,
+        participants: query.participants?.join(','),
+        wait_for_version_after: query.waitForVersionAfter,
+        timeout_ms: query.timeoutMs,
+      },
+      signal: query.signal,
+    });
+  }
+
+  /** The participant's rank, score and percentile, with `neighbors` entries above and below. Throws `participant_not_found` (404). */
+  getParticipant(boardId: string, participantId: string, options: { neighbors?: number } = {}): Promise<ParticipantStanding> {
+    return requestJson(this.http, boardPath(boardId, `/participants/${encodeURIComponent(participantId)}`), { query: { neighbors: options.neighbors } });
+  }
+
+  /**
+   * Watches a view live. `onUpdate` gets the whole view after every change
+   * (at most once per server tick). Subscriptions to one board share one
+   * WebSocket. Close the subscription when done.
+   */
+  subscribe(boardId: string, view: View, onUpdate: (update: ViewUpdate) => void, options: SubscribeOptions = {}): Subscription {
+    const openers = this.transports.map((transport) => ({ transport, open: this.opener(transport, boardId, view) }));
+    const subscription = new LiveSubscription(view, onUpdate, options, openers, this.options.fallbackAfter ?? 3);
+    this.subscriptions.add(subscription);
+    return {
+      get update() {
+        return subscription.update;
+      },
+      get status() {
+        return subscription.status;
+      },
+      close: () => {
+        this.subscriptions.delete(subscription);
+        subscription.close();
+      },
+    };
+  }
+
+  /** Closes every live view and socket. The REST methods keep working. */
+  close(): void {
+    for (const subscription of [...this.subscriptions]) subscription.close();
+    this.subscriptions.clear();
+  }
+
+  private opener(transport: Transport, boardId: string, view: View): FeedOpener {
+    switch (transport) {
+      case 'websocket':
+        return (listener) => this.socketFor(boardId).attach(view, listener);
+      case 'sse':
+        return (listener) => new SseFeed(this.http, boardId, view, listener, this.backoff);
+      case 'poll':
+        return (listener) => new PollFeed(this.http, boardId, view, listener, this.backoff, this.options.pollWaitMs ?? 25_000);
+    }
+  }
+
+  private socketFor(boardId: string): BoardSocket {
+    let socket = this.sockets.get(boardId);
+    if (socket === undefined) {
+      const url = endpoint(this.http, boardPath(boardId, '/subscribe'), { key: this.http.apiKey });
+      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+      const options = { backoff: this.backoff, heartbeatMs: this.options.heartbeatMs ?? 15_000, connectTimeoutMs: 10_000 };
+      const created = new BoardSocket(url.href, this.WebSocket!, options, () => {
+        if (this.sockets.get(boardId) === created) this.sockets.delete(boardId);
+      });
+      socket = created;
+      this.sockets.set(boardId, socket);
+    }
+    return socket;
+  }
+}

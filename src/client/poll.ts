@@ -1,0 +1,112 @@
+/**
+ * The last resort: long-polls the rankings endpoint (`wait_for_version_after`,
+ * with `If-None-Match` so an unchanged board costs a 304) and hands each new
+ * state to the subscription as a snapshot. Works through any proxy that
+ * passes plain HTTP.
+ */
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { errorFromResponse, LadderApiError } from './errors.js';
+import { sleep, type Feed, type FeedListener } from './feed.js';
+import { boardPath, send, type HttpContext, type Query } from './http.js';
+import type { SnapshotMessage, View, ViewEntry } from './protocol.js';
+import type { Rankings } from './types.js';
+
+const fatalCodes = new Set(['board_not_found', 'invalid_request', 'missing_api_key', 'invalid_api_key', 'forbidden']);
+
+/** A poll that brings nothing new sooner than this waits out the rest, so a server that does not hold requests is not hammered. */
+const minPollIntervalMs = 1000;
+
+export class PollFeed implements Feed {
+  private controller = new AbortController();
+
+  constructor(
+    private readonly http: HttpContext,
+    private readonly boardId: string,
+    private readonly view: View,
+    private readonly listener: FeedListener,
+    private readonly backoff: BackoffOptions,
+    /** How long the server may hold each request. */
+    private readonly waitMs: number,
+  ) {
+    void this.run(this.controller.signal);
+  }
+
+  resubscribe(): void {
+    this.controller.abort();
+    this.controller = new AbortController();
+    void this.run(this.controller.signal);
+  }
+
+  close(): void {
+    this.controller.abort();
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      const startedAt = Date.now();
+      const since = this.listener.sinceVersion();
+      let snapshot: SnapshotMessage | null;
+      try {
+        snapshot = await this.poll(since, signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        if (err instanceof LadderApiError && fatalCodes.has(err.code)) {
+          this.controller.abort();
+          this.listener.fail(err);
+          return;
+        }
+        failures += 1;
+        this.listener.down(failures);
+        await sleep(backoffDelay(failures, this.backoff), signal);
+        continue;
+      }
+      failures = 0;
+      if (signal.aborted) return;
+      if (snapshot !== null && snapshot.version !== since) {
+        this.listener.message(snapshot);
+      } else {
+        await sleep(minPollIntervalMs - (Date.now() - startedAt), signal);
+      }
+    }
+  }
+
+  /** The view's state once the board's version exceeds `since`; null when it did not in time. */
+  private async poll(since: number | null, signal: AbortSignal): Promise<SnapshotMessage | null> {
+    const query: Query = { ...viewQuery(this.view) };
+    const headers: Record<string, string> = {};
+    if (since !== null) {
+      query.wait_for_version_after = since;
+      query.timeout_ms = this.waitMs;
+      headers['if-none-match'] = `"${since}"`;
+    }
+    const response = await send(this.http, boardPath(this.boardId, '/rankings'), { query, headers, signal });
+    if (response.status === 304) return null;
+    if (!response.ok) {
+      const error = await errorFromResponse(response);
+      // An around view of a participant without an entry is empty, as it is over WebSocket.
+      if (error.code !== 'participant_not_found') throw error;
+      const board = await send(this.http, boardPath(this.boardId), { signal });
+      if (!board.ok) throw await errorFromResponse(board);
+      const { version, total } = (await board.json()) as { version: number; total: number };
+      return { type: 'snapshot', sub: 'poll', version, total, first_rank: 0, entries: [] };
+    }
+    return snapshotOf(this.view, (await response.json()) as Rankings);
+  }
+}
+
+function viewQuery(view: View): Query {
+  if ('top' in view) return { limit: view.top };
+  if ('around' in view) return { around: view.around, limit: 2 * view.radius + 1 };
+  return { participants: view.participant };
+}
+
+/** The rankings answer as the view's snapshot: an around view keeps ranks r−k .. r+k only, as the protocol defines it. */
+export function snapshotOf(view: View, rankings: Rankings): SnapshotMessage {
+  let entries: ViewEntry[] = rankings.entries.map(({ rank, participant_id, score, achieved_at }) => ({ rank, participant_id, score, achieved_at }));
+  if ('around' in view) {
+    const centre = entries.find((entry) => entry.participant_id === view.around);
+    entries = centre === undefined ? [] : entries.filter((entry) => Math.abs(entry.rank - centre.rank) <= view.radius);
+  }
+  return { type: 'snapshot', sub: 'poll', version: rankings.version, total: rankings.total, first_rank: entries[0]?.rank ?? 0, entries };
+}

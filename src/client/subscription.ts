@@ -1,0 +1,194 @@
+/**
+ * A live view: keeps the local copy of the view up to date from whichever
+ * transport works, in the client's order of preference. The preferred
+ * transport keeps reconnecting in the background; after `fallbackAfter`
+ * consecutive attempts that delivered nothing, the next transport takes over
+ * until the preferred one delivers again. Every handover resumes from the
+ * local version, so no update is lost and none is applied twice.
+ */
+import { LadderApiError } from './errors.js';
+import type { Feed, FeedListener } from './feed.js';
+import type { ErrorMessage, ServerMessage, Transport, View, ViewEntry } from './protocol.js';
+import { applyDelta, stateFromSnapshot, type ViewState } from './view-state.js';
+
+export interface ViewUpdate {
+  readonly version: number;
+  /** Entries on the whole board. */
+  readonly total: number;
+  /** Rank of entries[0]. */
+  readonly firstRank: number;
+  readonly entries: readonly ViewEntry[];
+  /** The transport that delivered this update. */
+  readonly transport: Transport;
+}
+
+export interface SubscriptionStatus {
+  /** `live`: the view is current. `reconnecting`: the transport in use lost its connection. `closed`: close() or a fatal error. */
+  readonly state: 'connecting' | 'live' | 'reconnecting' | 'closed';
+  readonly transport: Transport;
+}
+
+export interface SubscribeOptions {
+  onStatus?(status: SubscriptionStatus): void;
+  /** Errors the server reports for this view. After a fatal one (unknown board, refused key) the subscription is closed. */
+  onError?(error: LadderApiError): void;
+}
+
+export interface Subscription {
+  /** The latest update, or null before the first. */
+  readonly update: ViewUpdate | null;
+  readonly status: SubscriptionStatus;
+  close(): void;
+}
+
+export type FeedOpener = (listener: FeedListener) => Feed;
+
+/** Server errors after which this view cannot be served at all, with the HTTP status of the same cause. */
+const fatalFeedErrors: Record<string, number> = {
+  board_not_found: 404,
+  invalid_view: 400,
+  too_many_subscriptions: 429,
+  missing_api_key: 401,
+  invalid_api_key: 401,
+  forbidden: 403,
+};
+
+interface Running {
+  readonly transport: Transport;
+  readonly feed: Feed;
+}
+
+export class LiveSubscription implements Subscription {
+  update: ViewUpdate | null = null;
+  status: SubscriptionStatus;
+  private state: ViewState | null = null;
+  private readonly preferred: Running;
+  /** The transport standing in while the preferred one fails, or null. */
+  private fallback: (Running & { readonly level: number }) | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly view: View,
+    private readonly onUpdate: (update: ViewUpdate) => void,
+    private readonly options: SubscribeOptions,
+    /** Transports in order of preference; at least one. */
+    private readonly transports: readonly { readonly transport: Transport; readonly open: FeedOpener }[],
+    private readonly fallbackAfter: number,
+  ) {
+    const [first] = transports;
+    if (first === undefined) throw new Error('a subscription needs at least one transport');
+    this.status = { state: 'connecting', transport: first.transport };
+    this.preferred = this.start(0);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.preferred.feed.close();
+    this.fallback?.feed.close();
+    this.setStatus('closed', this.status.transport);
+  }
+
+  private start(level: number): Running {
+    const { transport, open } = this.transports[level]!;
+    const running: { transport: Transport; feed: Feed | null } = { transport, feed: null };
+    // Callbacks of a feed that was replaced or closed may still arrive (a message already in flight); they are ignored.
+    const isCurrent = (): boolean => running.feed !== null && !this.closed && (this.preferred.feed === running.feed || this.fallback?.feed === running.feed);
+    const feed = open({
+      message: (message) => {
+        if (isCurrent()) this.received(message, running as Running);
+      },
+      down: (failures) => {
+        if (isCurrent()) this.lost(running as Running, failures);
+      },
+      fail: (error) => {
+        if (isCurrent()) this.fail(error);
+      },
+      sinceVersion: () => this.state?.version ?? null,
+    });
+    running.feed = feed;
+    return { transport, feed };
+  }
+
+  private received(message: ServerMessage, from: Running): void {
+    if (this.fallback !== null && from.feed === this.preferred.feed && message.type !== 'error') {
+      // The preferred transport works again: it resumed from the local version, so the stand-in can go.
+      this.fallback.feed.close();
+      this.fallback = null;
+    }
+    switch (message.type) {
+      case 'snapshot':
+        this.state = stateFromSnapshot(message);
+        this.emit(from.transport);
+        return;
+      case 'resumed':
+        if (this.state?.version === message.version) this.setStatus('live', from.transport);
+        else this.resync(from);
+        return;
+      case 'delta': {
+        const outcome = applyDelta(this.state, message);
+        if (!outcome.ok) return this.resync(from);
+        this.state = outcome.state;
+        this.emit(from.transport);
+        return;
+      }
+      case 'error':
+        return this.serverError(message);
+      case 'unsubscribed':
+      case 'pong':
+        return;
+    }
+  }
+
+  /** The local copy missed something: drop it and ask for a snapshot. The last update stays visible meanwhile. */
+  private resync(from: Running): void {
+    this.state = null;
+    from.feed.resubscribe();
+  }
+
+  private serverError(message: ErrorMessage): void {
+    const status = fatalFeedErrors[message.code];
+    if (status === undefined) {
+      this.options.onError?.(new LadderApiError(message.code, 0, message.message));
+      return;
+    }
+    this.fail(new LadderApiError(message.code, status, message.message));
+  }
+
+  private fail(error: LadderApiError): void {
+    this.close();
+    this.options.onError?.(error);
+  }
+
+  private lost(from: Running, failures: number): void {
+    const active = this.fallback ?? this.preferred;
+    if (from.feed === active.feed) this.setStatus(this.update === null ? 'connecting' : 'reconnecting', active.transport);
+    if (failures < this.fallbackAfter) return;
+    const level = from.feed === this.preferred.feed ? 0 : this.fallback!.level;
+    if (level !== (this.fallback?.level ?? 0) || level + 1 >= this.transports.length) return;
+    this.fallback?.feed.close();
+    this.fallback = null;
+    this.fallback = { ...this.start(level + 1), level: level + 1 };
+    this.setStatus(this.update === null ? 'connecting' : 'reconnecting', this.fallback.transport);
+  }
+
+  private emit(transport: Transport): void {
+    const state = this.state!;
+    this.update = { version: state.version, total: state.total, firstRank: state.firstRank, entries: state.entries, transport };
+    this.setStatus('live', transport);
+    try {
+      this.onUpdate(this.update);
+    } catch (err) {
+      // A bug in the caller's callback must not break the transport that called us; rethrow where it is seen.
+      setTimeout(() => {
+        throw err;
+      });
+    }
+  }
+
+  private setStatus(state: SubscriptionStatus['state'], transport: Transport): void {
+    if (this.status.state === state && this.status.transport === transport) return;
+    this.status = { state, transport };
+    this.options.onStatus?.(this.status);
+  }
+}

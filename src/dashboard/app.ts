@@ -1,0 +1,378 @@
+/**
+ * The dashboard: the list of boards, and for the open board its live top 50,
+ * version, rate of change and connection, plus an optional window around one
+ * tracked participant. Everything live comes through the TypeScript client
+ * (src/client), so the dashboard reconnects and falls back like any client.
+ * Routes live in the hash: #/board/<id> and #/board/<id>/track/<participant>.
+ */
+import { LadderApiError, LadderClient, type Board, type Subscription, type SubscriptionStatus, type ViewUpdate } from '../client/index.js';
+import { describeBoard, formatCount, scoreFormatter, transportNames } from './format.js';
+import { RankingList } from './ranking-list.js';
+import { RateMeter } from './rate.js';
+
+const topSize = 50;
+const trackRadius = 4;
+const boardsRefreshMs = 10_000;
+/** One point per second on the rate sparkline. */
+const sparklinePoints = 60;
+const keyStorage = 'ladder.key';
+const participantIdPattern = /^[A-Za-z0-9_.~:@-]{1,128}$/;
+
+function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (found === null) throw new Error(`dashboard markup lacks #${id}`);
+  return found as T;
+}
+
+const ui = {
+  connection: element('connection'),
+  boardList: element<HTMLUListElement>('board-list'),
+  notice: element('notice'),
+  keyForm: element<HTMLFormElement>('key-form'),
+  keyInput: element<HTMLInputElement>('key-input'),
+  welcome: element('welcome'),
+  welcomeCode: element('welcome').querySelector('code')!,
+  board: element('board'),
+  boardName: element('board-name'),
+  boardMeta: element('board-meta'),
+  trackForm: element<HTMLFormElement>('track-form'),
+  trackInput: element<HTMLInputElement>('track-input'),
+  participantIds: element<HTMLDataListElement>('participant-ids'),
+  version: element('stat-version'),
+  total: element('stat-total'),
+  rate: element('stat-rate'),
+  sparkline: element('sparkline').querySelector('polyline')!,
+  transport: element('stat-transport'),
+  topRows: element<HTMLOListElement>('top-rows'),
+  topEmpty: element('top-empty'),
+  topNote: element('top-note'),
+  tracked: element('tracked'),
+  trackedName: element('tracked-name'),
+  trackedSummary: element('tracked-summary'),
+  aroundRows: element<HTMLOListElement>('around-rows'),
+  untrack: element<HTMLButtonElement>('untrack'),
+};
+
+interface OpenBoard {
+  readonly board: Board;
+  readonly top: Subscription;
+  readonly topList: RankingList;
+  readonly aroundList: RankingList;
+  readonly meter: RateMeter;
+  readonly rates: number[];
+  latest: ViewUpdate | null;
+  tracked: { readonly participantId: string; readonly subscription: Subscription; latest: ViewUpdate | null } | null;
+}
+
+let client = createClient();
+let boards: Board[] = [];
+let open: OpenBoard | null = null;
+let frameRequested = false;
+
+function createClient(): LadderClient {
+  const fromUrl = new URLSearchParams(location.search).get('key');
+  if (fromUrl !== null) sessionStorage.setItem(keyStorage, fromUrl);
+  const apiKey = sessionStorage.getItem(keyStorage) ?? undefined;
+  return new LadderClient({ baseUrl: apiBase(), apiKey });
+}
+
+/** The page's own directory, so that Ladder behind a path prefix works too. */
+function apiBase(): string {
+  return new URL('.', location.href).href;
+}
+
+// ---- Routing ---------------------------------------------------------------
+
+interface Route {
+  readonly boardId: string | null;
+  readonly participantId: string | null;
+}
+
+function currentRoute(): Route {
+  const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  if (parts[0] !== 'board' || !parts[1]) return { boardId: null, participantId: null };
+  return { boardId: parts[1], participantId: parts[2] === 'track' && parts[3] ? parts[3] : null };
+}
+
+function routeTo(boardId: string | null, participantId: string | null = null): void {
+  let hash = '#/';
+  if (boardId !== null) hash += `board/${encodeURIComponent(boardId)}`;
+  if (boardId !== null && participantId !== null) hash += `/track/${encodeURIComponent(participantId)}`;
+  if (location.hash !== hash) location.hash = hash;
+  else void applyRoute();
+}
+
+async function applyRoute(): Promise<void> {
+  const route = currentRoute();
+  if (route.boardId === null) {
+    closeBoard();
+    renderBoardList();
+    showWelcome();
+    return;
+  }
+  if (open?.board.id !== route.boardId) {
+    closeBoard();
+    const board = boards.find((b) => b.id === route.boardId) ?? (await fetchBoard(route.boardId));
+    // The route may have changed, or another call opened the board, while the board was fetched.
+    if (board === null || currentRoute().boardId !== route.boardId) return;
+    if (open?.board.id !== board.id) {
+      closeBoard();
+      openBoard(board);
+    }
+  }
+  track(route.participantId);
+}
+
+async function fetchBoard(boardId: string): Promise<Board | null> {
+  try {
+    return await client.getBoard(boardId);
+  } catch (err) {
+    showError(err, boardId);
+    return null;
+  }
+}
+
+// ---- Boards list -------------------------------------------------------------
+
+async function loadBoards(): Promise<void> {
+  try {
+    boards = await client.listBoards();
+  } catch (err) {
+    showError(err);
+    return;
+  }
+  ui.keyForm.hidden = true;
+  renderBoardList();
+  if (open === null && currentRoute().boardId === null) showWelcome();
+}
+
+function renderBoardList(): void {
+  const items = boards.map((board) => {
+    const item = document.createElement('li');
+    const link = document.createElement('a');
+    link.className = 'board-link';
+    link.href = `#/board/${encodeURIComponent(board.id)}`;
+    if (open?.board.id === board.id) link.setAttribute('aria-current', 'page');
+    const name = document.createElement('span');
+    name.className = 'board-link-name';
+    name.textContent = board.name || board.id;
+    const total = document.createElement('span');
+    total.className = 'board-link-total';
+    total.textContent = formatCount(open?.board.id === board.id && open.latest ? open.latest.total : board.total);
+    const kind = document.createElement('span');
+    kind.className = 'board-link-kind';
+    kind.textContent = describeBoard(board);
+    link.append(name, total, kind);
+    item.append(link);
+    return item;
+  });
+  ui.boardList.replaceChildren(...items);
+}
+
+function showWelcome(): void {
+  ui.board.hidden = true;
+  ui.welcome.hidden = false;
+  element('welcome-text').textContent =
+    boards.length === 0 ? 'No boards yet. Create one and submit a score, and it shows up here.' : 'Pick a board to watch its ranking change in real time.';
+  ui.welcomeCode.textContent = ui.welcomeCode.textContent!.replace(/^curl -X POST \S+/, `curl -X POST ${new URL('v1/leaderboards', apiBase()).href}`);
+  setConnection(null);
+}
+
+// ---- One board ---------------------------------------------------------------
+
+function openBoard(board: Board): void {
+  ui.notice.hidden = true;
+  ui.welcome.hidden = true;
+  ui.board.hidden = false;
+  ui.boardName.textContent = board.name || board.id;
+  const description = typeof board.metadata?.description === 'string' ? `${board.metadata.description} · ` : '';
+  ui.boardMeta.textContent = `${description}${describeBoard(board)} · id ${board.id}`;
+  ui.topNote.textContent = '';
+  ui.version.textContent = '–';
+  ui.total.textContent = '–';
+  ui.transport.textContent = '–';
+  ui.topEmpty.hidden = true;
+  ui.trackInput.value = '';
+  const formatScore = scoreFormatter(board);
+  const onSelect = (participantId: string) => routeTo(board.id, participantId);
+  const topList = new RankingList(ui.topRows, { formatScore, onSelect });
+  const aroundList = new RankingList(ui.aroundRows, { formatScore, onSelect });
+  topList.clear();
+  aroundList.clear();
+  const top = client.subscribe(
+    board.id,
+    { top: topSize },
+    (update) => {
+      if (open?.top !== top) return;
+      open.latest = update;
+      open.meter.record(update.version, performance.now());
+      scheduleRender();
+    },
+    { onStatus: (status) => open?.top === top && setConnection(status), onError: (err) => showError(err, board.id) },
+  );
+  open = { board, top, topList, aroundList, meter: new RateMeter(), rates: [], latest: null, tracked: null };
+  renderBoardList();
+}
+
+function closeBoard(): void {
+  if (open === null) return;
+  open.top.close();
+  open.tracked?.subscription.close();
+  open.topList.clear();
+  open.aroundList.clear();
+  ui.tracked.hidden = true;
+  open = null;
+}
+
+function track(participantId: string | null): void {
+  if (open === null || open.tracked?.participantId === participantId) return;
+  open.tracked?.subscription.close();
+  open.tracked = null;
+  open.aroundList.clear();
+  open.topList.highlight(participantId);
+  ui.tracked.hidden = participantId === null;
+  if (participantId === null) return;
+  ui.trackInput.value = participantId;
+  ui.trackedName.textContent = participantId;
+  ui.trackedSummary.textContent = 'Connecting…';
+  const board = open.board;
+  const subscription = client.subscribe(
+    board.id,
+    { around: participantId, radius: trackRadius },
+    (update) => {
+      if (open?.tracked?.subscription !== subscription) return;
+      open.tracked.latest = update;
+      scheduleRender();
+    },
+    { onError: (err) => showError(err, board.id) },
+  );
+  open.tracked = { participantId, subscription, latest: null };
+  open.aroundList.highlight(participantId);
+}
+
+function scheduleRender(): void {
+  if (frameRequested) return;
+  frameRequested = true;
+  // At most one render per frame, however many updates arrived; hidden tabs render when shown again.
+  requestAnimationFrame(() => {
+    frameRequested = false;
+    render();
+  });
+}
+
+function render(): void {
+  if (open === null) return;
+  const { latest, tracked } = open;
+  if (latest !== null) {
+    open.topList.render(latest.entries);
+    ui.version.textContent = formatCount(latest.version);
+    ui.total.textContent = formatCount(latest.total);
+    ui.topEmpty.hidden = latest.entries.length > 0;
+    ui.topNote.textContent = latest.total > topSize ? `of ${formatCount(latest.total)}` : '';
+  }
+  if (tracked?.latest) {
+    const { entries, total } = tracked.latest;
+    open.aroundList.render(entries);
+    const own = entries.find((entry) => entry.participant_id === tracked.participantId);
+    if (own === undefined) {
+      ui.trackedSummary.textContent = 'No entry yet. The window appears as soon as they score.';
+    } else {
+      const share = (own.rank / Math.max(total, 1)) * 100;
+      const rank = document.createElement('strong');
+      rank.textContent = `#${formatCount(own.rank)}`;
+      ui.trackedSummary.replaceChildren(rank, ` of ${formatCount(total)} · top ${share < 1 ? share.toFixed(2) : share.toFixed(1)}%`);
+    }
+  }
+}
+
+/** Once a second: the rate of change, the sparkline, ages and markers, and the participant suggestions. */
+function tick(): void {
+  if (open === null) return;
+  const rate = open.meter.rate(performance.now());
+  open.rates.push(rate);
+  if (open.rates.length > sparklinePoints) open.rates.shift();
+  ui.rate.textContent = rate >= 10 ? rate.toFixed(0) : rate.toFixed(1);
+  const max = Math.max(1, ...open.rates);
+  const offset = sparklinePoints - open.rates.length;
+  ui.sparkline.setAttribute('points', open.rates.map((r, i) => `${offset + i},${(20 - (r / max) * 18 - 1).toFixed(2)}`).join(' '));
+  const now = Date.now();
+  open.topList.tick(now);
+  open.aroundList.tick(now);
+  if (open.latest !== null) {
+    const options = open.latest.entries.map((entry) => {
+      const option = document.createElement('option');
+      option.value = entry.participant_id;
+      return option;
+    });
+    ui.participantIds.replaceChildren(...options);
+  }
+}
+
+// ---- Status and errors -------------------------------------------------------
+
+function setConnection(status: SubscriptionStatus | null): void {
+  const label = ui.connection.querySelector('.connection-label')!;
+  if (status === null) {
+    ui.connection.dataset.state = 'idle';
+    label.textContent = 'Idle';
+    return;
+  }
+  ui.connection.dataset.state = status.state;
+  const transport = transportNames[status.transport];
+  const words = { connecting: 'Connecting', live: 'Live', reconnecting: 'Reconnecting', closed: 'Disconnected' }[status.state];
+  label.textContent = `${words} · ${transport}`;
+  ui.transport.textContent = transport;
+}
+
+function showError(err: unknown, boardId?: string): void {
+  if (err instanceof LadderApiError && (err.status === 401 || err.status === 403)) {
+    closeBoard();
+    ui.board.hidden = true;
+    ui.welcome.hidden = true;
+    ui.keyForm.hidden = false;
+    ui.notice.hidden = sessionStorage.getItem(keyStorage) === null;
+    ui.notice.textContent = `The key was refused: ${err.message}`;
+    return;
+  }
+  if (err instanceof LadderApiError && err.code === 'board_not_found') {
+    closeBoard();
+    ui.notice.hidden = false;
+    ui.notice.textContent = `There is no board '${boardId ?? ''}' (any more).`;
+    void loadBoards();
+    routeTo(null);
+    return;
+  }
+  ui.notice.hidden = false;
+  ui.notice.textContent = err instanceof Error ? err.message : String(err);
+}
+
+// ---- Wiring ------------------------------------------------------------------
+
+ui.trackForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const participantId = ui.trackInput.value.trim();
+  if (open === null) return;
+  if (participantId === '') return routeTo(open.board.id);
+  if (!participantIdPattern.test(participantId)) {
+    ui.trackInput.setCustomValidity('Participant ids are 1–128 characters of A–Z a–z 0–9 _ . ~ : @ -');
+    ui.trackInput.reportValidity();
+    return;
+  }
+  routeTo(open.board.id, participantId);
+});
+ui.trackInput.addEventListener('input', () => ui.trackInput.setCustomValidity(''));
+ui.trackInput.addEventListener('search', () => {
+  if (ui.trackInput.value === '' && open !== null) routeTo(open.board.id);
+});
+ui.untrack.addEventListener('click', () => open !== null && routeTo(open.board.id));
+ui.keyForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(keyStorage, ui.keyInput.value.trim());
+  client.close();
+  client = createClient();
+  void loadBoards().then(applyRoute);
+});
+window.addEventListener('hashchange', () => void applyRoute());
+setInterval(tick, 1000);
+setInterval(() => void loadBoards(), boardsRefreshMs);
+void loadBoards().then(applyRoute);

@@ -1,0 +1,42 @@
+/** How the dashboard writes scores, times and counts. */
+import type { Board } from '../client/index.js';
+
+const integer = new Intl.NumberFormat('en-US');
+
+export function formatCount(value: number): string {
+  return integer.format(value);
+}
+
+/**
+ * A board whose metadata says `unit: "ms"` holds durations (race times); they
+ * read as m:ss.mmm. Any other score is an integer with digit grouping.
+ */
+export function scoreFormatter(board: Board): (score: number) => string {
+  if (board.metadata?.unit !== 'ms') return formatCount;
+  return (ms) => {
+    const sign = ms < 0 ? '−' : '';
+    const abs = Math.abs(ms);
+    const minutes = Math.floor(abs / 60_000);
+    const seconds = Math.floor((abs % 60_000) / 1000);
+    const millis = abs % 1000;
+    return `${sign}${minutes}:${String(seconds).padStart(2, '0')}.${String(millis).padStart(3, '0')}`;
+  };
+}
+
+/** "just now", "42s ago", "5m ago", "3h ago", "2d ago". */
+export function formatAge(thenMs: number, nowMs: number): string {
+  const seconds = Math.max(0, Math.round((nowMs - thenMs) / 1000));
+  if (seconds < 3) return 'just now';
+  if (seconds < 60) return `${seconds}s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h ago`;
+  return `${Math.floor(seconds / 86_400)}d ago`;
+}
+
+export function describeBoard(board: Board): string {
+  const order = board.sort_order === 'desc' ? 'highest wins' : 'lowest wins';
+  const operator = { best: 'best score counts', latest: 'latest score counts', increment: 'scores add up' }[board.operator];
+  return `${order} · ${operator}`;
+}
+
+export const transportNames = { websocket: 'WebSocket', sse: 'SSE', poll: 'Polling' } as const;

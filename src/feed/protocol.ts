@@ -1,0 +1,111 @@
+/**
+ * Wire messages of the real-time protocol (docs/protocol.md), shared by the
+ * server and the TypeScript client. Types only, so that browser code can
+ * import it without pulling in anything from Node.
+ */
+
+export interface TopView {
+  /** Ranks 1..top, 1 ≤ top ≤ 1000. */
+  readonly top: number;
+}
+
+export interface AroundView {
+  /** Ranks r−radius .. r+radius around this participant's rank r. */
+  readonly around: string;
+  /** 0 ≤ radius ≤ 100. */
+  readonly radius: number;
+}
+
+export interface ParticipantView {
+  readonly participant: string;
+}
+
+export type ViewSpec = TopView | AroundView | ParticipantView;
+
+/** One entry as it travels; `rank` is `first_rank + position` in the view. */
+export interface WireEntry {
+  readonly rank: number;
+  readonly participant_id: string;
+  readonly score: number;
+  readonly achieved_at: number;
+}
+
+export interface SubscribeMessage {
+  readonly type: 'subscribe';
+  readonly sub: string;
+  readonly view: ViewSpec;
+  readonly since_version?: number;
+}
+
+export interface UnsubscribeMessage {
+  readonly type: 'unsubscribe';
+  readonly sub: string;
+}
+
+export interface PingMessage {
+  readonly type: 'ping';
+}
+
+export type ClientMessage = SubscribeMessage | UnsubscribeMessage | PingMessage;
+
+export interface SnapshotMessage {
+  readonly type: 'snapshot';
+  readonly sub: string;
+  readonly version: number;
+  readonly total: number;
+  /** Rank of the first entry; 0 when the view is empty. */
+  readonly first_rank: number;
+  readonly entries: readonly WireEntry[];
+}
+
+export interface ResumedMessage {
+  readonly type: 'resumed';
+  readonly sub: string;
+  /** The since_version the client sent; the missed deltas follow, chained from it. */
+  readonly version: number;
+}
+
+export interface DeltaMessage {
+  readonly type: 'delta';
+  readonly sub: string;
+  readonly from_version: number;
+  readonly to_version: number;
+  readonly total: number;
+  readonly first_rank: number;
+  readonly removes: readonly string[];
+  readonly upserts: readonly WireEntry[];
+}
+
+export interface UnsubscribedMessage {
+  readonly type: 'unsubscribed';
+  readonly sub: string;
+}
+
+/** Codes of `error` messages. The connection-level ones come with a close code (docs/protocol.md). */
+export type FeedErrorCode =
+  | 'invalid_message'
+  | 'invalid_view'
+  | 'board_not_found'
+  | 'duplicate_subscription'
+  | 'unknown_subscription'
+  | 'too_many_subscriptions'
+  | 'internal_error'
+  | 'missing_api_key'
+  | 'invalid_api_key'
+  | 'forbidden';
+
+export interface ErrorMessage {
+  readonly type: 'error';
+  readonly sub?: string;
+  readonly code: FeedErrorCode;
+  readonly message: string;
+}
+
+export interface PongMessage {
+  readonly type: 'pong';
+}
+
+export type ServerMessage = SnapshotMessage | ResumedMessage | DeltaMessage | UnsubscribedMessage | ErrorMessage | PongMessage;
+
+/** The messages that carry a view's state, in the order a subscription receives them. */
+export type ViewMessage = SnapshotMessage | ResumedMessage | DeltaMessage;

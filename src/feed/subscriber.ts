@@ -1,0 +1,238 @@
+/**
+ * One client connection (a WebSocket or an SSE stream) as the feed sees it,
+ * with its subscriptions and its slow-consumer accounting. The transport
+ * underneath is a small interface, so WebSocket and SSE share all of this.
+ */
+import { FeedError } from './errors.js';
+import type { Feed } from './feed.js';
+import type { Delta } from './history.js';
+import type { ServerMessage, ViewSpec } from './protocol.js';
+import type { View } from './view.js';
+
+export type MessageType = ServerMessage['type'];
+
+export interface Transport {
+  /**
+   * Writes one message. `id` is the version it brings the client to (SSE
+   * `id:`), or null. `flushed` must run exactly once, when the transport
+   * handed the bytes to the kernel or gave up on them; the feed counts unsent
+   * bytes with it, because ws's bufferedAmount can read 0 while data is still
+   * queued (ws#492).
+   */
+  send(type: MessageType, id: number | null, json: string, flushed: () => void): void;
+  /** Ends the connection; `code` is a WebSocket close code. */
+  close(code: number, reason: string): void;
+}
+
+/** Close codes of the protocol. */
+export const CloseCode = {
+  goingAway: 1001,
+  slowConsumer: 4008,
+  boardNotFound: 4404,
+} as const;
+
+export interface SubscriberLimits {
+  readonly slowSocketBytes: number;
+  readonly maxSocketBytes: number;
+  readonly maxSubscriptions: number;
+}
+
+/** One subscription of a connection to a view. */
+export class Subscription {
+  readonly sub: string;
+  readonly subscriber: Subscriber;
+  /** The prefixes before a shared delta or snapshot body, and their UTF-8 length. */
+  readonly deltaPrefix: string;
+  readonly snapshotPrefix: string;
+  readonly deltaPrefixBytes: number;
+  readonly snapshotPrefixBytes: number;
+  /** Null while the view is loading. */
+  view: View | null = null;
+  /** The version the client's copy is at: the next delta must start there. */
+  version = -1;
+  /** A delta was skipped because the socket was slow: no more deltas until a snapshot resyncs it. */
+  skipped = false;
+
+  constructor(subscriber: Subscriber, sub: string) {
+    this.subscriber = subscriber;
+    this.sub = sub;
+    const subJson = JSON.stringify(sub);
+    this.deltaPrefix = `{"type":"delta","sub":${subJson},`;
+    this.snapshotPrefix = `{"type":"snapshot","sub":${subJson},`;
+    this.deltaPrefixBytes = Buffer.byteLength(this.deltaPrefix);
+    this.snapshotPrefixBytes = Buffer.byteLength(this.snapshotPrefix);
+  }
+}
+
+export class Subscriber {
+  readonly boardId: string;
+  private readonly feed: Feed;
+  private readonly transport: Transport;
+  private readonly limits: SubscriberLimits;
+  private readonly subscriptions = new Map<string, Subscription>();
+  private unsentBytes = 0;
+  /** Subscriptions that skipped a delta; each gets a snapshot once the socket drains. */
+  private skipping = 0;
+  private closed = false;
+
+  constructor(feed: Feed, boardId: string, transport: Transport, limits: SubscriberLimits) {
+    this.feed = feed;
+    this.boardId = boardId;
+    this.transport = transport;
+    this.limits = limits;
+  }
+
+  /** Bytes handed to the transport and not flushed yet. */
+  get unsent(): number {
+    return this.unsentBytes;
+  }
+
+  /** True while some subscription skipped deltas and waits for the socket to drain. */
+  get isBehind(): boolean {
+    return this.skipping > 0;
+  }
+
+  /**
+   * Subscribes `sub` to `spec` and answers with a snapshot, or with `resumed`
+   * and the missed deltas when `sinceVersion` is still in the view's history.
+   * Throws FeedError duplicate_subscription or too_many_subscriptions at
+   * once; the promise rejects when the view cannot be read. The caller turns
+   * either into an error message.
+   */
+  subscribe(sub: string, spec: ViewSpec, sinceVersion: number | null): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    // Checked before anything asynchronous, so that errors come back in the order of the requests.
+    if (this.subscriptions.has(sub)) throw new FeedError('duplicate_subscription', `subscription '${sub}' exists already on this connection`);
+    if (this.subscriptions.size >= this.limits.maxSubscriptions) {
+      throw new FeedError('too_many_subscriptions', `a connection may hold at most ${this.limits.maxSubscriptions} subscriptions`);
+    }
+    const subscription = new Subscription(this, sub);
+    this.subscriptions.set(sub, subscription);
+    return this.attach(subscription, spec, sinceVersion);
+  }
+
+  /** Ends one subscription. Throws FeedError('unknown_subscription'). */
+  unsubscribe(sub: string): void {
+    const subscription = this.subscriptions.get(sub);
+    if (subscription === undefined) throw new FeedError('unknown_subscription', `no subscription '${sub}' on this connection`);
+    this.detach(subscription);
+    this.sendMessage({ type: 'unsubscribed', sub });
+  }
+
+  /** Sends a message that is not part of a view's chain (pong, error, …). */
+  sendMessage(message: ServerMessage, id: number | null = null): void {
+    if (this.closed) return;
+    const json = JSON.stringify(message);
+    this.write(message.type, id, json, Buffer.byteLength(json));
+  }
+
+  /**
+   * Pushes a view's delta. Called by the feed for every subscription of the
+   * view, so it stays cheap. Past slowSocketBytes of unsent bytes the delta is
+   * skipped, and so are the subscription's next ones until a snapshot resyncs
+   * it: its client would see a gap otherwise.
+   */
+  deliver(subscription: Subscription, delta: Delta): void {
+    // Unsubscribed, or already past this delta: a snapshot (a resync, or the answer
+    // to a subscribe) was sent while the feed was still fanning the delta out.
+    if (this.closed || subscription.skipped || subscription.view === null || subscription.version !== delta.fromVersion) return;
+    if (this.unsentBytes > this.limits.slowSocketBytes) {
+      subscription.skipped = true;
+      this.skipping += 1;
+      return;
+    }
+    subscription.version = delta.toVersion;
+    this.write('delta', delta.toVersion, subscription.deltaPrefix + delta.body, subscription.deltaPrefixBytes + delta.bytes);
+  }
+
+  /** The board was deleted: tells every subscription, then ends the connection. */
+  boardDropped(): void {
+    if (this.closed) return;
+    const message = `leaderboard '${this.boardId}' does not exist`;
+    if (this.subscriptions.size === 0) this.sendMessage({ type: 'error', code: 'board_not_found', message });
+    for (const sub of this.subscriptions.keys()) this.sendMessage({ type: 'error', sub, code: 'board_not_found', message });
+    this.close(CloseCode.boardNotFound, 'board not found');
+  }
+
+  /** Ends the connection from the server side. */
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.disconnect();
+    this.transport.close(code, reason);
+  }
+
+  /** The transport ended (or is being ended): releases every view. Idempotent. */
+  disconnect(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const subscription of this.subscriptions.values()) this.detach(subscription);
+    this.feed.disconnected(this);
+  }
+
+  private async attach(subscription: Subscription, spec: ViewSpec, sinceVersion: number | null): Promise<void> {
+    const { sub } = subscription;
+    let view: View;
+    try {
+      view = await this.feed.acquireView(this.boardId, spec);
+    } catch (err) {
+      if (this.subscriptions.get(sub) === subscription) this.subscriptions.delete(sub);
+      throw err;
+    }
+    if (this.closed || this.subscriptions.get(sub) !== subscription) {
+      // Unsubscribed (or disconnected) while the view was loading.
+      this.feed.release(view);
+      return;
+    }
+    subscription.view = view;
+    view.subscriptions.add(subscription);
+    const missed = sinceVersion === null ? null : view.history.since(sinceVersion, view.version);
+    if (missed === null) {
+      this.sendSnapshot(subscription, view);
+      return;
+    }
+    this.sendMessage({ type: 'resumed', sub, version: sinceVersion as number }, sinceVersion);
+    subscription.version = sinceVersion as number;
+    for (const delta of missed) {
+      subscription.version = delta.toVersion;
+      this.write('delta', delta.toVersion, subscription.deltaPrefix + delta.body, subscription.deltaPrefixBytes + delta.bytes);
+    }
+  }
+
+  private detach(subscription: Subscription): void {
+    this.subscriptions.delete(subscription.sub);
+    if (subscription.skipped) {
+      subscription.skipped = false;
+      this.skipping -= 1;
+    }
+    const view = subscription.view;
+    if (view === null) return;
+    subscription.view = null;
+    view.subscriptions.delete(subscription);
+    this.feed.release(view);
+  }
+
+  private sendSnapshot(subscription: Subscription, view: View): void {
+    const snapshot = view.snapshotBody();
+    subscription.version = view.version;
+    this.write('snapshot', view.version, subscription.snapshotPrefix + snapshot.body, subscription.snapshotPrefixBytes + snapshot.bytes);
+  }
+
+  private write(type: MessageType, id: number | null, json: string, bytes: number): void {
+    if (this.closed) return;
+    this.unsentBytes += bytes;
+    this.transport.send(type, id, json, () => this.flushed(bytes));
+    if (this.unsentBytes > this.limits.maxSocketBytes) this.close(CloseCode.slowConsumer, 'slow consumer');
+  }
+
+  private flushed(bytes: number): void {
+    this.unsentBytes -= bytes;
+    if (this.skipping === 0 || this.unsentBytes > 0 || this.closed) return;
+    // Drained: what each lagging subscription skipped is replaced by one fresh snapshot.
+    this.skipping = 0;
+    for (const subscription of this.subscriptions.values()) {
+      if (!subscription.skipped) continue;
+      subscription.skipped = false;
+      if (subscription.view !== null) this.sendSnapshot(subscription, subscription.view);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Server-Sent Events endpoint `GET /v1/leaderboards/:id/events?view=…`
+ * (docs/protocol.md): one view per stream, the same messages as over
+ * WebSocket with sub "sse", `id:` = the version the message brings the
+ * client to, and `Last-Event-ID` to resume.
+ */
+import type { FastifyInstance } from 'fastify';
+import { boardNotFound, invalidField } from '../core/errors.js';
+import { FeedError } from '../feed/errors.js';
+import type { ViewSpec } from '../feed/protocol.js';
+import { CloseCode, type Transport } from '../feed/subscriber.js';
+import { parseViewParam } from '../feed/view.js';
+import type { HttpContext } from './context.js';
+import { boardParams } from './schemas.js';
+
+export const SSE_SUB = 'sse';
+
+export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext): void {
+  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
+    '/v1/leaderboards/:id/events',
+    { schema: { params: boardParams } },
+    async (request, reply) => {
+      await ctx.auth.authorize(request, 'read');
+      const boardId = request.params.id;
+      if (ctx.ladder.boardRules(boardId) === undefined) throw boardNotFound(boardId);
+      const spec = viewOf(request.query.view);
+      const since = versionOf(request.headers['last-event-id']);
+
+      reply.hijack();
+      const response = reply.raw;
+      response.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        // Tells nginx-like proxies not to buffer the stream.
+        'x-accel-buffering': 'no',
+      });
+      // Sends the headers now, so the client sees the stream open before the first event.
+      response.write(': ladder\n\n');
+
+      const transport: Transport = {
+        send: (type, id, json, flushed) => {
+          response.write(`${id === null ? '' : `id: ${id}\n`}event: ${type}\ndata: ${json}\n\n`, flushed);
+        },
+        // A slow consumer's stream is stuck, so it is cut; any other end lets the queued events out first.
+        close: (code) => (code === CloseCode.slowConsumer ? response.destroy() : response.end()),
+      };
+      let subscriber;
+      try {
+        subscriber = ctx.feed.connect(boardId, transport, 1);
+      } catch (err) {
+        if (!(err instanceof FeedError)) throw err;
+        transport.send('error', null, JSON.stringify({ type: 'error', sub: SSE_SUB, code: err.code, message: err.message }), () => undefined);
+        response.end();
+        return;
+      }
+      // Comment lines keep proxies from timing out an idle stream and reveal a dead client through a failed write.
+      const keepalive = setInterval(() => response.write(': keepalive\n\n'), ctx.config.heartbeatMs);
+      response.once('close', () => {
+        clearInterval(keepalive);
+        subscriber.disconnect();
+      });
+      try {
+        await subscriber.subscribe(SSE_SUB, spec, since);
+      } catch (err) {
+        const error = err instanceof FeedError ? err : new FeedError('internal_error', 'the view could not be read; reconnect later');
+        subscriber.sendMessage({ type: 'error', sub: SSE_SUB, code: error.code, message: error.message });
+        subscriber.close(CloseCode.goingAway, error.code);
+      }
+    },
+  );
+}
+
+function viewOf(param: unknown): ViewSpec {
+  if (typeof param !== 'string' || param === '') {
+    throw invalidField('view', 'is required: the view as JSON, or top:N, participant:<pid>, around:<radius>:<pid>');
+  }
+  try {
+    return parseViewParam(param);
+  } catch (err) {
+    if (err instanceof FeedError) throw invalidField('view', `is invalid: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The version of `Last-Event-ID`; anything that is not one means "no resume" (a snapshot). */
+function versionOf(header: string | string[] | undefined): number | null {
+  if (typeof header !== 'string' || !/^\d{1,16}$/.test(header.trim())) return null;
+  const version = Number(header.trim());
+  return Number.isSafeInteger(version) ? version : null;
+}

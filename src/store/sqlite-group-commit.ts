@@ -1,0 +1,210 @@
+/**
+ * Group commit for the SQLite store (DESIGN.md "Embedded durability"). Write
+ * ops are collected for up to `intervalMs` after the first one arrives, then
+ * sent as one batch to the writer thread, which commits it in one
+ * transaction. Ops that arrive while a batch is being committed go out as the
+ * next batch the moment it is done. A promise resolves only on the writer's
+ * reply, that is after COMMIT returned, so a kill -9 loses nothing that was
+ * acknowledged.
+ */
+import { Worker } from 'node:worker_threads';
+import type { WriterReply, WriterRequest } from './sqlite-worker.js';
+import type { OpResult, WriteOp, WriterOptions } from './sqlite-writer.js';
+
+export interface CommitStats {
+  /** Transactions committed. */
+  commits: number;
+  /** Ops (appendEvents, createBoard, ... calls) committed. */
+  ops: number;
+  /** Score events in the committed appendEvents calls. */
+  events: number;
+}
+
+interface Pending {
+  readonly op: WriteOp;
+  readonly resolve: (result: OpResult) => void;
+  readonly reject: (err: Error) => void;
+}
+
+export class GroupCommit {
+  private collecting: Pending[] = [];
+  private committing: Pending[] | null = null;
+  private cancelTimer: (() => void) | null = null;
+  private nextBatchId = 1;
+  private failure: Error | null = null;
+  private closing = false;
+  /** Set once close() asked the worker to stop; an exit before that is a crash. */
+  private stopping = false;
+  private ready = false;
+  private readonly opened: Promise<void>;
+  private readonly exited: Promise<void>;
+  private idleWaiters: (() => void)[] = [];
+  readonly stats: CommitStats = { commits: 0, ops: 0, events: 0 };
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly intervalMs: number,
+  ) {
+    let openedResolve!: () => void;
+    let openedReject!: (err: Error) => void;
+    this.opened = new Promise<void>((resolve, reject) => {
+      openedResolve = resolve;
+      openedReject = reject;
+    });
+    this.exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.on('message', (reply: WriterReply) => {
+      switch (reply.type) {
+        case 'ready':
+          this.ready = true;
+          openedResolve();
+          this.settle();
+          break;
+        case 'open_failed':
+          openedReject(new Error(`cannot open the SQLite store: ${reply.message}`));
+          break;
+        case 'committed':
+          this.finishBatch(reply.id, (pending, i) => pending.resolve(reply.results[i] ?? { ok: false, message: 'no result from the SQLite writer', code: null }));
+          break;
+        case 'commit_failed': {
+          const err = Object.assign(new Error(`SQLite commit failed: ${reply.message}`), { code: reply.code });
+          this.finishBatch(reply.id, (pending) => pending.reject(err));
+          break;
+        }
+        case 'closed':
+          break;
+      }
+    });
+    worker.on('error', (err) => {
+      openedReject(err);
+      this.fail(err);
+    });
+    worker.on('exit', (code) => {
+      const err = new Error(`the SQLite writer thread exited (code ${code})`);
+      openedReject(err);
+      if (!this.stopping) this.fail(err);
+    });
+  }
+
+  /** Starts the writer thread; resolves once it has opened and migrated the database. */
+  static async start(options: WriterOptions, intervalMs: number): Promise<GroupCommit> {
+    const group = new GroupCommit(spawnWriter(options), intervalMs);
+    try {
+      await group.opened;
+    } catch (err) {
+      await group.worker.terminate();
+      throw err;
+    }
+    return group;
+  }
+
+  /** Queues the op for the next batch; resolves with its result once that batch is committed. */
+  submit(op: WriteOp): Promise<OpResult> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.closing) return Promise.reject(new Error('the SQLite store is closed'));
+    return new Promise<OpResult>((resolve, reject) => {
+      this.collecting.push({ op, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Commits what is queued, then stops the writer thread (which closes its connection). */
+  async close(): Promise<void> {
+    if (this.closing) return this.exited;
+    this.closing = true;
+    this.worker.ref();
+    if (this.cancelTimer !== null) {
+      this.cancelTimer();
+      this.send();
+    }
+    await new Promise<void>((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.settle();
+    });
+    this.stopping = true;
+    if (this.failure === null) {
+      this.post({ type: 'close' });
+    } else {
+      await this.worker.terminate();
+    }
+    await this.exited;
+  }
+
+  private schedule(): void {
+    if (this.committing !== null || this.cancelTimer !== null) return;
+    this.worker.ref();
+    if (this.intervalMs > 0) {
+      const timer = setTimeout(() => this.send(), this.intervalMs);
+      this.cancelTimer = () => clearTimeout(timer);
+    } else {
+      // Still batches every call made in the same turn of the event loop.
+      const immediate = setImmediate(() => this.send());
+      this.cancelTimer = () => clearImmediate(immediate);
+    }
+  }
+
+  private send(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+    if (this.committing !== null || this.collecting.length === 0 || this.failure !== null) return;
+    this.committing = this.collecting;
+    this.collecting = [];
+    this.post({ type: 'commit', id: this.nextBatchId, ops: this.committing.map((pending) => pending.op) });
+  }
+
+  private finishBatch(id: number, settle: (pending: Pending, i: number) => void): void {
+    const batch = this.committing;
+    if (batch === null || id !== this.nextBatchId) {
+      this.fail(new Error(`the SQLite writer answered batch ${id}, expected ${this.nextBatchId}`));
+      return;
+    }
+    this.nextBatchId += 1;
+    this.committing = null;
+    this.stats.commits += 1;
+    this.stats.ops += batch.length;
+    for (const pending of batch) if (pending.op.kind === 'append') this.stats.events += pending.op.events.length;
+    batch.forEach(settle);
+    // Ops that arrived during the commit have waited long enough.
+    if (this.collecting.length > 0) this.send();
+    this.settle();
+  }
+
+  /** When nothing is queued: let the process exit if it wants to, and wake close(). */
+  private settle(): void {
+    const idle = this.committing === null && this.collecting.length === 0;
+    if (!idle && this.failure === null) return;
+    if (this.ready && !this.closing) this.worker.unref();
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private fail(err: Error): void {
+    if (this.failure !== null) return;
+    this.failure = err;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+    const pending = [...(this.committing ?? []), ...this.collecting];
+    this.committing = null;
+    this.collecting = [];
+    for (const p of pending) p.reject(err);
+    this.settle();
+  }
+
+  private post(request: WriterRequest): void {
+    this.worker.postMessage(request);
+  }
+}
+
+/**
+ * From dist/ the writer is plain JS. From src/ under `node --import tsx`, a
+ * worker does not inherit the tsx loader on Node 20, so the worker first
+ * registers tsx itself and then imports the TypeScript entry.
+ */
+function spawnWriter(options: WriterOptions): Worker {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(fromSource ? './sqlite-worker.ts' : './sqlite-worker.js', import.meta.url);
+  if (!fromSource) return new Worker(entry, { workerData: options });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: options });
+}

@@ -1,0 +1,179 @@
+/**
+ * The embedded Store: one SQLite file (`ladder.db` under the data directory)
+ * in WAL mode. Writes go through group commit to a writer thread that owns the
+ * only write connection (sqlite-group-commit.ts, sqlite-writer.ts); reads run
+ * on the main thread's own connection, which WAL lets read while the writer
+ * commits. A read sees every write whose promise has resolved.
+ *
+ * The SQL is in sqlite-sql.ts, the schema in migrations/sqlite/.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { LadderError } from '../core/errors.js';
+import type { BoardConfig, Entry } from '../core/types.js';
+import { GroupCommit, type CommitStats } from './sqlite-group-commit.js';
+import {
+  apiKeyFromRow,
+  apiKeyToRow,
+  boardFromRow,
+  boardToRow,
+  entryFromRaw,
+  eventFromRow,
+  eventToRow,
+  type ApiKeyRow,
+  type EventRow,
+  type RawEntryRow,
+  type StoredBoardRow,
+} from './sqlite-rows.js';
+import * as SQL from './sqlite-sql.js';
+import type { OpResult, SyncMode } from './sqlite-writer.js';
+import type { ApiKeyRecord, KeyScope, ScoreEvent, Store, StoredBoard } from './store.js';
+
+export interface SqliteStoreOptions {
+  /** Directory of ladder.db; created when missing. */
+  readonly dataDir: string;
+  /** Group commit window (LADDER_COMMIT_INTERVAL_MS). */
+  readonly commitIntervalMs: number;
+  /** full survives power loss, normal survives a process crash (LADDER_SQLITE_SYNC). */
+  readonly sync: SyncMode;
+}
+
+export const SQLITE_FILE_NAME = 'ladder.db';
+
+/** Opens (creating and migrating when needed) the store under `dataDir`. */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const file = join(options.dataDir, SQLITE_FILE_NAME);
+  // The writer opens first: it creates the file, sets WAL and migrates.
+  const writes = await GroupCommit.start({ file, sync: options.sync }, options.commitIntervalMs);
+  try {
+    return new SqliteStore(new Database(file, { fileMustExist: true }), writes);
+  } catch (err) {
+    await writes.close();
+    throw err;
+  }
+}
+
+type EventSelectRow = Omit<EventRow, 'entry_metadata'>;
+
+export class SqliteStore implements Store {
+  private readonly selectBoard: Database.Statement<[string], StoredBoardRow>;
+  private readonly selectBoards: Database.Statement<[], StoredBoardRow>;
+  private readonly selectEntries: Database.Statement<[string], RawEntryRow>;
+  private readonly selectEvent: Database.Statement<[string, string], EventSelectRow>;
+  private readonly selectEventsAfter: Database.Statement<[{ board_id: string; after_version: number; limit: number }], EventSelectRow>;
+  private readonly selectApiKey: Database.Statement<[string], ApiKeyRow>;
+  private readonly countApiKeysByScope: Database.Statement<[string], number>;
+  private closing: Promise<void> | null = null;
+
+  /** Use openSqliteStore. */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly writes: GroupCommit,
+  ) {
+    db.pragma('query_only = ON');
+    db.pragma('busy_timeout = 5000');
+    this.selectBoard = db.prepare(SQL.SELECT_BOARD);
+    this.selectBoards = db.prepare(SQL.SELECT_BOARDS);
+    this.selectEntries = db.prepare<[string], RawEntryRow>(SQL.SELECT_ENTRIES).raw(true);
+    this.selectEvent = db.prepare(SQL.SELECT_EVENT);
+    this.selectEventsAfter = db.prepare(SQL.SELECT_EVENTS_AFTER);
+    this.selectApiKey = db.prepare(SQL.SELECT_API_KEY);
+    this.countApiKeysByScope = db.prepare<[string], number>(SQL.COUNT_API_KEYS).pluck();
+  }
+
+  /** Committed transactions, ops and events since open (for metrics and tests). */
+  get commitStats(): Readonly<CommitStats> {
+    return { ...this.writes.stats };
+  }
+
+  async createBoard(config: BoardConfig): Promise<void> {
+    const created = expectOk(await this.writes.submit({ kind: 'createBoard', board: boardToRow(config) }));
+    if (!created) throw new LadderError('board_exists', `leaderboard '${config.id}' exists already`, { leaderboard_id: config.id });
+  }
+
+  async getBoard(boardId: string): Promise<StoredBoard | null> {
+    const row = this.reader().selectBoard.get(boardId);
+    return row === undefined ? null : boardFromRow(row);
+  }
+
+  async listBoards(): Promise<StoredBoard[]> {
+    return this.reader().selectBoards.all().map(boardFromRow);
+  }
+
+  async deleteBoard(boardId: string): Promise<boolean> {
+    return expectOk(await this.writes.submit({ kind: 'deleteBoard', boardId }));
+  }
+
+  /**
+   * Group-committed (see sqlite-group-commit.ts). Events of a board that does
+   * not exist (any more) are dropped, and so is an event whose (board, event
+   * id) is already logged, with its entry. Rejects only this call when its
+   * events are invalid (e.g. a fractional score); the batch commits.
+   */
+  async appendEvents(events: readonly ScoreEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    expectOk(await this.writes.submit({ kind: 'append', events: events.map(eventToRow) }));
+  }
+
+  /** See eventFromRow for what the returned event's `entry` holds. Complexity: one index lookup. */
+  async findEvent(boardId: string, eventId: string): Promise<ScoreEvent | null> {
+    const row = this.reader().selectEvent.get(boardId, eventId);
+    return row === undefined ? null : eventFromRow(row);
+  }
+
+  /**
+   * Complexity: O(n), one range scan of the primary key (participant id
+   * order) at the speed of a bare better-sqlite3 .raw().all(). It runs on the
+   * main thread and blocks it for the scan, which suits startup and rebuilds.
+   */
+  async loadEntries(boardId: string): Promise<Entry[]> {
+    const rows = this.reader().selectEntries.all(boardId);
+    const entries = new Array<Entry>(rows.length);
+    for (let i = 0; i < rows.length; i++) entries[i] = entryFromRaw(rows[i]!);
+    return entries;
+  }
+
+  /** Ordered by (version, id), so events that changed nothing follow the change whose version they carry. */
+  async listEvents(boardId: string, afterVersion: number, limit: number): Promise<ScoreEvent[]> {
+    return this.reader().selectEventsAfter.all({ board_id: boardId, after_version: afterVersion, limit }).map(eventFromRow);
+  }
+
+  /** Rejects when the id or the hash exists already. */
+  async createApiKey(record: ApiKeyRecord): Promise<void> {
+    expectOk(await this.writes.submit({ kind: 'createApiKey', key: apiKeyToRow(record) }));
+  }
+
+  async findApiKey(hash: string): Promise<ApiKeyRecord | null> {
+    const row = this.reader().selectApiKey.get(hash);
+    return row === undefined ? null : apiKeyFromRow(row);
+  }
+
+  async countApiKeys(scope: KeyScope): Promise<number> {
+    return this.reader().countApiKeysByScope.get(scope) ?? 0;
+  }
+
+  /**
+   * Commits everything queued, then closes both connections. Idempotent.
+   * The read connection closes first, so the writer thread is the last one
+   * and does the final WAL checkpoint off the main thread.
+   */
+  close(): Promise<void> {
+    if (this.closing === null) {
+      this.db.close();
+      this.closing = this.writes.close();
+    }
+    return this.closing;
+  }
+
+  private reader(): this {
+    if (this.closing !== null) throw new Error('the SQLite store is closed');
+    return this;
+  }
+}
+
+function expectOk(result: OpResult): boolean {
+  if (!result.ok) throw Object.assign(new Error(`SQLite write failed: ${result.message}`), { code: result.code });
+  return result.done;
+}

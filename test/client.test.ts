@@ -1,0 +1,494 @@
+/**
+ * The TypeScript client against the real server: every REST wrapper with its
+ * error mapping, and live views over WebSocket, SSE and long-polling,
+ * including reconnect with resume, resync after a lost message, and the
+ * fallbacks. Faults are injected between client and server (a TCP proxy that
+ * drops connections, a WebSocket that loses a message or cannot connect, a
+ * fetch that cannot stream), never inside either.
+ */
+import assert from 'node:assert/strict';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
+import WebSocket from 'ws';
+import { LadderApiError, LadderClient, type LadderClientOptions, type SubscriptionStatus, type View, type ViewUpdate, type WebSocketLike } from '../src/client/index.js';
+import type { ClientMessage, ServerMessage } from '../src/client/protocol.js';
+import { boardId, startServer, type TestServer } from './helpers/server.js';
+
+/** Short delays, so that reconnects and fallbacks happen within a test. */
+const fast = { backoff: { baseMs: 20, maxMs: 200 } } satisfies Partial<LadderClientOptions>;
+
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A TCP proxy in front of the server whose connections the test can cut, as a failing network or server would. */
+async function startProxy(target: string): Promise<{ url: string; dropAll(): void; close(): Promise<void> }> {
+  const { hostname, port } = new URL(target);
+  const sockets = new Set<Socket>();
+  const proxy = createServer((downstream) => {
+    const upstream = connect(Number(port), hostname);
+    for (const socket of [downstream, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {
+        downstream.destroy();
+        upstream.destroy();
+      });
+    }
+    downstream.pipe(upstream).pipe(downstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    dropAll: () => {
+      for (const socket of sockets) socket.destroy();
+    },
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => proxy.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * `ws`'s WebSocket behind the client's interface, recording every message,
+ * optionally losing inbound ones or refusing to connect at all.
+ */
+class Wire {
+  readonly sent: ClientMessage[] = [];
+  readonly received: ServerMessage[] = [];
+  sockets = 0;
+  /** Inbound messages for which this answers true never reach the client. */
+  lose: (message: ServerMessage) => boolean = () => false;
+  /** While positive, each connection attempt goes to a closed port instead, and counts down. */
+  refusals = 0;
+
+  constructor(private readonly deadPort = 0) {}
+
+  get WebSocket(): new (url: string) => WebSocketLike {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the class below is instantiated by the client
+    const wire = this;
+    return class implements WebSocketLike {
+      private readonly ws: WebSocket;
+
+      constructor(url: string) {
+        wire.sockets += 1;
+        if (wire.refusals > 0) {
+          wire.refusals -= 1;
+          url = `ws://127.0.0.1:${wire.deadPort}/`;
+        }
+        this.ws = new WebSocket(url);
+      }
+
+      get readyState() {
+        return this.ws.readyState;
+      }
+
+      send(data: string) {
+        wire.sent.push(JSON.parse(data) as ClientMessage);
+        this.ws.send(data);
+      }
+
+      close(code?: number, reason?: string) {
+        this.ws.close(code, reason);
+      }
+
+      addEventListener(type: string, listener: (event: { data: unknown }) => void) {
+        if (type !== 'message') {
+          this.ws.on(type, () => listener({ data: undefined }));
+          return;
+        }
+        this.ws.on('message', (data) => {
+          const message = JSON.parse(String(data)) as ServerMessage;
+          if (wire.lose(message)) return;
+          wire.received.push(message);
+          listener({ data: String(data) });
+        });
+      }
+    };
+  }
+}
+
+/** A live view and everything it reported. */
+function watch(client: LadderClient, board: string, view: View) {
+  const updates: ViewUpdate[] = [];
+  const statuses: SubscriptionStatus[] = [];
+  const errors: LadderApiError[] = [];
+  const subscription = client.subscribe(board, view, (update) => updates.push(update), {
+    onStatus: (status) => statuses.push(status),
+    onError: (error) => errors.push(error),
+  });
+  return {
+    subscription,
+    updates,
+    statuses,
+    errors,
+    get latest(): ViewUpdate | undefined {
+      return updates[updates.length - 1];
+    },
+  };
+}
+
+describe('LadderClient', () => {
+  let server: TestServer;
+  let admin: LadderClient;
+  let deadPort: number;
+
+  before(async () => {
+    server = await startServer();
+    admin = new LadderClient({ baseUrl: server.url, apiKey: server.adminKey });
+    deadPort = await closedPort();
+  });
+  after(async () => {
+    admin.close();
+    await server.close();
+  });
+
+  async function newBoard(sort_order: 'desc' | 'asc' = 'desc'): Promise<string> {
+    const id = boardId('client');
+    await admin.createBoard({ id, sort_order, operator: 'best' });
+    return id;
+  }
+
+  /** Submits `count` random scores for participants p0..p{spread−1}. */
+  async function play(board: string, count: number, spread = 30): Promise<void> {
+    const scores = Array.from({ length: count }, () => ({ participant_id: `p${Math.floor(Math.random() * spread)}`, score: Math.floor(Math.random() * 1000) }));
+    await admin.submitScores(board, scores);
+  }
+
+  /**
+   * Waits until the view shows exactly what the REST API says for it now (call
+   * it once the writes are done). Entries, not versions: a view's version only
+   * moves when a change touches the view.
+   */
+  async function converges(watched: ReturnType<typeof watch>, board: string, view: View): Promise<void> {
+    let expected: unknown[] = [];
+    await waitFor(`the view ${JSON.stringify(view)} to match the rankings of ${board}`, async () => {
+      expected = await restView(board, view);
+      return watched.latest !== undefined && isDeepStrictEqual(watched.latest.entries.map((e) => ({ ...e })), expected);
+    }).catch((err: Error) => {
+      assert.deepEqual(watched.latest?.entries.map((e) => ({ ...e })), expected, err.message);
+    });
+  }
+
+  async function restView(board: string, view: View) {
+    const strip = ({ rank, participant_id, score, achieved_at }: { rank: number; participant_id: string; score: number; achieved_at: number }) => ({
+      rank,
+      participant_id,
+      score,
+      achieved_at,
+    });
+    if ('top' in view) return (await admin.getRankings(board, { limit: view.top })).entries.map(strip);
+    if ('participant' in view) return (await admin.getRankings(board, { participants: [view.participant] })).entries.map(strip);
+    try {
+      const standing = await admin.getParticipant(board, view.around, { neighbors: view.radius });
+      return [...standing.neighbors.above, standing, ...standing.neighbors.below].map(strip);
+    } catch (err) {
+      if (err instanceof LadderApiError && err.code === 'participant_not_found') return [];
+      throw err;
+    }
+  }
+
+  describe('REST', () => {
+    it('creates, reads, lists and deletes boards', async () => {
+      const id = boardId('client');
+      const created = await admin.createBoard({ id, name: 'Race', sort_order: 'asc', operator: 'latest', metadata: { unit: 'ms' } });
+      assert.deepEqual({ ...created, created_at: 0 }, {
+        id,
+        name: 'Race',
+        sort_order: 'asc',
+        operator: 'latest',
+        metadata: { unit: 'ms' },
+        created_at: 0,
+        version: 0,
+        total: 0,
+      });
+      assert.deepEqual(await admin.getBoard(id), created);
+      assert.ok((await admin.listBoards()).some((board) => board.id === id));
+      await admin.deleteBoard(id);
+      await assert.rejects(admin.getBoard(id), { name: 'LadderApiError', code: 'board_not_found', status: 404 });
+    });
+
+    it('submits scores one by one and in batches, with one result or error per item', async () => {
+      const id = await newBoard();
+      const first = await admin.submitScore(id, { participant_id: 'ann', score: 10 });
+      assert.equal(first.rank, 1);
+      assert.equal(first.previous_rank, null);
+      assert.equal(first.changed, true);
+      const results = await admin.submitScores(id, [
+        { participant_id: 'bob', score: 20 },
+        { participant_id: 'ann', score: 1.5 },
+        { participant_id: 'ann', score: 5 },
+      ]);
+      assert.equal(results.length, 3);
+      assert.ok('rank' in results[0]! && results[0].rank === 1);
+      assert.ok('error' in results[1]! && results[1].error.code === 'invalid_score', JSON.stringify(results[1]));
+      assert.ok('changed' in results[2]! && results[2].changed === false && results[2].rank === 2 && results[2].score === 10);
+    });
+
+    it('reads rankings by page, around a participant and for listed participants, and standings', async () => {
+      const id = await newBoard();
+      await admin.submitScores(id, Array.from({ length: 10 }, (_, i) => ({ participant_id: `p${i}`, score: i * 10 })));
+      const page = await admin.getRankings(id, { limit: 3, offset: 2 });
+      assert.deepEqual(page.entries.map((e) => [e.rank, e.participant_id]), [[3, 'p7'], [4, 'p6'], [5, 'p5']]);
+      assert.equal(page.total, 10);
+      const around = await admin.getRankings(id, { around: 'p5', limit: 3 });
+      assert.deepEqual(around.entries.map((e) => e.participant_id), ['p6', 'p5', 'p4']);
+      const listed = await admin.getRankings(id, { participants: ['p0', 'p9'] });
+      assert.deepEqual(listed.entries.map((e) => [e.rank, e.participant_id]), [[1, 'p9'], [10, 'p0']]);
+      const standing = await admin.getParticipant(id, 'p5', { neighbors: 1 });
+      assert.equal(standing.rank, 5);
+      assert.deepEqual([standing.neighbors.above[0]?.participant_id, standing.neighbors.below[0]?.participant_id], ['p6', 'p4']);
+      await assert.rejects(admin.getParticipant(id, 'nobody'), { code: 'participant_not_found', status: 404 });
+    });
+
+    it('long-polls the rankings until the version moves', async () => {
+      const id = await newBoard();
+      const { version } = await admin.getBoard(id);
+      const started = Date.now();
+      const polled = admin.getRankings(id, { waitForVersionAfter: version, timeoutMs: 5000 });
+      setTimeout(() => void admin.submitScore(id, { participant_id: 'late', score: 1 }), 150);
+      const rankings = await polled;
+      assert.equal(rankings.version, version + 1);
+      assert.ok(Date.now() - started >= 100);
+      assert.equal(rankings.entries[0]?.participant_id, 'late');
+    });
+
+    it('maps every failure to LadderApiError with the server code and status', async () => {
+      const id = await newBoard();
+      await assert.rejects(admin.createBoard({ id, sort_order: 'desc', operator: 'best' }), { code: 'board_exists', status: 409 });
+      const anonymous = new LadderClient({ baseUrl: server.url });
+      await assert.rejects(anonymous.submitScore(id, { participant_id: 'x', score: 1 }), { code: 'missing_api_key', status: 401 });
+      const wrongKey = new LadderClient({ baseUrl: server.url, apiKey: 'not-a-key' });
+      await assert.rejects(wrongKey.deleteBoard(id), { code: 'invalid_api_key', status: 401 });
+      await assert.rejects(admin.createBoard({ id: 'bad id!', sort_order: 'desc', operator: 'best' }), (err: unknown) => {
+        assert.ok(err instanceof LadderApiError);
+        assert.equal(err.status, 400);
+        assert.equal(err.details?.field, 'id');
+        return true;
+      });
+      const unreachable = new LadderClient({ baseUrl: `http://127.0.0.1:${deadPort}` });
+      await assert.rejects(unreachable.listBoards(), { code: 'network_error', status: 0 });
+    });
+  });
+
+  describe('live views over WebSocket', () => {
+    it('gets a snapshot, then deltas that keep a top-N exactly equal to the rankings', async () => {
+      const id = await newBoard();
+      await play(id, 20);
+      const client = new LadderClient({ baseUrl: server.url, WebSocket: new Wire().WebSocket, ...fast });
+      const top = watch(client, id, { top: 10 });
+      await converges(top, id, { top: 10 });
+      for (let round = 0; round < 5; round++) {
+        await play(id, 15);
+        await sleep(20);
+      }
+      await converges(top, id, { top: 10 });
+      assert.ok(top.updates.every((update) => update.transport === 'websocket'));
+      assert.deepEqual(top.statuses[top.statuses.length - 1], { state: 'live', transport: 'websocket' });
+      assert.equal(top.latest?.firstRank, 1);
+      client.close();
+      assert.equal(top.subscription.status.state, 'closed');
+    });
+
+    it('keeps around and participant views, all on one shared socket per board', async () => {
+      const id = await newBoard();
+      const other = await newBoard();
+      await play(id, 30, 20);
+      const wire = new Wire();
+      const client = new LadderClient({ baseUrl: server.url, WebSocket: wire.WebSocket, ...fast });
+      const views: View[] = [{ around: 'p3', radius: 2 }, { participant: 'p5' }, { top: 5 }, { around: 'newcomer', radius: 1 }];
+      const watched = views.map((view) => watch(client, id, view));
+      const elsewhere = watch(client, other, { top: 5 });
+      for (let round = 0; round < 4; round++) {
+        await play(id, 10, 20);
+        await sleep(30);
+      }
+      await admin.submitScore(id, { participant_id: 'newcomer', score: 500 });
+      for (const [i, view] of views.entries()) await converges(watched[i]!, id, view);
+      await waitFor('the other board', () => elsewhere.latest !== undefined);
+      assert.equal(wire.sockets, 2, 'one socket per board');
+      assert.equal(wire.sent.filter((m) => m.type === 'subscribe').length, 5);
+      client.close();
+    });
+
+    it('reconnects after the connection drops and resumes from its version', async () => {
+      const id = await newBoard();
+      await play(id, 20);
+      const proxy = await startProxy(server.url);
+      const wire = new Wire();
+      const client = new LadderClient({ baseUrl: proxy.url, WebSocket: wire.WebSocket, ...fast });
+      const top = watch(client, id, { top: 10 });
+      await converges(top, id, { top: 10 });
+      const versionBeforeDrop = top.latest!.version;
+
+      proxy.dropAll();
+      await waitFor('the view to notice', () => top.subscription.status.state === 'reconnecting');
+      await play(id, 10);
+      await converges(top, id, { top: 10 });
+
+      assert.equal(wire.sockets, 2);
+      const subscribes = wire.sent.filter((m) => m.type === 'subscribe');
+      assert.equal(subscribes.length, 2);
+      const resubscribe = subscribes[1];
+      assert.equal(resubscribe?.type === 'subscribe' && resubscribe.since_version, versionBeforeDrop);
+      assert.deepEqual(
+        wire.received.filter((m) => m.type === 'snapshot' || m.type === 'resumed').map((m) => m.type),
+        ['snapshot', 'resumed'],
+        'the second connection resumed instead of starting over',
+      );
+      assert.deepEqual(top.statuses.map((s) => s.state), ['live', 'reconnecting', 'live']);
+      client.close();
+      await proxy.close();
+    });
+
+    it('resubscribes for a fresh snapshot when a delta went missing', async () => {
+      const id = await newBoard();
+      const wire = new Wire();
+      const client = new LadderClient({ baseUrl: server.url, WebSocket: wire.WebSocket, ...fast });
+      const top = watch(client, id, { top: 5 });
+      await waitFor('the snapshot', () => top.latest !== undefined);
+      let lost = 0;
+      wire.lose = (message) => message.type === 'delta' && lost++ === 0;
+      await admin.submitScore(id, { participant_id: 'a', score: 1 });
+      await waitFor('the delta to be lost', () => lost > 0);
+      await admin.submitScore(id, { participant_id: 'b', score: 2 });
+      await converges(top, id, { top: 5 });
+      const subscribes = wire.sent.filter((m) => m.type === 'subscribe');
+      assert.equal(subscribes.length, 2);
+      const resubscribe = subscribes[1];
+      assert.ok(resubscribe?.type === 'subscribe' && resubscribe.since_version === undefined, 'asks for a snapshot');
+      assert.ok(wire.sent.some((m) => m.type === 'unsubscribe'));
+      assert.equal(wire.received.filter((m) => m.type === 'snapshot').length, 2);
+      client.close();
+    });
+
+    it('reports an unknown board, and a deleted one, as fatal errors', async () => {
+      const client = new LadderClient({ baseUrl: server.url, WebSocket: new Wire().WebSocket, ...fast });
+      const unknown = watch(client, boardId('missing'), { top: 5 });
+      await waitFor('the error', () => unknown.errors.length > 0);
+      assert.equal(unknown.errors[0]!.code, 'board_not_found');
+      assert.equal(unknown.subscription.status.state, 'closed');
+
+      const id = await newBoard();
+      const top = watch(client, id, { top: 5 });
+      await waitFor('the snapshot', () => top.latest !== undefined);
+      await admin.deleteBoard(id);
+      await waitFor('the error', () => top.errors.length > 0);
+      assert.equal(top.errors[0]!.code, 'board_not_found');
+      assert.equal(top.subscription.status.state, 'closed');
+      client.close();
+    });
+  });
+
+  describe('fallbacks', () => {
+    it('starts on SSE when there is no WebSocket (Node 20 without one)', async () => {
+      const id = await newBoard();
+      const client = new LadderClient({ baseUrl: server.url, ...fast });
+      const top = watch(client, id, { top: 5 });
+      await play(id, 10);
+      await converges(top, id, { top: 5 });
+      assert.ok(top.updates.every((update) => update.transport === 'sse'));
+      client.close();
+    });
+
+    it('falls back to SSE when WebSocket keeps failing, and returns to it once it works', async () => {
+      const id = await newBoard();
+      await play(id, 10);
+      const wire = new Wire(deadPort);
+      wire.refusals = Infinity;
+      const client = new LadderClient({ baseUrl: server.url, WebSocket: wire.WebSocket, fallbackAfter: 3, ...fast });
+      const top = watch(client, id, { top: 5 });
+      await waitFor('SSE', () => top.latest?.transport === 'sse');
+      assert.ok(wire.sockets >= 3);
+      await play(id, 10);
+      await converges(top, id, { top: 5 });
+      assert.ok(top.updates.every((update) => update.transport === 'sse'));
+
+      wire.refusals = 0;
+      await waitFor('the WebSocket to take over', () => top.subscription.status.transport === 'websocket');
+      await play(id, 10);
+      await converges(top, id, { top: 5 });
+      assert.equal(top.latest?.transport, 'websocket');
+      const subscribe = wire.sent.find((m) => m.type === 'subscribe');
+      assert.ok(subscribe?.type === 'subscribe' && subscribe.since_version !== undefined, 'the WebSocket resumed from what SSE delivered');
+      client.close();
+    });
+
+    it('falls back to long-polling when neither WebSocket nor SSE gets through', async () => {
+      const id = await newBoard();
+      await play(id, 10);
+      const wire = new Wire(deadPort);
+      wire.refusals = Infinity;
+      // A proxy that cannot stream: event streams fail, plain requests pass.
+      const noStreaming: typeof fetch = (input, init) =>
+        String(input).includes('/events') ? Promise.resolve(new Response('bad gateway', { status: 502 })) : fetch(input, init);
+      const client = new LadderClient({ baseUrl: server.url, WebSocket: wire.WebSocket, fetch: noStreaming, fallbackAfter: 2, pollWaitMs: 5000, ...fast });
+      const top = watch(client, id, { top: 5 });
+      const around = watch(client, id, { around: 'p3', radius: 1 });
+      await waitFor('polling', () => top.latest?.transport === 'poll');
+      await play(id, 10);
+      await converges(top, id, { top: 5 });
+      await converges(around, id, { around: 'p3', radius: 1 });
+      assert.equal(top.latest?.transport, 'poll');
+      // The status starts as connecting on websocket (subscription.status); onStatus reports the changes.
+      assert.deepEqual([...new Set(top.statuses.map((s) => s.transport))], ['sse', 'poll']);
+
+      // Long-polls answer as soon as the version moves, not at the end of pollWaitMs.
+      const started = Date.now();
+      const version = top.latest!.version;
+      await admin.submitScore(id, { participant_id: 'fresh', score: 5000 });
+      await waitFor('the next poll', () => top.latest!.version > version);
+      assert.ok(Date.now() - started < 2000);
+      client.close();
+    });
+  });
+
+  describe('read auth', () => {
+    let guarded: TestServer;
+    before(async () => {
+      guarded = await startServer({ readAuth: true });
+    });
+    after(async () => guarded.close());
+
+    it('sends the key on every transport, and reports a missing one as fatal', async () => {
+      const id = boardId('guarded');
+      const owner = new LadderClient({ baseUrl: guarded.url, apiKey: guarded.adminKey });
+      await owner.createBoard({ id, sort_order: 'desc', operator: 'best' });
+      await owner.submitScore(id, { participant_id: 'a', score: 1 });
+      for (const transports of [['websocket'], ['sse'], ['poll']] as const) {
+        const client = new LadderClient({ baseUrl: guarded.url, apiKey: guarded.adminKey, WebSocket: new Wire().WebSocket, transports, ...fast });
+        const top = watch(client, id, { top: 5 });
+        await waitFor(`${transports[0]} with a key`, () => top.latest !== undefined);
+        assert.equal(top.latest?.transport, transports[0]);
+        client.close();
+
+        const keyless = new LadderClient({ baseUrl: guarded.url, WebSocket: new Wire().WebSocket, transports, ...fast });
+        const refused = watch(keyless, id, { top: 5 });
+        await waitFor(`${transports[0]} to refuse`, () => refused.errors.length > 0);
+        assert.equal(refused.errors[0]!.code, 'missing_api_key');
+        assert.equal(refused.errors[0]!.status, 401);
+        keyless.close();
+      }
+      owner.close();
+    });
+  });
+});

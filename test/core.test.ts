@@ -133,10 +133,13 @@ describe('operators', () => {
       assert.deepEqual(applySubmission(rules('increment'), entry(10, T0), sub(-25, T0 + 9)).entry, entry(-15, T0 + 9));
     });
 
-    it('a zero delta changes nothing but updatedAt', () => {
-      const applied = applySubmission(rules('increment'), entry(10, T0), sub(0, T0 + 3));
-      assert.equal(applied.changed, false);
-      assert.deepEqual(applied.entry, entry(10, T0, T0 + 3));
+    it('a zero delta keeps the score and counts towards achievedAt', () => {
+      const later = applySubmission(rules('increment'), entry(10, T0), sub(0, T0 + 3));
+      assert.equal(later.changed, true);
+      assert.deepEqual(later.entry, entry(10, T0 + 3, T0 + 3));
+      const earlier = applySubmission(rules('increment'), entry(10, T0 + 5), sub(0, T0 + 3));
+      assert.equal(earlier.changed, false);
+      assert.deepEqual(earlier.entry, entry(10, T0 + 5, T0 + 5));
     });
 
     it('reaching ±(2^53−1) exactly is fine; passing it throws score_overflow', () => {
@@ -185,7 +188,7 @@ describe('operators', () => {
       check('increment', 'desc', (random) => sub((Math.floor(random() * 9) - 4) || 1, time(random)), ['score', 'achievedAt', 'updatedAt']);
     });
 
-    it('increment with zero deltas: achievedAt', { todo: 'core/operators.ts: a zero delta sets achievedAt when it creates the entry, but not later' }, () => {
+    it('increment with zero deltas: achievedAt', () => {
       const submissions = [sub(0, T0 + 5), sub(3, T0 + 1)];
       assert.equal(applyAll(rules('increment'), submissions).achievedAt, applyAll(rules('increment'), [...submissions].reverse()).achievedAt);
     });

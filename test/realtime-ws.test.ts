@@ -5,7 +5,7 @@
  * compared with the REST answer for the same window.
  */
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
+import { connect as connectTcp, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { DeltaMessage, ServerMessage, SnapshotMessage } from '../src/feed/protocol.js';
@@ -224,6 +224,48 @@ describe('WebSocket subscribe', () => {
     assert.equal(alive.ws.readyState, WebSocket.OPEN);
     const { version } = await submit(server, board, 'w', 1);
     await alive.next((m) => m.type === 'delta' && m.to_version === version);
+  });
+});
+
+describe('WebSocket with LADDER_READ_AUTH', () => {
+  let server: TestServer;
+  let board: string;
+
+  before(async () => {
+    server = await startServer({ tickMs: 10, readAuth: true });
+    board = await createBoard(server);
+  });
+  after(async () => server.close());
+
+  it('refuses a missing or unknown key with an error per subscribe and closes with 4401', async () => {
+    for (const [query, code] of [['', 'missing_api_key'], ['?key=lk_not-a-key', 'invalid_api_key']] as const) {
+      const client = await FeedClient.connect(wsUrl(server, board, query));
+      await client.next((m) => m.type === 'error' && m.sub === undefined && m.code === code);
+      const answer = await client.subscribe('a', { top: 1 });
+      assert.deepEqual([answer.type, answer.type === 'error' && answer.code], ['error', code]);
+      assert.equal((await client.closed).code, 4401);
+    }
+    const allowed = await FeedClient.connect(wsUrl(server, board, `?key=${server.adminKey}`));
+    assert.equal((await allowed.subscribe('a', { top: 1 })).type, 'snapshot');
+    allowed.close();
+  });
+
+  it('survives clients that reset the connection while their key is being checked', async () => {
+    const { port } = new URL(server.url);
+    for (let i = 0; i < 30; i++) {
+      const socket = connectTcp(Number(port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(
+        `GET /v1/leaderboards/${board}/subscribe?key=lk_unknown-${i} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from(`key-${i}-abcdefgh`).toString('base64')}\r\n\r\n`,
+      );
+      if (i % 3 === 1) await sleep(1);
+      socket.resetAndDestroy();
+    }
+    await sleep(100);
+    const client = await FeedClient.connect(wsUrl(server, board, `?key=${server.adminKey}`));
+    assert.equal((await client.subscribe('a', { top: 1 })).type, 'snapshot');
+    client.close();
   });
 });
 

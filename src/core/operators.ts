@@ -70,7 +70,12 @@ function applyLatest(rules: BoardRules, current: Entry, sub: Submission): Applie
 
 function applyIncrement(current: Entry, sub: Submission): Applied {
   const updatedAt = Math.max(current.updatedAt, sub.timestamp);
-  if (sub.score === 0) return unchanged(current, updatedAt);
+  if (sub.score === 0) {
+    // A zero delta still counts towards achievedAt, or the result would depend on arrival order.
+    const achievedAt = Math.max(current.achievedAt, sub.timestamp);
+    if (achievedAt === current.achievedAt) return unchanged(current, updatedAt);
+    return { entry: { ...current, achievedAt, updatedAt }, changed: true };
+  }
   const score = current.score + sub.score;
   // Both operands are safe integers, so an out-of-range sum is detected exactly
   // (|sum| < 2^54 and the comparison against ±(2^53−1) is exact).

@@ -13,7 +13,7 @@ import { parseViewParam } from '../feed/view.js';
 import type { HttpContext } from './context.js';
 import { boardParams } from './schemas.js';
 
-export const SSE_SUB = 'sse';
+const SSE_SUB = 'sse';
 
 export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext): void {
   app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
@@ -28,6 +28,8 @@ export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext): voi
 
       reply.hijack();
       const response = reply.raw;
+      // Gone while the request was checked: its 'close' has passed, so nothing would ever release the subscriber.
+      if (request.raw.socket === null || request.raw.socket.destroyed) return;
       response.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',

@@ -18,7 +18,7 @@ import type { HttpContext } from './context.js';
 import { boardParams } from './schemas.js';
 
 /** Subscriptions one connection may hold; each is a view the server keeps computing. */
-export const MAX_SUBSCRIPTIONS = 100;
+const MAX_SUBSCRIPTIONS = 100;
 const MAX_MESSAGE_BYTES = 16 * 1024;
 const MAX_SUB_LENGTH = 64;
 /** A refused connection answers the subscribes already on their way, then closes. */
@@ -47,6 +47,8 @@ export function registerSubscribeRoute(app: FastifyInstance, ctx: HttpContext): 
   // Upgrade requests go through Fastify's router like any other request, so
   // that hooks, parameter validation and the 404 of unknown paths apply.
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node drops its own error listener from an upgrading socket; a reset before ws takes it over must not crash the process.
+    socket.on('error', () => socket.destroy());
     upgrades.set(request, { socket, head });
     const response = new ServerResponse(request);
     response.assignSocket(socket as Socket);

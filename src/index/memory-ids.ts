@@ -10,6 +10,8 @@
 
 /** The table grows when it would be fuller than this. */
 const MAX_LOAD = 0.7;
+/** A rebuild fills the table in 2^REGION_BITS regions, one after the other. */
+const REGION_BITS = 10;
 const NO_CELLS = new Int32Array(0);
 
 /** FNV-1a over the UTF-16 code units, finished with murmur3's avalanche so the low bits spread well. */
@@ -23,14 +25,18 @@ function hashOf(id: string): number {
 
 export class ParticipantSlots {
   /** The participant id of each slot; slots are handed out in order and never reused. */
-  readonly ids: string[] = [];
+  readonly ids: string[];
   /** Two cells per bucket: slot + 1 (0 = empty) and the id's hash. */
   #cells: Int32Array = NO_CELLS;
   #mask = -1;
 
-  /** Sizes the table for `expected` ids at once, so a bulk load never rehashes. */
-  constructor(expected = 0) {
-    if (expected > 0) this.#allocate(expected);
+  /**
+   * Slot i for ids[i]; the array is taken over, not copied. Throws when an id
+   * appears twice. Complexity: O(n).
+   */
+  constructor(ids: string[] = []) {
+    this.ids = ids;
+    if (ids.length > 0) this.#rebuild(ids.length);
   }
 
   get size(): number {
@@ -53,37 +59,51 @@ export class ParticipantSlots {
     }
   }
 
-  /** Gives the id the next slot and returns it, or returns −1 when the id has one already. Complexity: O(1) amortised. */
+  /** Gives a new participant the next slot and returns it. The id must not have one yet. Complexity: O(1) amortised. */
   add(id: string): number {
-    if ((this.ids.length + 1) > MAX_LOAD * (this.#mask + 1)) this.#allocate(2 * (this.ids.length + 1));
-    const cells = this.#cells;
-    const hash = hashOf(id);
-    let bucket = hash & this.#mask;
-    for (let stored = cells[2 * bucket]!; stored !== 0; stored = cells[2 * bucket]!) {
-      if (cells[2 * bucket + 1] === hash && this.ids[stored - 1] === id) return -1;
-      bucket = (bucket + 1) & this.#mask;
-    }
     const slot = this.ids.length;
     this.ids.push(id);
-    cells[2 * bucket] = slot + 1;
-    cells[2 * bucket + 1] = hash;
+    if (slot + 1 > MAX_LOAD * (this.#mask + 1)) this.#rebuild(2 * (slot + 1));
+    else this.#insert(slot, hashOf(id));
     return slot;
   }
 
-  /** A table for at least `count` ids, refilled from `ids`. */
-  #allocate(count: number): void {
+  #insert(slot: number, hash: number): void {
+    const cells = this.#cells;
+    let bucket = hash & this.#mask;
+    for (let stored = cells[2 * bucket]!; stored !== 0; stored = cells[2 * bucket]!) {
+      if (cells[2 * bucket + 1] === hash && this.ids[stored - 1] === this.ids[slot]) throw new Error(`participant '${this.ids[slot]}' appears twice`);
+      bucket = (bucket + 1) & this.#mask;
+    }
+    cells[2 * bucket] = slot + 1;
+    cells[2 * bucket + 1] = hash;
+  }
+
+  /**
+   * Refills a table sized for `count` ids with every id. The ids go in by
+   * region of the table (a counting sort on their buckets' top bits), so the
+   * writes stay local instead of missing the cache once per id.
+   */
+  #rebuild(count: number): void {
     let buckets = 8;
     while (count > MAX_LOAD * buckets) buckets *= 2;
-    const cells = new Int32Array(2 * buckets);
-    const mask = buckets - 1;
-    for (let slot = 0; slot < this.ids.length; slot++) {
+    this.#cells = new Int32Array(2 * buckets);
+    this.#mask = buckets - 1;
+    const n = this.ids.length;
+    const hashes = new Int32Array(n);
+    const shift = Math.max(0, 31 - Math.clz32(buckets) - REGION_BITS);
+    const starts = new Int32Array((buckets >>> shift) + 1);
+    for (let slot = 0; slot < n; slot++) {
       const hash = hashOf(this.ids[slot]!);
-      let bucket = hash & mask;
-      while (cells[2 * bucket] !== 0) bucket = (bucket + 1) & mask;
-      cells[2 * bucket] = slot + 1;
-      cells[2 * bucket + 1] = hash;
+      hashes[slot] = hash;
+      starts[((hash & this.#mask) >>> shift) + 1]!++;
     }
-    this.#cells = cells;
-    this.#mask = mask;
+    for (let region = 1; region < starts.length; region++) starts[region]! += starts[region - 1]!;
+    const byRegion = new Int32Array(n);
+    for (let slot = 0; slot < n; slot++) byRegion[starts[(hashes[slot]! & this.#mask) >>> shift]!++] = slot;
+    for (let i = 0; i < n; i++) {
+      const slot = byRegion[i]!;
+      this.#insert(slot, hashes[slot]!);
+    }
   }
 }

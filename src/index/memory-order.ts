@@ -17,8 +17,8 @@
  *   Negating a safe integer is exact.
  * - A Fenwick tree over the block sizes, in list order, turns a block position
  *   into the rank of its first entry and a rank into a block, in O(log blocks).
- *   Splits and merges rebuild it in O(blocks); they happen at most once per
- *   BLOCK_CAPACITY/4 inserts or removes, so that cost is O(1) amortised.
+ *   Splits and merges rebuild it in O(blocks); a block must gain or lose a
+ *   quarter of its capacity between two of them, so the cost spreads thin.
  *
  * A location ("at") is `block << BLOCK_SHIFT | index`. It is valid until the
  * next change; callers use it at once and never keep it.
@@ -31,6 +31,8 @@ const BLOCK_SHIFT = 9;
 export const BLOCK_CAPACITY = 1 << BLOCK_SHIFT;
 const INDEX_MASK = BLOCK_CAPACITY - 1;
 const HALF_BLOCK = BLOCK_CAPACITY >> 1;
+/** A full block shares entries with a neighbour that has at least this much room, rather than split. */
+const SHARE_FROM = BLOCK_CAPACITY >> 3;
 /** A block this small merges with a neighbour when both fit in one block. */
 const MERGE_BELOW = BLOCK_CAPACITY >> 2;
 /** A bulk load leaves 1/8 of each block free, so the first inserts do not split at once. */
@@ -85,15 +87,17 @@ export class SlotOrder {
   }
 
   /**
-   * Builds the order of slots 0..n−1 from their columns. Complexity: O(n) when
-   * the slots are already in rank order or ties on score and achievedAt are
-   * rare (a radix sort, see memory-sort.ts).
+   * Builds the order of slots 0..n−1 from their columns, and overwrites
+   * `scores` with ordering keys. Complexity: O(n) when the slots are already
+   * in rank order or ties on score and achievedAt are rare (a radix sort, see
+   * memory-sort.ts).
    */
   static load(sortOrder: SortOrder, ids: readonly string[], scores: Float64Array, achievedAt: Float64Array, updatedAt: Float64Array): SlotOrder {
     const order = new SlotOrder(sortOrder, ids);
     const n = scores.length;
     if (n === 0) return order;
-    const keys = order.#desc ? scores.map((score) => 0 - score) : scores;
+    const keys = scores;
+    if (order.#desc) for (let slot = 0; slot < n; slot++) keys[slot] = 0 - keys[slot]!;
     const ranked = rankOrder(keys, achievedAt, ids);
     const records = new Float64Array(n * RECORD);
     for (let slot = 0; slot < n; slot++) {
@@ -269,17 +273,14 @@ export class SlotOrder {
 
   #place(slot: number, key: number, achievedAt: number): number {
     const id = this.#ids[slot]!;
-    let position = this.#findBlock(key, achievedAt, id);
+    const position = this.#findBlock(key, achievedAt, id);
     let block = this.#order[position]!;
     let index = this.#findIndex(block, key, achievedAt, id);
     const length = this.#blockLength[block]!;
     if (length === BLOCK_CAPACITY) {
-      const right = this.#split(position);
-      if (index > HALF_BLOCK) {
-        block = right;
-        position += 1;
-        index -= HALF_BLOCK;
-      }
+      const at = this.#makeRoom(position, index);
+      block = at >>> BLOCK_SHIFT;
+      index = at & INDEX_MASK;
     } else if (length === this.#blockSlots[block]!.length) {
       // Only a board's lone first block is ever smaller than BLOCK_CAPACITY.
       this.#blockSlots[block] = grownI32(this.#blockSlots[block]!, 0);
@@ -295,9 +296,68 @@ export class SlotOrder {
     this.#blockLength[block] = end + 1;
     this.#records[slot * RECORD + BLOCK] = block;
     this.#size++;
-    if (index === 0) this.#firstKey[position] = key;
-    this.#add(position, 1);
-    return this.#prefix(position) + index + 1;
+    const placed = this.#blockPosition[block]!;
+    if (index === 0) this.#firstKey[placed] = key;
+    this.#add(placed, 1);
+    return this.#prefix(placed) + index + 1;
+  }
+
+  /**
+   * Makes room in the full block at `position` for an entry that belongs at
+   * `index`, and returns where it goes now. A neighbour with room takes half of
+   * it first: that keeps blocks fuller (less memory) and splits rarer (each
+   * costs O(blocks)). Only when both neighbours are nearly full does it split.
+   */
+  #makeRoom(position: number, index: number): number {
+    const block = this.#order[position]!;
+    if (position + 1 < this.#blockCount) {
+      const right = this.#order[position + 1]!;
+      const free = BLOCK_CAPACITY - this.#blockLength[right]!;
+      if (free >= SHARE_FROM) {
+        const moved = free >> 1;
+        const kept = BLOCK_CAPACITY - moved;
+        const rightLength = this.#blockLength[right]!;
+        this.#blockSlots[right]!.copyWithin(moved, 0, rightLength);
+        this.#blockKeys[right]!.copyWithin(moved, 0, rightLength);
+        this.#transfer(block, kept, right, 0, moved);
+        this.#resize(position, kept, rightLength + moved);
+        return index <= kept ? (block << BLOCK_SHIFT) | index : (right << BLOCK_SHIFT) | (index - kept);
+      }
+    }
+    if (position > 0) {
+      const left = this.#order[position - 1]!;
+      const leftLength = this.#blockLength[left]!;
+      const free = BLOCK_CAPACITY - leftLength;
+      if (free >= SHARE_FROM) {
+        const moved = free >> 1;
+        this.#transfer(block, 0, left, leftLength, moved);
+        this.#blockSlots[block]!.copyWithin(0, moved, BLOCK_CAPACITY);
+        this.#blockKeys[block]!.copyWithin(0, moved, BLOCK_CAPACITY);
+        this.#resize(position - 1, leftLength + moved, BLOCK_CAPACITY - moved);
+        return index >= moved ? (block << BLOCK_SHIFT) | (index - moved) : (left << BLOCK_SHIFT) | (leftLength + index);
+      }
+    }
+    const right = this.#split(position);
+    return index > HALF_BLOCK ? (right << BLOCK_SHIFT) | (index - HALF_BLOCK) : (block << BLOCK_SHIFT) | index;
+  }
+
+  /** Copies `count` entries from one block into another, which has room at `toIndex`, and relabels their slots. */
+  #transfer(from: number, fromIndex: number, to: number, toIndex: number, count: number): void {
+    const slots = this.#blockSlots[to]!;
+    slots.set(this.#blockSlots[from]!.subarray(fromIndex, fromIndex + count), toIndex);
+    this.#blockKeys[to]!.set(this.#blockKeys[from]!.subarray(fromIndex, fromIndex + count), toIndex);
+    for (let i = toIndex; i < toIndex + count; i++) this.#records[slots[i]! * RECORD + BLOCK] = to;
+  }
+
+  /** After entries moved across the boundary between the blocks at `position` and `position + 1`; the left one keeps its first entry. */
+  #resize(position: number, leftLength: number, rightLength: number): void {
+    const left = this.#order[position]!;
+    const right = this.#order[position + 1]!;
+    this.#add(position, leftLength - this.#blockLength[left]!);
+    this.#add(position + 1, rightLength - this.#blockLength[right]!);
+    this.#blockLength[left] = leftLength;
+    this.#blockLength[right] = rightLength;
+    this.#firstKey[position + 1] = this.#blockKeys[right]![0]!;
   }
 
   #removeAt(at: number): void {
@@ -355,14 +415,9 @@ export class SlotOrder {
   #split(position: number): number {
     const block = this.#order[position]!;
     const right = this.#allocateBlock(BLOCK_CAPACITY);
-    const slots = this.#blockSlots[block]!;
-    const rightSlots = this.#blockSlots[right]!;
-    rightSlots.set(slots.subarray(HALF_BLOCK, BLOCK_CAPACITY));
-    this.#blockKeys[right]!.set(this.#blockKeys[block]!.subarray(HALF_BLOCK, BLOCK_CAPACITY));
-    for (let i = 0; i < BLOCK_CAPACITY - HALF_BLOCK; i++) this.#records[rightSlots[i]! * RECORD + BLOCK] = right;
+    this.#transfer(block, HALF_BLOCK, right, 0, BLOCK_CAPACITY - HALF_BLOCK);
     this.#blockLength[block] = HALF_BLOCK;
     this.#blockLength[right] = BLOCK_CAPACITY - HALF_BLOCK;
-
     const count = this.#blockCount;
     this.#order.copyWithin(position + 2, position + 1, count);
     this.#firstKey.copyWithin(position + 2, position + 1, count);
@@ -379,14 +434,9 @@ export class SlotOrder {
     const right = this.#order[position + 1]!;
     const leftLength = this.#blockLength[left]!;
     const rightLength = this.#blockLength[right]!;
-    const leftSlots = this.#blockSlots[left]!;
-    const rightSlots = this.#blockSlots[right]!;
-    for (let i = 0; i < rightLength; i++) this.#records[rightSlots[i]! * RECORD + BLOCK] = left;
-    leftSlots.set(rightSlots.subarray(0, rightLength), leftLength);
-    this.#blockKeys[left]!.set(this.#blockKeys[right]!.subarray(0, rightLength), leftLength);
+    this.#transfer(right, 0, left, leftLength, rightLength);
     this.#blockLength[left] = leftLength + rightLength;
     this.#firstKey[position] = this.#blockKeys[left]![0]!;
-
     this.#blockSlots[right] = NO_SLOTS;
     this.#blockKeys[right] = NO_KEYS;
     this.#blockLength[right] = 0;

@@ -228,10 +228,14 @@ export function indexConformance(name: string, makeIndex: () => Promise<RankInde
         assert.equal(up.previous?.rank, 2);
         const down = await index.submit(id, submission('a', -20, T0 + 30));
         assert.deepEqual(down.entry, { ...entry('a', -5, T0 + 30), rank: 2 });
+        // A zero delta counts towards achievedAt only when it is the latest contribution.
+        const staleZero = await index.submit(id, submission('a', 0, T0 + 20));
+        assert.equal(staleZero.changed, false);
+        assert.equal(staleZero.version, 4);
         const zero = await index.submit(id, submission('a', 0, T0 + 40));
-        assert.equal(zero.changed, false);
-        assert.equal(zero.version, 4);
-        assert.deepEqual(zero.entry, { ...entry('a', -5, T0 + 30, T0 + 40), rank: 2 });
+        assert.equal(zero.changed, true);
+        assert.equal(zero.version, 5);
+        assert.deepEqual(zero.entry, { ...entry('a', -5, T0 + 40, T0 + 40), rank: 2 });
       });
 
       it('an increment that would overflow throws and changes nothing', async () => {

@@ -15,8 +15,8 @@
  * under the open-file limit): submit-to-viewer latency of every changed entry
  * that reaches a viewer (its achieved_at is the load's send time), messages
  * and bytes delivered per second, average delta size against a full top-100
- * snapshot, the server's CPU (also per delivered message, net of a first
- * phase with the same load and no viewer) and RSS per viewer from /proc. For
+ * snapshot, and the server's CPU and RSS per viewer from /proc (a first
+ * phase runs the same load with no viewer: the CPU that ingest alone costs). For
  * comparison, in the same run, a naive broadcast server
  * (bench/fanout-naive.ts) that JSON.stringifies every change once per socket.
  *
@@ -90,12 +90,6 @@ export interface PhaseResult {
   readonly otherCpuCores: number | null;
   readonly serverRssMiB: number | null;
   readonly serverRssPerViewerKiB: number | null;
-  /**
-   * Server CPU per delivered message, beyond what the same load costs with no
-   * viewers (the baseline): the price of the fan-out itself, which depends
-   * less on what else shares the machine than the latency does.
-   */
-  readonly fanoutCpuUsPerMessage: number | null;
   readonly submitRequestMs: LoadReport['requestMs'] | null;
 }
 
@@ -111,7 +105,7 @@ export interface FanoutResult {
     readonly server: string;
     readonly cpus: number;
   };
-  /** Server CPU (cores) under the same load with no viewer. */
+  /** Server CPU (cores) under the same load with no viewer: what ingest alone costs. */
   readonly baselineServerCpuCores: number | null;
   readonly phases: PhaseResult[];
   readonly naive: PhaseResult | null;
@@ -220,8 +214,6 @@ interface PhaseInput {
   /** Starts the changes for warm-up + measurement; resolves with the load's report, if any. */
   readonly drive: (durationMs: number) => Promise<LoadReport | null>;
   readonly load: Child | null;
-  /** Server CPU (cores) that the changes cost without viewers. */
-  readonly baselineCpuCores: number;
 }
 
 async function runPhase(input: PhaseInput, options: Required<Pick<FanoutOptions, 'durationS' | 'warmupS' | 'participants' | 'viewersPerProcess'>>, log: (line: string) => void): Promise<PhaseResult> {
@@ -268,7 +260,6 @@ async function runPhase(input: PhaseInput, options: Required<Pick<FanoutOptions,
     const participantDeltas = total('participantDeltas');
     const topDeltaAvgBytes = topDeltas > 0 ? total('topDeltaBytes') / topDeltas : null;
     const topSnapshotBytes = reports.find((r) => r.topSnapshotBytes > 0)?.topSnapshotBytes ?? null;
-    const messagesPerS = total('messages') / windowS;
     const known = (values: (number | null)[]) => (values.every((v) => v !== null) ? (values as number[]).reduce((a, b) => a + b, 0) : null);
     return {
       viewers: input.viewers,
@@ -277,7 +268,7 @@ async function runPhase(input: PhaseInput, options: Required<Pick<FanoutOptions,
       closedDuringRun: total('closed'),
       scoresPerS: load?.scoresPerS ?? 0,
       latencyMs: { p50: latency.quantile(0.5), p99: latency.quantile(0.99), max: latency.max, samples: latency.count },
-      messagesPerS,
+      messagesPerS: total('messages') / windowS,
       bytesPerS: total('bytes') / windowS,
       topDeltaAvgBytes,
       participantDeltaAvgBytes: participantDeltas > 0 ? total('participantDeltaBytes') / participantDeltas : null,
@@ -290,8 +281,8 @@ async function runPhase(input: PhaseInput, options: Required<Pick<FanoutOptions,
       loadCpuCores,
       otherCpuCores: machineCores === null ? null : Math.max(0, machineCores - (known([serverCpuCores, viewerCpuCores, loadCpuCores ?? 0]) ?? 0)),
       serverRssMiB: rssLoaded,
-      serverRssPerViewerKiB: rssBefore !== null && rssConnected !== null && connected > 0 ? ((rssConnected - rssBefore) * 1024) / connected : null,
-      fanoutCpuUsPerMessage: serverCpuCores !== null && messagesPerS > 0 ? (Math.max(0, serverCpuCores - input.baselineCpuCores) / messagesPerS) * 1e6 : null,
+      // Below a thousand viewers the garbage collector's swings drown the figure.
+      serverRssPerViewerKiB: rssBefore !== null && rssConnected !== null && connected >= 1_000 ? ((rssConnected - rssBefore) * 1024) / connected : null,
       submitRequestMs: load?.requestMs ?? null,
     };
   } finally {
@@ -373,7 +364,7 @@ export async function benchFanout(options: FanoutOptions = {}): Promise<FanoutRe
         return (await loadChild.reply<{ report: LoadReport }>('done', durationMs + 120_000)).report;
       };
       const url = `${server.url.replace(/^http/, 'ws')}/v1/leaderboards/${BOARD}/subscribe`;
-      phases.push(await runPhase({ viewers, url, mode: 'ladder', serverPid, drive, load: loadChild, baselineCpuCores: baseline ?? 0 }, phaseOptions, log));
+      phases.push(await runPhase({ viewers, url, mode: 'ladder', serverPid, drive, load: loadChild }, phaseOptions, log));
       // Lets the views of the phase's viewers expire (LADDER_VIEW_LINGER_MS) before the next phase.
       await sleep(1_500);
     }
@@ -395,7 +386,6 @@ export async function benchFanout(options: FanoutOptions = {}): Promise<FanoutRe
           return { submitted: 0, failedRequests: 0, durationS: durationMs / 1000, scoresPerS: rate, requestMs: { p50: null, p99: null, max: 0 } };
         },
         load: null,
-        baselineCpuCores: 0,
       },
       phaseOptions,
       log,
@@ -416,7 +406,7 @@ export async function benchFanout(options: FanoutOptions = {}): Promise<FanoutRe
       baselineServerCpuCores: baseline,
       phases,
       naive: naiveResult,
-      figures: figuresOf(phases, naiveResult),
+      figures: figuresOf(baseline, phases, naiveResult),
     };
     log(`\n${phaseTable(phases, naiveResult)}`);
     return result;
@@ -428,8 +418,9 @@ export async function benchFanout(options: FanoutOptions = {}): Promise<FanoutRe
   }
 }
 
-function figuresOf(phases: readonly PhaseResult[], naive: PhaseResult | null): Figure[] {
+function figuresOf(baseline: number | null, phases: readonly PhaseResult[], naive: PhaseResult | null): Figure[] {
   const figures: Figure[] = [];
+  if (baseline !== null) figures.push({ bench: 'fanout', name: 'server CPU with no viewer (ingest only)', value: baseline, unit: 'cores' });
   const largest = phases.reduce<PhaseResult | null>((a, b) => (a === null || b.viewers > a.viewers ? b : a), null);
   for (const phase of phases) {
     const at = `${phase.viewers} viewers`;
@@ -443,7 +434,6 @@ function figuresOf(phases: readonly PhaseResult[], naive: PhaseResult | null): F
     figures.push({ bench: 'fanout', name: `scores submitted @ ${at}`, value: phase.scoresPerS, unit: '/s' });
     if (phase.serverCpuCores !== null) figures.push({ bench: 'fanout', name: `server CPU @ ${at}`, value: phase.serverCpuCores, unit: 'cores' });
     if (phase.serverRssPerViewerKiB !== null) figures.push({ bench: 'fanout', name: `server RSS per viewer @ ${at}`, value: phase.serverRssPerViewerKiB, unit: 'KiB' });
-    if (phase.fanoutCpuUsPerMessage !== null) figures.push({ bench: 'fanout', name: `server CPU per message @ ${at}`, value: phase.fanoutCpuUsPerMessage, unit: 'µs', note: 'net of the no-viewer baseline' });
   }
   const ratios = phases.map((p) => p.deltaToSnapshot).filter((r): r is number => r !== null);
   if (ratios.length > 0) {
@@ -461,14 +451,13 @@ function figuresOf(phases: readonly PhaseResult[], naive: PhaseResult | null): F
     figures.push({ bench: 'fanout', name: `naive latency p99 @ ${naive.viewers} viewers`, value: naive.latencyMs.p99 ?? NaN, unit: 'ms' });
     figures.push({ bench: 'fanout', name: `naive messages delivered @ ${naive.viewers} viewers`, value: naive.messagesPerS, unit: '/s' });
     if (naive.serverCpuCores !== null) figures.push({ bench: 'fanout', name: `naive server CPU @ ${naive.viewers} viewers`, value: naive.serverCpuCores, unit: 'cores' });
-    if (naive.fanoutCpuUsPerMessage !== null) figures.push({ bench: 'fanout', name: `naive server CPU per message @ ${naive.viewers} viewers`, value: naive.fanoutCpuUsPerMessage, unit: 'µs' });
   }
   return figures;
 }
 
 /** One row per phase, the naive broadcast last. */
 export function phaseTable(phases: readonly PhaseResult[], naive: PhaseResult | null): string {
-  const header = ['server', 'viewers', 'scores/s', 'p50 ms', 'p99 ms', 'max ms', 'msgs/s', 'MB/s', 'delta B', 'snap B', 'delta/snap', 'srv CPU', 'viewers CPU', 'other CPU', 'RSS MiB', 'KiB/viewer', 'µs/msg', 'resyncs', 'closed'];
+  const header = ['server', 'viewers', 'scores/s', 'p50 ms', 'p99 ms', 'max ms', 'msgs/s', 'MB/s', 'delta B', 'snap B', 'delta/snap', 'srv CPU', 'viewers CPU', 'other CPU', 'RSS MiB', 'KiB/viewer', 'resyncs', 'closed'];
   const value = (v: number | null | undefined, unit = '') => (v === null || v === undefined ? '-' : formatNumber(v, unit));
   const row = (name: string, p: PhaseResult) => [
     name,
@@ -487,7 +476,6 @@ export function phaseTable(phases: readonly PhaseResult[], naive: PhaseResult | 
     value(p.otherCpuCores, 'cores'),
     value(p.serverRssMiB),
     value(p.serverRssPerViewerKiB),
-    value(p.fanoutCpuUsPerMessage),
     String(p.resyncSnapshots),
     String(p.closedDuringRun),
   ];

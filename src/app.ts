@@ -37,7 +37,7 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
 
   const keys = new Auth(store, config.adminKey);
   const issued = await keys.ensureAdminKey();
-  const feed = new Feed({ index: ladder.index, bus: ladder.bus, config, boardRules: (id: string) => ladder.boardRules(id) });
+  const feed = new Feed({ index: ladder.index, bus: ladder.bus, config, boardRules: (id: string) => ladder.boardRules(id), log: logger });
   const app = buildServer({ ladder, config, auth: httpAuth(keys, config), feed }, logger);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address() as AddressInfo;

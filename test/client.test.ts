@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import WebSocket from 'ws';
 import { LadderApiError, LadderClient, type LadderClientOptions, type SubscriptionStatus, type View, type ViewUpdate, type WebSocketLike } from '../src/client/index.js';
@@ -152,10 +152,21 @@ describe('LadderClient', () => {
   let admin: LadderClient;
   let deadPort: number;
 
+  /** Every client a test made; closed after it even when it fails, so no reconnect loop outlives it. */
+  const clients: LadderClient[] = [];
+  function makeClient(options: Partial<LadderClientOptions> = {}): LadderClient {
+    const made = new LadderClient({ baseUrl: server.url, ...fast, ...options });
+    clients.push(made);
+    return made;
+  }
+
   before(async () => {
     server = await startServer();
     admin = new LadderClient({ baseUrl: server.url, apiKey: server.adminKey });
     deadPort = await closedPort();
+  });
+  afterEach(() => {
+    for (const made of clients.splice(0)) made.close();
   });
   after(async () => {
     admin.close();
@@ -168,10 +179,12 @@ describe('LadderClient', () => {
     return id;
   }
 
-  /** Submits `count` random scores for participants p0..p{spread−1}. */
+  let leaders = 0;
+  /** Submits `count` random scores for participants p0..p{spread−1}, and a new leader, so that every top-N changes. */
   async function play(board: string, count: number, spread = 30): Promise<void> {
     const scores = Array.from({ length: count }, () => ({ participant_id: `p${Math.floor(Math.random() * spread)}`, score: Math.floor(Math.random() * 1000) }));
-    await admin.submitScores(board, scores);
+    leaders += 1;
+    await admin.submitScores(board, [...scores, { participant_id: `leader${leaders}`, score: 1000 + leaders }]);
   }
 
   /**
@@ -294,7 +307,7 @@ describe('LadderClient', () => {
     it('gets a snapshot, then deltas that keep a top-N exactly equal to the rankings', async () => {
       const id = await newBoard();
       await play(id, 20);
-      const client = new LadderClient({ baseUrl: server.url, WebSocket: new Wire().WebSocket, ...fast });
+      const client = makeClient({ WebSocket: new Wire().WebSocket });
       const top = watch(client, id, { top: 10 });
       await converges(top, id, { top: 10 });
       for (let round = 0; round < 5; round++) {
@@ -314,7 +327,7 @@ describe('LadderClient', () => {
       const other = await newBoard();
       await play(id, 30, 20);
       const wire = new Wire();
-      const client = new LadderClient({ baseUrl: server.url, WebSocket: wire.WebSocket, ...fast });
+      const client = makeClient({ WebSocket: wire.WebSocket });
       const views: View[] = [{ around: 'p3', radius: 2 }, { participant: 'p5' }, { top: 5 }, { around: 'newcomer', radius: 1 }];
       const watched = views.map((view) => watch(client, id, view));
       const elsewhere = watch(client, other, { top: 5 });
@@ -330,18 +343,19 @@ describe('LadderClient', () => {
       client.close();
     });
 
-    it('reconnects after the connection drops and resumes from its version', async () => {
+    it('reconnects after the connection drops and resumes from its version', async (t) => {
       const id = await newBoard();
       await play(id, 20);
       const proxy = await startProxy(server.url);
+      t.after(() => proxy.close());
       const wire = new Wire();
-      const client = new LadderClient({ baseUrl: proxy.url, WebSocket: wire.WebSocket, ...fast });
+      const client = makeClient({ baseUrl: proxy.url, WebSocket: wire.WebSocket });
       const top = watch(client, id, { top: 10 });
       await converges(top, id, { top: 10 });
       const versionBeforeDrop = top.latest!.version;
 
       proxy.dropAll();
-      await waitFor('the view to notice', () => top.subscription.status.state === 'reconnecting');
+      await waitFor('the view to notice', () => top.statuses.some((status) => status.state === 'reconnecting'));
       await play(id, 10);
       await converges(top, id, { top: 10 });
 
@@ -357,13 +371,12 @@ describe('LadderClient', () => {
       );
       assert.deepEqual(top.statuses.map((s) => s.state), ['live', 'reconnecting', 'live']);
       client.close();
-      await proxy.close();
     });
 
     it('resubscribes for a fresh snapshot when a delta went missing', async () => {
       const id = await newBoard();
       const wire = new Wire();
-      const client = new LadderClient({ baseUrl: server.url, WebSocket: wire.WebSocket, ...fast });
+      const client = makeClient({ WebSocket: wire.WebSocket });
       const top = watch(client, id, { top: 5 });
       await waitFor('the snapshot', () => top.latest !== undefined);
       let lost = 0;
@@ -382,7 +395,7 @@ describe('LadderClient', () => {
     });
 
     it('reports an unknown board, and a deleted one, as fatal errors', async () => {
-      const client = new LadderClient({ baseUrl: server.url, WebSocket: new Wire().WebSocket, ...fast });
+      const client = makeClient({ WebSocket: new Wire().WebSocket });
       const unknown = watch(client, boardId('missing'), { top: 5 });
       await waitFor('the error', () => unknown.errors.length > 0);
       assert.equal(unknown.errors[0]!.code, 'board_not_found');
@@ -402,7 +415,7 @@ describe('LadderClient', () => {
   describe('fallbacks', () => {
     it('starts on SSE when there is no WebSocket (Node 20 without one)', async () => {
       const id = await newBoard();
-      const client = new LadderClient({ baseUrl: server.url, ...fast });
+      const client = makeClient();
       const top = watch(client, id, { top: 5 });
       await play(id, 10);
       await converges(top, id, { top: 5 });
@@ -415,7 +428,7 @@ describe('LadderClient', () => {
       await play(id, 10);
       const wire = new Wire(deadPort);
       wire.refusals = Infinity;
-      const client = new LadderClient({ baseUrl: server.url, WebSocket: wire.WebSocket, fallbackAfter: 3, ...fast });
+      const client = makeClient({ WebSocket: wire.WebSocket, fallbackAfter: 3 });
       const top = watch(client, id, { top: 5 });
       await waitFor('SSE', () => top.latest?.transport === 'sse');
       assert.ok(wire.sockets >= 3);
@@ -441,7 +454,7 @@ describe('LadderClient', () => {
       // A proxy that cannot stream: event streams fail, plain requests pass.
       const noStreaming: typeof fetch = (input, init) =>
         String(input).includes('/events') ? Promise.resolve(new Response('bad gateway', { status: 502 })) : fetch(input, init);
-      const client = new LadderClient({ baseUrl: server.url, WebSocket: wire.WebSocket, fetch: noStreaming, fallbackAfter: 2, pollWaitMs: 5000, ...fast });
+      const client = makeClient({ WebSocket: wire.WebSocket, fetch: noStreaming, fallbackAfter: 2, pollWaitMs: 5000 });
       const top = watch(client, id, { top: 5 });
       const around = watch(client, id, { around: 'p3', radius: 1 });
       await waitFor('polling', () => top.latest?.transport === 'poll');
@@ -471,17 +484,17 @@ describe('LadderClient', () => {
 
     it('sends the key on every transport, and reports a missing one as fatal', async () => {
       const id = boardId('guarded');
-      const owner = new LadderClient({ baseUrl: guarded.url, apiKey: guarded.adminKey });
+      const owner = makeClient({ baseUrl: guarded.url, apiKey: guarded.adminKey });
       await owner.createBoard({ id, sort_order: 'desc', operator: 'best' });
       await owner.submitScore(id, { participant_id: 'a', score: 1 });
       for (const transports of [['websocket'], ['sse'], ['poll']] as const) {
-        const client = new LadderClient({ baseUrl: guarded.url, apiKey: guarded.adminKey, WebSocket: new Wire().WebSocket, transports, ...fast });
+        const client = makeClient({ baseUrl: guarded.url, apiKey: guarded.adminKey, WebSocket: new Wire().WebSocket, transports });
         const top = watch(client, id, { top: 5 });
         await waitFor(`${transports[0]} with a key`, () => top.latest !== undefined);
         assert.equal(top.latest?.transport, transports[0]);
         client.close();
 
-        const keyless = new LadderClient({ baseUrl: guarded.url, WebSocket: new Wire().WebSocket, transports, ...fast });
+        const keyless = makeClient({ baseUrl: guarded.url, WebSocket: new Wire().WebSocket, transports });
         const refused = watch(keyless, id, { top: 5 });
         await waitFor(`${transports[0]} to refuse`, () => refused.errors.length > 0);
         assert.equal(refused.errors[0]!.code, 'missing_api_key');

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ViewState } from '../src/client/view-state.js';
 import type { ViewSpec } from '../src/feed/protocol.js';
 import { startServer, type TestServer } from './helpers/server.js';
-import { createBoard, eventually, FeedClient, restWindow, sleep, SseReader, submitBatch, wsUrl } from './realtime-support.js';
+import { createBoard, eventually, FeedClient, restWindow, sleep, SseReader, submitBatch, wsUrl } from './helpers/realtime.js';
 
 const SEED = Number(process.env.LADDER_TEST_SEED ?? 20_240_611);
 const PARTICIPANTS = 120;

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { DeltaMessage, SnapshotMessage } from '../src/feed/protocol.js';
 import { Subscriber } from '../src/feed/subscriber.js';
 import { api, startServer, type TestServer } from './helpers/server.js';
-import { createBoard, eventually, restWindow, sleep, SseReader, submit } from './realtime-support.js';
+import { createBoard, eventually, restWindow, sleep, SseReader, submit } from './helpers/realtime.js';
 
 const HEARTBEAT_MS = 200;
 

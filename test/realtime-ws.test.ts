@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { DeltaMessage, ServerMessage, SnapshotMessage } from '../src/feed/protocol.js';
 import { api, startServer, type TestServer } from './helpers/server.js';
-import { createBoard, eventually, FeedClient, restWindow, sleep, submit, submitBatch, wsUrl } from './realtime-support.js';
+import { createBoard, eventually, FeedClient, restWindow, sleep, submit, submitBatch, wsUrl } from './helpers/realtime.js';
 
 const HEARTBEAT_MS = 300;
 

@@ -20,6 +20,8 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
     // Pipelining load generators and long-polls keep connections busy; idle ones are closed after 72 s.
     keepAliveTimeout: 72_000,
     return503OnClosing: true,
+    // On shutdown, idle keep-alive connections are closed at once instead of holding close() open.
+    forceCloseConnections: 'idle',
   });
   app.setValidatorCompiler(validatorCompiler);
   // The API speaks JSON only; other bodies get 415 instead of a confusing validation error.

@@ -60,10 +60,8 @@ export function registerSubscribeRoute(app: FastifyInstance, ctx: HttpContext): 
   app.get<{ Params: { id: string } }>('/v1/leaderboards/:id/subscribe', { schema: { params: boardParams } }, async (request, reply) => {
     const upgrade = upgrades.get(request.raw);
     if (upgrade === undefined) {
-      return reply
-        .code(426)
-        .header('upgrade', 'websocket')
-        .send({ error: { code: 'upgrade_required', message: 'this endpoint speaks WebSocket: send the request with Upgrade: websocket' } });
+      void reply.header('upgrade', 'websocket');
+      throw new LadderError('upgrade_required', 'this endpoint speaks WebSocket: send the request with Upgrade: websocket');
     }
     const boardId = request.params.id;
     const refusal = await refusalOf(request, boardId, ctx);

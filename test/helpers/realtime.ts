@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { applyDelta, stateFromSnapshot, type ViewState } from '../src/client/view-state.js';
-import type { ServerMessage, ViewSpec, WireEntry } from '../src/feed/protocol.js';
-import { api, boardId as uniqueBoardId, type TestServer } from './helpers/server.js';
+import { applyDelta, stateFromSnapshot, type ViewState } from '../../src/client/view-state.js';
+import type { ServerMessage, ViewSpec, WireEntry } from '../../src/feed/protocol.js';
+import { api, boardId as uniqueBoardId, type TestServer } from './server.js';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

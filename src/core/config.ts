@@ -54,7 +54,7 @@ export const configSchema = {
   logLevel: option('LADDER_LOG_LEVEL', 'info' as const, oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'Log level of the structured (pino) log.'),
   readAuth: option('LADDER_READ_AUTH', false, boolean, 'When true, reads need an API key too (scope read or higher).'),
   bodyLimit: option('LADDER_BODY_LIMIT', 4 * 1024 * 1024, integer(1024, 256 * 1024 * 1024), 'Largest accepted request body in bytes (413 above).'),
-  commitIntervalMs: option('LADDER_COMMIT_INTERVAL_MS', 2, integer(0, 1000), 'Group commit window: submissions arriving within it share one SQLite transaction.'),
+  commitIntervalMs: option('LADDER_COMMIT_INTERVAL_MS', 0, integer(0, 1000), 'Extra wait before a commit so that more submissions share it. 0: submissions arriving while a commit runs share the next one.'),
   sqliteSync: option('LADDER_SQLITE_SYNC', 'full' as const, oneOf('full', 'normal'), 'SQLite synchronous mode: full survives power loss, normal survives a process crash (kill -9) only.'),
   tickMs: option('LADDER_TICK_MS', 50, integer(1, 10_000), 'Fan-out tick: changes of a board are coalesced and pushed once per tick.'),
   historySize: option('LADDER_HISTORY_SIZE', 256, integer(0, 100_000), 'Deltas retained per view for resume (since_version / Last-Event-ID).'),

@@ -41,7 +41,8 @@ const ui = {
   version: element('stat-version'),
   total: element('stat-total'),
   rate: element('stat-rate'),
-  sparkline: element('sparkline').querySelector('polyline')!,
+  sparkLine: element('sparkline').querySelector('polyline')!,
+  sparkArea: element('sparkline').querySelector('polygon')!,
   transport: element('stat-transport'),
   topRows: element<HTMLOListElement>('top-rows'),
   topEmpty: element('top-empty'),
@@ -269,9 +270,13 @@ function render(): void {
     ui.total.textContent = formatCount(latest.total);
     ui.topEmpty.hidden = latest.entries.length > 0;
     ui.topNote.textContent = latest.total > topSize ? `of ${formatCount(latest.total)}` : '';
+    const listed = ui.boardList.querySelector('[aria-current] .board-link-total');
+    if (listed !== null) listed.textContent = formatCount(latest.total);
   }
   if (tracked?.latest) {
-    const { entries, total } = tracked.latest;
+    const { entries } = tracked.latest;
+    // A view's total moves only with the view's own deltas; the fresher of the two views knows better.
+    const total = latest !== null && latest.version > tracked.latest.version ? latest.total : tracked.latest.total;
     open.aroundList.render(entries);
     const own = entries.find((entry) => entry.participant_id === tracked.participantId);
     if (own === undefined) {
@@ -292,19 +297,19 @@ function tick(): void {
   open.rates.push(rate);
   if (open.rates.length > sparklinePoints) open.rates.shift();
   ui.rate.textContent = rate >= 10 ? rate.toFixed(0) : rate.toFixed(1);
+  // The samples span the whole width, so the line is drawn from the second sample on.
   const max = Math.max(1, ...open.rates);
-  const offset = sparklinePoints - open.rates.length;
-  ui.sparkline.setAttribute('points', open.rates.map((r, i) => `${offset + i},${(20 - (r / max) * 18 - 1).toFixed(2)}`).join(' '));
+  const step = (sparklinePoints - 1) / Math.max(open.rates.length - 1, 1);
+  const line = open.rates.map((r, i) => `${(i * step).toFixed(2)},${(19 - (r / max) * 17).toFixed(2)}`).join(' ');
+  ui.sparkLine.setAttribute('points', open.rates.length > 1 ? line : '');
+  ui.sparkArea.setAttribute('points', open.rates.length > 1 ? `0,20 ${line} ${sparklinePoints - 1},20` : '');
   const now = Date.now();
   open.topList.tick(now);
   open.aroundList.tick(now);
-  if (open.latest !== null) {
-    const options = open.latest.entries.map((entry) => {
-      const option = document.createElement('option');
-      option.value = entry.participant_id;
-      return option;
-    });
-    ui.participantIds.replaceChildren(...options);
+  const suggestions = open.latest?.entries.map((entry) => entry.participant_id) ?? [];
+  // Replaced only when they change, so that an open suggestion list does not flicker.
+  if (suggestions.join('\n') !== [...ui.participantIds.options].map((option) => option.value).join('\n')) {
+    ui.participantIds.replaceChildren(...suggestions.map((id) => new Option(id, id)));
   }
 }
 

@@ -2,8 +2,9 @@
  * A live ranked list in the DOM. Rows are keyed by participant and reused, so
  * a participant who moves keeps its element: the list measures where each row
  * was, reorders, and slides rows from their old place to the new one (FLIP).
- * A row that went up, went down, entered the list or changed score flashes
- * and shows its movement for a few seconds.
+ * A row whose participant scored (moved up or down, entered the list, or
+ * just changed score) flashes and shows its movement for a few seconds; a row
+ * that only shifted because others passed it shows a quiet marker.
  */
 import type { ViewEntry } from '../client/index.js';
 import { formatAge } from './format.js';
@@ -19,7 +20,10 @@ interface Row {
   readonly score: HTMLSpanElement;
   readonly flash: HTMLSpanElement;
   entry: ViewEntry;
+  /** When the marker was set; 0 when none shows. */
   movedAt: number;
+  /** Whether the marker shows the participant's own move rather than a shift caused by others. */
+  active: boolean;
 }
 
 export interface RankingListOptions {
@@ -54,10 +58,7 @@ export class RankingList {
     for (const entry of entries) {
       const previous = this.rows.get(entry.participant_id);
       const row = previous ?? this.createRow(entry);
-      if (this.rendered) {
-        const movement = movementOf(previous?.entry, entry);
-        if (movement !== null) this.mark(row, movement, previous?.entry.rank ?? entry.rank, entry.rank, now, animate);
-      }
+      if (this.rendered) this.mark(row, previous?.entry, entry, now, animate);
       row.entry = entry;
       this.fill(row, now);
       next.set(entry.participant_id, row);
@@ -89,6 +90,7 @@ export class RankingList {
         row.movedAt = 0;
         row.move.textContent = '';
         delete row.element.dataset.move;
+        delete row.element.dataset.passive;
       }
     }
   }
@@ -120,7 +122,7 @@ export class RankingList {
         this.options.onSelect(entry.participant_id);
       }
     });
-    return { element, rank, move, name, when, score, flash, entry, movedAt: 0 };
+    return { element, rank, move, name, when, score, flash, entry, movedAt: 0, active: false };
   }
 
   private fill(row: Row, now: number): void {
@@ -134,13 +136,19 @@ export class RankingList {
     row.score.textContent = this.options.formatScore(entry.score);
   }
 
-  private mark(row: Row, movement: Movement, from: number, to: number, now: number, animate: boolean): void {
+  private mark(row: Row, previous: ViewEntry | undefined, entry: ViewEntry, now: number, animate: boolean): void {
+    const movement = movementOf(previous, entry);
+    if (movement === null) return;
+    const active = previous === undefined || previous.score !== entry.score;
+    // Being passed does not hide a recent move of one's own.
+    if (!active && row.active && now - row.movedAt <= markerMs) return;
     row.element.dataset.move = movement;
+    row.element.toggleAttribute('data-passive', !active);
     row.movedAt = now;
-    if (movement === 'up') row.move.textContent = `▲ ${from - to}`;
-    else if (movement === 'down') row.move.textContent = `▼ ${to - from}`;
-    else if (movement === 'new') row.move.textContent = 'NEW';
-    if (animate) row.flash.animate([{ opacity: 1 }, { opacity: 0 }], { duration: 1600, easing: 'ease-out' });
+    row.active = active;
+    const from = previous?.rank ?? entry.rank;
+    row.move.textContent = { up: `▲ ${from - entry.rank}`, down: `▼ ${entry.rank - from}`, new: 'NEW', score: '' }[movement];
+    if (active && animate) row.flash.animate([{ opacity: 1 }, { opacity: 0 }], { duration: 1600, easing: 'ease-out' });
   }
 
   /** FLIP: each row that moved starts where it was drawn before and slides into place. */

@@ -27,6 +27,7 @@ export class Auth {
   private readonly configuredAdminHash: Buffer | null;
   /** Known keys by hash; a key is looked up in the store once, then served from here. */
   private readonly known = new Map<string, ApiKeyRecord>();
+  private readonly validKeys = new Map<string, KeyScope>();
 
   constructor(
     private readonly store: Store,
@@ -70,6 +71,16 @@ export class Auth {
   }
 
   private async scopeOf(key: string): Promise<KeyScope | null> {
+    // Valid keys are remembered as given, which spares a sha256 per request;
+    // only valid ones, so the map stays as small as the set of issued keys.
+    const remembered = this.validKeys.get(key);
+    if (remembered !== undefined) return remembered;
+    const scope = await this.lookUp(key);
+    if (scope !== null) this.validKeys.set(key, scope);
+    return scope;
+  }
+
+  private async lookUp(key: string): Promise<KeyScope | null> {
     const hash = hashKey(key);
     if (this.configuredAdminHash !== null && timingSafeEqual(this.configuredAdminHash, Buffer.from(hash, 'hex'))) return 'admin';
     let record = this.known.get(hash);

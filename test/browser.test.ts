@@ -1,0 +1,166 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium through playwright-core;
+ * nothing is downloaded): against the real server, scores submitted through
+ * the API must show up and move in the DOM, at desktop and at phone width.
+ * Also renders docs/dashboard.png from a running demo.
+ *
+ * Without /usr/bin/chromium the test fails on CI and is skipped, loudly,
+ * elsewhere.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { LadderClient } from '../src/client/index.js';
+import { runDemo } from '../src/demo/index.js';
+import { boardId, startServer, type TestServer } from './helpers/server.js';
+
+const chromiumPath = '/usr/bin/chromium';
+const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const missing = !existsSync(chromiumPath);
+if (missing && !process.env.CI) {
+  process.stderr.write(`\n!!! ${chromiumPath} is missing: SKIPPING the dashboard browser test (apt-get install chromium). On CI this fails. !!!\n\n`);
+}
+
+describe('dashboard in Chromium', { skip: missing && !process.env.CI ? `${chromiumPath} is missing` : false }, () => {
+  let server: TestServer;
+  let admin: LadderClient;
+  let browser: Browser;
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    if (missing) throw new Error(`${chromiumPath} is missing; the browser test needs Debian's chromium package`);
+    // The test checks the sources, so it bundles them first (what `npm run build` does for this part).
+    execFileSync(process.execPath, ['scripts/build-dashboard.mjs'], { stdio: 'ignore' });
+    server = await startServer();
+    admin = new LadderClient({ baseUrl: server.url, apiKey: server.adminKey });
+    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function openPage(path: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
+    const page = await browser.newPage({ viewport, colorScheme: 'dark' });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
+    await page.goto(`${server.url}${path}`);
+    return page;
+  }
+
+  function rowIds(page: Page, list: string): Promise<string[]> {
+    return page.$$eval(`${list} .row`, (rows) => rows.map((row) => (row as HTMLElement).dataset.pid ?? ''));
+  }
+
+  async function createBoard(name: string, scores: [string, number][]): Promise<string> {
+    const id = boardId('dash');
+    await admin.createBoard({ id, name, sort_order: 'desc', operator: 'best' });
+    await admin.submitScores(id, scores.map(([participant_id, score]) => ({ participant_id, score })));
+    return id;
+  }
+
+  it('shows a board live: rows appear, move up and down, and newcomers are marked', async () => {
+    const id = await createBoard('Browser arena', [['ann', 500], ['bob', 400], ['cat', 300], ['dan', 200], ['eve', 100]]);
+    const page = await openPage(`/#/board/${id}`);
+    await page.waitForFunction(() => document.querySelectorAll('#top-rows .row').length === 5);
+    assert.deepEqual(await rowIds(page, '#top-rows'), ['ann', 'bob', 'cat', 'dan', 'eve']);
+    assert.equal(await page.textContent('#board-name'), 'Browser arena');
+    await page.waitForFunction(() => document.querySelector('.connection-label')?.textContent === 'Live · WebSocket');
+    assert.equal(await page.getAttribute(`.board-link[href="#/board/${id}"]`, 'aria-current'), 'page');
+
+    await admin.submitScore(id, { participant_id: 'eve', score: 1000 });
+    await page.waitForSelector('#top-rows .row[data-pid="eve"][data-rank="1"][data-move="up"]');
+    assert.equal(await page.textContent('#top-rows .row[data-pid="eve"] .move'), '▲ 4');
+    assert.deepEqual(await rowIds(page, '#top-rows'), ['eve', 'ann', 'bob', 'cat', 'dan']);
+    // Passed by eve without scoring themselves: a quiet marker.
+    assert.equal(await page.getAttribute('#top-rows .row[data-pid="ann"]', 'data-move'), 'down');
+    assert.equal(await page.getAttribute('#top-rows .row[data-pid="ann"]', 'data-passive'), '');
+
+    await admin.submitScore(id, { participant_id: 'fay', score: 450 });
+    await page.waitForSelector('#top-rows .row[data-pid="fay"][data-rank="3"][data-move="new"]');
+    assert.equal(await page.textContent('#top-rows .row[data-pid="fay"] .move'), 'NEW');
+    assert.equal(await page.textContent('#top-rows .row[data-pid="fay"] .score'), '450');
+
+    const { version, total } = await admin.getBoard(id);
+    await page.waitForFunction((v) => document.getElementById('stat-version')?.textContent === v, String(version));
+    assert.equal(await page.textContent('#stat-total'), String(total));
+    await page.close();
+  });
+
+  it('tracks a participant and their neighbours as they move', async () => {
+    const scores = Array.from({ length: 20 }, (_, i): [string, number] => [`p${i}`, 1000 - i * 10]);
+    const id = await createBoard('Browser tracking', scores);
+    const page = await openPage(`/#/board/${id}`);
+    await page.waitForFunction(() => document.querySelectorAll('#top-rows .row').length === 20);
+    await page.fill('#track-input', 'p10');
+    await page.press('#track-input', 'Enter');
+    await page.waitForFunction(() => document.querySelectorAll('#around-rows .row').length === 9);
+    assert.deepEqual(await rowIds(page, '#around-rows'), ['p6', 'p7', 'p8', 'p9', 'p10', 'p11', 'p12', 'p13', 'p14']);
+    assert.ok(await page.isVisible('#around-rows .row[data-pid="p10"].tracked-row'));
+    assert.ok(await page.isVisible('#top-rows .row[data-pid="p10"].tracked-row'));
+    assert.match((await page.textContent('#tracked-summary')) ?? '', /^#11 of 20/);
+    assert.match(page.url(), /#\/board\/.+\/track\/p10$/);
+
+    await admin.submitScore(id, { participant_id: 'p10', score: 995 });
+    await page.waitForFunction(() => document.getElementById('tracked-summary')?.textContent?.startsWith('#2 of 20'));
+    assert.deepEqual(await rowIds(page, '#around-rows'), ['p0', 'p10', 'p1', 'p2', 'p3', 'p4']);
+
+    await page.click('#untrack');
+    await page.waitForSelector('#tracked', { state: 'hidden' });
+    await page.close();
+  });
+
+  it('fits a 375 px phone screen', async () => {
+    const scores = Array.from({ length: 12 }, (_, i): [string, number] => [`a-rather-long-participant-name-${i}`, 123_456_789 - i]);
+    const id = await createBoard('A board with a long name for a small phone', scores);
+    const page = await openPage(`/#/board/${id}`, { width: 375, height: 812 });
+    await page.waitForFunction(() => document.querySelectorAll('#top-rows .row').length === 12);
+    await admin.submitScore(id, { participant_id: 'a-rather-long-participant-name-11', score: 200_000_000 });
+    await page.waitForSelector('#top-rows .row[data-rank="1"][data-move="up"]');
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 375, 'no horizontal scrolling');
+    const overflowing = await page.$$eval('#top-rows .row .score, #top-rows .row .rank, .stat, #track-input', (elements) =>
+      elements.filter((element) => element.getBoundingClientRect().right > window.innerWidth).length,
+    );
+    assert.equal(overflowing, 0);
+    assert.equal(await page.textContent('#top-rows .row[data-rank="1"] .score'), '200,000,000');
+    mkdirSync('test/artifacts', { recursive: true });
+    await page.screenshot({ path: 'test/artifacts/dashboard-phone.png' });
+    await page.close();
+  });
+
+  it('renders docs/dashboard.png from a running demo', async () => {
+    const demo = await runDemo({ baseUrl: server.url, adminKey: server.adminKey, rate: 60, participants: 300 });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const [tracked] = (await admin.getRankings('arena', { offset: 24, limit: 1 })).entries;
+      assert.ok(tracked !== undefined);
+      const page = await openPage(`/#/board/arena/track/${tracked.participant_id}`, { width: 1280, height: 900 });
+      await page.waitForFunction(() => document.querySelectorAll('#top-rows .row').length === 50);
+      await page.waitForSelector('#around-rows .row.tracked-row');
+      // Long enough for movement markers and a rate sparkline to show.
+      await page.waitForTimeout(8000);
+      assert.notEqual(await page.textContent('#stat-rate'), '0.0');
+      await page.screenshot({ path: 'docs/dashboard.png' });
+      await page.close();
+    } finally {
+      await demo.stop();
+    }
+  });
+
+  it('logged no errors in any page', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});

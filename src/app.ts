@@ -17,6 +17,8 @@ import { Auth } from './service/auth.js';
 import { Ladder } from './service/ladder.js';
 import { openSqliteStore } from './store/sqlite.js';
 
+const SHUTDOWN_GRACE_MS = 2000;
+
 export interface RunningLadder {
   readonly ladder: Ladder;
   readonly app: FastifyInstance;
@@ -54,7 +56,12 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
     close() {
       closing ??= (async () => {
         feed.close();
+        ladder.endLongPolls();
+        // In-flight requests get a grace period to finish; connections that
+        // still linger after it (e.g. half-closed by a client) are cut.
+        const grace = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
         await app.close();
+        clearTimeout(grace);
         await ladder.close();
       })();
       return closing;

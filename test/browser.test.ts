@@ -1,11 +1,12 @@
 /**
- * The dashboard in a real browser (Debian's Chromium through playwright-core;
- * nothing is downloaded): against the real server, scores submitted through
- * the API must show up and move in the DOM, at desktop and at phone width.
- * Also renders docs/dashboard.png from a running demo.
+ * The dashboard: how the server serves it, and how it behaves in a real
+ * browser (Debian's Chromium through playwright-core; nothing is downloaded):
+ * against the real server, scores submitted through the API must show up and
+ * move in the DOM, at desktop and at phone width. Also renders
+ * docs/dashboard.png from a running demo.
  *
- * Without /usr/bin/chromium the test fails on CI and is skipped, loudly,
- * elsewhere.
+ * Without /usr/bin/chromium the browser part fails on CI and is skipped,
+ * loudly, elsewhere.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -32,6 +33,47 @@ if (missing && !process.env.CI) {
   process.stderr.write(`\n!!! ${chromiumPath} is missing: SKIPPING the dashboard browser test (apt-get install chromium). On CI this fails. !!!\n\n`);
 }
 
+// The tests check the sources, so they bundle them first (what `npm run build` does for this part).
+before(() => {
+  execFileSync(process.execPath, ['scripts/build-dashboard.mjs'], { stdio: 'ignore' });
+});
+
+describe('dashboard route', () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startServer();
+  });
+  after(async () => server.close());
+
+  it('serves the page uncached and its content-hashed assets cached for good', async () => {
+    const page = await fetch(`${server.url}/`);
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.equal(page.headers.get('cache-control'), 'no-cache');
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    const html = await page.text();
+    const assets = [...html.matchAll(/(?:src|href)="(assets\/[^"]+)"/g)].map((match) => match[1]!);
+    assert.deepEqual(assets.map((path) => path.replace(/-[A-Z0-9]+\./, '.')), ['assets/styles.css', 'assets/app.js']);
+    for (const [path, type] of [[assets[0]!, 'text/css; charset=utf-8'], [assets[1]!, 'text/javascript; charset=utf-8']]) {
+      const asset = await fetch(`${server.url}/${path}`);
+      assert.equal(asset.status, 200);
+      assert.equal(asset.headers.get('content-type'), type);
+      assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+      const again = await fetch(`${server.url}/${path}`, { headers: { 'if-none-match': asset.headers.get('etag')! } });
+      assert.equal(again.status, 304);
+    }
+  });
+
+  it('answers 404 for unknown assets and for paths that try to leave the assets directory', async () => {
+    for (const path of ['/assets/nothing-here.js', '/assets/..%2F..%2Fpackage.json', '/assets/.hidden', '/assets/%2E%2E%2Fserver.js']) {
+      const answer = await fetch(`${server.url}${path}`);
+      assert.equal(answer.status, 404, path);
+      assert.equal(((await answer.json()) as { error: { code: string } }).error.code, 'route_not_found', path);
+    }
+  });
+});
+
 describe('dashboard in Chromium', { skip: missing && !process.env.CI ? `${chromiumPath} is missing` : false }, () => {
   let server: TestServer;
   let admin: LadderClient;
@@ -40,8 +82,6 @@ describe('dashboard in Chromium', { skip: missing && !process.env.CI ? `${chromi
 
   before(async () => {
     if (missing) throw new Error(`${chromiumPath} is missing; the browser test needs Debian's chromium package`);
-    // The test checks the sources, so it bundles them first (what `npm run build` does for this part).
-    execFileSync(process.execPath, ['scripts/build-dashboard.mjs'], { stdio: 'ignore' });
     server = await startServer();
     admin = new LadderClient({ baseUrl: server.url, apiKey: server.adminKey });
     browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
@@ -136,27 +176,58 @@ describe('dashboard in Chromium', { skip: missing && !process.env.CI ? `${chromi
     );
     assert.equal(overflowing, 0);
     assert.equal(await page.textContent('#top-rows .row[data-rank="1"] .score'), '200,000,000');
+    await page.waitForTimeout(1000);
     mkdirSync('test/artifacts', { recursive: true });
     await page.screenshot({ path: 'test/artifacts/dashboard-phone.png' });
     await page.close();
   });
 
+  it('asks for a key when reads need one, and then works with it', async () => {
+    const guarded = await startServer({ readAuth: true });
+    try {
+      const owner = new LadderClient({ baseUrl: guarded.url, apiKey: guarded.adminKey });
+      const id = boardId('guarded');
+      await owner.createBoard({ id, name: 'Members only', sort_order: 'desc', operator: 'best' });
+      await owner.submitScore(id, { participant_id: 'vip', score: 7 });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`${guarded.url}/#/board/${id}`);
+      await page.waitForSelector('#key-form', { state: 'visible' });
+      await page.fill('#key-input', guarded.adminKey);
+      await page.press('#key-input', 'Enter');
+      await page.waitForSelector('#top-rows .row[data-pid="vip"]');
+      await page.waitForSelector('#key-form', { state: 'hidden' });
+      assert.equal(await page.textContent('#board-name'), 'Members only');
+      await page.close();
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('renders docs/dashboard.png from a running demo', async () => {
-    const demo = await runDemo({ baseUrl: server.url, adminKey: server.adminKey, rate: 60, participants: 300 });
+    // A server of its own, so that only the demo's boards are listed.
+    const showcase = await startServer();
+    const demo = await runDemo({ baseUrl: showcase.url, adminKey: showcase.adminKey, rate: 60, participants: 300 });
     try {
       await new Promise((resolve) => setTimeout(resolve, 2000));
-      const [tracked] = (await admin.getRankings('arena', { offset: 24, limit: 1 })).entries;
+      const reader = new LadderClient({ baseUrl: showcase.url });
+      const [tracked] = (await reader.getRankings('arena', { offset: 24, limit: 1 })).entries;
       assert.ok(tracked !== undefined);
-      const page = await openPage(`/#/board/arena/track/${tracked.participant_id}`, { width: 1280, height: 900 });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      await page.goto(`${showcase.url}/#/board/arena/track/${tracked.participant_id}`);
       await page.waitForFunction(() => document.querySelectorAll('#top-rows .row').length === 50);
       await page.waitForSelector('#around-rows .row.tracked-row');
       // Long enough for movement markers and a rate sparkline to show.
       await page.waitForTimeout(8000);
       assert.notEqual(await page.textContent('#stat-rate'), '0.0');
+      // Stopped, and the rows given time to finish sliding, so the picture catches none halfway.
+      await demo.stop();
+      await page.waitForTimeout(600);
       await page.screenshot({ path: 'docs/dashboard.png' });
       await page.close();
     } finally {
       await demo.stop();
+      await showcase.close();
     }
   });
 

@@ -423,6 +423,27 @@ describe('LadderClient', () => {
       client.close();
     });
 
+    it('reconnects an SSE stream that went silent and resumes it with Last-Event-ID', async () => {
+      const id = await newBoard();
+      await play(id, 10);
+      const resumeFrom: (string | null)[] = [];
+      const recording: typeof fetch = (input, init) => {
+        if (String(input).includes('/events')) resumeFrom.push(new Headers(init?.headers).get('last-event-id'));
+        return fetch(input, init);
+      };
+      const client = makeClient({ transports: ['sse'], fetch: recording, sseIdleMs: 300 });
+      const top = watch(client, id, { top: 5 });
+      await converges(top, id, { top: 5 });
+      const version = top.latest!.version;
+      // The server sends keep-alive comments every LADDER_HEARTBEAT_MS (30 s), so 300 ms of silence passes for a dead stream.
+      await waitFor('a reconnect', () => resumeFrom.length >= 2);
+      assert.deepEqual(resumeFrom.slice(0, 2), [null, String(version)]);
+      await play(id, 10);
+      await converges(top, id, { top: 5 });
+      assert.ok(top.statuses.some((status) => status.state === 'reconnecting'));
+      assert.equal(top.updates.filter((update) => update.version === version).length, 1, 'resumed, not sent the same state again');
+    });
+
     it('falls back to SSE when WebSocket keeps failing, and returns to it once it works', async () => {
       const id = await newBoard();
       await play(id, 10);

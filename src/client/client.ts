@@ -29,6 +29,8 @@ export interface LadderClientOptions {
   readonly fallbackAfter?: number;
   /** WebSocket liveness ping interval. Default 15 s. */
   readonly heartbeatMs?: number;
+  /** An SSE stream silent for this long is reconnected; keep it above the server's LADDER_HEARTBEAT_MS. Default 75 s. */
+  readonly sseIdleMs?: number;
   /** How long the server may hold a long-poll. Default 25 s. */
   readonly pollWaitMs?: number;
 }
@@ -39,7 +41,7 @@ export class LadderClient {
   private readonly transports: readonly Transport[];
   private readonly backoff: BackoffOptions;
   private readonly sockets = new Map<string, BoardSocket>();
-  private readonly subscriptions = new Set<Subscription>();
+  private readonly subscriptions = new Set<LiveSubscription>();
 
   constructor(private readonly options: LadderClientOptions) {
     const globalFetch = typeof fetch === 'function' ? fetch.bind(globalThis) : undefined;
@@ -105,27 +107,20 @@ export class LadderClient {
    * WebSocket. Close the subscription when done.
    */
   subscribe(boardId: string, view: View, onUpdate: (update: ViewUpdate) => void, options: SubscribeOptions = {}): Subscription {
-    const openers = this.transports.map((transport) => ({ transport, open: this.opener(transport, boardId, view) }));
-    const subscription = new LiveSubscription(view, onUpdate, options, openers, this.options.fallbackAfter ?? 3);
+    const subscription: LiveSubscription = new LiveSubscription({
+      onUpdate,
+      options,
+      transports: this.transports.map((transport) => ({ transport, open: this.opener(transport, boardId, view) })),
+      fallbackAfter: this.options.fallbackAfter ?? 3,
+      onClosed: () => this.subscriptions.delete(subscription),
+    });
     this.subscriptions.add(subscription);
-    return {
-      get update() {
-        return subscription.update;
-      },
-      get status() {
-        return subscription.status;
-      },
-      close: () => {
-        this.subscriptions.delete(subscription);
-        subscription.close();
-      },
-    };
+    return subscription;
   }
 
   /** Closes every live view and socket. The REST methods keep working. */
   close(): void {
     for (const subscription of [...this.subscriptions]) subscription.close();
-    this.subscriptions.clear();
   }
 
   private opener(transport: Transport, boardId: string, view: View): FeedOpener {
@@ -133,7 +128,7 @@ export class LadderClient {
       case 'websocket':
         return (listener) => this.socketFor(boardId).attach(view, listener);
       case 'sse':
-        return (listener) => new SseFeed(this.http, boardId, view, listener, this.backoff);
+        return (listener) => new SseFeed(this.http, boardId, view, listener, this.backoff, this.options.sseIdleMs ?? 75_000);
       case 'poll':
         return (listener) => new PollFeed(this.http, boardId, view, listener, this.backoff, this.options.pollWaitMs ?? 25_000);
     }

@@ -23,6 +23,8 @@ export class SseFeed implements Feed {
     private readonly view: View,
     private readonly listener: FeedListener,
     private readonly backoff: BackoffOptions,
+    /** A stream silent for this long counts as dead; the server sends a comment every LADDER_HEARTBEAT_MS. */
+    private readonly idleMs: number,
   ) {
     void this.run(this.controller.signal);
   }
@@ -62,23 +64,38 @@ export class SseFeed implements Feed {
     const since = this.listener.sinceVersion();
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (since !== null) headers['last-event-id'] = String(since);
-    const response = await send(this.http, boardPath(this.boardId, '/events'), { query: { view: JSON.stringify(this.view) }, headers, signal });
-    if (!response.ok) throw await errorFromResponse(response);
-    if (response.body === null) return false;
+    // A dead network delivers neither data nor an end, so silence is what gives it away.
+    const stream = new AbortController();
+    const abort = () => stream.abort();
+    signal.addEventListener('abort', abort, { once: true });
+    let idle = setTimeout(abort, this.idleMs);
+    const heard = () => {
+      clearTimeout(idle);
+      idle = setTimeout(abort, this.idleMs);
+    };
     let delivered = false;
-    for await (const data of eventData(response.body)) {
-      const message = parseServerMessage(data);
-      if (message === null || signal.aborted) continue;
-      delivered = true;
-      this.failures = 0;
-      this.listener.message(message);
+    try {
+      const query = { view: JSON.stringify(this.view) };
+      const response = await send(this.http, boardPath(this.boardId, '/events'), { query, headers, signal: stream.signal });
+      if (!response.ok) throw await errorFromResponse(response);
+      if (response.body === null) return false;
+      for await (const data of eventData(response.body, heard)) {
+        const message = parseServerMessage(data);
+        if (message === null || signal.aborted) continue;
+        delivered = true;
+        this.failures = 0;
+        this.listener.message(message);
+      }
+      return delivered;
+    } finally {
+      clearTimeout(idle);
+      signal.removeEventListener('abort', abort);
     }
-    return delivered;
   }
 }
 
 /** The `data` of each event in an event stream (the WHATWG "event stream interpretation", minus what Ladder does not use). */
-export async function* eventData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+export async function* eventData(body: ReadableStream<Uint8Array>, onChunk: () => void = () => undefined): AsyncGenerator<string> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -89,6 +106,7 @@ export async function* eventData(body: ReadableStream<Uint8Array>): AsyncGenerat
     while (true) {
       const { done, value } = await reader.read();
       if (done) return;
+      onChunk();
       let text = decoder.decode(value, { stream: true });
       if (skipLineFeed && text !== '') {
         if (text.startsWith('\n')) text = text.slice(1);

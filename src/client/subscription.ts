@@ -8,7 +8,7 @@
  */
 import { LadderApiError } from './errors.js';
 import type { Feed, FeedListener } from './feed.js';
-import type { ErrorMessage, ServerMessage, Transport, View, ViewEntry } from './protocol.js';
+import type { ErrorMessage, ServerMessage, Transport, ViewEntry } from './protocol.js';
 import { applyDelta, stateFromSnapshot, type ViewState } from './view-state.js';
 
 export interface ViewUpdate {
@@ -43,6 +43,20 @@ export interface Subscription {
 
 export type FeedOpener = (listener: FeedListener) => Feed;
 
+export interface LiveSubscriptionSettings {
+  readonly onUpdate: (update: ViewUpdate) => void;
+  readonly options: SubscribeOptions;
+  /** Transports in order of preference; at least one. */
+  readonly transports: readonly { readonly transport: Transport; readonly open: FeedOpener }[];
+  /** Consecutive failed attempts of the transport in use after which the next one takes over. */
+  readonly fallbackAfter: number;
+  /** Called once, when the subscription closes for any reason. */
+  readonly onClosed: () => void;
+}
+
+/** After a server error that is neither fatal nor harmless (e.g. the server could not read the view), ask again this much later. */
+const retryAfterErrorMs = 2000;
+
 /** Server errors after which this view cannot be served at all, with the HTTP status of the same cause. */
 const fatalFeedErrors: Record<string, number> = {
   board_not_found: 404,
@@ -66,16 +80,10 @@ export class LiveSubscription implements Subscription {
   /** The transport standing in while the preferred one fails, or null. */
   private fallback: (Running & { readonly level: number }) | null = null;
   private closed = false;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(
-    private readonly view: View,
-    private readonly onUpdate: (update: ViewUpdate) => void,
-    private readonly options: SubscribeOptions,
-    /** Transports in order of preference; at least one. */
-    private readonly transports: readonly { readonly transport: Transport; readonly open: FeedOpener }[],
-    private readonly fallbackAfter: number,
-  ) {
-    const [first] = transports;
+  constructor(private readonly settings: LiveSubscriptionSettings) {
+    const [first] = settings.transports;
     if (first === undefined) throw new Error('a subscription needs at least one transport');
     this.status = { state: 'connecting', transport: first.transport };
     this.preferred = this.start(0);
@@ -84,17 +92,19 @@ export class LiveSubscription implements Subscription {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.retryTimer);
     this.preferred.feed.close();
     this.fallback?.feed.close();
     this.setStatus('closed', this.status.transport);
+    this.settings.onClosed();
   }
 
   private start(level: number): Running {
-    const { transport, open } = this.transports[level]!;
+    const { transport, open } = this.settings.transports[level]!;
     const running: { transport: Transport; feed: Feed | null } = { transport, feed: null };
     // Callbacks of a feed that was replaced or closed may still arrive (a message already in flight); they are ignored.
     const isCurrent = (): boolean => running.feed !== null && !this.closed && (this.preferred.feed === running.feed || this.fallback?.feed === running.feed);
-    const feed = open({
+    running.feed = open({
       message: (message) => {
         if (isCurrent()) this.received(message, running as Running);
       },
@@ -106,8 +116,7 @@ export class LiveSubscription implements Subscription {
       },
       sinceVersion: () => this.state?.version ?? null,
     });
-    running.feed = feed;
-    return { transport, feed };
+    return running as Running;
   }
 
   private received(message: ServerMessage, from: Running): void {
@@ -133,7 +142,7 @@ export class LiveSubscription implements Subscription {
         return;
       }
       case 'error':
-        return this.serverError(message);
+        return this.serverError(message, from);
       case 'unsubscribed':
       case 'pong':
         return;
@@ -146,26 +155,30 @@ export class LiveSubscription implements Subscription {
     from.feed.resubscribe();
   }
 
-  private serverError(message: ErrorMessage): void {
+  private serverError(message: ErrorMessage, from: Running): void {
+    // Answers an unsubscribe that crossed a message of the server's; nothing is missing.
+    if (message.code === 'unknown_subscription') return;
     const status = fatalFeedErrors[message.code];
-    if (status === undefined) {
-      this.options.onError?.(new LadderApiError(message.code, 0, message.message));
-      return;
-    }
-    this.fail(new LadderApiError(message.code, status, message.message));
+    if (status !== undefined) return this.fail(new LadderApiError(message.code, status, message.message));
+    this.settings.options.onError?.(new LadderApiError(message.code, 0, message.message));
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (!this.closed && (from.feed === this.preferred.feed || from.feed === this.fallback?.feed)) from.feed.resubscribe();
+    }, retryAfterErrorMs * (0.5 + Math.random()));
   }
 
   private fail(error: LadderApiError): void {
     this.close();
-    this.options.onError?.(error);
+    this.settings.options.onError?.(error);
   }
 
   private lost(from: Running, failures: number): void {
     const active = this.fallback ?? this.preferred;
     if (from.feed === active.feed) this.setStatus(this.update === null ? 'connecting' : 'reconnecting', active.transport);
-    if (failures < this.fallbackAfter) return;
+    if (failures < this.settings.fallbackAfter) return;
     const level = from.feed === this.preferred.feed ? 0 : this.fallback!.level;
-    if (level !== (this.fallback?.level ?? 0) || level + 1 >= this.transports.length) return;
+    // Only the transport in use moves on; the preferred one keeps retrying in the background.
+    if (level !== (this.fallback?.level ?? 0) || level + 1 >= this.settings.transports.length) return;
     this.fallback?.feed.close();
     this.fallback = null;
     this.fallback = { ...this.start(level + 1), level: level + 1 };
@@ -177,7 +190,7 @@ export class LiveSubscription implements Subscription {
     this.update = { version: state.version, total: state.total, firstRank: state.firstRank, entries: state.entries, transport };
     this.setStatus('live', transport);
     try {
-      this.onUpdate(this.update);
+      this.settings.onUpdate(this.update);
     } catch (err) {
       // A bug in the caller's callback must not break the transport that called us; rethrow where it is seen.
       setTimeout(() => {
@@ -189,6 +202,6 @@ export class LiveSubscription implements Subscription {
   private setStatus(state: SubscriptionStatus['state'], transport: Transport): void {
     if (this.status.state === state && this.status.transport === transport) return;
     this.status = { state, transport };
-    this.options.onStatus?.(this.status);
+    this.settings.options.onStatus?.(this.status);
   }
 }

@@ -61,8 +61,17 @@ interface OpenBoard {
   readonly aroundList: RankingList;
   readonly meter: RateMeter;
   readonly rates: number[];
+  /**
+   * The board's own version and entry count. A view only hears of changes
+   * that touch it, so the view's version lags on a board where most changes
+   * happen below the top 50; the board is read once a second as well.
+   */
+  version: number;
+  total: number;
+  reading: boolean;
   latest: ViewUpdate | null;
-  tracked: { readonly participantId: string; readonly subscription: Subscription; latest: ViewUpdate | null } | null;
+  renderedTop: ViewUpdate | null;
+  tracked: { readonly participantId: string; readonly subscription: Subscription; latest: ViewUpdate | null; rendered: ViewUpdate | null } | null;
 }
 
 let client = createClient();
@@ -159,7 +168,7 @@ function renderBoardList(): void {
     name.textContent = board.name || board.id;
     const total = document.createElement('span');
     total.className = 'board-link-total';
-    total.textContent = formatCount(open?.board.id === board.id && open.latest ? open.latest.total : board.total);
+    total.textContent = formatCount(open?.board.id === board.id ? open.total : board.total);
     const kind = document.createElement('span');
     kind.className = 'board-link-kind';
     kind.textContent = describeBoard(board);
@@ -168,6 +177,15 @@ function renderBoardList(): void {
     return item;
   });
   ui.boardList.replaceChildren(...items);
+}
+
+/** On a phone the list is a strip that scrolls sideways: brings the open board into it (never scrolls the page). */
+function revealOpenBoard(): void {
+  const link = ui.boardList.querySelector('[aria-current]');
+  if (link === null) return;
+  const strip = ui.boardList.getBoundingClientRect();
+  const box = link.getBoundingClientRect();
+  if (box.left < strip.left || box.right > strip.right) ui.boardList.scrollLeft += box.left - strip.left;
 }
 
 function showWelcome(): void {
@@ -196,8 +214,8 @@ function openBoard(board: Board): void {
   ui.trackInput.value = '';
   const formatScore = scoreFormatter(board);
   const onSelect = (participantId: string) => routeTo(board.id, participantId);
-  const topList = new RankingList(ui.topRows, { formatScore, onSelect });
-  const aroundList = new RankingList(ui.aroundRows, { formatScore, onSelect });
+  const topList = new RankingList(ui.topRows, { formatScore, onSelect, markNewcomers: true });
+  const aroundList = new RankingList(ui.aroundRows, { formatScore, onSelect, markNewcomers: false });
   topList.clear();
   aroundList.clear();
   const top = client.subscribe(
@@ -206,13 +224,16 @@ function openBoard(board: Board): void {
     (update) => {
       if (open?.top !== top) return;
       open.latest = update;
-      open.meter.record(update.version, performance.now());
+      observe(open, update.version, update.total);
       scheduleRender();
     },
     { onStatus: (status) => open?.top === top && setConnection(status), onError: (err) => showError(err, board.id) },
   );
-  open = { board, top, topList, aroundList, meter: new RateMeter(), rates: [], latest: null, tracked: null };
+  const meter = new RateMeter();
+  meter.record(board.version, performance.now());
+  open = { board, top, topList, aroundList, meter, rates: [], version: board.version, total: board.total, reading: false, latest: null, renderedTop: null, tracked: null };
   renderBoardList();
+  revealOpenBoard();
 }
 
 function closeBoard(): void {
@@ -243,12 +264,36 @@ function track(participantId: string | null): void {
     (update) => {
       if (open?.tracked?.subscription !== subscription) return;
       open.tracked.latest = update;
+      observe(open, update.version, update.total);
       scheduleRender();
     },
     { onError: (err) => showError(err, board.id) },
   );
-  open.tracked = { participantId, subscription, latest: null };
+  open.tracked = { participantId, subscription, latest: null, rendered: null };
   open.aroundList.highlight(participantId);
+}
+
+/** Takes the board's version and total from whichever source is fresher. */
+function observe(board: OpenBoard, version: number, total: number): void {
+  if (version < board.version) return;
+  board.version = version;
+  board.total = total;
+  board.meter.record(version, performance.now());
+}
+
+function readBoard(board: OpenBoard): void {
+  if (board.reading) return;
+  board.reading = true;
+  client.getBoard(board.board.id).then(
+    (read) => {
+      board.reading = false;
+      if (open !== board) return;
+      observe(board, read.version, read.total);
+      scheduleRender();
+    },
+    // The live view reports what went wrong (connection, deleted board); the next second tries again.
+    () => (board.reading = false),
+  );
 }
 
 function scheduleRender(): void {
@@ -264,20 +309,21 @@ function scheduleRender(): void {
 function render(): void {
   if (open === null) return;
   const { latest, tracked } = open;
-  if (latest !== null) {
+  ui.version.textContent = formatCount(open.version);
+  ui.total.textContent = formatCount(open.total);
+  ui.topNote.textContent = open.total > topSize ? `of ${formatCount(open.total)}` : '';
+  const listed = ui.boardList.querySelector('[aria-current] .board-link-total');
+  if (listed !== null) listed.textContent = formatCount(open.total);
+  if (latest !== null && latest !== open.renderedTop) {
     open.topList.render(latest.entries);
-    ui.version.textContent = formatCount(latest.version);
-    ui.total.textContent = formatCount(latest.total);
+    open.renderedTop = latest;
     ui.topEmpty.hidden = latest.entries.length > 0;
-    ui.topNote.textContent = latest.total > topSize ? `of ${formatCount(latest.total)}` : '';
-    const listed = ui.boardList.querySelector('[aria-current] .board-link-total');
-    if (listed !== null) listed.textContent = formatCount(latest.total);
   }
   if (tracked?.latest) {
     const { entries } = tracked.latest;
-    // A view's total moves only with the view's own deltas; the fresher of the two views knows better.
-    const total = latest !== null && latest.version > tracked.latest.version ? latest.total : tracked.latest.total;
-    open.aroundList.render(entries);
+    const total = open.total;
+    if (tracked.latest !== tracked.rendered) open.aroundList.render(entries);
+    tracked.rendered = tracked.latest;
     const own = entries.find((entry) => entry.participant_id === tracked.participantId);
     if (own === undefined) {
       ui.trackedSummary.textContent = 'No entry yet. The window appears as soon as they score.';
@@ -293,6 +339,7 @@ function render(): void {
 /** Once a second: the rate of change, the sparkline, ages and markers, and the participant suggestions. */
 function tick(): void {
   if (open === null) return;
+  readBoard(open);
   const rate = open.meter.rate(performance.now());
   open.rates.push(rate);
   if (open.rates.length > sparklinePoints) open.rates.shift();

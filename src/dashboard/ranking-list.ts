@@ -30,6 +30,12 @@ export interface RankingListOptions {
   formatScore(score: number): string;
   /** A row was clicked (or activated with the keyboard). */
   onSelect(participantId: string): void;
+  /**
+   * Whether entering the list is news. It is for a top-N (a participant made
+   * the top); in a window around a participant, rows come and go whenever
+   * that participant moves.
+   */
+  readonly markNewcomers: boolean;
 }
 
 /** How long a movement marker stays. */
@@ -138,7 +144,7 @@ export class RankingList {
 
   private mark(row: Row, previous: ViewEntry | undefined, entry: ViewEntry, now: number, animate: boolean): void {
     const movement = movementOf(previous, entry);
-    if (movement === null) return;
+    if (movement === null || (movement === 'new' && !this.options.markNewcomers)) return;
     const active = previous === undefined || previous.score !== entry.score;
     // Being passed does not hide a recent move of one's own.
     if (!active && row.active && now - row.movedAt <= markerMs) return;

@@ -52,7 +52,16 @@ export function registerRankingRoutes(app: FastifyInstance, ctx: HttpContext): v
       const participants = query.participants === undefined ? undefined : parseParticipants(query.participants);
       if (query.wait_for_version_after !== undefined) {
         const timeout = Math.min(query.timeout_ms ?? config.longPollMaxMs, config.longPollMaxMs);
-        await ladder.waitForVersion(id, query.wait_for_version_after, timeout);
+        // Stop waiting as soon as the client goes away, so that no request lingers.
+        // (The response's 'close' fires when the connection ends before it is sent.)
+        const gone = new AbortController();
+        const onClose = () => gone.abort();
+        reply.raw.once('close', onClose);
+        try {
+          await ladder.waitForVersion(id, query.wait_for_version_after, timeout, gone.signal);
+        } finally {
+          reply.raw.off('close', onClose);
+        }
       }
       const page = await ladder.rankings(id, { limit: query.limit, offset: query.offset, around: query.around, participants });
       if (notModified(request, reply, etagOf(ctx, id, page.version))) return reply.status(304).send();

@@ -79,7 +79,8 @@ export class Ladder {
   private readonly boards = new Map<string, BoardConfig>();
   /** Submissions with an event id that are being applied, so that a concurrent retry shares the result. */
   private readonly inflight = new Map<string, Promise<SubmitResult | LadderError>>();
-  private readonly versionWaiters = new Map<string, Set<() => void>>();
+  /** Long-polls per board: each wakes once the board's version passes `after`. */
+  private readonly versionWaiters = new Map<string, Set<VersionWaiter>>();
   /** Tail of each board's chain of exclusive apply-and-commit sections. */
   private readonly boardQueues = new Map<string, Promise<void>>();
   private readonly unsubscribeBus: () => void;
@@ -90,7 +91,7 @@ export class Ladder {
     this.store = parts.store;
     this.bus = parts.bus;
     this.unsubscribeBus = this.bus.subscribe((message) => {
-      if (message.kind === 'changes') this.wakeVersionWaiters(message.boardId);
+      if (message.kind === 'changes') this.wakeVersionWaiters(message.boardId, message.version);
     });
   }
 
@@ -145,7 +146,7 @@ export class Ladder {
     await this.store.deleteBoard(boardId);
     await this.index.drop(boardId);
     this.bus.publish({ kind: 'dropped', boardId });
-    this.wakeVersionWaiters(boardId);
+    this.wakeVersionWaiters(boardId, Infinity);
   }
 
   /**
@@ -288,34 +289,34 @@ export class Ladder {
   }
 
   /**
-   * Resolves once the board's version exceeds `afterVersion`, or after
-   * `timeoutMs`, whichever comes first (long-poll).
+   * Resolves once the board's version exceeds `afterVersion`, after
+   * `timeoutMs`, when `signal` aborts (the client went away) or when the
+   * service closes, whichever comes first (long-poll).
    */
-  async waitForVersion(boardId: string, afterVersion: number, timeoutMs: number): Promise<void> {
+  async waitForVersion(boardId: string, afterVersion: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     this.requireBoard(boardId);
-    if ((await this.index.version(boardId)) > afterVersion || timeoutMs <= 0) return;
+    if ((await this.index.version(boardId)) > afterVersion || timeoutMs <= 0 || signal?.aborted) return;
     await new Promise<void>((resolve) => {
-      const waiters = this.versionWaiters.get(boardId) ?? new Set();
+      const waiters = this.versionWaiters.get(boardId) ?? new Set<VersionWaiter>();
       this.versionWaiters.set(boardId, waiters);
-      const done = () => {
-        clearTimeout(timer);
-        waiters.delete(check);
-        resolve();
+      const waiter: VersionWaiter = {
+        after: afterVersion,
+        wake: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', waiter.wake);
+          waiters.delete(waiter);
+          if (waiters.size === 0 && this.versionWaiters.get(boardId) === waiters) this.versionWaiters.delete(boardId);
+          resolve();
+        },
       };
-      const check = () => {
-        if (!this.boards.has(boardId)) return done();
-        void this.index.version(boardId).then((v) => v > afterVersion && done(), done);
-      };
-      const timer = setTimeout(done, timeoutMs);
-      waiters.add(check);
+      const timer = setTimeout(waiter.wake, timeoutMs);
+      signal?.addEventListener('abort', waiter.wake);
+      waiters.add(waiter);
     });
   }
 
-  private wakeVersionWaiters(boardId: string): void {
-    const waiters = this.versionWaiters.get(boardId);
-    if (!waiters) return;
-    for (const check of [...waiters]) check();
-    if (waiters.size === 0) this.versionWaiters.delete(boardId);
+  private wakeVersionWaiters(boardId: string, version: number): void {
+    for (const waiter of [...(this.versionWaiters.get(boardId) ?? [])]) if (version > waiter.after) waiter.wake();
   }
 
   private requireBoard(boardId: string): BoardConfig {
@@ -324,13 +325,23 @@ export class Ladder {
     return board;
   }
 
+  /** Answers every pending long-poll now (at shutdown, before the HTTP server drains). */
+  endLongPolls(): void {
+    for (const boardId of [...this.versionWaiters.keys()]) this.wakeVersionWaiters(boardId, Infinity);
+  }
+
   /** Waits for the board queues to drain, then closes the store. */
   async close(): Promise<void> {
     this.unsubscribeBus();
+    this.endLongPolls();
     await Promise.all([...this.boardQueues.values()]);
-    for (const waiters of this.versionWaiters.values()) for (const check of waiters) check();
     await this.store.close();
   }
+}
+
+interface VersionWaiter {
+  readonly after: number;
+  readonly wake: () => void;
 }
 
 interface AppliedBatch {

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import type { Entry, Operator, Submission } from '../src/core/types.js';
 import { BoardRanking, MemoryIndex } from '../src/index/memory.js';
+import { random32 } from '../test/helpers/random.js';
 
 /** Each timed loop runs for about this long. */
 const RUN_MS = 1_500;
@@ -30,18 +31,6 @@ const GOALS: Record<string, [string, (value: number) => boolean]> = {
 };
 
 type Gc = () => void;
-
-/** mulberry32: small, fast and reproducible. */
-function random32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Flat strings, as JSON.parse and SQLite hand them out (a template literal can make a rope). */
 function participantIds(count: number): string[] {

@@ -10,6 +10,7 @@
  *   forked with one argument: the LoadSpec as JSON; talks over IPC.
  */
 import { Agent, request } from 'node:http';
+import { random32 } from '../test/helpers/random.js';
 import { LatencyHistogram, now, type Command } from './fanout-stats.js';
 
 export interface LoadSpec {
@@ -34,19 +35,8 @@ export interface LoadReport {
   readonly requestMs: { readonly p50: number | null; readonly p99: number | null; readonly max: number };
 }
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const spec = JSON.parse(process.argv[2] as string) as LoadSpec;
-const rand = random(spec.seed);
+const rand = random32(spec.seed);
 const agent = new Agent({ keepAlive: true, maxSockets: spec.maxInFlight });
 const scores = Array.from({ length: spec.participants }, () => Math.floor(rand() * 1_000_000));
 const path = `/v1/leaderboards/${spec.board}/scores/batch`;

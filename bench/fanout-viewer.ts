@@ -7,6 +7,7 @@
  *   forked with one argument: the ViewerSpec as JSON; talks over IPC.
  */
 import WebSocket from 'ws';
+import { random32 } from '../test/helpers/random.js';
 import { LatencyHistogram, now, type Command, type ViewerReport } from './fanout-stats.js';
 
 export interface ViewerSpec {
@@ -40,17 +41,6 @@ function numberAt(data: Buffer, at: number): number {
   return Number(data.toString('latin1', at, end));
 }
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 class Viewers {
   private readonly spec: ViewerSpec;
   private readonly sockets: WebSocket[] = [];
@@ -73,7 +63,7 @@ class Viewers {
 
   /** Opens every socket; resolves once each has its first message (ladder) or is open (naive). */
   async connect(): Promise<{ connected: number; failed: number }> {
-    const rand = random(this.spec.seed);
+    const rand = random32(this.spec.seed);
     let next = 0;
     let connected = 0;
     let failed = 0;

@@ -27,11 +27,12 @@
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { numberFlag, parseFlags } from './lib/args.js';
+import { newestMtime } from './lib/files.js';
 import { cpuSeconds, freePort, machineBusySeconds, startServer, type ServerProcess } from './lib/proc.js';
 import { formatNumber, type Figure } from './lib/report.js';
 import { LatencyHistogram, now, type Command, type ViewerReport } from './fanout-stats.js';
@@ -116,15 +117,6 @@ function openFileLimit(): number {
   const result = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' });
   const limit = Number(result.stdout.trim());
   return Number.isInteger(limit) && limit > 0 ? limit : 1024;
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
 }
 
 /** How to start the server: the build when it is current, else the sources, so that the figures are of this tree. */

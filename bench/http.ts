@@ -20,6 +20,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { uint32s } from '../test/helpers/random.js';
 import { booleanFlag, numberFlag, parseFlags } from './lib/args.js';
 import { pickGenerator, type LoadGenerator, type LoadResult, type LoadSpec } from './lib/load.js';
 import { cpuSeconds, freePort, machineBusySeconds, onInterrupt, startServer, type ServerProcess } from './lib/proc.js';
@@ -138,14 +139,8 @@ function directoryBytes(path: string): number | null {
 
 /** Submissions as JSON, with a fast deterministic generator so that the client costs little. */
 function randomScores(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) % 1_000_000_000;
-  };
+  const next = uint32s(seed);
+  return () => next() % 1_000_000_000;
 }
 
 async function request(method: string, url: string, key: string, body?: unknown): Promise<{ status: number; json: unknown }> {

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { booleanFlag, numberFlag, parseFlags, type Flags } from './lib/args.js';
+import { newestMtime } from './lib/files.js';
 import type { HttpBenchOptions } from './http.js';
 import { figuresFrom, machineInfo, table, writeResults, type Figure } from './lib/report.js';
 
@@ -40,15 +41,6 @@ interface BenchOutcome {
 
 function say(line = ''): void {
   process.stdout.write(`${line}\n`);
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
 }
 
 /**

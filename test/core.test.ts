@@ -10,6 +10,7 @@ import { assertParticipantId, EVENT_ID_PATTERN, isBoardId, isParticipantId } fro
 import { applySubmission } from '../src/core/operators.js';
 import { compareKeys, isBetterScore, isValidScore, MAX_SCORE, MIN_SCORE } from '../src/core/ordering.js';
 import type { BoardRules, Entry, Operator, SortOrder, Submission } from '../src/core/types.js';
+import { random32, shuffled } from './helpers/random.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -25,32 +26,11 @@ function entry(score: number, achievedAt: number, updatedAt = achievedAt, metada
   return { participantId: 'p', score, achievedAt, updatedAt, metadata };
 }
 
-/** mulberry32, so the convergence checks replay exactly. */
-function random32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function applyAll(boardRules: BoardRules, submissions: readonly Submission[]): Entry {
   let current: Entry | null = null;
   for (const submission of submissions) current = applySubmission(boardRules, current, submission).entry;
   assert.ok(current !== null);
   return current;
-}
-
-function shuffled<T>(items: readonly T[], random: () => number): T[] {
-  const copy = [...items];
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-  }
-  return copy;
 }
 
 describe('operators', () => {

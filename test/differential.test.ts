@@ -12,18 +12,7 @@ import { applySubmission } from '../src/core/operators.js';
 import { compareKeys, MAX_SCORE } from '../src/core/ordering.js';
 import type { BoardRules, Entry, Metadata, Operator, RankedEntry, SortOrder, Submission } from '../src/core/types.js';
 import { BoardRanking } from '../src/index/memory.js';
-
-/** mulberry32: a tiny seeded PRNG, so a failure replays exactly. */
-function random32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random32, shuffled } from './helpers/random.js';
 
 class ReferenceBoard {
   readonly entries = new Map<string, Entry>();
@@ -67,14 +56,6 @@ interface Workload {
 
 const CHECK_EVERY = 2_500;
 const RANK_SAMPLE_EVERY = 13;
-
-function shuffled<T>(items: T[], random: () => number): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
-}
 
 function participantId(k: number, long: boolean): string {
   // Long ids share a 120-character prefix, so only their tails decide a tie.

@@ -18,18 +18,7 @@ import type { MessageType, Subscriber, Transport } from '../src/feed/subscriber.
 import { parseView, parseViewParam } from '../src/feed/view.js';
 import { diffWindows, toWireEntry, type ViewWindow, type WindowEntry } from '../src/feed/window.js';
 import { MemoryIndex } from '../src/index/memory.js';
-
-/** Deterministic PRNG (mulberry32), so that a failing seed can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random32 } from './helpers/random.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -145,7 +134,7 @@ async function expectedWindow(h: Harness, boardId: string, spec: ViewSpec) {
 describe('diffWindows', () => {
   it('produces deltas that rebuild the next window exactly by the protocol rule (random windows)', () => {
     for (let seed = 1; seed <= 300; seed++) {
-      const rand = random(seed);
+      const rand = random32(seed);
       const pids = Array.from({ length: 30 }, (_, i) => `p${i}`);
       const board = (): WindowEntry[] =>
         pids
@@ -449,7 +438,7 @@ describe('Feed', () => {
     const { subscriber, transport } = h.connect(board);
     const spec = { around: 'p10', radius: 2 };
     await subscriber.subscribe('a', spec, null);
-    const rand = random(7);
+    const rand = random32(7);
     for (let round = 0; round < 30; round++) {
       await h.submit(board, `p${Math.floor(rand() * 25)}`, Math.floor(rand() * 300));
       if (round % 3 === 0) await sleep(7);

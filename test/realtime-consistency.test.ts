@@ -10,24 +10,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ViewState } from '../src/client/view-state.js';
 import type { ViewSpec } from '../src/feed/protocol.js';
+import { random32 } from './helpers/random.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { createBoard, eventually, FeedClient, restWindow, sleep, SseReader, submitBatch, wsUrl } from './helpers/realtime.js';
 
 const SEED = Number(process.env.LADDER_TEST_SEED ?? 20_240_611);
 const PARTICIPANTS = 120;
 const ROUNDS = 150;
-
-/** Deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface WsWatcher {
   client: FeedClient | null;
@@ -55,7 +44,7 @@ describe(`real-time consistency (seed ${SEED})`, () => {
 
   for (const sortOrder of ['desc', 'asc'] as const) {
     it(`every subscriber's copy equals the REST answer after a random workload (${sortOrder})`, async () => {
-      const rand = random(SEED + (sortOrder === 'asc' ? 1 : 0));
+      const rand = random32(SEED + (sortOrder === 'asc' ? 1 : 0));
       const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
       const pid = () => `p${Math.floor(rand() * PARTICIPANTS)}`;
       const randomView = (): ViewSpec => {

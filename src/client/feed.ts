@@ -4,7 +4,7 @@
  * snapshots of the same shape), so the subscription's state machine does not
  * care which one is in use.
  */
-import type { LadderApiError } from './errors.js';
+import { LadderApiError } from './errors.js';
 import type { ServerMessage } from './protocol.js';
 
 export interface FeedListener {
@@ -25,6 +25,46 @@ export interface Feed {
   /** Asks again from sinceVersion(), after the subscription dropped a local copy it could not trust. */
   resubscribe(): void;
   close(): void;
+}
+
+/** Answers that retrying cannot change; any other failure is retried and counts towards the fallback. */
+const fatalCodes = new Set(['board_not_found', 'invalid_request', 'missing_api_key', 'invalid_api_key', 'forbidden']);
+
+/**
+ * A feed driven by one async loop at a time (SSE, long-polling):
+ * resubscribe() aborts the loop and starts a fresh one, which asks from
+ * sinceVersion() again; close() aborts it for good. A subclass calls start()
+ * at the end of its constructor, once its own fields are set.
+ */
+export abstract class LoopFeed implements Feed {
+  private controller = new AbortController();
+
+  constructor(protected readonly listener: FeedListener) {}
+
+  resubscribe(): void {
+    this.controller.abort();
+    this.controller = new AbortController();
+    this.start();
+  }
+
+  close(): void {
+    this.controller.abort();
+  }
+
+  protected start(): void {
+    void this.run(this.controller.signal);
+  }
+
+  /** Delivers to the listener and retries until `signal` aborts. */
+  protected abstract run(signal: AbortSignal): Promise<void>;
+
+  /** When `err` is an answer that retrying cannot change, stops the feed, tells the listener and answers true. */
+  protected stopOnFatal(err: unknown): boolean {
+    if (!(err instanceof LadderApiError && fatalCodes.has(err.code))) return false;
+    this.controller.abort();
+    this.listener.fail(err);
+    return true;
+  }
 }
 
 /** Resolves after `ms`, or at once when the signal aborts. */

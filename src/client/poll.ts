@@ -5,43 +5,30 @@
  * passes plain HTTP.
  */
 import { backoffDelay, type BackoffOptions } from './backoff.js';
-import { errorFromResponse, LadderApiError } from './errors.js';
-import { sleep, type Feed, type FeedListener } from './feed.js';
+import { errorFromResponse } from './errors.js';
+import { LoopFeed, sleep, type FeedListener } from './feed.js';
 import { boardPath, send, type HttpContext, type Query } from './http.js';
 import type { SnapshotMessage, View, ViewEntry } from './protocol.js';
 import type { Rankings } from './types.js';
 
-const fatalCodes = new Set(['board_not_found', 'invalid_request', 'missing_api_key', 'invalid_api_key', 'forbidden']);
-
 /** A poll that brings nothing new sooner than this waits out the rest, so a server that does not hold requests is not hammered. */
 const minPollIntervalMs = 1000;
 
-export class PollFeed implements Feed {
-  private controller = new AbortController();
-
+export class PollFeed extends LoopFeed {
   constructor(
     private readonly http: HttpContext,
     private readonly boardId: string,
     private readonly view: View,
-    private readonly listener: FeedListener,
+    listener: FeedListener,
     private readonly backoff: BackoffOptions,
     /** How long the server may hold each request. */
     private readonly waitMs: number,
   ) {
-    void this.run(this.controller.signal);
+    super(listener);
+    this.start();
   }
 
-  resubscribe(): void {
-    this.controller.abort();
-    this.controller = new AbortController();
-    void this.run(this.controller.signal);
-  }
-
-  close(): void {
-    this.controller.abort();
-  }
-
-  private async run(signal: AbortSignal): Promise<void> {
+  protected async run(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
       const startedAt = Date.now();
@@ -50,12 +37,7 @@ export class PollFeed implements Feed {
       try {
         snapshot = await this.poll(since, signal);
       } catch (err) {
-        if (signal.aborted) return;
-        if (err instanceof LadderApiError && fatalCodes.has(err.code)) {
-          this.controller.abort();
-          this.listener.fail(err);
-          return;
-        }
+        if (signal.aborted || this.stopOnFatal(err)) return;
         failures += 1;
         this.listener.down(failures);
         await sleep(backoffDelay(failures, this.backoff), signal);

@@ -5,52 +5,34 @@
  * Reconnects with full-jitter backoff and resumes from the local version.
  */
 import { backoffDelay, type BackoffOptions } from './backoff.js';
-import { errorFromResponse, LadderApiError } from './errors.js';
-import { sleep, type Feed, type FeedListener } from './feed.js';
+import { errorFromResponse } from './errors.js';
+import { LoopFeed, sleep, type FeedListener } from './feed.js';
 import { boardPath, send, type HttpContext } from './http.js';
 import { parseServerMessage, type View } from './protocol.js';
 
-/** Answers that retrying cannot change; any other failure is retried and counts towards the fallback. */
-const fatalCodes = new Set(['board_not_found', 'invalid_request', 'missing_api_key', 'invalid_api_key', 'forbidden']);
-
-export class SseFeed implements Feed {
-  private controller = new AbortController();
+export class SseFeed extends LoopFeed {
   private failures = 0;
 
   constructor(
     private readonly http: HttpContext,
     private readonly boardId: string,
     private readonly view: View,
-    private readonly listener: FeedListener,
+    listener: FeedListener,
     private readonly backoff: BackoffOptions,
     /** A stream silent for this long counts as dead; the server sends a comment every LADDER_HEARTBEAT_MS. */
     private readonly idleMs: number,
   ) {
-    void this.run(this.controller.signal);
+    super(listener);
+    this.start();
   }
 
-  resubscribe(): void {
-    this.controller.abort();
-    this.controller = new AbortController();
-    void this.run(this.controller.signal);
-  }
-
-  close(): void {
-    this.controller.abort();
-  }
-
-  private async run(signal: AbortSignal): Promise<void> {
+  protected async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       let delivered = false;
       try {
         delivered = await this.stream(signal);
       } catch (err) {
-        if (signal.aborted) return;
-        if (err instanceof LadderApiError && fatalCodes.has(err.code)) {
-          this.controller.abort();
-          this.listener.fail(err);
-          return;
-        }
+        if (signal.aborted || this.stopOnFatal(err)) return;
       }
       if (signal.aborted) return;
       this.failures = delivered ? 0 : this.failures + 1;

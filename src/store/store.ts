@@ -58,18 +58,26 @@ export interface Store {
   /**
    * Makes the events durable: inserts them into the audit log, upserts their
    * entries and raises the boards' versions. Resolves only once committed.
-   * Concurrent calls are group-committed: they share one transaction.
-   * Events of one board must be appended in version order.
+   * Concurrent calls are group-committed: they share one transaction, and are
+   * applied in the order they were made (the service relies on it: an entry's
+   * states arrive oldest first). A call with an invalid event rejects alone.
+   * An event whose (board, event id) is already logged is dropped whole,
+   * entry update included; events of an unknown board are dropped.
    */
   appendEvents(events: readonly ScoreEvent[]): Promise<void>;
 
-  /** The committed event with this client event id, or null. */
+  /** The committed event with this client event id, or null. Its `entry.metadata` is the event's own metadata. */
   findEvent(boardId: string, eventId: string): Promise<ScoreEvent | null>;
 
   /** Every entry of the board, for a rebuild of the index. */
   loadEntries(boardId: string): Promise<Entry[]>;
 
-  /** Events of the board with version > afterVersion, oldest first, at most `limit`. */
+  /**
+   * Events of the board with version > afterVersion, oldest first, at most
+   * `limit`. Events that changed nothing carry the version of the change
+   * before them, so a page may end inside such a group: page by the versions
+   * of changed events.
+   */
   listEvents(boardId: string, afterVersion: number, limit: number): Promise<ScoreEvent[]>;
 
   createApiKey(record: ApiKeyRecord): Promise<void>;

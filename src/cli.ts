@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<void> {
     const { runDemo } = await import('./demo/index.js');
     const rate = Number(process.env.LADDER_DEMO_RATE ?? 50);
     await runDemo({ baseUrl: running.url, adminKey: config.adminKey as string, rate });
-    process.stdout.write(`\nDemo running: open ${running.url}/ in a browser.\n`);
+    process.stdout.write(`\nDemo running: open ${running.url}/ in a browser. Admin key for this run: ${config.adminKey}\n`);
   }
 }
 

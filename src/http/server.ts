@@ -1,5 +1,6 @@
 /** Builds the Fastify application: the v1 REST API, real-time endpoints and the dashboard. */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { LadderError } from '../core/errors.js';
 import { registerBoardRoutes } from './boards.js';
 import type { HttpContext } from './context.js';
 import { registerDashboardRoute } from './dashboard.js';
@@ -22,6 +23,13 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
     return503OnClosing: true,
     // On shutdown, idle keep-alive connections are closed at once instead of holding close() open.
     forceCloseConnections: 'idle',
+    // Errors Fastify raises before routing (a malformed URL, an unparsable
+    // Content-Type) get the API's error shape too.
+    frameworkErrors: (error, _request, reply) => {
+      const field = /URL/.test(error.code) ? 'url' : 'headers';
+      const body = new LadderError('invalid_request', `${field}: ${error.message}`, { field }).toBody();
+      void reply.status(400).send(body);
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   // The API speaks JSON only; other bodies get 415 instead of a confusing validation error.

@@ -1,5 +1,5 @@
 /** Builds the Fastify application: the v1 REST API, real-time endpoints and the dashboard. */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { LadderError } from '../core/errors.js';
 import { registerBoardRoutes } from './boards.js';
 import type { HttpContext } from './context.js';
@@ -28,7 +28,7 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
     frameworkErrors: (error, _request, reply) => {
       const field = /URL/.test(error.code) ? 'url' : 'headers';
       const body = new LadderError('invalid_request', `${field}: ${error.message}`, { field }).toBody();
-      void reply.status(400).send(body);
+      void (reply as FastifyReply).status(400).send(body);
     },
   });
   app.setValidatorCompiler(validatorCompiler);

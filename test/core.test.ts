@@ -98,10 +98,10 @@ describe('operators', () => {
       assert.equal(applySubmission(rules('latest', 'asc'), current, sub(9, T0)).entry.score, 9);
     });
 
-    it('re-submitting the current score keeps achievedAt and advances updatedAt', () => {
+    it('re-submitting the current score moves achievedAt to the newer submission (convergent)', () => {
       const applied = applySubmission(rules('latest'), entry(10, T0), sub(10, T0 + 7));
-      assert.equal(applied.changed, false);
-      assert.deepEqual(applied.entry, entry(10, T0, T0 + 7));
+      assert.equal(applied.changed, true);
+      assert.deepEqual(applied.entry, entry(10, T0 + 7, T0 + 7));
     });
   });
 
@@ -159,8 +159,8 @@ describe('operators', () => {
       it(`best (${sortOrder}): score, achievedAt and updatedAt`, () => {
         check('best', sortOrder, (random) => sub(score(random), time(random)), ['score', 'achievedAt', 'updatedAt']);
       });
-      it(`latest (${sortOrder}): score and updatedAt`, () => {
-        check('latest', sortOrder, (random) => sub(score(random), time(random)), ['score', 'updatedAt']);
+      it(`latest (${sortOrder}): score, achievedAt and updatedAt`, () => {
+        check('latest', sortOrder, (random) => sub(score(random), time(random)), ['score', 'achievedAt', 'updatedAt']);
       });
     }
 

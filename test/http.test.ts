@@ -168,6 +168,10 @@ describe('REST API', () => {
         assert.equal(res.body.error.details.field, field, JSON.stringify(body));
         assert.ok(res.body.error.message.startsWith(field), res.body.error.message);
       }
+      const deep = `{"participant_id":"p","score":1,"metadata":{"a":${'['.repeat(20000)}${']'.repeat(20000)}}}`;
+      const nested = await api(server, 'POST', `/v1/leaderboards/${id}/scores`, { key, raw: deep });
+      assert.equal(nested.status, 400);
+      assert.equal(nested.body.error.details.field, 'metadata');
       assert.equal((await api(server, 'GET', `/v1/leaderboards/${id}`)).body.total, 0);
     });
 

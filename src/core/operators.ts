@@ -6,8 +6,9 @@
  * - best: keep the better score; among submissions of that score the earliest
  *   timestamp is achievedAt.
  * - latest: the submission with the greatest timestamp wins (a tie on
- *   timestamp goes to the better score). Re-submitting the current score keeps
- *   the earlier achievedAt, so a player does not lose a tie by repeating it.
+ *   timestamp goes to the better score), and its timestamp is achievedAt,
+ *   even when it repeats the current score: keeping an earlier achievedAt
+ *   would depend on which earlier submissions arrived first.
  * - increment: add the delta; achievedAt is the greatest timestamp that
  *   contributed, which is when the total was reached. Deduplication by
  *   event id happens before this, in the service.
@@ -61,7 +62,6 @@ function applyLatest(rules: BoardRules, current: Entry, sub: Submission): Applie
   const newer = sub.timestamp > current.updatedAt;
   const sameTimeButBetter = sub.timestamp === current.updatedAt && isBetterScore(rules.sortOrder, sub.score, current.score);
   if (!newer && !sameTimeButBetter) return unchanged(current, current.updatedAt);
-  if (sub.score === current.score) return unchanged(current, sub.timestamp);
   return {
     entry: { ...current, score: sub.score, achievedAt: sub.timestamp, updatedAt: sub.timestamp, metadata: sub.metadata ?? current.metadata },
     changed: true,

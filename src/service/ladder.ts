@@ -81,6 +81,8 @@ export class Ladder {
   private readonly inflight = new Map<string, Promise<SubmitResult | LadderError>>();
   /** Long-polls per board: each wakes once the board's version passes `after`. */
   private readonly versionWaiters = new Map<string, Set<VersionWaiter>>();
+  /** Set once a commit failed: from then on every write is refused. */
+  private storageFailure: LadderError | null = null;
   /** Tail of each board's chain of exclusive apply-and-commit sections. */
   private readonly boardQueues = new Map<string, Promise<void>>();
   private readonly unsubscribeBus: () => void;
@@ -166,19 +168,30 @@ export class Ladder {
    */
   async submitMany(boardId: string, submissions: readonly Submission[]): Promise<(SubmitResult | LadderError)[]> {
     this.requireBoard(boardId);
+    if (this.storageFailure !== null) throw this.storageFailure;
     const items = submissions.map((submission) => this.claimEventId(boardId, submission));
-    // Look up retried event ids before entering the board's critical section.
-    await Promise.all(items.map(async (item) => {
-      if (item.claim && item.submission.eventId !== null) {
-        const prior = await this.store.findEvent(boardId, item.submission.eventId);
-        if (prior) item.result = resultOfEvent(prior);
-      }
-    }));
     try {
+      // Look up retried event ids before entering the board's critical section.
+      await Promise.all(items.map(async (item) => {
+        if (item.claim && item.submission.eventId !== null) {
+          const prior = await this.store.findEvent(boardId, item.submission.eventId);
+          if (prior) item.result = resultOfEvent(prior);
+        }
+      }));
       // Only the apply-and-enqueue step is exclusive; the commit itself is
       // awaited outside it, so that concurrent requests share a group commit.
       const batch = await this.exclusive(boardId, () => this.applyInOrder(boardId, items));
-      await batch.committed;
+      try {
+        await batch.committed;
+      } catch (err) {
+        // The index already holds changes the store lost. Accepting more writes
+        // would build on them (and a retried event id would apply twice), so
+        // writes stop; a restart rebuilds the index from what is durable.
+        this.storageFailure ??= new LadderError('storage_failed', 'the durable store failed to commit; writes are refused until Ladder restarts', {
+          cause: err instanceof Error ? err.message : String(err),
+        });
+        throw this.storageFailure;
+      }
       for (const { item, outcome } of batch.applied) item.result = resultOfOutcome(outcome);
       const last = batch.changes[batch.changes.length - 1];
       if (last) this.bus.publish({ kind: 'changes', boardId, version: last.version, changes: batch.changes });

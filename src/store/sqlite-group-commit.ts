@@ -66,8 +66,12 @@ export class GroupCommit {
           this.finishBatch(reply.id, (pending, i) => pending.resolve(reply.results[i] ?? { ok: false, message: 'no result from the SQLite writer', code: null }));
           break;
         case 'commit_failed': {
+          // The whole transaction failed (I/O, disk full). Later ops may build
+          // on what this batch did in memory, so none of them may commit
+          // either: the store stays failed until it is reopened.
           const err = Object.assign(new Error(`SQLite commit failed: ${reply.message}`), { code: reply.code });
           this.finishBatch(reply.id, (pending) => pending.reject(err));
+          this.fail(err);
           break;
         }
         case 'closed':

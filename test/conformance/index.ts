@@ -201,12 +201,12 @@ export function indexConformance(name: string, makeIndex: () => Promise<RankInde
         const tie = await index.submit(id, submission('a', 30, T0 + 20));
         assert.equal(tie.changed, true);
         assert.equal(tie.entry.score, 30);
-        // The same score again keeps the earlier achievedAt but advances updatedAt.
+        // The same score again: the newest submission's timestamp is achievedAt.
         const repeat = await index.submit(id, submission('a', 30, T0 + 40));
-        assert.equal(repeat.changed, false);
-        assert.deepEqual(repeat.entry, { ...entry('a', 30, T0 + 20, T0 + 40), rank: 1 });
-        assert.deepEqual(await index.get(id, 'a'), { ...entry('a', 30, T0 + 20, T0 + 40), rank: 1 });
-        assert.equal(await index.version(id), 3);
+        assert.equal(repeat.changed, true);
+        assert.deepEqual(repeat.entry, { ...entry('a', 30, T0 + 40), rank: 1 });
+        assert.deepEqual(await index.get(id, 'a'), { ...entry('a', 30, T0 + 40), rank: 1 });
+        assert.equal(await index.version(id), 4);
       });
 
       it('latest can move an entry down', async () => {

@@ -378,7 +378,7 @@ function boardExists(boardId: string): LadderError {
   return new LadderError('board_exists', `leaderboard '${boardId}' exists already`, { leaderboard_id: boardId });
 }
 
-export function toLadderError(err: unknown): LadderError {
+function toLadderError(err: unknown): LadderError {
   if (err instanceof LadderError) return err;
   return new LadderError('internal_error', 'internal error', { cause: err instanceof Error ? err.message : String(err) });
 }

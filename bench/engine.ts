@@ -8,11 +8,16 @@
  * Without --expose-gc the memory figures are skipped (and it says so).
  * Figures only: nothing here fails on a timing.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import type { Entry, Operator, Submission } from '../src/core/types.js';
+import Database from 'better-sqlite3';
 import { BoardRanking, MemoryIndex } from '../src/index/memory.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
 import { random32 } from '../test/helpers/random.js';
 
 /** Each timed loop runs for about this long. */
@@ -28,6 +33,7 @@ const GOALS: Record<string, [string, (value: number) => boolean]> = {
   increment_updates_per_s: ['≥ 1,000,000', (v) => v >= 1e6],
   ranking_bytes_per_entry: ['≤ 40', (v) => v <= 40],
   load_ms: ['< 1,000', (v) => v < 1_000],
+  rebuild_from_store_ms: ['< 1,000', (v) => v < 1_000],
 };
 
 type Gc = () => void;
@@ -164,11 +170,48 @@ export async function benchEngine(options: { entries?: number } = {}): Promise<R
   });
   if (sink === 0) throw new Error('reads returned nothing');
 
+  const fromStore = await rebuildFromStore(entries);
+  figures.store_read_ms = fromStore.readMs;
+  figures.rebuild_from_store_ms = fromStore.rebuildMs;
+
   if (gc !== undefined) {
     figures.total_bytes_per_entry = await retainedBytesPerEntry(n, gc);
     figures.bytes_per_empty_board = await emptyBoardBytes(gc);
   }
   return figures;
+}
+
+/**
+ * What a restart does: read every entry of a board from SQLite and load the
+ * ranking. The table is filled with plain inserts, because this measures the
+ * rebuild, not the write path.
+ */
+async function rebuildFromStore(entries: readonly Entry[]): Promise<{ readMs: number; rebuildMs: number }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ladder-bench-rebuild-'));
+  const options = { dataDir, commitIntervalMs: 0, sync: 'normal' as const };
+  const rules = { id: 'bench', sortOrder: 'desc' as const, operator: 'best' as const };
+  try {
+    const created = await openSqliteStore(options);
+    await created.createBoard({ ...rules, name: 'bench', metadata: null, createdAt: 0 });
+    await created.close();
+    const db = new Database(join(dataDir, 'ladder.db'));
+    const insert = db.prepare('INSERT INTO entries (board_id, participant_id, score, achieved_at, updated_at, metadata) VALUES (?, ?, ?, ?, ?, NULL)');
+    db.transaction(() => {
+      for (const e of entries) insert.run(rules.id, e.participantId, e.score, e.achievedAt, e.updatedAt);
+    })();
+    db.close();
+
+    const store = await openSqliteStore(options);
+    const start = performance.now();
+    const loaded = await store.loadEntries(rules.id);
+    const readMs = performance.now() - start;
+    new BoardRanking(rules).load(loaded, 0);
+    const rebuildMs = performance.now() - start;
+    await store.close();
+    return { readMs, rebuildMs };
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 
 function formatted(value: number): string {

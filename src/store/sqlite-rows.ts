@@ -43,8 +43,8 @@ export interface EventRow {
   readonly entry_metadata: string | null;
 }
 
-/** SELECT_ENTRIES read with .raw(): [participant_id, score, achieved_at, updated_at, metadata]. */
-export type RawEntryRow = [string, number, number, number, string | null];
+/** SELECT_ENTRY_COLUMNS read with .raw(): [count, last participant_id, then one JSON array per column]. */
+export type EntryColumnsRow = [number, string | null, string, string, string, string, string];
 
 export interface ApiKeyRow {
   readonly id: string;
@@ -138,8 +138,23 @@ export function eventFromRow(row: Omit<EventRow, 'entry_metadata'>): ScoreEvent 
   };
 }
 
-export function entryFromRaw(row: RawEntryRow): Entry {
-  return { participantId: row[0], score: row[1], achievedAt: row[2], updatedAt: row[3], metadata: row[4] === null ? null : (JSON.parse(row[4]) as Metadata) };
+/** Appends the entries of one SELECT_ENTRY_COLUMNS chunk. */
+export function entriesFromColumns(row: EntryColumnsRow, into: Entry[]): void {
+  const ids = JSON.parse(row[2]) as string[];
+  const scores = JSON.parse(row[3]) as number[];
+  const achieved = JSON.parse(row[4]) as number[];
+  const updated = JSON.parse(row[5]) as number[];
+  const metadata = JSON.parse(row[6]) as (string | null)[];
+  for (let i = 0; i < ids.length; i++) {
+    const meta = metadata[i] as string | null;
+    into.push({
+      participantId: ids[i] as string,
+      score: scores[i] as number,
+      achievedAt: achieved[i] as number,
+      updatedAt: updated[i] as number,
+      metadata: meta === null ? null : (JSON.parse(meta) as Metadata),
+    });
+  }
 }
 
 export function apiKeyToRow(record: ApiKeyRecord): ApiKeyRow {

@@ -74,8 +74,23 @@ export const SELECT_BOARD = `SELECT ${BOARD_COLUMNS} FROM boards WHERE id = ?`;
 
 export const SELECT_BOARDS = `SELECT ${BOARD_COLUMNS} FROM boards ORDER BY id`;
 
-/** Read with .raw(): columns by position, see sqlite-rows.ts entryFromRaw. */
-export const SELECT_ENTRIES = `SELECT participant_id, score, achieved_at, updated_at, metadata FROM entries WHERE board_id = ?`;
+/**
+ * One chunk of a board's entries, in participant order after @after, as one
+ * JSON array per column plus the last participant id (the next cursor).
+ * Building a few JSON strings in SQLite and parsing them is about three times
+ * faster than handing out a million rows one by one through the driver.
+ * Read with .raw(): see sqlite-rows.ts entriesFromColumns.
+ */
+export const SELECT_ENTRY_COLUMNS = `
+SELECT count(*), max(participant_id),
+  json_group_array(participant_id), json_group_array(score), json_group_array(achieved_at),
+  json_group_array(updated_at), json_group_array(metadata)
+FROM (
+  SELECT participant_id, score, achieved_at, updated_at, metadata FROM entries
+  WHERE board_id = @board_id AND participant_id > @after
+  ORDER BY participant_id
+  LIMIT @limit
+)`;
 
 const EVENT_COLUMNS = `
   board_id, event_id, participant_id, submitted, timestamp, received_at,

@@ -18,17 +18,20 @@ import {
   apiKeyToRow,
   boardFromRow,
   boardToRow,
-  entryFromRaw,
+  entriesFromColumns,
   eventFromRow,
   eventToRow,
   type ApiKeyRow,
   type EventRow,
-  type RawEntryRow,
+  type EntryColumnsRow,
   type StoredBoardRow,
 } from './sqlite-rows.js';
 import * as SQL from './sqlite-sql.js';
 import type { OpResult, SyncMode } from './sqlite-writer.js';
 import type { ApiKeyRecord, KeyScope, ScoreEvent, Store, StoredBoard } from './store.js';
+
+/** Entries per chunk of loadEntries: about 30 MB of JSON. */
+const LOAD_CHUNK = 500_000;
 
 export interface SqliteStoreOptions {
   /** Directory of ladder.db; created when missing. */
@@ -60,7 +63,7 @@ type EventSelectRow = Omit<EventRow, 'entry_metadata'>;
 export class SqliteStore implements Store {
   private readonly selectBoard: Database.Statement<[string], StoredBoardRow>;
   private readonly selectBoards: Database.Statement<[], StoredBoardRow>;
-  private readonly selectEntries: Database.Statement<[string], RawEntryRow>;
+  private readonly selectEntryColumns: Database.Statement<[{ board_id: string; after: string; limit: number }], EntryColumnsRow>;
   private readonly selectEvent: Database.Statement<[string, string], EventSelectRow>;
   private readonly selectEventsAfter: Database.Statement<[{ board_id: string; after_version: number; limit: number }], EventSelectRow>;
   private readonly selectApiKey: Database.Statement<[string], ApiKeyRow>;
@@ -76,7 +79,7 @@ export class SqliteStore implements Store {
     db.pragma('busy_timeout = 5000');
     this.selectBoard = db.prepare(SQL.SELECT_BOARD);
     this.selectBoards = db.prepare(SQL.SELECT_BOARDS);
-    this.selectEntries = db.prepare<[string], RawEntryRow>(SQL.SELECT_ENTRIES).raw(true);
+    this.selectEntryColumns = db.prepare<[{ board_id: string; after: string; limit: number }], EntryColumnsRow>(SQL.SELECT_ENTRY_COLUMNS).raw(true);
     this.selectEvent = db.prepare(SQL.SELECT_EVENT);
     this.selectEventsAfter = db.prepare(SQL.SELECT_EVENTS_AFTER);
     this.selectApiKey = db.prepare(SQL.SELECT_API_KEY);
@@ -128,11 +131,17 @@ export class SqliteStore implements Store {
    * order) at the speed of a bare better-sqlite3 .raw().all(). It runs on the
    * main thread and blocks it for the scan, which suits startup and rebuilds.
    */
+  /** In chunks, so that no JSON string grows near V8's string length limit. */
   async loadEntries(boardId: string): Promise<Entry[]> {
-    const rows = this.reader().selectEntries.all(boardId);
-    const entries = new Array<Entry>(rows.length);
-    for (let i = 0; i < rows.length; i++) entries[i] = entryFromRaw(rows[i]!);
-    return entries;
+    const entries: Entry[] = [];
+    let after = '';
+    for (;;) {
+      const row = this.reader().selectEntryColumns.get({ board_id: boardId, after, limit: LOAD_CHUNK }) as EntryColumnsRow;
+      if (row[0] === 0) return entries;
+      entriesFromColumns(row, entries);
+      if (row[0] < LOAD_CHUNK) return entries;
+      after = row[1] as string;
+    }
   }
 
   /** Ordered by (version, id), so events that changed nothing follow the change whose version they carry. */

@@ -34,8 +34,7 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
   const started = performance.now();
   const store = await openSqliteStore({ dataDir: config.dataDir, commitIntervalMs: config.commitIntervalMs, sync: config.sqliteSync });
   const ladder = await Ladder.open({ config, index: new MemoryIndex(), store, bus: new LocalBus() });
-  const boards = (await ladder.listBoards(0, 0)).total;
-  logger.info({ boards, ms: Math.round(performance.now() - started) }, 'index rebuilt from the store');
+  logger.info({ boards: ladder.boardCount, ms: Math.round(performance.now() - started) }, 'index rebuilt from the store');
 
   const keys = new Auth(store, config.adminKey);
   const issued = await keys.ensureAdminKey();

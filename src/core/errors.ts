@@ -19,7 +19,6 @@ export const ErrorCodes = {
   board_exists: { status: 409, doc: 'A board with this id exists already.' },
   payload_too_large: { status: 413, doc: 'The request body exceeds LADDER_BODY_LIMIT.' },
   unsupported_media_type: { status: 415, doc: 'Send `Content-Type: application/json`.' },
-  rate_limited: { status: 429, doc: 'Too many requests; retry after Retry-After seconds.' },
   storage_failed: { status: 503, doc: 'A commit to the durable store failed; writes stop until Ladder is restarted (reads go on). The log has the cause.' },
   shutting_down: { status: 503, doc: 'The server is shutting down; retry on another instance.' },
   internal_error: { status: 500, doc: 'A bug in Ladder. The log has the details.' },

@@ -8,27 +8,22 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { LadderError } from '../core/errors.js';
 import { validationError } from './validation.js';
 
-export function toHttpError(err: FastifyError | LadderError | Error): LadderError {
+function toHttpError(err: FastifyError | LadderError | Error, bodyLimit: number): LadderError {
   if (err instanceof LadderError) return err;
   const fastifyError = err as FastifyError;
   if (fastifyError.validation) {
     return validationError(fastifyError.validation as Parameters<typeof validationError>[0]);
   }
-  switch (fastifyError.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new LadderError('payload_too_large', 'the request body is too large');
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new LadderError('unsupported_media_type', 'send a JSON body with `Content-Type: application/json`');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new LadderError('malformed_json', 'the body is empty but Content-Type is application/json');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new LadderError('malformed_json', `the body is not valid JSON: ${fastifyError.message}`);
+  if (fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+    return new LadderError('malformed_json', 'the body is empty but Content-Type is application/json');
   }
   const status = fastifyError.statusCode ?? 500;
   if (err instanceof SyntaxError || (status === 400 && /JSON|prototype|Unexpected/i.test(err.message))) {
     return new LadderError('malformed_json', `the body is not valid JSON: ${err.message}`);
   }
-  if (status === 413) return new LadderError('payload_too_large', 'the request body is too large');
+  if (status === 413) {
+    return new LadderError('payload_too_large', `the request body exceeds ${bodyLimit} bytes (LADDER_BODY_LIMIT)`, { limit_bytes: bodyLimit });
+  }
   if (status === 415) return new LadderError('unsupported_media_type', 'send a JSON body with `Content-Type: application/json`');
   if (status >= 400 && status < 500) return new LadderError('invalid_request', err.message);
   return new LadderError('internal_error', 'internal error');
@@ -36,14 +31,8 @@ export function toHttpError(err: FastifyError | LadderError | Error): LadderErro
 
 export function registerErrorHandling(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((err, request, reply) => {
-    let error = toHttpError(err as FastifyError);
-    if (error.code === 'payload_too_large') {
-      error = new LadderError('payload_too_large', `the request body exceeds ${bodyLimit} bytes (LADDER_BODY_LIMIT)`, { limit_bytes: bodyLimit });
-    }
+    const error = toHttpError(err as FastifyError, bodyLimit);
     if (error.status >= 500) request.log.error({ err }, 'request failed');
-    if (error.code === 'rate_limited' && error.details?.retry_after !== undefined) {
-      void reply.header('Retry-After', String(error.details.retry_after));
-    }
     void reply.status(error.status).send(error.toBody());
   });
   app.setNotFoundHandler((request, reply) => {

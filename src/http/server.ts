@@ -20,7 +20,8 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
     logController: new LogController({ disableRequestLogging: true }),
     // Pipelining load generators and long-polls keep connections busy; idle ones are closed after 72 s.
     keepAliveTimeout: 72_000,
-    return503OnClosing: true,
+    // Replaced by the hook below, which answers in the API's error shape.
+    return503OnClosing: false,
     // On shutdown, idle keep-alive connections are closed at once instead of holding close() open.
     forceCloseConnections: 'idle',
     // Errors Fastify raises before routing (a malformed URL, an unparsable
@@ -35,6 +36,16 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
   // The API speaks JSON only; other bodies get 415 instead of a confusing validation error.
   app.removeContentTypeParser('text/plain');
   registerErrorHandling(app, ctx.config.bodyLimit);
+
+  // Once close() has begun, requests on open keep-alive connections get a 503
+  // that tells load balancers and clients to go elsewhere.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new LadderError('shutting_down', 'the server is shutting down; retry on another instance');
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   registerBoardRoutes(app, ctx);

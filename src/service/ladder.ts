@@ -108,6 +108,11 @@ export class Ladder {
     return ladder;
   }
 
+  /** Number of boards. Complexity: O(1). */
+  get boardCount(): number {
+    return this.boards.size;
+  }
+
   /** The board's configuration (with its ranking rules), or undefined for an unknown board. Synchronous, from memory. */
   boardRules(boardId: string): BoardConfig | undefined {
     return this.boards.get(boardId);
@@ -172,12 +177,13 @@ export class Ladder {
     const items = submissions.map((submission) => this.claimEventId(boardId, submission));
     try {
       // Look up retried event ids before entering the board's critical section.
-      await Promise.all(items.map(async (item) => {
-        if (item.claim && item.submission.eventId !== null) {
-          const prior = await this.store.findEvent(boardId, item.submission.eventId);
+      const claimed = items.filter((item) => item.claim !== undefined);
+      if (claimed.length > 0) {
+        await Promise.all(claimed.map(async (item) => {
+          const prior = await this.store.findEvent(boardId, item.submission.eventId as string);
           if (prior) item.result = resultOfEvent(prior);
-        }
-      }));
+        }));
+      }
       // Only the apply-and-enqueue step is exclusive; the commit itself is
       // awaited outside it, so that concurrent requests share a group commit.
       const batch = await this.exclusive(boardId, () => this.applyInOrder(boardId, items));

@@ -52,6 +52,11 @@ export interface Submission {
   /** Client-chosen id that makes retries idempotent. */
   readonly eventId: string | null;
   readonly metadata: Metadata | null;
+  /**
+   * With an event id: what a retry must repeat (core/submission.ts). Absent
+   * when the caller built the Submission itself; then the timestamp counts.
+   */
+  readonly fingerprint?: string;
 }
 
 /** What one accepted submission did to the ranking (DESIGN.md "change"). */

@@ -3,6 +3,7 @@
  * server and the TypeScript client. Types only, so that browser code can
  * import it without pulling in anything from Node.
  */
+import type { ErrorCode } from '../core/errors.js';
 
 export interface TopView {
   /** Ranks 1..top, 1 ≤ top ≤ 1000. */
@@ -34,7 +35,9 @@ export interface SubscribeMessage {
   readonly type: 'subscribe';
   readonly sub: string;
   readonly view: ViewSpec;
+  /** Resume: the version the client's copy is at. Honoured only together with the `epoch` it was seen in. */
   readonly since_version?: number;
+  readonly epoch?: string;
 }
 
 export interface UnsubscribeMessage {
@@ -51,6 +54,8 @@ export type ClientMessage = SubscribeMessage | UnsubscribeMessage | PingMessage;
 export interface SnapshotMessage {
   readonly type: 'snapshot';
   readonly sub: string;
+  /** The board's epoch: versions of one epoch never mean anything in another (docs/protocol.md "Epochs"). */
+  readonly epoch: string;
   readonly version: number;
   readonly total: number;
   /** Rank of the first entry; 0 when the view is empty. */
@@ -61,6 +66,7 @@ export interface SnapshotMessage {
 export interface ResumedMessage {
   readonly type: 'resumed';
   readonly sub: string;
+  readonly epoch: string;
   /** The since_version the client sent; the missed deltas follow, chained from it. */
   readonly version: number;
 }
@@ -68,6 +74,7 @@ export interface ResumedMessage {
 export interface DeltaMessage {
   readonly type: 'delta';
   readonly sub: string;
+  readonly epoch: string;
   readonly from_version: number;
   readonly to_version: number;
   readonly total: number;
@@ -81,18 +88,12 @@ export interface UnsubscribedMessage {
   readonly sub: string;
 }
 
-/** Codes of `error` messages. The connection-level ones come with a close code (docs/protocol.md). */
-export type FeedErrorCode =
-  | 'invalid_message'
-  | 'invalid_view'
-  | 'board_not_found'
-  | 'duplicate_subscription'
-  | 'unknown_subscription'
-  | 'too_many_subscriptions'
-  | 'internal_error'
-  | 'missing_api_key'
-  | 'invalid_api_key'
-  | 'forbidden';
+/**
+ * Codes of `error` messages: the one catalogue of src/core/errors.ts. The
+ * connection-level ones come with a close code of 4000 + their HTTP status
+ * (docs/protocol.md).
+ */
+export type FeedErrorCode = ErrorCode;
 
 export interface ErrorMessage {
   readonly type: 'error';

@@ -7,10 +7,12 @@
  * Every answer is a fresh object; no internal array ever leaves, so a reader
  * keeps a consistent copy however many writes follow.
  */
-import { boardNotFound } from '../core/errors.js';
+import { boardNotFound, LadderError } from '../core/errors.js';
 import { applySubmission } from '../core/operators.js';
+import { submissionFingerprint } from '../core/submission.js';
 import type { BoardRules, Entry, Metadata, RankedEntry, Submission } from '../core/types.js';
-import type { RankIndex, SubmitOutcome } from './index.js';
+import { aroundSpan, neighborSpan } from '../core/windows.js';
+import type { BoardState, RankIndex, RankPage, RankQuery, RankRead, SubmitOutcome } from './index.js';
 import { ParticipantSlots } from './memory-ids.js';
 import { SlotOrder } from './memory-order.js';
 
@@ -25,17 +27,33 @@ function ranked(entry: Entry, rank: number): RankedEntry {
   };
 }
 
+/** Event ids a board remembers for deduplication, oldest forgotten first. */
+export const DEDUP_CAPACITY = 100_000;
+
+interface RememberedEvent {
+  readonly fingerprint: string;
+  readonly outcome: SubmitOutcome;
+}
+
+const NO_FOCUS: RankPage = { entries: [], focus: null };
+
 /** The live ranking of one board. Synchronous; n is the number of entries, B ≤ 512 the block size. */
 export class BoardRanking {
   readonly rules: BoardRules;
+  /** See BoardState: versions mean something only within their epoch. */
+  epoch: string;
   #version = 0;
+  /** Event ids of applied submissions, in the order applied (a Map iterates in insertion order). */
+  #events = new Map<string, RememberedEvent>();
   #slots = new ParticipantSlots();
   /** Sparse, and only made for the first entry that has any: most have none. */
   #metadata: Map<number, Metadata> | null = null;
   #order: SlotOrder;
 
-  constructor(rules: BoardRules) {
+  constructor(rules: BoardRules, state: BoardState = { epoch: '', version: 0 }) {
     this.rules = rules;
+    this.epoch = state.epoch;
+    this.#version = state.version;
     this.#order = new SlotOrder(rules.sortOrder, this.#slots.ids);
   }
 
@@ -78,7 +96,84 @@ export class BoardRanking {
       rank = this.#order.move(at, entry.score, entry.achievedAt);
       this.#version++;
     }
-    return { entry: ranked(entry, rank), previous: ranked(current, oldRank), changed, version: this.#version };
+    return { entry: ranked(entry, rank), previous: ranked(current, oldRank), changed, version: this.#version, duplicate: false };
+  }
+
+  /**
+   * Applies the submissions in order (RankIndex.apply): a remembered event id
+   * gets its first outcome again, marked duplicate, or event_id_conflict when
+   * its fingerprint differs; an overflowing increment fails alone.
+   * Complexity: O(k (log n + B)).
+   */
+  applyMany(submissions: readonly Submission[]): (SubmitOutcome | LadderError)[] {
+    const outcomes: (SubmitOutcome | LadderError)[] = new Array(submissions.length);
+    for (let i = 0; i < submissions.length; i++) {
+      const submission = submissions[i]!;
+      if (submission.eventId === null) {
+        outcomes[i] = this.#tryApply(submission);
+        continue;
+      }
+      const fingerprint = submissionFingerprint(submission);
+      const remembered = this.#events.get(submission.eventId);
+      if (remembered !== undefined) {
+        outcomes[i] = remembered.fingerprint === fingerprint ? { ...remembered.outcome, duplicate: true } : eventIdConflict(submission.eventId);
+        continue;
+      }
+      const outcome = this.#tryApply(submission);
+      if (!(outcome instanceof LadderError)) this.remember(submission.eventId, fingerprint, outcome);
+      outcomes[i] = outcome;
+    }
+    return outcomes;
+  }
+
+  /** True when the board remembers this event id (see applyMany). Complexity: O(1). */
+  recalls(eventId: string): boolean {
+    return this.#events.has(eventId);
+  }
+
+  /**
+   * Remembers an event id with its outcome, e.g. one that the durable store
+   * knew, so that its retries are answered from memory. Complexity: O(1).
+   */
+  remember(eventId: string, fingerprint: string, outcome: SubmitOutcome): void {
+    this.#events.set(eventId, { fingerprint, outcome: outcome.duplicate ? { ...outcome, duplicate: false } : outcome });
+    if (this.#events.size > DEDUP_CAPACITY) this.#events.delete(this.#events.keys().next().value as string);
+  }
+
+  /** Answers the queries from the current state (RankIndex.read). Complexity: O(log n + entries) per query. */
+  read(queries: readonly RankQuery[]): RankRead {
+    return { epoch: this.epoch, version: this.#version, total: this.total, pages: queries.map((query) => this.#page(query)) };
+  }
+
+  #page(query: RankQuery): RankPage {
+    switch (query.kind) {
+      case 'page':
+        return { entries: this.range(query.offset, query.limit), focus: null };
+      case 'participants': {
+        const entries: RankedEntry[] = [];
+        for (const id of new Set(query.participantIds)) {
+          const entry = this.get(id);
+          if (entry !== null) entries.push(entry);
+        }
+        return { entries: entries.sort((a, b) => a.rank - b.rank), focus: null };
+      }
+      case 'around':
+      case 'neighbors': {
+        const focus = this.get(query.participantId);
+        if (focus === null) return NO_FOCUS;
+        const span = query.kind === 'around' ? aroundSpan(focus.rank, this.total, query.size) : neighborSpan(focus.rank, query.radius);
+        return { entries: this.range(span.offset, span.limit), focus };
+      }
+    }
+  }
+
+  #tryApply(submission: Submission): SubmitOutcome | LadderError {
+    try {
+      return this.submit(submission);
+    } catch (err) {
+      if (err instanceof LadderError) return err;
+      throw err;
+    }
   }
 
   /** The participant's entry and rank, or null. Complexity: O(log n + B). */
@@ -121,7 +216,7 @@ export class BoardRanking {
    * Entries may come in any order; a duplicate participant throws and leaves
    * the board as it was. Complexity: O(n), a radix sort (see memory-sort.ts).
    */
-  load(entries: Iterable<Entry>, version: number): void {
+  load(entries: Iterable<Entry>, state: BoardState): void {
     const list = Array.isArray(entries) ? (entries as readonly Entry[]) : [...entries];
     const n = list.length;
     const ids: string[] = [];
@@ -141,7 +236,9 @@ export class BoardRanking {
     this.#order = SlotOrder.load(this.rules.sortOrder, slots.ids, scores, achievedAt, updatedAt);
     this.#slots = slots;
     this.#metadata = metadata;
-    this.#version = version;
+    this.#version = state.version;
+    this.epoch = state.epoch;
+    this.#events = new Map();
   }
 
   #admit(submission: Submission): SubmitOutcome {
@@ -150,7 +247,7 @@ export class BoardRanking {
     if (entry.metadata !== null) this.#setMetadata(slot, entry.metadata);
     const rank = this.#order.insert(slot, entry.score, entry.achievedAt, entry.updatedAt);
     this.#version++;
-    return { entry: ranked(entry, rank), previous: null, changed: true, version: this.#version };
+    return { entry: ranked(entry, rank), previous: null, changed: true, version: this.#version, duplicate: false };
   }
 
   #entry(slot: number, at: number): Entry {
@@ -184,10 +281,20 @@ export class BoardRanking {
 /** RankIndex over in-process BoardRankings, one per open board. */
 export class MemoryIndex implements RankIndex {
   readonly #boards = new Map<string, BoardRanking>();
+  readonly dedupRetention = `the last ${DEDUP_CAPACITY} event ids of each board since it was loaded`;
 
-  /** An open board keeps its entries and its rules. */
-  async open(rules: BoardRules): Promise<void> {
-    if (!this.#boards.has(rules.id)) this.#boards.set(rules.id, new BoardRanking(rules));
+  async open(rules: BoardRules, state: BoardState): Promise<void> {
+    this.openNow(rules, state);
+  }
+
+  /** open(), synchronously; returns the board's ranking. */
+  openNow(rules: BoardRules, state: BoardState): BoardRanking {
+    let board = this.#boards.get(rules.id);
+    if (board === undefined) {
+      board = new BoardRanking(rules, state);
+      this.#boards.set(rules.id, board);
+    }
+    return board;
   }
 
   /** Idempotent: dropping an unknown board does nothing. */
@@ -195,28 +302,21 @@ export class MemoryIndex implements RankIndex {
     this.#boards.delete(boardId);
   }
 
-  async load(boardId: string, entries: Iterable<Entry>, version: number): Promise<void> {
-    this.#board(boardId).load(entries, version);
+  async load(boardId: string, entries: Iterable<Entry>, state: BoardState): Promise<void> {
+    this.#board(boardId).load(entries, state);
   }
 
-  async submit(boardId: string, submission: Submission): Promise<SubmitOutcome> {
-    return this.#board(boardId).submit(submission);
+  async apply(boardId: string, submissions: readonly Submission[]): Promise<(SubmitOutcome | LadderError)[]> {
+    return this.#board(boardId).applyMany(submissions);
   }
 
-  async get(boardId: string, participantId: string): Promise<RankedEntry | null> {
-    return this.#board(boardId).get(participantId);
+  async read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead> {
+    return this.#board(boardId).read(queries);
   }
 
-  async range(boardId: string, offset: number, limit: number): Promise<RankedEntry[]> {
-    return this.#board(boardId).range(offset, limit);
-  }
-
-  async total(boardId: string): Promise<number> {
-    return this.#board(boardId).total;
-  }
-
-  async version(boardId: string): Promise<number> {
-    return this.#board(boardId).version;
+  /** The board's ranking for synchronous use by the embedded backend, or undefined when it is not open. */
+  ranking(boardId: string): BoardRanking | undefined {
+    return this.#boards.get(boardId);
   }
 
   #board(boardId: string): BoardRanking {
@@ -224,4 +324,8 @@ export class MemoryIndex implements RankIndex {
     if (board === undefined) throw boardNotFound(boardId);
     return board;
   }
+}
+
+function eventIdConflict(eventId: string): LadderError {
+  return new LadderError('event_id_conflict', `event_id '${eventId}' was used before with a different submission`, { field: 'event_id', event_id: eventId });
 }

@@ -1,13 +1,14 @@
 /**
- * The composition root: opens the store and the index, rebuilds the index
- * from the store, and starts the HTTP server. Embedded mode: SQLite and the
- * in-process engine.
+ * The composition root: opens the store, puts the embedded backend (the
+ * in-process index over SQLite and the local bus) behind the service, and
+ * starts the HTTP server. Boards' entries load lazily, on first use.
  */
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './core/config.js';
+import { EmbeddedBackend } from './backend/embedded.js';
 import { LocalBus } from './feed/bus.js';
 import { Feed } from './feed/feed.js';
 import { httpAuth } from './http/auth.js';
@@ -33,12 +34,19 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
   mkdirSync(config.dataDir, { recursive: true });
   const started = performance.now();
   const store = await openSqliteStore({ dataDir: config.dataDir, commitIntervalMs: config.commitIntervalMs, sync: config.sqliteSync });
-  const ladder = await Ladder.open({ config, index: new MemoryIndex(), store, bus: new LocalBus() });
-  logger.info({ boards: ladder.boardCount, ms: Math.round(performance.now() - started) }, 'index rebuilt from the store');
+  if (store.recovered) logger.warn('the last run did not stop cleanly: every board starts a new epoch, so viewers resync from a snapshot');
+  const bus = new LocalBus((err) => logger.error({ err }, 'a bus listener failed'));
+  const backend = new EmbeddedBackend(new MemoryIndex(), store, bus, {
+    boardIdleMs: config.boardIdleMs,
+    onCommitFailed: (boardIds, err) => logger.error({ err, boardIds }, 'a commit failed: its submissions were refused, and the boards reload from the store with a new epoch'),
+  });
+  const ladder = await Ladder.open({ config, backend, store, bus });
+  logger.info({ boards: ladder.boardCount, ms: Math.round(performance.now() - started) }, 'store opened');
 
-  const keys = new Auth(store, config.adminKey);
+  const keys = new Auth(store, bus, config.adminKey);
   const issued = await keys.ensureAdminKey();
-  const feed = new Feed({ index: ladder.index, bus: ladder.bus, config, boardRules: (id: string) => ladder.boardRules(id), log: logger });
+  const source = { rules: (id: string) => ladder.boardRules(id), read: ladder.read.bind(ladder) };
+  const feed = new Feed({ source, bus, config, log: logger });
   const app = buildServer({ ladder, config, auth: httpAuth(keys, config), feed }, logger);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address() as AddressInfo;
@@ -61,6 +69,7 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
         const grace = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
         await app.close();
         clearTimeout(grace);
+        keys.close();
         await ladder.close();
       })();
       return closing;

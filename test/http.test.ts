@@ -38,8 +38,9 @@ describe('REST API', () => {
       });
       assert.equal(created.status, 201);
       assert.equal(created.headers.get('location'), `/v1/leaderboards/${id}`);
-      assert.deepEqual({ ...created.body, created_at: 0 }, {
-        id, name: 'Arena', sort_order: 'asc', operator: 'latest', metadata: { season: 3 }, created_at: 0, version: 0, total: 0,
+      assert.match(created.body.epoch, /^[0-9a-f]{12}$/);
+      assert.deepEqual({ ...created.body, created_at: 0, epoch: '' }, {
+        id, name: 'Arena', sort_order: 'asc', operator: 'latest', metadata: { season: 3 }, created_at: 0, epoch: '', version: 0, total: 0,
       });
       const got = await api(server, 'GET', `/v1/leaderboards/${id}`);
       assert.equal(got.status, 200);
@@ -85,8 +86,9 @@ describe('REST API', () => {
       const id = await createBoard();
       const first = await submit(id, { participant_id: 'alice', score: 100, timestamp: 1000 });
       assert.equal(first.status, 200);
+      const board = await api(server, 'GET', `/v1/leaderboards/${id}`);
       assert.deepEqual(first.body, {
-        participant_id: 'alice', score: 100, rank: 1, previous_rank: null, previous_score: null, version: 1, changed: true, achieved_at: 1000,
+        participant_id: 'alice', score: 100, rank: 1, previous_rank: null, previous_score: null, epoch: board.body.epoch, version: 1, changed: true, achieved_at: 1000,
       });
       const bob = await submit(id, { participant_id: 'bob', score: 200, timestamp: 1001 });
       assert.equal(bob.body.rank, 1);

@@ -70,8 +70,8 @@ export class PollFeed extends LoopFeed {
       if (error.code !== 'participant_not_found') throw error;
       const board = await send(this.http, boardPath(this.boardId), { signal });
       if (!board.ok) throw await errorFromResponse(board);
-      const { version, total } = (await board.json()) as { version: number; total: number };
-      return { type: 'snapshot', sub: 'poll', version, total, first_rank: 0, entries: [] };
+      const { epoch, version, total } = (await board.json()) as { epoch?: string; version: number; total: number };
+      return { type: 'snapshot', sub: 'poll', epoch: epoch ?? '', version, total, first_rank: 0, entries: [] };
     }
     return snapshotOf(this.view, (await response.json()) as Rankings);
   }
@@ -90,5 +90,6 @@ export function snapshotOf(view: View, rankings: Rankings): SnapshotMessage {
     const centre = entries.find((entry) => entry.participant_id === view.around);
     entries = centre === undefined ? [] : entries.filter((entry) => Math.abs(entry.rank - centre.rank) <= view.radius);
   }
-  return { type: 'snapshot', sub: 'poll', version: rankings.version, total: rankings.total, first_rank: entries[0]?.rank ?? 0, entries };
+  const epoch = (rankings as Rankings & { epoch?: string }).epoch ?? '';
+  return { type: 'snapshot', sub: 'poll', epoch, version: rankings.version, total: rankings.total, first_rank: entries[0]?.rank ?? 0, entries };
 }

@@ -64,6 +64,9 @@ export const configSchema = {
   slowSocketBytes: option('LADDER_SLOW_SOCKET_BYTES', 256 * 1024, integer(1024, 1024 * 1024 * 1024), 'Unsent bytes after which a socket skips deltas and gets a fresh snapshot once it drains.'),
   maxSocketBytes: option('LADDER_MAX_SOCKET_BYTES', 4 * 1024 * 1024, integer(1024, 1024 * 1024 * 1024), 'Unsent bytes after which a slow socket is closed (code 4008).'),
   longPollMaxMs: option('LADDER_LONG_POLL_MAX_MS', 30_000, integer(0, 600_000), 'Upper bound of timeout_ms on a rankings long-poll.'),
+  maxViews: option('LADDER_MAX_VIEWS', 1000, integer(1, 1_000_000), 'Distinct live views per board (top-N, around, participant); views without subscribers make room, then subscribes get too_many_views.'),
+  maxSubscriptions: option('LADDER_MAX_SUBSCRIPTIONS', 100, integer(1, 10_000), 'Subscriptions one WebSocket connection may hold (too_many_subscriptions beyond).'),
+  boardIdleMs: option('LADDER_BOARD_IDLE_MS', 600_000, integer(0, 86_400_000), "A board's entries are loaded on first use and released from memory after this long unused (0: never released)."),
 } as const;
 
 export type ConfigSchema = typeof configSchema;

@@ -1,15 +1,21 @@
 /**
- * The bus carries committed changes from the service to the feed (DESIGN.md
- * "bus"). Embedded mode uses LocalBus, in the same process; cluster mode will
- * put Redis Streams behind the same interface.
+ * The bus carries what every process must hear at once (DESIGN.md "bus"):
+ * committed changes of a board, and changes to the registry of boards and
+ * keys. Embedded mode uses LocalBus, in the same process; cluster mode puts
+ * Redis behind the same interface.
  */
-import type { Change } from '../core/types.js';
+import type { BoardConfig, Change } from '../core/types.js';
 
 export type BusMessage =
   /** Changes of one board were committed; `version` is the board's version after them. */
-  | { readonly kind: 'changes'; readonly boardId: string; readonly version: number; readonly changes: readonly Change[] }
-  /** The board was deleted. */
-  | { readonly kind: 'dropped'; readonly boardId: string };
+  | { readonly kind: 'changes'; readonly boardId: string; readonly epoch: string; readonly version: number; readonly changes: readonly Change[] }
+  /** The board's live state was replaced (a reload after a failed commit, a rebuild): viewers resync. */
+  | { readonly kind: 'board_reset'; readonly boardId: string }
+  | { readonly kind: 'board_created'; readonly config: BoardConfig }
+  | { readonly kind: 'board_changed'; readonly config: BoardConfig }
+  | { readonly kind: 'board_deleted'; readonly boardId: string }
+  /** An API key was revoked: every process forgets it at once. */
+  | { readonly kind: 'key_revoked'; readonly keyId: string; readonly hash: string };
 
 export type BusListener = (message: BusMessage) => void;
 
@@ -22,8 +28,17 @@ export interface ChangeBus {
 export class LocalBus implements ChangeBus {
   private readonly listeners = new Set<BusListener>();
 
+  /** `onListenerError` hears what a listener threw, so that one failing listener never stops the publisher or the others. */
+  constructor(private readonly onListenerError: (err: unknown) => void = () => undefined) {}
+
   publish(message: BusMessage): void {
-    for (const listener of this.listeners) listener(message);
+    for (const listener of this.listeners) {
+      try {
+        listener(message);
+      } catch (err) {
+        this.onListenerError(err);
+      }
+    }
   }
 
   subscribe(listener: BusListener): () => void {

@@ -1,35 +1,38 @@
 /**
  * The fan-out layer (DESIGN.md "feed"). Committed changes arrive on the bus
  * and only mark their board dirty. Once per tick, every distinct view of each
- * dirty board is re-read from the index, diffed against its last window into
- * one delta, serialized once, and written to every subscriber of the view;
- * only the small `sub` prefix differs per socket.
+ * dirty board that has subscribers is re-read in one read of the board,
+ * diffed against its last window into one delta, serialized once, and
+ * written to every subscriber of the view; only the small `sub` prefix
+ * differs per socket.
+ *
+ * A view without subscribers lingers (LADDER_VIEW_LINGER_MS) so that a
+ * reconnecting client can resume, but costs no tick work: it is brought up
+ * to date, with one delta from its last window, only when a subscriber comes
+ * back. Views are bounded per board (LADDER_MAX_VIEWS); lingering ones make
+ * room for new ones, oldest first.
  */
 import type { Config } from '../core/config.js';
-import { LadderError } from '../core/errors.js';
-import type { BoardRules } from '../core/types.js';
-import type { RankIndex } from '../index/index.js';
+import { boardNotFound, LadderError } from '../core/errors.js';
 import type { BusMessage, ChangeBus } from './bus.js';
-import { FeedError } from './errors.js';
 import type { ViewSpec } from './protocol.js';
 import type { Delta } from './history.js';
 import { CloseCode, Subscriber, type Subscription, type Transport } from './subscriber.js';
 import { View, viewKey } from './view.js';
-import { readWindows, type BoardRead } from './window.js';
+import { readWindows, type FeedSource } from './window.js';
 
-export type FeedConfig = Pick<Config, 'tickMs' | 'historySize' | 'historyBytes' | 'viewLingerMs' | 'slowSocketBytes' | 'maxSocketBytes'>;
+export type FeedConfig = Pick<Config, 'tickMs' | 'historySize' | 'historyBytes' | 'viewLingerMs' | 'slowSocketBytes' | 'maxSocketBytes' | 'maxViews'>;
 
 /** What the feed logs through (pino's signature). */
 export interface FeedLog {
   warn(details: object, message: string): void;
+  error(details: object, message: string): void;
 }
 
 export interface FeedOptions {
-  readonly index: RankIndex;
+  readonly source: FeedSource;
   readonly bus: ChangeBus;
   readonly config: FeedConfig;
-  /** The board's rules, or undefined when it does not exist. */
-  readonly boardRules: (boardId: string) => BoardRules | undefined;
   readonly log?: FeedLog;
 }
 
@@ -38,12 +41,10 @@ interface BoardFeed {
   readonly id: string;
   readonly views: Map<string, View>;
   readonly subscribers: Set<Subscriber>;
-  /** Counts the bus messages of the board, so that a view load can tell whether it missed one. */
+  /** Counts the board's changes heard on the bus, so that a view can tell whether its window is current. */
   changes: number;
 }
 
-/** A read that straddled a change is retried this many times before the subscribe fails. */
-const LOAD_ATTEMPTS = 5;
 /**
  * Sockets written to before the fan-out yields to the event loop, so that a
  * tick with thousands of subscribers does not hold up score submissions.
@@ -51,9 +52,8 @@ const LOAD_ATTEMPTS = 5;
 const FANOUT_CHUNK = 500;
 
 export class Feed {
-  private readonly index: RankIndex;
+  private readonly source: FeedSource;
   private readonly config: FeedConfig;
-  private readonly boardRules: (boardId: string) => BoardRules | undefined;
   private readonly log: FeedLog | undefined;
   private readonly boards = new Map<string, BoardFeed>();
   private readonly dirty = new Set<BoardFeed>();
@@ -64,21 +64,18 @@ export class Feed {
   private closed = false;
 
   constructor(options: FeedOptions) {
-    this.index = options.index;
+    this.source = options.source;
     this.config = options.config;
-    this.boardRules = options.boardRules;
     this.log = options.log;
     this.unsubscribeBus = options.bus.subscribe((message) => this.onBusMessage(message));
   }
 
   /**
-   * Registers a client connection to a board. Throws FeedError('board_not_found').
+   * Registers a client connection to a board. Throws LadderError('board_not_found').
    * The transport must call `disconnect()` on the returned subscriber when it ends.
    */
   connect(boardId: string, transport: Transport, maxSubscriptions: number): Subscriber {
-    if (this.closed || this.boardRules(boardId) === undefined) {
-      throw new FeedError('board_not_found', `leaderboard '${boardId}' does not exist`);
-    }
+    if (this.closed || this.source.rules(boardId) === undefined) throw boardNotFound(boardId);
     const subscriber = new Subscriber(this, boardId, transport, {
       slowSocketBytes: this.config.slowSocketBytes,
       maxSocketBytes: this.config.maxSocketBytes,
@@ -108,23 +105,26 @@ export class Feed {
   }
 
   /**
-   * The loaded view for `spec`, shared with every other subscriber of it. The
-   * caller must then add a subscription to it or `release` it.
+   * The current view for `spec`, shared with every other subscriber of it.
+   * The caller must then add a subscription to it or `release` it. Throws
+   * too_many_views when the board has LADDER_MAX_VIEWS views with subscribers.
    */
   async acquireView(boardId: string, spec: ViewSpec): Promise<View> {
-    if (this.boardRules(boardId) === undefined) throw new FeedError('board_not_found', `leaderboard '${boardId}' does not exist`);
+    if (this.source.rules(boardId) === undefined) throw boardNotFound(boardId);
     const board = this.board(boardId);
     const key = viewKey(spec);
     let view = board.views.get(key);
     if (view === undefined) {
+      this.makeRoom(board);
       const created = new View(boardId, spec, this.config);
       view = created;
       board.views.set(key, created);
-      created.loaded = this.load(board, created).catch((err: unknown) => {
-        if (board.views.get(key) === created) board.views.delete(key);
-        throw err;
-      });
+      this.refreshLater(board, created);
+    } else if (view.idleSince !== null && view.ready && view.readAt !== board.changes) {
+      // It lingered through changes without being read: bring it up to date first.
+      this.refreshLater(board, view);
     }
+    view.idleSince = null;
     if (view.lingerTimer !== null) {
       clearTimeout(view.lingerTimer);
       view.lingerTimer = null;
@@ -138,6 +138,7 @@ export class Feed {
     if (view.subscriptions.size > 0 || view.lingerTimer !== null) return;
     const board = this.boards.get(view.boardId);
     if (board === undefined || board.views.get(view.key) !== view) return;
+    view.idleSince = performance.now();
     view.lingerTimer = setTimeout(() => {
       view.lingerTimer = null;
       if (view.subscriptions.size > 0 || board.views.get(view.key) !== view) return;
@@ -164,6 +165,21 @@ export class Feed {
     return board;
   }
 
+  /** Frees the longest-lingering view when the board is at its bound; throws when none lingers. */
+  private makeRoom(board: BoardFeed): void {
+    if (board.views.size < this.config.maxViews) return;
+    let oldest: View | undefined;
+    for (const view of board.views.values()) {
+      if (view.idleSince !== null && (oldest === undefined || view.idleSince < (oldest.idleSince as number))) oldest = view;
+    }
+    if (oldest === undefined) {
+      throw new LadderError('too_many_views', `leaderboard '${board.id}' has ${this.config.maxViews} distinct views with subscribers already (LADDER_MAX_VIEWS); subscribe to a view others watch, or retry later`);
+    }
+    if (oldest.lingerTimer !== null) clearTimeout(oldest.lingerTimer);
+    oldest.lingerTimer = null;
+    board.views.delete(oldest.key);
+  }
+
   private forgetIfIdle(board: BoardFeed): void {
     if (board.views.size === 0 && board.subscribers.size === 0 && this.boards.get(board.id) === board) {
       this.boards.delete(board.id);
@@ -182,15 +198,20 @@ export class Feed {
   }
 
   private onBusMessage(message: BusMessage): void {
+    if (message.kind !== 'changes' && message.kind !== 'board_reset' && message.kind !== 'board_deleted') return;
     const board = this.boards.get(message.boardId);
     if (board === undefined) return;
-    if (message.kind === 'dropped') {
+    if (message.kind === 'board_deleted') {
       this.drop(board);
       return;
     }
     board.changes += 1;
-    if (board.views.size === 0) return;
-    this.markDirty(board);
+    for (const view of board.views.values()) {
+      if (view.subscriptions.size > 0) {
+        this.markDirty(board);
+        return;
+      }
+    }
   }
 
   private markDirty(board: BoardFeed): void {
@@ -203,33 +224,30 @@ export class Feed {
     for (const subscriber of [...board.subscribers]) subscriber.boardDropped();
   }
 
-  private async load(board: BoardFeed, view: View): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const changes = board.changes;
-      const read = await this.read(view.boardId, [view]);
-      if (read !== null) {
-        view.start(read.windows[0]!, read.version, read.total);
-        // A tick that ran during the read skipped this view, which was not ready yet.
-        if (board.changes !== changes) this.markDirty(board);
-        return;
-      }
-      if (attempt === LOAD_ATTEMPTS) throw new Error(`board '${view.boardId}' kept changing while its view '${view.key}' was read`);
-    }
+  /** Reads the view's window now (its first, or a refresh of an idle one); subscribers wait on `loaded`. */
+  private refreshLater(board: BoardFeed, view: View): void {
+    const previous = view.loaded;
+    view.loaded = previous.then(() => this.load(board, view)).catch((err: unknown) => {
+      if (!view.ready && board.views.get(view.key) === view) board.views.delete(view.key);
+      throw err;
+    });
+    // A subscriber that gave up waiting must not leave an unhandled rejection behind.
+    view.loaded.catch(() => undefined);
   }
 
-  private async read(boardId: string, views: readonly View[]): Promise<BoardRead | null> {
-    try {
-      return await readWindows(
-        this.index,
-        boardId,
-        views.map((view) => view.spec),
-      );
-    } catch (err) {
-      if (err instanceof LadderError && err.code === 'board_not_found') {
-        throw new FeedError('board_not_found', `leaderboard '${boardId}' does not exist`);
-      }
-      throw err;
+  private async load(board: BoardFeed, view: View): Promise<void> {
+    const changes = board.changes;
+    const read = await readWindows(this.source, view.boardId, [view.spec]);
+    const window = read.windows[0]!;
+    if (!view.ready) {
+      view.start(window, read.epoch, read.version, read.total);
+    } else {
+      // An idle view has no subscribers to deliver to: the delta only goes into its history, for resumes.
+      view.advance(window, read.epoch, read.version, read.total);
     }
+    view.readAt = changes;
+    // A tick that ran during the read skipped this view, which was not ready yet.
+    if (board.changes !== changes) this.markDirty(board);
   }
 
   /**
@@ -240,7 +258,9 @@ export class Feed {
   private schedule(): void {
     if (this.timer !== null || this.ticking || this.closed) return;
     const delay = Math.max(0, this.lastTick + this.config.tickMs - performance.now());
-    this.timer = setTimeout(() => void this.tick(), delay);
+    this.timer = setTimeout(() => {
+      this.tick().catch((err: unknown) => this.log?.error({ err }, 'feed: a tick failed; the next change starts a new one'));
+    }, delay);
   }
 
   private async tick(): Promise<void> {
@@ -257,35 +277,40 @@ export class Feed {
     }
   }
 
-  /** Recomputes every loaded view of the board and pushes the deltas. */
+  /** Recomputes every view of the board that has subscribers and pushes the deltas. */
   private async refresh(board: BoardFeed): Promise<void> {
-    const views = [...board.views.values()].filter((view) => view.ready);
-    let read: BoardRead | null;
+    const views = [...board.views.values()].filter((view) => view.ready && view.subscriptions.size > 0);
+    if (views.length === 0) return;
+    const changes = board.changes;
+    let read;
     try {
-      read = await this.read(board.id, views);
+      read = await readWindows(
+        this.source,
+        board.id,
+        views.map((view) => view.spec),
+      );
     } catch (err) {
       if (this.boards.get(board.id) !== board) return;
-      if (err instanceof FeedError && this.boardRules(board.id) === undefined) {
+      if (err instanceof LadderError && err.code === 'board_not_found' && this.source.rules(board.id) === undefined) {
         this.drop(board);
         return;
       }
       this.log?.warn({ err, boardId: board.id }, 'feed: reading the views of a board failed; retrying next tick');
-      this.dirty.add(board);
+      this.markDirty(board);
       return;
     }
     if (this.boards.get(board.id) !== board) return;
-    if (read === null) {
-      // The board changed during the read: its windows are read again next tick.
-      this.dirty.add(board);
-      return;
-    }
-    const windows = read.windows;
     const deliveries: { delta: Delta; subscriptions: Subscription[] }[] = [];
     views.forEach((view, i) => {
       if (board.views.get(view.key) !== view) return;
-      const delta = view.advance(windows[i]!, read.version, read.total);
-      // The subscribers as of now: one that subscribes during the fan-out gets a snapshot of the new window instead.
-      if (delta !== null && view.subscriptions.size > 0) deliveries.push({ delta, subscriptions: [...view.subscriptions] });
+      const advance = view.advance(read.windows[i]!, read.epoch, read.version, read.total);
+      view.readAt = changes;
+      if (advance.kind === 'reset') {
+        for (const subscription of view.subscriptions) subscription.subscriber.resync(subscription);
+      } else if (advance.kind === 'delta' && view.subscriptions.size > 0) {
+        // The subscribers as of now: one that subscribes during the fan-out gets a snapshot of the new window instead.
+        deliveries.push({ delta: advance.delta, subscriptions: [...view.subscriptions] });
+      }
     });
     await this.fanOut(deliveries);
   }

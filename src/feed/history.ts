@@ -40,6 +40,13 @@ export class DeltaHistory {
     }
   }
 
+  /** Forgets every delta (the view's epoch changed). */
+  clear(): void {
+    this.deltas = [];
+    this.start = 0;
+    this.bytes = 0;
+  }
+
   /**
    * The deltas that lead from `version` to `currentVersion` (the view's
    * version), oldest first; empty when they are equal; null when `version` is

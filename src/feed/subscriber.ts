@@ -3,7 +3,8 @@
  * with its subscriptions and its slow-consumer accounting. The transport
  * underneath is a small interface, so WebSocket and SSE share all of this.
  */
-import { FeedError } from './errors.js';
+import { stateTag } from '../core/epoch.js';
+import { LadderError } from '../core/errors.js';
 import type { Feed } from './feed.js';
 import type { Delta } from './history.js';
 import type { ServerMessage, ViewSpec } from './protocol.js';
@@ -13,13 +14,13 @@ export type MessageType = ServerMessage['type'];
 
 export interface Transport {
   /**
-   * Writes one message. `id` is the version it brings the client to (SSE
-   * `id:`), or null. `flushed` must run exactly once, when the transport
+   * Writes one message. `id` is the board state it brings the client to,
+   * `<epoch>-<version>` (SSE `id:`), or null. `flushed` must run exactly once, when the transport
    * handed the bytes to the kernel or gave up on them; the feed counts unsent
    * bytes with it, because ws's bufferedAmount can read 0 while data is still
    * queued (ws#492).
    */
-  send(type: MessageType, id: number | null, json: string, flushed: () => void): void;
+  send(type: MessageType, id: string | null, json: string, flushed: () => void): void;
   /** Ends the connection; `code` is a WebSocket close code. */
   close(code: number, reason: string): void;
 }
@@ -30,6 +31,12 @@ export const CloseCode = {
   slowConsumer: 4008,
   boardNotFound: 4404,
 } as const;
+
+/** Where a client's copy of a view stands, as it asks to resume from it. */
+export interface ResumePoint {
+  readonly epoch: string;
+  readonly version: number;
+}
 
 export interface SubscriberLimits {
   readonly slowSocketBytes: number;
@@ -94,33 +101,33 @@ export class Subscriber {
 
   /**
    * Subscribes `sub` to `spec` and answers with a snapshot, or with `resumed`
-   * and the missed deltas when `sinceVersion` is still in the view's history.
-   * Throws FeedError duplicate_subscription or too_many_subscriptions at
-   * once; the promise rejects when the view cannot be read. The caller turns
-   * either into an error message.
+   * and the missed deltas when `since` is a point of the view's retained
+   * chain in its current epoch. Throws LadderError duplicate_subscription or
+   * too_many_subscriptions at once; the promise rejects when the view cannot
+   * be read (or too_many_views). The caller turns either into an error message.
    */
-  subscribe(sub: string, spec: ViewSpec, sinceVersion: number | null): Promise<void> {
+  subscribe(sub: string, spec: ViewSpec, since: ResumePoint | null): Promise<void> {
     if (this.closed) return Promise.resolve();
     // Checked before anything asynchronous, so that errors come back in the order of the requests.
-    if (this.subscriptions.has(sub)) throw new FeedError('duplicate_subscription', `subscription '${sub}' exists already on this connection`);
+    if (this.subscriptions.has(sub)) throw new LadderError('duplicate_subscription', `subscription '${sub}' exists already on this connection`);
     if (this.subscriptions.size >= this.limits.maxSubscriptions) {
-      throw new FeedError('too_many_subscriptions', `a connection may hold at most ${this.limits.maxSubscriptions} subscriptions`);
+      throw new LadderError('too_many_subscriptions', `a connection may hold at most ${this.limits.maxSubscriptions} subscriptions (LADDER_MAX_SUBSCRIPTIONS)`);
     }
     const subscription = new Subscription(this, sub);
     this.subscriptions.set(sub, subscription);
-    return this.attach(subscription, spec, sinceVersion);
+    return this.attach(subscription, spec, since);
   }
 
-  /** Ends one subscription. Throws FeedError('unknown_subscription'). */
+  /** Ends one subscription. Throws LadderError('unknown_subscription'). */
   unsubscribe(sub: string): void {
     const subscription = this.subscriptions.get(sub);
-    if (subscription === undefined) throw new FeedError('unknown_subscription', `no subscription '${sub}' on this connection`);
+    if (subscription === undefined) throw new LadderError('unknown_subscription', `no subscription '${sub}' on this connection`);
     this.detach(subscription);
     this.sendMessage({ type: 'unsubscribed', sub });
   }
 
   /** Sends a message that is not part of a view's chain (pong, error, …). */
-  sendMessage(message: ServerMessage, id: number | null = null): void {
+  sendMessage(message: ServerMessage, id: string | null = null): void {
     if (this.closed) return;
     const json = JSON.stringify(message);
     this.write(message.type, id, json, Buffer.byteLength(json));
@@ -142,7 +149,21 @@ export class Subscriber {
       return;
     }
     subscription.version = delta.toVersion;
-    this.write('delta', delta.toVersion, subscription.deltaPrefix + delta.body, subscription.deltaPrefixBytes + delta.bytes);
+    this.write('delta', stateTag(subscription.view.epoch, delta.toVersion), subscription.deltaPrefix + delta.body, subscription.deltaPrefixBytes + delta.bytes);
+  }
+
+  /**
+   * The view's epoch changed: the subscription's chain is broken, so it gets
+   * a fresh snapshot (once the socket drains, if it is slow).
+   */
+  resync(subscription: Subscription): void {
+    if (this.closed || subscription.skipped || subscription.view === null) return;
+    if (this.unsentBytes > this.limits.slowSocketBytes) {
+      subscription.skipped = true;
+      this.skipping += 1;
+      return;
+    }
+    this.sendSnapshot(subscription, subscription.view);
   }
 
   /** The board was deleted: tells every subscription, then ends the connection. */
@@ -169,7 +190,7 @@ export class Subscriber {
     this.feed.disconnected(this);
   }
 
-  private async attach(subscription: Subscription, spec: ViewSpec, sinceVersion: number | null): Promise<void> {
+  private async attach(subscription: Subscription, spec: ViewSpec, since: ResumePoint | null): Promise<void> {
     const { sub } = subscription;
     let view: View;
     try {
@@ -185,16 +206,17 @@ export class Subscriber {
     }
     subscription.view = view;
     view.subscriptions.add(subscription);
-    const missed = sinceVersion === null ? null : view.history.since(sinceVersion, view.version);
-    if (missed === null) {
+    // A version of another epoch (or of none) may be issued again in this one: never resume from it.
+    const missed = since === null || since.epoch !== view.epoch ? null : view.history.since(since.version, view.version);
+    if (since === null || missed === null) {
       this.sendSnapshot(subscription, view);
       return;
     }
-    this.sendMessage({ type: 'resumed', sub, version: sinceVersion as number }, sinceVersion);
-    subscription.version = sinceVersion as number;
+    this.sendMessage({ type: 'resumed', sub, epoch: view.epoch, version: since.version }, stateTag(view.epoch, since.version));
+    subscription.version = since.version;
     for (const delta of missed) {
       subscription.version = delta.toVersion;
-      this.write('delta', delta.toVersion, subscription.deltaPrefix + delta.body, subscription.deltaPrefixBytes + delta.bytes);
+      this.write('delta', stateTag(view.epoch, delta.toVersion), subscription.deltaPrefix + delta.body, subscription.deltaPrefixBytes + delta.bytes);
     }
   }
 
@@ -214,10 +236,10 @@ export class Subscriber {
   private sendSnapshot(subscription: Subscription, view: View): void {
     const snapshot = view.snapshotBody();
     subscription.version = view.version;
-    this.write('snapshot', view.version, subscription.snapshotPrefix + snapshot.body, subscription.snapshotPrefixBytes + snapshot.bytes);
+    this.write('snapshot', stateTag(view.epoch, view.version), subscription.snapshotPrefix + snapshot.body, subscription.snapshotPrefixBytes + snapshot.bytes);
   }
 
-  private write(type: MessageType, id: number | null, json: string, bytes: number): void {
+  private write(type: MessageType, id: string | null, json: string, bytes: number): void {
     if (this.closed) return;
     this.unsentBytes += bytes;
     this.transport.send(type, id, json, () => this.flushed(bytes));

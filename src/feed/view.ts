@@ -4,8 +4,8 @@
  * over WebSocket or SSE, share one View: its window is computed once per tick
  * and each delta is serialized once.
  */
+import { LadderError } from '../core/errors.js';
 import { isParticipantId } from '../core/ids.js';
-import { FeedError } from './errors.js';
 import { DeltaHistory, type Delta } from './history.js';
 import type { ViewSpec } from './protocol.js';
 import type { Subscription } from './subscriber.js';
@@ -14,27 +14,27 @@ import { diffWindows, EMPTY_WINDOW, toWireEntry, type ViewWindow } from './windo
 export const MAX_TOP = 1000;
 export const MAX_RADIUS = 100;
 
-/** Validates a view as sent in a subscribe message. Throws FeedError('invalid_view'). */
+/** Validates a view as sent in a subscribe message. Throws LadderError('invalid_view'). */
 export function parseView(value: unknown): ViewSpec {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new FeedError('invalid_view', 'view must be an object: {"top":N}, {"around":"<pid>","radius":k} or {"participant":"<pid>"}');
+    throw new LadderError('invalid_view', 'view must be an object: {"top":N}, {"around":"<pid>","radius":k} or {"participant":"<pid>"}');
   }
   const view = value as Record<string, unknown>;
   const keys = Object.keys(view).sort().join(',');
   if (keys === 'top') {
-    if (!isIntegerIn(view.top, 1, MAX_TOP)) throw new FeedError('invalid_view', `view.top must be an integer from 1 to ${MAX_TOP}`);
+    if (!isIntegerIn(view.top, 1, MAX_TOP)) throw new LadderError('invalid_view', `view.top must be an integer from 1 to ${MAX_TOP}`);
     return { top: view.top };
   }
   if (keys === 'around,radius') {
-    if (!isParticipantId(view.around)) throw new FeedError('invalid_view', 'view.around must be a participant id');
-    if (!isIntegerIn(view.radius, 0, MAX_RADIUS)) throw new FeedError('invalid_view', `view.radius must be an integer from 0 to ${MAX_RADIUS}`);
+    if (!isParticipantId(view.around)) throw new LadderError('invalid_view', 'view.around must be a participant id');
+    if (!isIntegerIn(view.radius, 0, MAX_RADIUS)) throw new LadderError('invalid_view', `view.radius must be an integer from 0 to ${MAX_RADIUS}`);
     return { around: view.around, radius: view.radius };
   }
   if (keys === 'participant') {
-    if (!isParticipantId(view.participant)) throw new FeedError('invalid_view', 'view.participant must be a participant id');
+    if (!isParticipantId(view.participant)) throw new LadderError('invalid_view', 'view.participant must be a participant id');
     return { participant: view.participant };
   }
-  throw new FeedError('invalid_view', `unknown view with keys '${keys}'; use top, around + radius, or participant`);
+  throw new LadderError('invalid_view', `unknown view with keys '${keys}'; use top, around + radius, or participant`);
 }
 
 /**
@@ -47,7 +47,7 @@ export function parseViewParam(text: string): ViewSpec {
     try {
       value = JSON.parse(text);
     } catch {
-      throw new FeedError('invalid_view', 'view is neither valid JSON nor a shorthand');
+      throw new LadderError('invalid_view', 'view is neither valid JSON nor a shorthand');
     }
     return parseView(value);
   }
@@ -61,7 +61,7 @@ export function parseViewParam(text: string): ViewSpec {
     case 'around':
       return parseView({ around: rest.slice(1).join(':'), radius: number(rest[0]) });
     default:
-      throw new FeedError('invalid_view', 'view must be JSON or one of top:N, participant:<pid>, around:<radius>:<pid>');
+      throw new LadderError('invalid_view', 'view must be JSON or one of top:N, participant:<pid>, around:<radius>:<pid>');
   }
 }
 
@@ -81,11 +81,19 @@ export interface HistoryBounds {
   readonly historyBytes: number;
 }
 
+/** What a new read of a view's window led to. */
+export type Advance =
+  /** The window changed within the epoch: this delta leads there. */
+  | { readonly kind: 'delta'; readonly delta: Delta }
+  /** The board's epoch changed: the history is gone and every subscriber needs a snapshot. */
+  | { readonly kind: 'reset' }
+  | { readonly kind: 'unchanged' };
+
 /**
  * The shared state of one distinct view of a board: its window at `version`
- * (the view's last chain point: the to_version of its last delta), its recent
- * deltas and its subscriptions. `version` moves only when the window changes,
- * so every subscriber's chain of deltas is the same.
+ * (the view's last chain point: the to_version of its last delta) within
+ * `epoch`, its recent deltas and its subscriptions. `version` moves only when
+ * the window changes, so every subscriber's chain of deltas is the same.
  */
 export class View {
   readonly boardId: string;
@@ -93,14 +101,19 @@ export class View {
   readonly spec: ViewSpec;
   readonly subscriptions = new Set<Subscription>();
   readonly history: DeltaHistory;
+  epoch = '';
   version = 0;
   total = 0;
+  /** The board's change count (BoardFeed.changes) when the window was last read. */
+  readAt = 0;
+  /** When the view lost its last subscriber (performance.now()); null while it has some. */
+  idleSince: number | null = null;
   private window: ViewWindow = EMPTY_WINDOW;
   /** The serialized snapshot after its `{"type":"snapshot","sub":"…",` prefix, built on first demand. */
   private snapshot: { body: string; bytes: number } | null = null;
   /** Set while the view has no subscribers: when it fires the view is freed. */
   lingerTimer: NodeJS.Timeout | null = null;
-  /** Resolves once the first window was read; subscribers wait for it. */
+  /** Resolves once the window is current (first read, or a refresh of an idle view); subscribers wait for it. */
   loaded: Promise<void> = Promise.resolve();
   /** False until the first window was read; ticks skip the view until then. */
   ready = false;
@@ -113,26 +126,38 @@ export class View {
   }
 
   /** Sets the first window. */
-  start(window: ViewWindow, version: number, total: number): void {
+  start(window: ViewWindow, epoch: string, version: number, total: number): void {
     this.window = window;
+    this.epoch = epoch;
     this.version = version;
     this.total = total;
     this.ready = true;
   }
 
   /**
-   * Moves the view to `window` (read at `version`) and returns the delta that
-   * leads there, retained in the history, or null when the window is
-   * unchanged (then nothing is sent and `version` stays).
+   * Moves the view to `window` (read at `version` of `epoch`). Within the
+   * epoch, the delta that leads there is retained in the history; an
+   * unchanged window sends nothing and `version` stays. A new epoch resets
+   * the view: versions of the old one mean nothing in it.
    */
-  advance(window: ViewWindow, version: number, total: number): Delta | null {
+  advance(window: ViewWindow, epoch: string, version: number, total: number): Advance {
+    if (epoch !== this.epoch) {
+      this.history.clear();
+      this.window = window;
+      this.epoch = epoch;
+      this.version = version;
+      this.total = total;
+      this.snapshot = null;
+      return { kind: 'reset' };
+    }
     if (total !== this.total) {
       this.total = total;
       this.snapshot = null;
     }
     const diff = diffWindows(this.window, window);
-    if (diff === null) return null;
+    if (diff === null) return { kind: 'unchanged' };
     const body = JSON.stringify({
+      epoch,
       from_version: this.version,
       to_version: version,
       total,
@@ -145,7 +170,7 @@ export class View {
     this.window = window;
     this.version = version;
     this.snapshot = null;
-    return delta;
+    return { kind: 'delta', delta };
   }
 
   /** The current window as a snapshot body; serialized once per version. */
@@ -153,6 +178,7 @@ export class View {
     if (this.snapshot === null) {
       const { firstRank, entries } = this.window;
       const body = JSON.stringify({
+        epoch: this.epoch,
         version: this.version,
         total: this.total,
         first_rank: firstRank,

@@ -1,9 +1,11 @@
 /**
- * What a view shows at one version (its window), how it is read from the
- * index, and how two windows differ (docs/protocol.md "delta").
+ * What a view shows at one version (its window), how the windows of a
+ * board's views are read (one read port call, so one state), and how two
+ * windows differ (docs/protocol.md "delta").
  */
-import type { RankIndex } from '../index/index.js';
-import type { RankedEntry } from '../core/types.js';
+import type { BoardRules } from '../core/types.js';
+import { aroundViewSize } from '../core/windows.js';
+import type { RankQuery, RankRead } from '../index/index.js';
 import type { ViewSpec, WireEntry } from './protocol.js';
 
 export interface WindowEntry {
@@ -20,8 +22,17 @@ export interface ViewWindow {
 
 export const EMPTY_WINDOW: ViewWindow = { firstRank: 0, entries: [] };
 
-/** The windows of several views of one board, all read at `version`. */
+/** Where the feed reads boards: the service's read port. */
+export interface FeedSource {
+  /** The board's rules, or undefined when it does not exist. Synchronous. */
+  rules(boardId: string): BoardRules | undefined;
+  /** Answers the queries from one state of the board (Backend.read). */
+  read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead>;
+}
+
+/** The windows of several views of one board, all read from one state. */
 export interface BoardRead {
+  readonly epoch: string;
   readonly version: number;
   readonly total: number;
   /** One per requested view, in the same order. */
@@ -29,63 +40,37 @@ export interface BoardRead {
 }
 
 /**
- * Reads the windows of `specs` from the index. Top-N views share one range
- * read, and each participant is looked up once however many views follow it.
- *
- * The reads of each phase start in one synchronous run, so the in-process
- * index answers them from one state. Around views need a second phase (their
- * range depends on the participant's rank); the version is read before and
- * after, and a read that straddled a change returns null, because a window
- * labelled with the wrong version would break resume.
+ * Reads the windows of `specs` in one read. Top-N views share one page (the
+ * largest N), and views that ask the same question share its answer.
  */
-export async function readWindows(index: RankIndex, boardId: string, specs: readonly ViewSpec[]): Promise<BoardRead | null> {
+export async function readWindows(source: FeedSource, boardId: string, specs: readonly ViewSpec[]): Promise<BoardRead> {
   let maxTop = 0;
-  const participants = new Set<string>();
-  for (const spec of specs) {
-    if ('top' in spec) maxTop = Math.max(maxTop, spec.top);
-    else participants.add('around' in spec ? spec.around : spec.participant);
-  }
-  const lookedUp = [...participants];
-  const [versionBefore, total, top, ...entries] = await Promise.all([
-    index.version(boardId),
-    index.total(boardId),
-    maxTop > 0 ? index.range(boardId, 0, maxTop) : [],
-    ...lookedUp.map((pid) => index.get(boardId, pid)),
-  ]);
-  const entryOf = new Map<string, RankedEntry | null>();
-  lookedUp.forEach((pid, i) => entryOf.set(pid, entries[i] as RankedEntry | null));
-
-  const aroundReads = new Map<string, Promise<RankedEntry[]>>();
-  const aroundKey = (spec: ViewSpec): string | null => {
-    if (!('around' in spec)) return null;
-    const rank = entryOf.get(spec.around)?.rank;
-    if (rank === undefined) return null;
-    const first = Math.max(1, rank - spec.radius);
-    const key = `${first}:${rank + spec.radius - first + 1}`;
-    if (!aroundReads.has(key)) aroundReads.set(key, index.range(boardId, first - 1, rank + spec.radius - first + 1));
-    return key;
-  };
-  const aroundKeys = specs.map(aroundKey);
-  const aroundWindows = new Map<string, RankedEntry[]>();
-  const [version] = await Promise.all([
-    index.version(boardId),
-    ...[...aroundReads].map(async ([key, read]) => aroundWindows.set(key, await read)),
-  ]);
-  if (version !== versionBefore) return null;
-
-  const windows = specs.map((spec, i): ViewWindow => {
-    if ('top' in spec) return toWindow(top.length > spec.top ? top.slice(0, spec.top) : top);
-    if ('participant' in spec) {
-      const entry = entryOf.get(spec.participant);
-      return entry ? toWindow([entry]) : EMPTY_WINDOW;
+  for (const spec of specs) if ('top' in spec) maxTop = Math.max(maxTop, spec.top);
+  const queries: RankQuery[] = [];
+  const queryOf = new Map<string, number>();
+  const ask = (key: string, query: RankQuery): number => {
+    let at = queryOf.get(key);
+    if (at === undefined) {
+      at = queries.push(query) - 1;
+      queryOf.set(key, at);
     }
-    const key = aroundKeys[i];
-    return key ? toWindow(aroundWindows.get(key) ?? []) : EMPTY_WINDOW;
+    return at;
+  };
+  const asked = specs.map((spec) => {
+    if ('top' in spec) return ask('top', { kind: 'page', offset: 0, limit: maxTop });
+    if ('around' in spec) return ask(`around:${spec.radius}:${spec.around}`, { kind: 'around', participantId: spec.around, size: aroundViewSize(spec.radius) });
+    return ask(`participant:${spec.participant}`, { kind: 'participants', participantIds: [spec.participant] });
   });
-  return { version, total, windows };
+  const read = await source.read(boardId, queries);
+  const windows = specs.map((spec, i): ViewWindow => {
+    const entries = read.pages[asked[i] as number]!.entries;
+    if ('top' in spec) return toWindow(entries.length > spec.top ? entries.slice(0, spec.top) : entries);
+    return toWindow(entries);
+  });
+  return { epoch: read.epoch, version: read.version, total: read.total, windows };
 }
 
-function toWindow(entries: readonly RankedEntry[]): ViewWindow {
+function toWindow(entries: readonly (WindowEntry & { readonly rank: number })[]): ViewWindow {
   const first = entries[0];
   return first ? { firstRank: first.rank, entries } : EMPTY_WINDOW;
 }

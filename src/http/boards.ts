@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Metadata, Operator, SortOrder } from '../core/types.js';
 import type { HttpContext } from './context.js';
-import { checkMetadataSize } from './metadata.js';
 import { boardParams, listQuery, newBoardBody, readQuery } from './schemas.js';
 import { boardToWire } from './wire.js';
 
@@ -19,7 +18,6 @@ export function registerBoardRoutes(app: FastifyInstance, ctx: HttpContext): voi
   app.post<{ Body: NewBoardBody }>('/v1/leaderboards', { schema: { body: newBoardBody } }, async (request, reply) => {
     await auth.authorize(request, 'admin');
     const body = request.body;
-    checkMetadataSize(body.metadata, 'metadata');
     const board = await ladder.createBoard({
       id: body.id,
       name: body.name,

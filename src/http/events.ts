@@ -1,12 +1,12 @@
 /**
  * Server-Sent Events endpoint `GET /v1/leaderboards/:id/events?view=…`
  * (docs/protocol.md): one view per stream, the same messages as over
- * WebSocket with sub "sse", `id:` = the version the message brings the
- * client to, and `Last-Event-ID` to resume.
+ * WebSocket with sub "sse", `id:` = `<epoch>-<version>` of the state the
+ * message brings the client to, and `Last-Event-ID` to resume.
  */
 import type { FastifyInstance } from 'fastify';
-import { boardNotFound, invalidField } from '../core/errors.js';
-import { FeedError } from '../feed/errors.js';
+import { parseStateTag } from '../core/epoch.js';
+import { boardNotFound, invalidField, LadderError } from '../core/errors.js';
 import type { ViewSpec } from '../feed/protocol.js';
 import { CloseCode, type Transport } from '../feed/subscriber.js';
 import { parseViewParam } from '../feed/view.js';
@@ -24,7 +24,9 @@ export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext): voi
       const boardId = request.params.id;
       if (ctx.ladder.boardRules(boardId) === undefined) throw boardNotFound(boardId);
       const spec = viewOf(request.query.view);
-      const since = versionOf(request.headers['last-event-id']);
+      const lastEventId = request.headers['last-event-id'];
+      // Anything that is not `<epoch>-<version>` means "no resume": a snapshot.
+      const since = typeof lastEventId === 'string' ? parseStateTag(lastEventId) : null;
 
       reply.hijack();
       const response = reply.raw;
@@ -51,7 +53,7 @@ export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext): voi
       try {
         subscriber = ctx.feed.connect(boardId, transport, 1);
       } catch (err) {
-        if (!(err instanceof FeedError)) throw err;
+        if (!(err instanceof LadderError)) throw err;
         transport.send('error', null, JSON.stringify({ type: 'error', sub: SSE_SUB, code: err.code, message: err.message }), () => undefined);
         response.end();
         return;
@@ -65,7 +67,7 @@ export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext): voi
       try {
         await subscriber.subscribe(SSE_SUB, spec, since);
       } catch (err) {
-        const error = err instanceof FeedError ? err : new FeedError('internal_error', 'the view could not be read; reconnect later');
+        const error = err instanceof LadderError ? err : new LadderError('internal_error', 'the view could not be read; reconnect later');
         subscriber.sendMessage({ type: 'error', sub: SSE_SUB, code: error.code, message: error.message });
         subscriber.close(CloseCode.goingAway, error.code);
       }
@@ -80,14 +82,7 @@ function viewOf(param: unknown): ViewSpec {
   try {
     return parseViewParam(param);
   } catch (err) {
-    if (err instanceof FeedError) throw invalidField('view', `is invalid: ${err.message}`);
+    if (err instanceof LadderError) throw invalidField('view', `is invalid: ${err.message}`);
     throw err;
   }
-}
-
-/** The version of `Last-Event-ID`; anything that is not one means "no resume" (a snapshot). */
-function versionOf(header: string | string[] | undefined): number | null {
-  if (typeof header !== 'string' || !/^\d{1,16}$/.test(header.trim())) return null;
-  const version = Number(header.trim());
-  return Number.isSafeInteger(version) ? version : null;
 }

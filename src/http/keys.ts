@@ -1,7 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { KeyScope } from '../store/store.js';
 import type { HttpContext } from './context.js';
-import { newKeyBody } from './schemas.js';
+import { keyParams, newKeyBody, readQuery } from './schemas.js';
+import type { ApiKeyRecord } from '../store/store.js';
+
+function keyToWire(record: ApiKeyRecord) {
+  return { id: record.id, scope: record.scope, name: record.name, created_at: record.createdAt, revoked_at: record.revokedAt };
+}
 
 export function registerKeyRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.post<{ Body: { scope: KeyScope; name?: string } }>('/v1/keys', { schema: { body: newKeyBody } }, async (request, reply) => {
@@ -14,5 +19,15 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: HttpContext): void 
       name: issued.record.name,
       created_at: issued.record.createdAt,
     });
+  });
+
+  app.get('/v1/keys', { schema: { querystring: readQuery } }, async (request) => {
+    await ctx.auth.authorize(request, 'admin');
+    return { keys: (await ctx.auth.keys.list()).map(keyToWire) };
+  });
+
+  app.delete<{ Params: { keyId: string } }>('/v1/keys/:keyId', { schema: { params: keyParams } }, async (request) => {
+    await ctx.auth.authorize(request, 'admin');
+    return keyToWire(await ctx.auth.keys.revoke(request.params.keyId));
   });
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { assertParticipantId } from '../core/ids.js';
+import { stateTag } from '../core/epoch.js';
 import { invalidField } from '../core/errors.js';
 import type { HttpContext } from './context.js';
 import { boardParams, MAX_LIMIT, participantParams, participantQuery, rankingsQuery } from './schemas.js';
@@ -11,15 +12,17 @@ interface RankingsQuery {
   around?: string;
   participants?: string;
   wait_for_version_after?: number;
+  epoch?: string;
   timeout_ms?: number;
 }
 
 /**
- * ETag of a board state. The board's creation time is part of it, so that a
- * board deleted and created again under the same id never matches an old tag.
+ * ETag of a board state: `"<epoch>-<version>"`. The epoch is part of it, so
+ * that a version issued again (a board created again, a restart after a
+ * crash, a rebuild) never matches an old tag.
  */
-function etagOf(ctx: HttpContext, boardId: string, version: number): string {
-  return `"${ctx.ladder.boardRules(boardId)?.createdAt ?? 0}-${version}"`;
+function etagOf(state: { epoch: string; version: number }): string {
+  return `"${stateTag(state.epoch, state.version)}"`;
 }
 
 function notModified(request: FastifyRequest, reply: FastifyReply, etag: string): boolean {
@@ -58,13 +61,13 @@ export function registerRankingRoutes(app: FastifyInstance, ctx: HttpContext): v
         const onClose = () => gone.abort();
         reply.raw.once('close', onClose);
         try {
-          await ladder.waitForVersion(id, query.wait_for_version_after, timeout, gone.signal);
+          await ladder.waitForVersion(id, query.wait_for_version_after, query.epoch ?? null, timeout, gone.signal);
         } finally {
           reply.raw.off('close', onClose);
         }
       }
       const page = await ladder.rankings(id, { limit: query.limit, offset: query.offset, around: query.around, participants });
-      if (notModified(request, reply, etagOf(ctx, id, page.version))) return reply.status(304).send();
+      if (notModified(request, reply, etagOf(page))) return reply.status(304).send();
       return rankingsToWire(page);
     },
   );
@@ -76,7 +79,7 @@ export function registerRankingRoutes(app: FastifyInstance, ctx: HttpContext): v
       await auth.authorize(request, 'read');
       const { id, pid } = request.params;
       const standing = await ladder.participant(id, pid, request.query.neighbors);
-      if (notModified(request, reply, etagOf(ctx, id, standing.version))) return reply.status(304).send();
+      if (notModified(request, reply, etagOf(standing))) return reply.status(304).send();
       return standingToWire(standing);
     },
   );

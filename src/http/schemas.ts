@@ -1,14 +1,12 @@
 /** JSON schemas of the v1 API. Bodies are validated strictly; query strings are coerced from text. */
 import { BOARD_ID_PATTERN, EVENT_ID_PATTERN, PARTICIPANT_ID_PATTERN } from '../core/ids.js';
 import { MAX_SCORE, MIN_SCORE } from '../core/ordering.js';
+import { MAX_METADATA_KEYS } from '../core/submission.js';
 
 export const MAX_BATCH = 1000;
 export const MAX_LIMIT = 1000;
 export const MAX_NEIGHBORS = 100;
-/** Bytes of JSON metadata allowed per board or entry. */
-export const MAX_METADATA_BYTES = 4096;
-
-const metadata = { type: 'object', maxProperties: 64 } as const;
+const metadata = { type: 'object', maxProperties: MAX_METADATA_KEYS } as const;
 
 export const boardParams = {
   type: 'object',
@@ -65,6 +63,7 @@ export const rankingsQuery = {
     around: { type: 'string', pattern: PARTICIPANT_ID_PATTERN },
     participants: { type: 'string', minLength: 1, maxLength: 140_000 },
     wait_for_version_after: { type: 'integer', minimum: 0, maximum: MAX_SCORE },
+    epoch: { type: 'string', maxLength: 64 },
     timeout_ms: { type: 'integer', minimum: 0, maximum: 3_600_000 },
     key: { type: 'string' },
   },
@@ -93,6 +92,12 @@ export const readQuery = {
   type: 'object',
   additionalProperties: false,
   properties: { key: { type: 'string' } },
+} as const;
+
+export const keyParams = {
+  type: 'object',
+  required: ['keyId'],
+  properties: { keyId: { type: 'string', minLength: 1, maxLength: 64 } },
 } as const;
 
 export const newKeyBody = {

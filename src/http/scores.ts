@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { boardNotFound, LadderError } from '../core/errors.js';
-import type { Metadata, Submission } from '../core/types.js';
+import type { SubmissionInput } from '../core/submission.js';
+import type { Metadata } from '../core/types.js';
 import type { HttpContext } from './context.js';
-import { checkMetadataSize } from './metadata.js';
 import { batchBody, boardParams, scoreBody } from './schemas.js';
 import { compileStrict, validationError } from './validation.js';
 import { submitResultToWire } from './wire.js';
@@ -17,15 +17,8 @@ interface ScoreBody {
 
 const validateScore = compileStrict<ScoreBody>(scoreBody);
 
-function toSubmission(body: ScoreBody, field: string, now: number): Submission {
-  checkMetadataSize(body.metadata, field === '' ? 'metadata' : `${field}.metadata`);
-  return {
-    participantId: body.participant_id,
-    score: body.score,
-    timestamp: body.timestamp ?? now,
-    eventId: body.event_id ?? null,
-    metadata: body.metadata ?? null,
-  };
+function inputOf(body: ScoreBody): SubmissionInput {
+  return { participantId: body.participant_id, score: body.score, timestamp: body.timestamp, eventId: body.event_id, metadata: body.metadata };
 }
 
 export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): void {
@@ -36,7 +29,7 @@ export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): voi
     { schema: { params: boardParams, body: scoreBody } },
     async (request) => {
       await auth.authorize(request, 'write');
-      const result = await ladder.submit(request.params.id, toSubmission(request.body, '', Date.now()));
+      const result = await ladder.submit(request.params.id, inputOf(request.body));
       return submitResultToWire(result);
     },
   );
@@ -47,23 +40,22 @@ export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): voi
     async (request) => {
       await auth.authorize(request, 'write');
       if (!ladder.boardRules(request.params.id)) throw boardNotFound(request.params.id);
-      const now = Date.now();
       const results: unknown[] = new Array(request.body.scores.length);
-      const valid: Submission[] = [];
+      const valid: SubmissionInput[] = [];
+      const fields: string[] = [];
       const positions: number[] = [];
       request.body.scores.forEach((item, i) => {
         const field = `scores[${i}]`;
-        try {
-          if (!validateScore(item)) throw validationError(validateScore.errors, field);
-          valid.push(toSubmission(item, field, now));
+        if (validateScore(item)) {
+          valid.push(inputOf(item));
+          fields.push(field);
           positions.push(i);
-        } catch (err) {
-          if (!(err instanceof LadderError)) throw err;
-          results[i] = err.toBody();
+        } else {
+          results[i] = validationError(validateScore.errors, field).toBody();
         }
       });
       if (valid.length > 0) {
-        const outcomes = await ladder.submitMany(request.params.id, valid);
+        const outcomes = await ladder.submitMany(request.params.id, valid, fields);
         outcomes.forEach((outcome, k) => {
           results[positions[k] as number] = outcome instanceof LadderError ? outcome.toBody() : submitResultToWire(outcome);
         });

@@ -10,15 +10,13 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { LadderError } from '../core/errors.js';
-import { FeedError } from '../feed/errors.js';
-import type { ErrorMessage, FeedErrorCode, ServerMessage } from '../feed/protocol.js';
+import type { ErrorCode } from '../core/errors.js';
+import type { ErrorMessage, ServerMessage } from '../feed/protocol.js';
 import { CloseCode, type Subscriber, type Transport } from '../feed/subscriber.js';
 import { parseView } from '../feed/view.js';
 import type { HttpContext } from './context.js';
 import { boardParams } from './schemas.js';
 
-/** Subscriptions one connection may hold; each is a view the server keeps computing. */
-const MAX_SUBSCRIPTIONS = 100;
 const MAX_MESSAGE_BYTES = 16 * 1024;
 const MAX_SUB_LENGTH = 64;
 /** A refused connection answers the subscribes already on their way, then closes. */
@@ -33,7 +31,7 @@ interface PendingUpgrade {
 
 /** Why a connection cannot subscribe to anything: its key or its board. */
 interface Refusal {
-  readonly code: FeedErrorCode;
+  readonly code: ErrorCode;
   readonly message: string;
   /** 4000 + the HTTP status of the same cause. */
   readonly closeCode: number;
@@ -118,9 +116,9 @@ class Connection {
     this.refusal = refusal;
     if (refusal === null) {
       try {
-        this.subscriber = ctx.feed.connect(boardId, wsTransport(ws), MAX_SUBSCRIPTIONS);
+        this.subscriber = ctx.feed.connect(boardId, wsTransport(ws), ctx.config.maxSubscriptions);
       } catch (err) {
-        if (!(err instanceof FeedError)) throw err;
+        if (!(err instanceof LadderError)) throw err;
         this.refusal = boardNotFound(boardId);
       }
     }
@@ -198,6 +196,11 @@ class Connection {
       this.sendError(sub, 'invalid_message', 'since_version must be a non-negative integer');
       return;
     }
+    const epoch = fields.epoch;
+    if (epoch !== undefined && epoch !== null && !(typeof epoch === 'string' && epoch.length <= 64)) {
+      this.sendError(sub, 'invalid_message', 'epoch must be the string of the snapshot or delta that since_version comes from');
+      return;
+    }
     if (this.refusal !== null) {
       this.sendError(sub, this.refusal.code, this.refusal.message);
       return;
@@ -205,7 +208,9 @@ class Connection {
     const subscriber = this.subscriber as Subscriber;
     try {
       const view = parseView(fields.view);
-      subscriber.subscribe(sub, view, (since as number | null | undefined) ?? null).catch((err: unknown) => this.failed(sub, err));
+      // A since_version without its epoch cannot be trusted (it may be issued again in another epoch): a snapshot.
+      const resume = typeof since === 'number' && typeof epoch === 'string' ? { epoch, version: since } : null;
+      subscriber.subscribe(sub, view, resume).catch((err: unknown) => this.failed(sub, err));
     } catch (err) {
       this.failed(sub, err);
     }
@@ -229,11 +234,11 @@ class Connection {
   }
 
   private failed(sub: string, err: unknown): void {
-    if (err instanceof FeedError) this.sendError(sub, err.code, err.message);
+    if (err instanceof LadderError && err.status < 500) this.sendError(sub, err.code, err.message);
     else this.sendError(sub, 'internal_error', 'the view could not be read; subscribe again later');
   }
 
-  private sendError(sub: string | undefined, code: FeedErrorCode, message: string): void {
+  private sendError(sub: string | undefined, code: ErrorCode, message: string): void {
     const error: ErrorMessage = sub === undefined ? { type: 'error', code, message } : { type: 'error', sub, code, message };
     this.sendMessage(error);
   }

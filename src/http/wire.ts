@@ -11,6 +11,7 @@ export function boardToWire(board: BoardSummary) {
     operator: config.operator,
     metadata: config.metadata,
     created_at: config.createdAt,
+    epoch: board.epoch,
     version: board.version,
     total: board.total,
   };
@@ -34,6 +35,7 @@ export function submitResultToWire(result: SubmitResult) {
     rank: result.rank,
     previous_rank: result.previousRank,
     previous_score: result.previousScore,
+    epoch: result.epoch,
     version: result.version,
     changed: result.changed,
     achieved_at: result.achievedAt,
@@ -41,7 +43,7 @@ export function submitResultToWire(result: SubmitResult) {
 }
 
 export function rankingsToWire(page: RankingsPage) {
-  return { leaderboard_id: page.boardId, version: page.version, total: page.total, entries: page.entries.map(entryToWire) };
+  return { leaderboard_id: page.boardId, epoch: page.epoch, version: page.version, total: page.total, entries: page.entries.map(entryToWire) };
 }
 
 export function standingToWire(standing: ParticipantStanding) {
@@ -53,6 +55,7 @@ export function standingToWire(standing: ParticipantStanding) {
     score: entry.score,
     achieved_at: entry.achievedAt,
     percentile: standing.percentile,
+    epoch: standing.epoch,
     version: standing.version,
     total: standing.total,
     neighbors: { above: standing.above.map(entryToWire), below: standing.below.map(entryToWire) },

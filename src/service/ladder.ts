@@ -1,19 +1,22 @@
 /**
  * The service: the one place that orchestrates a submission or a query
- * (DESIGN.md "service"). HTTP, WebSocket and CLI stay thin and call it.
- *
- * A submission is applied to the index first (which ranks it atomically),
- * then made durable through the store's group commit; only after the commit
- * does the caller get its answer and the feed hear of the change. So a `200`
- * always means committed. A reader may see a change a few milliseconds before
- * it is durable; a crash in that window loses only unacknowledged scores.
+ * (DESIGN.md "service"). HTTP, WebSocket and CLI stay thin and call it; it
+ * stays thin over the ports. It validates input (core/submission.ts), finds
+ * the board's rules in the registry, and makes exactly one backend call per
+ * submission batch or query, whose answer is one consistent state of the
+ * board (backend/backend.ts).
  */
-import { boardNotFound, LadderError, participantNotFound } from '../core/errors.js';
+import { boardNotFound, invalidField, LadderError, participantNotFound } from '../core/errors.js';
+import { newEpoch } from '../core/epoch.js';
+import { BOARD_ID_RULE, isBoardId } from '../core/ids.js';
+import { checkMetadata, toSubmission, type SubmissionInput } from '../core/submission.js';
+import type { BoardConfig, Metadata, RankedEntry, Submission } from '../core/types.js';
+import type { Backend } from '../backend/backend.js';
 import type { Config } from '../core/config.js';
-import type { BoardConfig, Change, Metadata, RankedEntry, Submission } from '../core/types.js';
-import type { ChangeBus } from '../feed/bus.js';
-import type { RankIndex, SubmitOutcome } from '../index/index.js';
-import type { ScoreEvent, Store } from '../store/store.js';
+import type { BusMessage, ChangeBus } from '../feed/bus.js';
+import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
+import type { Store } from '../store/store.js';
+import { BoardRegistry } from './registry.js';
 
 export interface SubmitResult {
   readonly participantId: string;
@@ -22,31 +25,33 @@ export interface SubmitResult {
   readonly rank: number;
   readonly previousRank: number | null;
   readonly previousScore: number | null;
+  readonly epoch: string;
   readonly version: number;
   readonly changed: boolean;
 }
 
-export interface BoardSummary {
+/** A board state as every answer labels it: a version means something only within its epoch. */
+export interface BoardState {
+  readonly epoch: string;
+  readonly version: number;
+  readonly total: number;
+}
+
+export interface BoardSummary extends BoardState {
   readonly config: BoardConfig;
-  readonly version: number;
-  readonly total: number;
 }
 
-export interface RankingsPage {
+export interface RankingsPage extends BoardState {
   readonly boardId: string;
-  readonly version: number;
-  readonly total: number;
-  readonly entries: RankedEntry[];
+  readonly entries: readonly RankedEntry[];
 }
 
-export interface ParticipantStanding {
+export interface ParticipantStanding extends BoardState {
   readonly boardId: string;
   readonly entry: RankedEntry;
   readonly percentile: number;
-  readonly version: number;
-  readonly total: number;
-  readonly above: RankedEntry[];
-  readonly below: RankedEntry[];
+  readonly above: readonly RankedEntry[];
+  readonly below: readonly RankedEntry[];
 }
 
 export interface RankingsQuery {
@@ -66,60 +71,49 @@ export interface NewBoard {
 
 export interface LadderParts {
   readonly config: Config;
-  readonly index: RankIndex;
+  readonly backend: Backend;
   readonly store: Store;
   readonly bus: ChangeBus;
 }
 
 export class Ladder {
   readonly config: Config;
-  readonly index: RankIndex;
+  readonly backend: Backend;
   readonly store: Store;
   readonly bus: ChangeBus;
-  private readonly boards = new Map<string, BoardConfig>();
-  /** Submissions with an event id that are being applied, so that a concurrent retry shares the result. */
-  private readonly inflight = new Map<string, Promise<SubmitResult | LadderError>>();
-  /** Long-polls per board: each wakes once the board's version passes `after`. */
+  readonly registry: BoardRegistry;
+  /** Long-polls per board: each wakes once the board passes its version or leaves its epoch. */
   private readonly versionWaiters = new Map<string, Set<VersionWaiter>>();
-  /** Set once a commit failed: from then on every write is refused. */
-  private storageFailure: LadderError | null = null;
-  /** Tail of each board's chain of exclusive apply-and-commit sections. */
-  private readonly boardQueues = new Map<string, Promise<void>>();
   private readonly unsubscribeBus: () => void;
 
-  private constructor(parts: LadderParts) {
+  private constructor(parts: LadderParts, registry: BoardRegistry) {
     this.config = parts.config;
-    this.index = parts.index;
+    this.backend = parts.backend;
     this.store = parts.store;
     this.bus = parts.bus;
-    this.unsubscribeBus = this.bus.subscribe((message) => {
-      if (message.kind === 'changes') this.wakeVersionWaiters(message.boardId, message.version);
-    });
+    this.registry = registry;
+    this.unsubscribeBus = this.bus.subscribe((message) => this.onBusMessage(message));
   }
 
-  /** Opens the service and rebuilds the index of every board from the store. */
+  /** Opens the service over the ports. Boards' entries are loaded on first use, by the backend. */
   static async open(parts: LadderParts): Promise<Ladder> {
-    const ladder = new Ladder(parts);
-    for (const stored of await parts.store.listBoards()) {
-      await ladder.index.open(stored.config);
-      await ladder.index.load(stored.config.id, await parts.store.loadEntries(stored.config.id), stored.version);
-      ladder.boards.set(stored.config.id, stored.config);
-    }
-    return ladder;
+    return new Ladder(parts, await BoardRegistry.open(parts.store, parts.bus));
   }
 
   /** Number of boards. Complexity: O(1). */
   get boardCount(): number {
-    return this.boards.size;
+    return this.registry.size;
   }
 
   /** The board's configuration (with its ranking rules), or undefined for an unknown board. Synchronous, from memory. */
   boardRules(boardId: string): BoardConfig | undefined {
-    return this.boards.get(boardId);
+    return this.registry.get(boardId);
   }
 
   async createBoard(input: NewBoard): Promise<BoardSummary> {
-    if (this.boards.has(input.id)) throw boardExists(input.id);
+    if (!isBoardId(input.id)) throw invalidField('id', BOARD_ID_RULE);
+    checkMetadata(input.metadata, 'metadata');
+    if (this.registry.get(input.id)) throw boardExists(input.id);
     const config: BoardConfig = {
       id: input.id,
       name: input.name ?? input.id,
@@ -128,198 +122,121 @@ export class Ladder {
       metadata: input.metadata ?? null,
       createdAt: Date.now(),
     };
-    await this.store.createBoard(config);
-    await this.index.open(config);
-    this.boards.set(config.id, config);
-    return { config, version: 0, total: 0 };
+    const epoch = newEpoch();
+    await this.registry.create(config, epoch);
+    return { config, epoch, version: 0, total: 0 };
   }
 
   async getBoard(boardId: string): Promise<BoardSummary> {
     const config = this.requireBoard(boardId);
-    const [version, total] = await Promise.all([this.index.version(boardId), this.index.total(boardId)]);
-    return { config, version, total };
+    const standing = await this.backend.standing(boardId);
+    if (standing === null) throw boardNotFound(boardId);
+    return { config, ...standing };
   }
 
-  /** Boards in id order, one page of them. Complexity: O(b log b) for b boards. */
+  /** Boards in id order, one page of them. Loads no board's entries. */
   async listBoards(offset = 0, limit = Infinity): Promise<{ boards: BoardSummary[]; total: number }> {
-    const ids = [...this.boards.keys()].sort();
-    const boards = await Promise.all(ids.slice(offset, offset + limit).map((id) => this.getBoard(id)));
-    return { boards, total: ids.length };
+    const ids = this.registry.ids();
+    const summaries = await Promise.all(ids.slice(offset, offset + limit).map((id) => this.getBoard(id).catch(() => null)));
+    // A board deleted while the page was read is left out.
+    return { boards: summaries.filter((board): board is BoardSummary => board !== null), total: ids.length };
   }
 
   async deleteBoard(boardId: string): Promise<void> {
     this.requireBoard(boardId);
-    this.boards.delete(boardId);
-    await this.store.deleteBoard(boardId);
-    await this.index.drop(boardId);
-    this.bus.publish({ kind: 'dropped', boardId });
-    this.wakeVersionWaiters(boardId, Infinity);
+    if (!(await this.registry.delete(boardId))) throw boardNotFound(boardId);
   }
 
   /**
-   * Applies one submission and resolves once it is committed. A repeated
-   * event id returns the first result and changes nothing.
+   * Applies one submission and resolves once it is acknowledged. A repeated
+   * event id returns the first answer and changes nothing; the same event id
+   * with another submission is event_id_conflict.
    */
-  async submit(boardId: string, submission: Submission): Promise<SubmitResult> {
-    const [result] = await this.submitMany(boardId, [submission]);
+  async submit(boardId: string, input: SubmissionInput): Promise<SubmitResult> {
+    const [result] = await this.submitMany(boardId, [input]);
     if (result instanceof LadderError) throw result;
     return result as SubmitResult;
   }
 
   /**
-   * Applies many submissions to one board in order and commits them together.
+   * Applies many submissions to one board in order, in one backend call.
    * Each item gets its own result or error; a failing item does not fail the
-   * others. Resolves once everything is committed.
+   * others. `fields` names each item in error messages (e.g. `scores[3]`).
    */
-  async submitMany(boardId: string, submissions: readonly Submission[]): Promise<(SubmitResult | LadderError)[]> {
-    this.requireBoard(boardId);
-    if (this.storageFailure !== null) throw this.storageFailure;
-    const items = submissions.map((submission) => this.claimEventId(boardId, submission));
-    try {
-      // Look up retried event ids before entering the board's critical section.
-      const claimed = items.filter((item) => item.claim !== undefined);
-      if (claimed.length > 0) {
-        await Promise.all(claimed.map(async (item) => {
-          const prior = await this.store.findEvent(boardId, item.submission.eventId as string);
-          if (prior) item.result = resultOfEvent(prior);
-        }));
-      }
-      // Only the apply-and-enqueue step is exclusive; the commit itself is
-      // awaited outside it, so that concurrent requests share a group commit.
-      const batch = await this.exclusive(boardId, () => this.applyInOrder(boardId, items));
+  async submitMany(boardId: string, inputs: readonly SubmissionInput[], fields?: readonly string[]): Promise<(SubmitResult | LadderError)[]> {
+    const rules = this.requireBoard(boardId);
+    const now = Date.now();
+    const results: (SubmitResult | LadderError)[] = new Array(inputs.length);
+    const submissions: Submission[] = [];
+    const positions: number[] = [];
+    inputs.forEach((input, i) => {
       try {
-        await batch.committed;
+        submissions.push(toSubmission(input, now, fields?.[i] ?? ''));
+        positions.push(i);
       } catch (err) {
-        // The index already holds changes the store lost. Accepting more writes
-        // would build on them (and a retried event id would apply twice), so
-        // writes stop; a restart rebuilds the index from what is durable.
-        this.storageFailure ??= new LadderError('storage_failed', 'the durable store failed to commit; writes are refused until Ladder restarts', {
-          cause: err instanceof Error ? err.message : String(err),
-        });
-        throw this.storageFailure;
+        if (!(err instanceof LadderError)) throw err;
+        results[i] = err;
       }
-      for (const { item, outcome } of batch.applied) item.result = resultOfOutcome(outcome);
-      const last = batch.changes[batch.changes.length - 1];
-      if (last) this.bus.publish({ kind: 'changes', boardId, version: last.version, changes: batch.changes });
-    } catch (err) {
-      const failure = toLadderError(err);
-      for (const item of items) if (item.result === undefined) item.result = failure;
-    } finally {
-      for (const item of items) item.claim?.settle(item.result ?? new LadderError('internal_error', 'submission was not applied'));
-    }
-    return Promise.all(items.map((item) => item.shared ?? (item.result as SubmitResult | LadderError)));
-  }
-
-  /**
-   * Applies the items to the index in order and hands their events to the
-   * store in the same order. Runs exclusively per board: if two requests
-   * interleaved here, the store could receive an older state of an entry
-   * after a newer one.
-   */
-  private async applyInOrder(boardId: string, items: PendingItem[]): Promise<AppliedBatch> {
-    const events: ScoreEvent[] = [];
-    const changes: Change[] = [];
-    const applied: AppliedBatch['applied'] = [];
-    for (const item of items) {
-      if (item.result !== undefined || item.shared !== undefined) continue;
-      try {
-        const outcome = await this.index.submit(boardId, item.submission);
-        events.push(eventOf(boardId, item.submission, outcome));
-        if (outcome.changed) changes.push(changeOf(boardId, outcome));
-        applied.push({ item, outcome });
-      } catch (err) {
-        item.result = toLadderError(err);
-      }
-    }
-    const committed = events.length > 0 ? this.store.appendEvents(events) : Promise.resolve();
-    // The caller awaits it; this keeps an early rejection from being reported as unhandled.
-    committed.catch(noop);
-    return { committed, applied, changes };
-  }
-
-  /** Registers a submission's event id as in flight, or finds the in-flight one it repeats. */
-  private claimEventId(boardId: string, submission: Submission): PendingItem {
-    if (submission.eventId === null) return { submission };
-    const key = `${boardId}\n${submission.eventId}`;
-    const running = this.inflight.get(key);
-    if (running) return { submission, shared: running };
-    let settle!: (result: SubmitResult | LadderError) => void;
-    const promise = new Promise<SubmitResult | LadderError>((resolve) => (settle = resolve));
-    this.inflight.set(key, promise);
-    return {
-      submission,
-      claim: {
-        settle: (result) => {
-          this.inflight.delete(key);
-          settle(result);
-        },
-      },
-    };
-  }
-
-  private exclusive<T>(boardId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.boardQueues.get(boardId) ?? Promise.resolve();
-    const run = previous.then(work, work);
-    const tail = run.then(noop, noop);
-    this.boardQueues.set(boardId, tail);
-    void tail.then(() => {
-      if (this.boardQueues.get(boardId) === tail) this.boardQueues.delete(boardId);
     });
-    return run;
+    if (submissions.length === 0) return results;
+    const { epoch, outcomes } = await this.backend.submit(rules, submissions);
+    outcomes.forEach((outcome, k) => {
+      results[positions[k] as number] = outcome instanceof LadderError ? outcome : resultOf(outcome, epoch);
+    });
+    return results;
   }
 
   /**
-   * The page of rankings: a plain offset/limit window, a window centred on
-   * `around`, or the ranks of the listed participants ("friends" board).
+   * The page of rankings: a plain offset/limit window, the window of `limit`
+   * entries around a participant (core/windows.ts aroundSpan), or the ranks
+   * of the listed participants ("friends" board). One read of one state.
    */
   async rankings(boardId: string, query: RankingsQuery): Promise<RankingsPage> {
-    this.requireBoard(boardId);
-    let entries: RankedEntry[];
-    if (query.participants !== undefined) {
-      const found = await Promise.all(query.participants.map((pid) => this.index.get(boardId, pid)));
-      entries = found.filter((e): e is RankedEntry => e !== null).sort((a, b) => a.rank - b.rank);
-    } else if (query.around !== undefined) {
-      const centre = await this.index.get(boardId, query.around);
-      if (centre === null) throw participantNotFound(boardId, query.around);
-      const start = Math.max(0, centre.rank - 1 - Math.floor((query.limit - 1) / 2));
-      entries = await this.index.range(boardId, start, query.limit);
-    } else {
-      entries = await this.index.range(boardId, query.offset, query.limit);
-    }
-    const [version, total] = await Promise.all([this.index.version(boardId), this.index.total(boardId)]);
-    return { boardId, version, total, entries };
+    const rules = this.requireBoard(boardId);
+    let rankQuery: RankQuery;
+    if (query.participants !== undefined) rankQuery = { kind: 'participants', participantIds: query.participants };
+    else if (query.around !== undefined) rankQuery = { kind: 'around', participantId: query.around, size: query.limit };
+    else rankQuery = { kind: 'page', offset: query.offset, limit: query.limit };
+    const read = await this.backend.read(rules, [rankQuery]);
+    const page = read.pages[0]!;
+    if (rankQuery.kind === 'around' && page.focus === null) throw participantNotFound(boardId, rankQuery.participantId);
+    return { boardId, ...stateOf(read), entries: page.entries };
   }
 
-  /** A participant's standing with `neighbors` entries above and below. */
+  /** A participant's standing with up to `neighbors` entries above and below (core/windows.ts neighborSpan). */
   async participant(boardId: string, participantId: string, neighbors: number): Promise<ParticipantStanding> {
-    this.requireBoard(boardId);
-    const entry = await this.index.get(boardId, participantId);
-    if (entry === null) throw participantNotFound(boardId, participantId);
-    const aboveStart = Math.max(0, entry.rank - 1 - neighbors);
-    const [above, below, version, total] = await Promise.all([
-      this.index.range(boardId, aboveStart, entry.rank - 1 - aboveStart),
-      this.index.range(boardId, entry.rank, neighbors),
-      this.index.version(boardId),
-      this.index.total(boardId),
-    ]);
+    const rules = this.requireBoard(boardId);
+    const read = await this.backend.read(rules, [{ kind: 'neighbors', participantId, radius: neighbors }]);
+    const { entries, focus } = read.pages[0]!;
+    if (focus === null) throw participantNotFound(boardId, participantId);
+    const at = focus.rank - (entries[0]?.rank ?? focus.rank);
+    const total = read.total;
     // Share of the others ranked below this participant: 100 for the leader, 0 for the last.
-    const percentile = total <= 1 ? 100 : Math.round(((total - entry.rank) / (total - 1)) * 10000) / 100;
-    return { boardId, entry, percentile, version, total, above, below };
+    const percentile = total <= 1 ? 100 : Math.round(((total - focus.rank) / (total - 1)) * 10000) / 100;
+    return { boardId, ...stateOf(read), entry: focus, percentile, above: entries.slice(0, at), below: entries.slice(at + 1) };
+  }
+
+  /** Answers the queries from one state of the board (the feed's read). */
+  read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead> {
+    return this.backend.read(this.requireBoard(boardId), queries);
   }
 
   /**
-   * Resolves once the board's version exceeds `afterVersion`, after
-   * `timeoutMs`, when `signal` aborts (the client went away) or when the
-   * service closes, whichever comes first (long-poll).
+   * Resolves once the board's version exceeds `afterVersion` (or its epoch is
+   * no longer `epoch`, when given), after `timeoutMs`, when `signal` aborts
+   * (the client went away) or when the service closes, whichever comes first
+   * (long-poll).
    */
-  async waitForVersion(boardId: string, afterVersion: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  async waitForVersion(boardId: string, afterVersion: number, epoch: string | null, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     this.requireBoard(boardId);
-    if ((await this.index.version(boardId)) > afterVersion || timeoutMs <= 0 || signal?.aborted) return;
+    const standing = await this.backend.standing(boardId);
+    if (standing === null || passed(standing, afterVersion, epoch) || timeoutMs <= 0 || signal?.aborted) return;
     await new Promise<void>((resolve) => {
       const waiters = this.versionWaiters.get(boardId) ?? new Set<VersionWaiter>();
       this.versionWaiters.set(boardId, waiters);
       const waiter: VersionWaiter = {
         after: afterVersion,
+        epoch,
         wake: () => {
           clearTimeout(timer);
           signal?.removeEventListener('abort', waiter.wake);
@@ -334,93 +251,63 @@ export class Ladder {
     });
   }
 
-  private wakeVersionWaiters(boardId: string, version: number): void {
-    for (const waiter of [...(this.versionWaiters.get(boardId) ?? [])]) if (version > waiter.after) waiter.wake();
+  private onBusMessage(message: BusMessage): void {
+    switch (message.kind) {
+      case 'changes':
+        this.wakeVersionWaiters(message.boardId, (waiter) => passed(message, waiter.after, waiter.epoch));
+        break;
+      case 'board_reset':
+      case 'board_deleted':
+        // The waiters read the board again: a new epoch, or a 404.
+        this.wakeVersionWaiters(message.boardId, () => true);
+        break;
+    }
+  }
+
+  private wakeVersionWaiters(boardId: string, due: (waiter: VersionWaiter) => boolean): void {
+    for (const waiter of [...(this.versionWaiters.get(boardId) ?? [])]) if (due(waiter)) waiter.wake();
   }
 
   private requireBoard(boardId: string): BoardConfig {
-    const board = this.boards.get(boardId);
+    const board = this.registry.get(boardId);
     if (!board) throw boardNotFound(boardId);
     return board;
   }
 
   /** Answers every pending long-poll now (at shutdown, before the HTTP server drains). */
   endLongPolls(): void {
-    for (const boardId of [...this.versionWaiters.keys()]) this.wakeVersionWaiters(boardId, Infinity);
+    for (const boardId of [...this.versionWaiters.keys()]) this.wakeVersionWaiters(boardId, () => true);
   }
 
-  /** Waits for the board queues to drain, then closes the store. */
+  /** Stops listening, then closes the backend and the store (which commits what is queued). */
   async close(): Promise<void> {
     this.unsubscribeBus();
+    this.registry.close();
     this.endLongPolls();
-    await Promise.all([...this.boardQueues.values()]);
+    await this.backend.close();
     await this.store.close();
   }
 }
 
 interface VersionWaiter {
   readonly after: number;
+  readonly epoch: string | null;
   readonly wake: () => void;
 }
 
-interface AppliedBatch {
-  readonly committed: Promise<void>;
-  readonly applied: { item: PendingItem; outcome: SubmitOutcome }[];
-  readonly changes: Change[];
+function passed(state: { epoch: string; version: number }, afterVersion: number, epoch: string | null): boolean {
+  return state.version > afterVersion || (epoch !== null && state.epoch !== epoch);
 }
 
-interface PendingItem {
-  readonly submission: Submission;
-  /** Set when this item repeats an event id that another request is applying right now. */
-  readonly shared?: Promise<SubmitResult | LadderError>;
-  /** Set when this item owns its event id; settle() publishes the result to concurrent retries. */
-  readonly claim?: { settle(result: SubmitResult | LadderError): void };
-  result?: SubmitResult | LadderError;
+function stateOf(read: RankRead): BoardState {
+  return { epoch: read.epoch, version: read.version, total: read.total };
 }
-
-function noop(): void {}
 
 function boardExists(boardId: string): LadderError {
   return new LadderError('board_exists', `leaderboard '${boardId}' exists already`, { leaderboard_id: boardId });
 }
 
-function toLadderError(err: unknown): LadderError {
-  if (err instanceof LadderError) return err;
-  return new LadderError('internal_error', 'internal error', { cause: err instanceof Error ? err.message : String(err) });
-}
-
-function eventOf(boardId: string, submission: Submission, outcome: SubmitOutcome): ScoreEvent {
-  return {
-    boardId,
-    eventId: submission.eventId,
-    participantId: submission.participantId,
-    submitted: submission.score,
-    timestamp: submission.timestamp,
-    receivedAt: Date.now(),
-    oldScore: outcome.previous?.score ?? null,
-    newScore: outcome.entry.score,
-    oldRank: outcome.previous?.rank ?? null,
-    newRank: outcome.entry.rank,
-    version: outcome.version,
-    changed: outcome.changed,
-    metadata: submission.metadata,
-    entry: outcome.entry,
-  };
-}
-
-function changeOf(boardId: string, outcome: SubmitOutcome): Change {
-  return {
-    boardId,
-    version: outcome.version,
-    participantId: outcome.entry.participantId,
-    score: outcome.entry.score,
-    achievedAt: outcome.entry.achievedAt,
-    oldRank: outcome.previous?.rank ?? null,
-    newRank: outcome.entry.rank,
-  };
-}
-
-function resultOfOutcome(outcome: SubmitOutcome): SubmitResult {
+function resultOf(outcome: SubmitOutcome, epoch: string): SubmitResult {
   return {
     participantId: outcome.entry.participantId,
     score: outcome.entry.score,
@@ -428,21 +315,8 @@ function resultOfOutcome(outcome: SubmitOutcome): SubmitResult {
     rank: outcome.entry.rank,
     previousRank: outcome.previous?.rank ?? null,
     previousScore: outcome.previous?.score ?? null,
+    epoch,
     version: outcome.version,
     changed: outcome.changed,
-  };
-}
-
-/** The answer a retried event id gets: the one its first submission got. */
-function resultOfEvent(event: ScoreEvent): SubmitResult {
-  return {
-    participantId: event.participantId,
-    score: event.newScore,
-    achievedAt: event.entry.achievedAt,
-    rank: event.newRank,
-    previousRank: event.oldRank,
-    previousScore: event.oldScore,
-    version: event.version,
-    changed: event.changed,
   };
 }

@@ -6,6 +6,11 @@
  * next batch the moment it is done. A promise resolves only on the writer's
  * reply, that is after COMMIT returned, so a kill -9 loses nothing that was
  * acknowledged.
+ *
+ * A failed transaction (I/O error, disk full) rejects its batch and every op
+ * queued behind it, since those may build on what the failed batch did in
+ * memory; ops submitted after that go into a fresh batch. Only a writer
+ * thread that died fails the group for good.
  */
 import { Worker } from 'node:worker_threads';
 import type { WriterReply, WriterRequest } from './sqlite-worker.js';
@@ -36,6 +41,8 @@ export class GroupCommit {
   /** Set once close() asked the worker to stop; an exit before that is a crash. */
   private stopping = false;
   private ready = false;
+  /** See SqliteWriter.recovered. */
+  recovered = false;
   private readonly opened: Promise<void>;
   private readonly exited: Promise<void>;
   private idleWaiters: (() => void)[] = [];
@@ -56,6 +63,7 @@ export class GroupCommit {
       switch (reply.type) {
         case 'ready':
           this.ready = true;
+          this.recovered = reply.recovered;
           openedResolve();
           this.settle();
           break;
@@ -66,12 +74,13 @@ export class GroupCommit {
           this.finishBatch(reply.id, (pending, i) => pending.resolve(reply.results[i] ?? { ok: false, message: 'no result from the SQLite writer', code: null }));
           break;
         case 'commit_failed': {
-          // The whole transaction failed (I/O, disk full). Later ops may build
-          // on what this batch did in memory, so none of them may commit
-          // either: the store stays failed until it is reopened.
           const err = Object.assign(new Error(`SQLite commit failed: ${reply.message}`), { code: reply.code });
-          this.finishBatch(reply.id, (pending) => pending.reject(err));
-          this.fail(err);
+          const queued = this.collecting;
+          this.collecting = [];
+          this.cancelTimer?.();
+          this.cancelTimer = null;
+          this.finishBatch(reply.id, (pending) => pending.reject(err), false);
+          for (const pending of queued) pending.reject(err);
           break;
         }
         case 'closed':
@@ -155,7 +164,7 @@ export class GroupCommit {
     this.post({ type: 'commit', id: this.nextBatchId, ops: this.committing.map((pending) => pending.op) });
   }
 
-  private finishBatch(id: number, settle: (pending: Pending, i: number) => void): void {
+  private finishBatch(id: number, settle: (pending: Pending, i: number) => void, committed = true): void {
     const batch = this.committing;
     if (batch === null || id !== this.nextBatchId) {
       this.fail(new Error(`the SQLite writer answered batch ${id}, expected ${this.nextBatchId}`));
@@ -163,9 +172,11 @@ export class GroupCommit {
     }
     this.nextBatchId += 1;
     this.committing = null;
-    this.stats.commits += 1;
-    this.stats.ops += batch.length;
-    for (const pending of batch) if (pending.op.kind === 'append') this.stats.events += pending.op.events.length;
+    if (committed) {
+      this.stats.commits += 1;
+      this.stats.ops += batch.length;
+      for (const pending of batch) if (pending.op.kind === 'append') this.stats.events += pending.op.events.length;
+    }
     batch.forEach(settle);
     // Ops that arrived during the commit have waited long enough.
     if (this.collecting.length > 0) this.send();

@@ -16,8 +16,14 @@ export interface BoardRow {
   readonly created_at: number;
 }
 
-export interface StoredBoardRow extends BoardRow {
+/** A board as INSERT_BOARD takes it. */
+export interface NewBoardRow extends BoardRow {
+  readonly epoch: string;
+}
+
+export interface StoredBoardRow extends NewBoardRow {
   readonly version: number;
+  readonly total: number;
 }
 
 /**
@@ -41,6 +47,7 @@ export interface EventRow {
   readonly entry_achieved_at: number;
   readonly entry_updated_at: number;
   readonly entry_metadata: string | null;
+  readonly fingerprint: string | null;
 }
 
 /** SELECT_ENTRY_COLUMNS read with .raw(): [count, last participant_id, then one JSON array per column]. */
@@ -52,6 +59,7 @@ export interface ApiKeyRow {
   readonly scope: string;
   readonly name: string;
   readonly created_at: number;
+  readonly revoked_at: number | null;
 }
 
 export function boardToRow(config: BoardConfig): BoardRow {
@@ -75,7 +83,9 @@ export function boardFromRow(row: StoredBoardRow): StoredBoard {
       metadata: fromJson(row.metadata),
       createdAt: row.created_at,
     },
+    epoch: row.epoch,
     version: row.version,
+    total: row.total,
   };
 }
 
@@ -104,6 +114,7 @@ export function eventToRow(event: ScoreEvent): EventRow {
     entry_achieved_at: event.entry.achievedAt,
     entry_updated_at: event.entry.updatedAt,
     entry_metadata: toJson(event.entry.metadata),
+    fingerprint: event.fingerprint,
   };
 }
 
@@ -135,6 +146,7 @@ export function eventFromRow(row: Omit<EventRow, 'entry_metadata'>): ScoreEvent 
       updatedAt: row.entry_updated_at,
       metadata,
     },
+    fingerprint: row.fingerprint,
   };
 }
 
@@ -158,11 +170,11 @@ export function entriesFromColumns(row: EntryColumnsRow, into: Entry[]): void {
 }
 
 export function apiKeyToRow(record: ApiKeyRecord): ApiKeyRow {
-  return { id: record.id, hash: record.hash, scope: record.scope, name: record.name, created_at: record.createdAt };
+  return { id: record.id, hash: record.hash, scope: record.scope, name: record.name, created_at: record.createdAt, revoked_at: record.revokedAt };
 }
 
 export function apiKeyFromRow(row: ApiKeyRow): ApiKeyRecord {
-  return { id: row.id, hash: row.hash, scope: row.scope as KeyScope, name: row.name, createdAt: row.created_at };
+  return { id: row.id, hash: row.hash, scope: row.scope as KeyScope, name: row.name, createdAt: row.created_at, revokedAt: row.revoked_at };
 }
 
 function toJson(metadata: Metadata | null | undefined): string | null {

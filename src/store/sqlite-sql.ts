@@ -23,17 +23,31 @@ VALUES (@version, @name, @checksum, @applied_at)`;
 
 /** changes = 0 when the id is taken. */
 export const INSERT_BOARD = `
-INSERT INTO boards (id, name, sort_order, operator, metadata, created_at, version)
-VALUES (@id, @name, @sort_order, @operator, @metadata, @created_at, 0)
+INSERT INTO boards (id, name, sort_order, operator, metadata, created_at, version, epoch, total)
+VALUES (@id, @name, @sort_order, @operator, @metadata, @created_at, 0, @epoch, 0)
 ON CONFLICT (id) DO NOTHING`;
+
+export const SET_BOARD_EPOCH = `UPDATE boards SET epoch = @epoch WHERE id = @board_id`;
+
+/** After an unclean stop, versions that viewers saw may be issued again: every board starts a new epoch. */
+export const SET_EVERY_EPOCH = `UPDATE boards SET epoch = ?`;
+
+export const SELECT_META = `SELECT value FROM meta WHERE key = ?`;
+
+export const SET_META = `INSERT INTO meta (key, value) VALUES (@key, @value) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
 
 /** Entries and events go with it (ON DELETE CASCADE). */
 export const DELETE_BOARD = `DELETE FROM boards WHERE id = ?`;
 
 export const BOARD_EXISTS = `SELECT 1 FROM boards WHERE id = ?`;
 
-/** Versions only go up, whatever order batches of different callers land in. */
-export const RAISE_BOARD_VERSION = `UPDATE boards SET version = max(version, @version) WHERE id = @board_id`;
+/**
+ * Versions only go up, whatever order batches of different callers land in.
+ * @added counts the batch's events that brought a new participant.
+ */
+export const RAISE_BOARD_VERSION = `
+UPDATE boards SET version = max(version, @version), total = total + @added
+WHERE id = @board_id`;
 
 /**
  * changes = 0 for a duplicate (board_id, event_id). DO NOTHING covers only
@@ -44,11 +58,11 @@ export const INSERT_EVENT = `
 INSERT INTO score_events (
   board_id, event_id, participant_id, submitted, timestamp, received_at,
   old_score, new_score, old_rank, new_rank, version, changed, metadata,
-  entry_achieved_at, entry_updated_at
+  entry_achieved_at, entry_updated_at, fingerprint
 ) VALUES (
   @board_id, @event_id, @participant_id, @submitted, @timestamp, @received_at,
   @old_score, @new_score, @old_rank, @new_rank, @version, @changed, @metadata,
-  @entry_achieved_at, @entry_updated_at
+  @entry_achieved_at, @entry_updated_at, @fingerprint
 )
 ON CONFLICT DO NOTHING`;
 
@@ -63,12 +77,15 @@ ON CONFLICT (board_id, participant_id) DO UPDATE SET
   metadata = excluded.metadata`;
 
 export const INSERT_API_KEY = `
-INSERT INTO api_keys (id, hash, scope, name, created_at)
-VALUES (@id, @hash, @scope, @name, @created_at)`;
+INSERT INTO api_keys (id, hash, scope, name, created_at, revoked_at)
+VALUES (@id, @hash, @scope, @name, @created_at, NULL)`;
+
+/** changes = 0 when no key has the id; a key revoked before keeps its first revocation time. */
+export const REVOKE_API_KEY = `UPDATE api_keys SET revoked_at = coalesce(revoked_at, @revoked_at) WHERE id = @id`;
 
 // ---- reads (the main thread's connection) ----
 
-const BOARD_COLUMNS = `id, name, sort_order, operator, metadata, created_at, version`;
+const BOARD_COLUMNS = `id, name, sort_order, operator, metadata, created_at, version, epoch, total`;
 
 export const SELECT_BOARD = `SELECT ${BOARD_COLUMNS} FROM boards WHERE id = ?`;
 
@@ -95,7 +112,7 @@ FROM (
 const EVENT_COLUMNS = `
   board_id, event_id, participant_id, submitted, timestamp, received_at,
   old_score, new_score, old_rank, new_rank, version, changed, metadata,
-  entry_achieved_at, entry_updated_at`;
+  entry_achieved_at, entry_updated_at, fingerprint`;
 
 export const SELECT_EVENT = `SELECT ${EVENT_COLUMNS} FROM score_events WHERE board_id = ? AND event_id = ?`;
 
@@ -105,6 +122,12 @@ WHERE board_id = @board_id AND version > @after_version
 ORDER BY version, id
 LIMIT @limit`;
 
-export const SELECT_API_KEY = `SELECT id, hash, scope, name, created_at FROM api_keys WHERE hash = ?`;
+const API_KEY_COLUMNS = `id, hash, scope, name, created_at, revoked_at`;
 
-export const COUNT_API_KEYS = `SELECT count(*) FROM api_keys WHERE scope = ?`;
+export const SELECT_API_KEY = `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE hash = ?`;
+
+export const SELECT_API_KEY_BY_ID = `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE id = ?`;
+
+export const SELECT_API_KEYS = `SELECT ${API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id`;
+
+export const COUNT_API_KEYS = `SELECT count(*) FROM api_keys WHERE scope = ? AND revoked_at IS NULL`;

@@ -10,7 +10,7 @@ import { SqliteWriter, type OpResult, type WriteOp, type WriterOptions } from '.
 export type WriterRequest = { readonly type: 'commit'; readonly id: number; readonly ops: readonly WriteOp[] } | { readonly type: 'close' };
 
 export type WriterReply =
-  | { readonly type: 'ready'; readonly migrated: number[] }
+  | { readonly type: 'ready'; readonly migrated: number[]; readonly recovered: boolean }
   | { readonly type: 'open_failed'; readonly message: string }
   | { readonly type: 'committed'; readonly id: number; readonly results: OpResult[] }
   | { readonly type: 'commit_failed'; readonly id: number; readonly message: string; readonly code: string | null }
@@ -26,7 +26,7 @@ function reply(message: WriterReply): void {
 let writer: SqliteWriter | null = null;
 try {
   writer = new SqliteWriter(workerData as WriterOptions);
-  reply({ type: 'ready', migrated: writer.migrated });
+  reply({ type: 'ready', migrated: writer.migrated, recovered: writer.recovered });
 } catch (err) {
   reply({ type: 'open_failed', message: err instanceof Error ? err.message : String(err) });
   port.close();

@@ -6,8 +6,9 @@
  * main event loop.
  */
 import Database from 'better-sqlite3';
+import { newEpoch } from '../core/epoch.js';
 import { loadMigrations, planMigrations, type AppliedMigration, type Migration } from './migrate.js';
-import type { ApiKeyRow, BoardRow, EventRow } from './sqlite-rows.js';
+import type { ApiKeyRow, EventRow, NewBoardRow } from './sqlite-rows.js';
 import * as SQL from './sqlite-sql.js';
 
 export type SyncMode = 'full' | 'normal';
@@ -22,22 +23,28 @@ export interface WriterOptions {
 /** One write the store asked for. A batch of them shares a transaction. */
 export type WriteOp =
   | { readonly kind: 'append'; readonly events: readonly EventRow[] }
-  | { readonly kind: 'createBoard'; readonly board: BoardRow }
+  | { readonly kind: 'createBoard'; readonly board: NewBoardRow }
   | { readonly kind: 'deleteBoard'; readonly boardId: string }
-  | { readonly kind: 'createApiKey'; readonly key: ApiKeyRow };
+  | { readonly kind: 'setEpoch'; readonly boardId: string; readonly epoch: string }
+  | { readonly kind: 'createApiKey'; readonly key: ApiKeyRow }
+  | { readonly kind: 'revokeApiKey'; readonly id: string; readonly at: number };
 
 /**
- * The outcome of one op. `done` is false when createBoard found the id taken
- * or deleteBoard found no board. A failed op changed nothing.
+ * The outcome of one op. `done` is false when createBoard found the id taken,
+ * or deleteBoard, setEpoch or revokeApiKey found nothing to change. A failed
+ * op changed nothing.
  */
 export type OpResult = { readonly ok: true; readonly done: boolean } | { readonly ok: false; readonly message: string; readonly code: string | null };
 
 export class SqliteWriter {
   private readonly db: Database.Database;
-  private readonly insertBoard: Database.Statement<[BoardRow]>;
+  private readonly insertBoard: Database.Statement<[NewBoardRow]>;
   private readonly deleteBoard: Database.Statement<[string]>;
+  private readonly setEpoch: Database.Statement<[{ board_id: string; epoch: string }]>;
+  private readonly revokeApiKey: Database.Statement<[{ id: string; revoked_at: number }]>;
+  private readonly setMeta: Database.Statement<[{ key: string; value: string }]>;
   private readonly boardExists: Database.Statement<[string], number>;
-  private readonly raiseVersion: Database.Statement<[{ board_id: string; version: number }]>;
+  private readonly raiseVersion: Database.Statement<[{ board_id: string; version: number; added: number }]>;
   private readonly insertEvent: Database.Statement<[EventRow]>;
   private readonly upsertEntry: Database.Statement<[EventRow]>;
   private readonly insertApiKey: Database.Statement<[ApiKeyRow]>;
@@ -46,6 +53,12 @@ export class SqliteWriter {
   private readonly applyInSavepoint: Database.Transaction<(op: WriteOp) => boolean>;
   /** Versions applied when this writer opened the database. */
   readonly migrated: number[];
+  /**
+   * True when the last process that had the database open did not close it
+   * cleanly (a crash, kill -9): it may have shown changes it never
+   * committed, so every board got a new epoch.
+   */
+  readonly recovered: boolean;
 
   constructor(options: WriterOptions) {
     this.db = new Database(options.file);
@@ -57,12 +70,21 @@ export class SqliteWriter {
       // After a checkpoint, truncate a WAL that a burst grew beyond 64 MiB.
       this.db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
       this.migrated = migrateSqlite(this.db, loadMigrations('sqlite')).map((m) => m.version);
+      this.setMeta = this.db.prepare(SQL.SET_META);
+      this.recovered = this.db.transaction(() => {
+        const clean = this.db.prepare<[string], string>(SQL.SELECT_META).pluck().get('clean_shutdown') === '1';
+        if (!clean) this.db.prepare(SQL.SET_EVERY_EPOCH).run(newEpoch());
+        this.setMeta.run({ key: 'clean_shutdown', value: '0' });
+        return !clean;
+      }).immediate();
     } catch (err) {
       this.db.close();
       throw err;
     }
     this.insertBoard = this.db.prepare(SQL.INSERT_BOARD);
     this.deleteBoard = this.db.prepare(SQL.DELETE_BOARD);
+    this.setEpoch = this.db.prepare(SQL.SET_BOARD_EPOCH);
+    this.revokeApiKey = this.db.prepare(SQL.REVOKE_API_KEY);
     this.boardExists = this.db.prepare<[string], number>(SQL.BOARD_EXISTS).pluck();
     this.raiseVersion = this.db.prepare(SQL.RAISE_BOARD_VERSION);
     this.insertEvent = this.db.prepare(SQL.INSERT_EVENT);
@@ -85,14 +107,16 @@ export class SqliteWriter {
     try {
       return this.commitAll.immediate(ops);
     } catch {
-      // Rare (a bad event, a duplicate API key): the whole attempt was rolled
-      // back, so redo it with a savepoint per op, which isolates the failure.
-      // A savepoint per op on every batch would cost about a third more.
+      // Rare (a duplicate API key): the whole attempt was rolled back, so redo
+      // it with a savepoint per op, which isolates the failure. A savepoint
+      // per op on every batch would cost about a third more.
       return this.commitEachIsolated.immediate(ops);
     }
   }
 
+  /** Records the clean shutdown (everything queued is committed), then closes. */
   close(): void {
+    this.setMeta.run({ key: 'clean_shutdown', value: '1' });
     this.db.close();
   }
 
@@ -102,7 +126,10 @@ export class SqliteWriter {
     } catch (err) {
       // SQLite rolls the whole transaction back on some errors (disk full,
       // I/O); the rest of the batch must not then run outside a transaction.
-      if (!this.db.inTransaction) throw err;
+      // Events never fail alone: the live ranking already built later
+      // submissions on them, so the whole batch fails and the boards are
+      // reloaded from what is durable (backend/embedded.ts).
+      if (!this.db.inTransaction || op.kind === 'append') throw err;
       const code = (err as { code?: unknown }).code;
       return { ok: false, message: err instanceof Error ? err.message : String(err), code: typeof code === 'string' ? code : null };
     }
@@ -117,9 +144,13 @@ export class SqliteWriter {
         return this.insertBoard.run(op.board).changes > 0;
       case 'deleteBoard':
         return this.deleteBoard.run(op.boardId).changes > 0;
+      case 'setEpoch':
+        return this.setEpoch.run({ board_id: op.boardId, epoch: op.epoch }).changes > 0;
       case 'createApiKey':
         this.insertApiKey.run(op.key);
         return true;
+      case 'revokeApiKey':
+        return this.revokeApiKey.run({ id: op.id, revoked_at: op.at }).changes > 0;
     }
   }
 
@@ -130,7 +161,7 @@ export class SqliteWriter {
    */
   private append(events: readonly EventRow[]): void {
     const boardExists = new Map<string, boolean>();
-    const versions = new Map<string, number>();
+    const raised = new Map<string, { board_id: string; version: number; added: number }>();
     for (const event of events) {
       let exists = boardExists.get(event.board_id);
       if (exists === undefined) {
@@ -140,9 +171,12 @@ export class SqliteWriter {
       if (!exists) continue;
       if (this.insertEvent.run(event).changes === 0) continue;
       this.upsertEntry.run(event);
-      versions.set(event.board_id, Math.max(versions.get(event.board_id) ?? 0, event.version));
+      let board = raised.get(event.board_id);
+      if (board === undefined) raised.set(event.board_id, (board = { board_id: event.board_id, version: 0, added: 0 }));
+      board.version = Math.max(board.version, event.version);
+      if (event.old_rank === null) board.added += 1;
     }
-    for (const [boardId, version] of versions) this.raiseVersion.run({ board_id: boardId, version });
+    for (const board of raised.values()) this.raiseVersion.run(board);
   }
 }
 

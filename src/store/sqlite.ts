@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { LadderError } from '../core/errors.js';
 import type { BoardConfig, Entry } from '../core/types.js';
 import { GroupCommit, type CommitStats } from './sqlite-group-commit.js';
+import { lockDataDir, type DataDirLock } from './sqlite-lock.js';
 import {
   apiKeyFromRow,
   apiKeyToRow,
@@ -44,21 +45,31 @@ export interface SqliteStoreOptions {
 
 export const SQLITE_FILE_NAME = 'ladder.db';
 
-/** Opens (creating and migrating when needed) the store under `dataDir`. */
+/**
+ * Opens (creating and migrating when needed) the store under `dataDir`, which
+ * it locks for as long as it is open. Throws when another process has it.
+ */
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
   mkdirSync(options.dataDir, { recursive: true });
+  const lock = lockDataDir(options.dataDir);
   const file = join(options.dataDir, SQLITE_FILE_NAME);
-  // The writer opens first: it creates the file, sets WAL and migrates.
-  const writes = await GroupCommit.start({ file, sync: options.sync }, options.commitIntervalMs);
+  let writes: GroupCommit | null = null;
   try {
-    return new SqliteStore(new Database(file, { fileMustExist: true }), writes);
+    // The writer opens first: it creates the file, sets WAL and migrates.
+    writes = await GroupCommit.start({ file, sync: options.sync }, options.commitIntervalMs);
+    return new SqliteStore(new Database(file, { fileMustExist: true }), writes, lock);
   } catch (err) {
-    await writes.close();
+    await writes?.close();
+    lock.release();
     throw err;
   }
 }
 
 type EventSelectRow = Omit<EventRow, 'entry_metadata'>;
+
+function eventKey(boardId: string, eventId: string): string {
+  return `${boardId}\n${eventId}`;
+}
 
 export class SqliteStore implements Store {
   private readonly selectBoard: Database.Statement<[string], StoredBoardRow>;
@@ -67,13 +78,18 @@ export class SqliteStore implements Store {
   private readonly selectEvent: Database.Statement<[string, string], EventSelectRow>;
   private readonly selectEventsAfter: Database.Statement<[{ board_id: string; after_version: number; limit: number }], EventSelectRow>;
   private readonly selectApiKey: Database.Statement<[string], ApiKeyRow>;
+  private readonly selectApiKeyById: Database.Statement<[string], ApiKeyRow>;
+  private readonly selectApiKeys: Database.Statement<[], ApiKeyRow>;
   private readonly countApiKeysByScope: Database.Statement<[string], number>;
+  /** Events with an event id that are on their way to the disk, for findEvent. */
+  private readonly pendingEvents = new Map<string, ScoreEvent>();
   private closing: Promise<void> | null = null;
 
   /** Use openSqliteStore. */
   constructor(
     private readonly db: Database.Database,
     private readonly writes: GroupCommit,
+    private readonly lock: DataDirLock,
   ) {
     db.pragma('query_only = ON');
     db.pragma('busy_timeout = 5000');
@@ -83,6 +99,8 @@ export class SqliteStore implements Store {
     this.selectEvent = db.prepare(SQL.SELECT_EVENT);
     this.selectEventsAfter = db.prepare(SQL.SELECT_EVENTS_AFTER);
     this.selectApiKey = db.prepare(SQL.SELECT_API_KEY);
+    this.selectApiKeyById = db.prepare(SQL.SELECT_API_KEY_BY_ID);
+    this.selectApiKeys = db.prepare(SQL.SELECT_API_KEYS);
     this.countApiKeysByScope = db.prepare<[string], number>(SQL.COUNT_API_KEYS).pluck();
   }
 
@@ -91,14 +109,26 @@ export class SqliteStore implements Store {
     return { ...this.writes.stats };
   }
 
-  async createBoard(config: BoardConfig): Promise<void> {
-    const created = expectOk(await this.writes.submit({ kind: 'createBoard', board: boardToRow(config) }));
+  /**
+   * True when the previous process did not close the database cleanly: every
+   * board got a new epoch on open, since versions it showed before committing
+   * them may be issued again.
+   */
+  get recovered(): boolean {
+    return this.writes.recovered;
+  }
+
+  async createBoard(config: BoardConfig, epoch: string): Promise<void> {
+    const created = expectOk(await this.writes.submit({ kind: 'createBoard', board: { ...boardToRow(config), epoch } }));
     if (!created) throw new LadderError('board_exists', `leaderboard '${config.id}' exists already`, { leaderboard_id: config.id });
   }
 
+  async setEpoch(boardId: string, epoch: string): Promise<boolean> {
+    return expectOk(await this.writes.submit({ kind: 'setEpoch', boardId, epoch }));
+  }
+
   async getBoard(boardId: string): Promise<StoredBoard | null> {
-    const row = this.reader().selectBoard.get(boardId);
-    return row === undefined ? null : boardFromRow(row);
+    return this.getBoardNow(boardId);
   }
 
   async listBoards(): Promise<StoredBoard[]> {
@@ -117,13 +147,39 @@ export class SqliteStore implements Store {
    */
   async appendEvents(events: readonly ScoreEvent[]): Promise<void> {
     if (events.length === 0) return;
-    expectOk(await this.writes.submit({ kind: 'append', events: events.map(eventToRow) }));
+    const rows = events.map(eventToRow);
+    const keys: string[] = [];
+    for (const event of events) {
+      if (event.eventId === null) continue;
+      const key = eventKey(event.boardId, event.eventId);
+      if (this.pendingEvents.has(key)) continue;
+      this.pendingEvents.set(key, event);
+      keys.push(key);
+    }
+    try {
+      expectOk(await this.writes.submit({ kind: 'append', events: rows }));
+    } finally {
+      for (const key of keys) this.pendingEvents.delete(key);
+    }
   }
 
   /** See eventFromRow for what the returned event's `entry` holds. Complexity: one index lookup. */
   async findEvent(boardId: string, eventId: string): Promise<ScoreEvent | null> {
+    return this.findEventNow(boardId, eventId);
+  }
+
+  /** findEvent, synchronously (the embedded backend's write path). */
+  findEventNow(boardId: string, eventId: string): ScoreEvent | null {
+    const pending = this.pendingEvents.get(eventKey(boardId, eventId));
+    if (pending !== undefined) return pending;
     const row = this.reader().selectEvent.get(boardId, eventId);
     return row === undefined ? null : eventFromRow(row);
+  }
+
+  /** getBoard, synchronously. */
+  getBoardNow(boardId: string): StoredBoard | null {
+    const row = this.reader().selectBoard.get(boardId);
+    return row === undefined ? null : boardFromRow(row);
   }
 
   /**
@@ -159,6 +215,16 @@ export class SqliteStore implements Store {
     return row === undefined ? null : apiKeyFromRow(row);
   }
 
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.reader().selectApiKeys.all().map(apiKeyFromRow);
+  }
+
+  async revokeApiKey(id: string, at: number): Promise<ApiKeyRecord | null> {
+    if (!expectOk(await this.writes.submit({ kind: 'revokeApiKey', id, at }))) return null;
+    const row = this.reader().selectApiKeyById.get(id);
+    return row === undefined ? null : apiKeyFromRow(row);
+  }
+
   async countApiKeys(scope: KeyScope): Promise<number> {
     return this.reader().countApiKeysByScope.get(scope) ?? 0;
   }
@@ -171,7 +237,7 @@ export class SqliteStore implements Store {
   close(): Promise<void> {
     if (this.closing === null) {
       this.db.close();
-      this.closing = this.writes.close();
+      this.closing = this.writes.close().finally(() => this.lock.release());
     }
     return this.closing;
   }

@@ -28,6 +28,8 @@ export interface ScoreEvent {
   readonly metadata: Metadata | null;
   /** The entry after this event; the store upserts it. */
   readonly entry: Entry;
+  /** With an event id: what a retry must repeat (core/submission.ts); null otherwise. */
+  readonly fingerprint: string | null;
 }
 
 export type KeyScope = 'admin' | 'write' | 'read';
@@ -39,17 +41,25 @@ export interface ApiKeyRecord {
   readonly scope: KeyScope;
   readonly name: string;
   readonly createdAt: number;
+  /** When the key was revoked; a revoked key never authorizes. */
+  readonly revokedAt: number | null;
 }
 
 export interface StoredBoard {
   readonly config: BoardConfig;
+  /** The epoch of the board's versions (see index/index.ts BoardState). */
+  readonly epoch: string;
   /** Version of the last committed change. */
   readonly version: number;
+  /** Entries as of that version. */
+  readonly total: number;
 }
 
 export interface Store {
-  /** Creates the board. Throws LadderError('board_exists') when the id is taken. */
-  createBoard(config: BoardConfig): Promise<void>;
+  /** Creates the board at version 0 of `epoch`. Throws LadderError('board_exists') when the id is taken. */
+  createBoard(config: BoardConfig, epoch: string): Promise<void>;
+  /** Starts a new epoch for the board (its live state was rebuilt). Returns false when it does not exist. */
+  setEpoch(boardId: string, epoch: string): Promise<boolean>;
   getBoard(boardId: string): Promise<StoredBoard | null>;
   listBoards(): Promise<StoredBoard[]>;
   /** Deletes the board with its entries and events. Returns false when it did not exist. */
@@ -66,7 +76,11 @@ export interface Store {
    */
   appendEvents(events: readonly ScoreEvent[]): Promise<void>;
 
-  /** The committed event with this client event id, or null. Its `entry.metadata` is the event's own metadata. */
+  /**
+   * The event with this client event id, committed or still on its way to
+   * the disk (read-your-writes), or null. Its `entry.metadata` is the
+   * event's own metadata.
+   */
   findEvent(boardId: string, eventId: string): Promise<ScoreEvent | null>;
 
   /** Every entry of the board, for a rebuild of the index. */
@@ -81,7 +95,13 @@ export interface Store {
   listEvents(boardId: string, afterVersion: number, limit: number): Promise<ScoreEvent[]>;
 
   createApiKey(record: ApiKeyRecord): Promise<void>;
+  /** The key with this hash, revoked or not, or null. */
   findApiKey(hash: string): Promise<ApiKeyRecord | null>;
+  /** Every key, oldest first (never their secrets: only hashes are stored). */
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** Marks the key revoked. Returns the record, or null when no key has this id. */
+  revokeApiKey(id: string, at: number): Promise<ApiKeyRecord | null>;
+  /** Keys of this scope that are not revoked. */
   countApiKeys(scope: KeyScope): Promise<number>;
 
   /** Flushes pending commits and closes. */

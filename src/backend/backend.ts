@@ -1,0 +1,49 @@
+/**
+ * The ports a backend plugs into (DESIGN.md "Ports, not call sequences"). A
+ * backend owns the live state of boards and how it is made durable: one
+ * write call per board and batch, one read call per query, each atomic per
+ * board. Embedded mode (backend/embedded.ts) runs them over the in-process
+ * index, SQLite group commit and the local bus; cluster mode runs each as one
+ * Lua script call over Redis, with a persister into PostgreSQL.
+ *
+ * The service is a thin orchestrator over this interface: it validates,
+ * looks up the board's rules in the registry and maps results to answers.
+ */
+import type { LadderError } from '../core/errors.js';
+import type { BoardRules, Submission } from '../core/types.js';
+import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
+
+export interface SubmitBatch {
+  /** The board's epoch when the submissions were applied. */
+  readonly epoch: string;
+  /** One per submission, in order. */
+  readonly outcomes: readonly (SubmitOutcome | LadderError)[];
+}
+
+/** Where a board stands, without its entries. */
+export interface BoardStanding {
+  readonly epoch: string;
+  readonly version: number;
+  readonly total: number;
+}
+
+export interface Backend {
+  /**
+   * The write port. Atomically per board: validates each submission (the
+   * same checks and codes as HTTP, core/submission.ts), deduplicates event
+   * ids, applies the operator, assigns versions, logs the events and makes
+   * the changes available to the feed. Resolves once they are acknowledged
+   * under the backend's contract (embedded: committed to SQLite). Each item
+   * fails alone with its own LadderError; none latches the board or the store.
+   */
+  submit(rules: BoardRules, submissions: readonly Submission[]): Promise<SubmitBatch>;
+
+  /** The read port: answers the queries from one state of the board. */
+  read(rules: BoardRules, queries: readonly RankQuery[]): Promise<RankRead>;
+
+  /** Where the board stands, or null when it does not exist. Never loads its entries. */
+  standing(boardId: string): Promise<BoardStanding | null>;
+
+  /** Stops background work. The store is closed by its owner. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,270 @@
+/**
+ * The embedded backend: the in-process index, SQLite group commit and the
+ * local bus behind the write and read ports (backend/backend.ts).
+ *
+ * Boards are loaded lazily, on their first read or write, and released when
+ * idle for LADDER_BOARD_IDLE_MS with nothing on its way to the disk, so
+ * memory follows the boards in use, not the boards that exist.
+ *
+ * A write is synchronous from validation to the hand-off to the group
+ * commit, so submissions to a board are applied and logged in one order
+ * without a queue or a lock. The live ranking is updated before the commit
+ * and readers may see a change a few milliseconds before it is durable; the
+ * caller is answered, and the feed told, only after the commit. A crash in
+ * that window is why the store gives every board a new epoch after an
+ * unclean stop.
+ *
+ * When a commit fails, the boards whose events it held (and held behind it)
+ * are released and reloaded from what is durable, with a new epoch, on their
+ * next use; their submitters get storage_failed and may retry. Other boards
+ * and later writes go on.
+ */
+import { boardNotFound, LadderError } from '../core/errors.js';
+import { newEpoch } from '../core/epoch.js';
+import { checkSubmission, fingerprintOf, submissionFingerprint } from '../core/submission.js';
+import type { BoardRules, Change, Submission } from '../core/types.js';
+import type { BusMessage, ChangeBus } from '../feed/bus.js';
+import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
+import type { BoardRanking, MemoryIndex } from '../index/memory.js';
+import type { SqliteStore } from '../store/sqlite.js';
+import type { ScoreEvent } from '../store/store.js';
+import type { Backend, BoardStanding, SubmitBatch } from './backend.js';
+
+export interface EmbeddedOptions {
+  /** Release a board's memory after this long without reads or writes; 0 keeps every board loaded. */
+  readonly boardIdleMs: number;
+  /** Reports a failed commit (the feed and the service carry on). */
+  readonly onCommitFailed?: (boardIds: readonly string[], err: Error) => void;
+}
+
+interface LiveBoard {
+  readonly ranking: BoardRanking;
+  /** Event batches of the board handed to the group commit and not settled yet. */
+  pending: number;
+  /** The latest of those commits: a duplicate's answer waits for it, since its first submission may still be on its way. */
+  lastCommit: Promise<void>;
+  lastUsed: number;
+}
+
+export class EmbeddedBackend implements Backend {
+  readonly #index: MemoryIndex;
+  readonly #store: SqliteStore;
+  readonly #bus: ChangeBus;
+  readonly #options: EmbeddedOptions;
+  readonly #live = new Map<string, LiveBoard>();
+  readonly #loading = new Map<string, Promise<LiveBoard>>();
+  /** Boards released after a failed commit: their next load starts a new epoch. */
+  readonly #needNewEpoch = new Set<string>();
+  readonly #unsubscribe: () => void;
+  readonly #sweeper: NodeJS.Timeout | null;
+
+  constructor(index: MemoryIndex, store: SqliteStore, bus: ChangeBus, options: EmbeddedOptions) {
+    this.#index = index;
+    this.#store = store;
+    this.#bus = bus;
+    this.#options = options;
+    this.#unsubscribe = bus.subscribe((message) => this.#onBusMessage(message));
+    if (options.boardIdleMs > 0) {
+      this.#sweeper = setInterval(() => this.#releaseIdle(), Math.max(50, Math.min(options.boardIdleMs / 2, 60_000)));
+      this.#sweeper.unref();
+    } else {
+      this.#sweeper = null;
+    }
+  }
+
+  /** Boards whose entries are in memory now. */
+  get loadedBoards(): number {
+    return this.#live.size;
+  }
+
+  async submit(rules: BoardRules, submissions: readonly Submission[]): Promise<SubmitBatch> {
+    const board = this.#live.get(rules.id) ?? (await this.#load(rules));
+    board.lastUsed = Date.now();
+    const outcomes: (SubmitOutcome | LadderError)[] = new Array(submissions.length);
+    const valid: Submission[] = [];
+    const positions: number[] = [];
+    submissions.forEach((submission, i) => {
+      try {
+        checkSubmission(submission);
+        this.#recallFromStore(rules.id, board.ranking, submission);
+        valid.push(submission);
+        positions.push(i);
+      } catch (err) {
+        if (!(err instanceof LadderError)) throw err;
+        outcomes[i] = err;
+      }
+    });
+    const applied = board.ranking.applyMany(valid);
+    const epoch = board.ranking.epoch;
+    const receivedAt = Date.now();
+    const events: ScoreEvent[] = [];
+    const changes: Change[] = [];
+    let duplicates = false;
+    applied.forEach((outcome, k) => {
+      outcomes[positions[k] as number] = outcome;
+      if (outcome instanceof LadderError) return;
+      if (outcome.duplicate) {
+        duplicates = true;
+        return;
+      }
+      events.push(eventOf(rules.id, valid[k] as Submission, outcome, receivedAt));
+      if (outcome.changed) changes.push(changeOf(rules.id, outcome));
+    });
+    if (events.length === 0 && !duplicates) return { epoch, outcomes };
+    try {
+      await (events.length > 0 ? this.#log(board, events) : board.lastCommit);
+    } catch (err) {
+      const failure = new LadderError('storage_failed', 'the durable store failed to commit these submissions; they were not applied, retry them', {
+        cause: err instanceof Error ? err.message : String(err),
+      });
+      for (let i = 0; i < outcomes.length; i++) if (!(outcomes[i] instanceof LadderError)) outcomes[i] = failure;
+      return { epoch, outcomes };
+    }
+    const last = changes[changes.length - 1];
+    if (last !== undefined) this.#bus.publish({ kind: 'changes', boardId: rules.id, epoch, version: last.version, changes });
+    return { epoch, outcomes };
+  }
+
+  async read(rules: BoardRules, queries: readonly RankQuery[]): Promise<RankRead> {
+    const board = this.#live.get(rules.id) ?? (await this.#load(rules));
+    board.lastUsed = Date.now();
+    return board.ranking.read(queries);
+  }
+
+  async standing(boardId: string): Promise<BoardStanding | null> {
+    const ranking = this.#live.get(boardId)?.ranking;
+    if (ranking !== undefined) return { epoch: ranking.epoch, version: ranking.version, total: ranking.total };
+    const stored = this.#store.getBoardNow(boardId);
+    return stored === null ? null : { epoch: stored.epoch, version: stored.version, total: stored.total };
+  }
+
+  async close(): Promise<void> {
+    this.#unsubscribe();
+    if (this.#sweeper !== null) clearInterval(this.#sweeper);
+  }
+
+  /**
+   * An event id the ranking does not remember may still be known to the store:
+   * committed before a restart, or pushed out of the ranking's memory.
+   * Remembering it here lets applyMany answer the retry.
+   */
+  #recallFromStore(boardId: string, ranking: BoardRanking, submission: Submission): void {
+    if (submission.eventId === null || ranking.recalls(submission.eventId)) return;
+    const prior = this.#store.findEventNow(boardId, submission.eventId);
+    if (prior === null) return;
+    const fingerprint = prior.fingerprint ?? fingerprintOf(prior.participantId, prior.submitted, prior.timestamp, prior.metadata);
+    ranking.remember(submission.eventId, fingerprint, outcomeOfEvent(prior));
+  }
+
+  /** Hands the events to the group commit; a failure releases the board (see the file's comment). */
+  #log(board: LiveBoard, events: readonly ScoreEvent[]): Promise<void> {
+    board.pending += 1;
+    const committed = this.#store.appendEvents(events).finally(() => {
+      board.pending -= 1;
+    });
+    board.lastCommit = committed;
+    committed.catch((err: unknown) => this.#commitFailed(board, err instanceof Error ? err : new Error(String(err))));
+    return committed;
+  }
+
+  #commitFailed(board: LiveBoard, err: Error): void {
+    const boardId = board.ranking.rules.id;
+    if (this.#live.get(boardId) !== board) return;
+    this.#release(boardId);
+    this.#needNewEpoch.add(boardId);
+    this.#options.onCommitFailed?.([boardId], err);
+    this.#bus.publish({ kind: 'board_reset', boardId });
+  }
+
+  #load(rules: BoardRules): Promise<LiveBoard> {
+    const running = this.#loading.get(rules.id);
+    if (running !== undefined) return running;
+    // Assigned before the function below first awaits, which is when it reads it.
+    let loading!: Promise<LiveBoard>;
+    loading = (async () => {
+      const stored = this.#store.getBoardNow(rules.id);
+      if (stored === null) throw boardNotFound(rules.id);
+      let epoch = stored.epoch;
+      if (this.#needNewEpoch.has(rules.id)) {
+        epoch = newEpoch();
+        await this.#store.setEpoch(rules.id, epoch);
+        this.#needNewEpoch.delete(rules.id);
+      }
+      const entries = await this.#store.loadEntries(rules.id);
+      // Deleted while it loaded: the bus message has already been handled.
+      if (this.#loading.get(rules.id) !== loading) throw boardNotFound(rules.id);
+      const ranking = this.#index.openNow(rules, { epoch, version: stored.version });
+      ranking.load(entries, { epoch, version: stored.version });
+      const board: LiveBoard = { ranking, pending: 0, lastCommit: Promise.resolve(), lastUsed: Date.now() };
+      this.#live.set(rules.id, board);
+      return board;
+    })().finally(() => {
+      if (this.#loading.get(rules.id) === loading) this.#loading.delete(rules.id);
+    });
+    this.#loading.set(rules.id, loading);
+    return loading;
+  }
+
+  #release(boardId: string): void {
+    this.#live.delete(boardId);
+    void this.#index.drop(boardId);
+  }
+
+  #releaseIdle(): void {
+    const before = Date.now() - this.#options.boardIdleMs;
+    for (const [boardId, board] of this.#live) if (board.pending === 0 && board.lastUsed < before) this.#release(boardId);
+  }
+
+  #onBusMessage(message: BusMessage): void {
+    if (message.kind !== 'board_deleted') return;
+    this.#loading.delete(message.boardId);
+    this.#needNewEpoch.delete(message.boardId);
+    this.#release(message.boardId);
+  }
+}
+
+function eventOf(boardId: string, submission: Submission, outcome: SubmitOutcome, receivedAt: number): ScoreEvent {
+  return {
+    boardId,
+    eventId: submission.eventId,
+    participantId: submission.participantId,
+    submitted: submission.score,
+    timestamp: submission.timestamp,
+    receivedAt,
+    oldScore: outcome.previous?.score ?? null,
+    newScore: outcome.entry.score,
+    oldRank: outcome.previous?.rank ?? null,
+    newRank: outcome.entry.rank,
+    version: outcome.version,
+    changed: outcome.changed,
+    metadata: submission.metadata,
+    entry: outcome.entry,
+    fingerprint: submission.eventId === null ? null : submissionFingerprint(submission),
+  };
+}
+
+function changeOf(boardId: string, outcome: SubmitOutcome): Change {
+  return {
+    boardId,
+    version: outcome.version,
+    participantId: outcome.entry.participantId,
+    score: outcome.entry.score,
+    achievedAt: outcome.entry.achievedAt,
+    oldRank: outcome.previous?.rank ?? null,
+    newRank: outcome.entry.rank,
+  };
+}
+
+/**
+ * The outcome a logged event had, for the answer to its retry. The log keeps
+ * the previous score and rank, not the previous entry's times, so `previous`
+ * carries the event's own times there; only its score and rank are answered.
+ */
+function outcomeOfEvent(event: ScoreEvent): SubmitOutcome {
+  const entry = { ...event.entry, rank: event.newRank };
+  const previous =
+    event.oldScore === null || event.oldRank === null
+      ? null
+      : { participantId: event.participantId, score: event.oldScore, achievedAt: event.timestamp, updatedAt: event.timestamp, metadata: null, rank: event.oldRank };
+  return { entry, previous, changed: event.changed, version: event.version, duplicate: true };
+}

@@ -1,0 +1,79 @@
+/**
+ * The registry of boards: every board's configuration, in memory, kept the
+ * same in every process. A change goes to the store first, then out on the
+ * bus, and every process (this one included) applies it from the bus, so no
+ * process keeps a stale copy. Configurations are small; the boards' entries
+ * live in the backend, which loads them lazily.
+ */
+import type { BoardConfig } from '../core/types.js';
+import type { ChangeBus } from '../feed/bus.js';
+import type { Store } from '../store/store.js';
+
+export class BoardRegistry {
+  readonly #boards = new Map<string, BoardConfig>();
+  /** Board ids in order, rebuilt on demand after a change. */
+  #sorted: string[] | null = null;
+  readonly #unsubscribe: () => void;
+
+  private constructor(
+    private readonly store: Store,
+    private readonly bus: ChangeBus,
+  ) {
+    this.#unsubscribe = bus.subscribe((message) => {
+      switch (message.kind) {
+        case 'board_created':
+        case 'board_changed':
+          this.#set(message.config);
+          break;
+        case 'board_deleted':
+          if (this.#boards.delete(message.boardId)) this.#sorted = null;
+          break;
+      }
+    });
+  }
+
+  /** Reads every board's configuration from the store. Complexity: O(b). */
+  static async open(store: Store, bus: ChangeBus): Promise<BoardRegistry> {
+    const registry = new BoardRegistry(store, bus);
+    for (const stored of await store.listBoards()) registry.#set(stored.config);
+    return registry;
+  }
+
+  get size(): number {
+    return this.#boards.size;
+  }
+
+  /** The board's configuration, or undefined. Synchronous, from memory. */
+  get(boardId: string): BoardConfig | undefined {
+    return this.#boards.get(boardId);
+  }
+
+  /** Board ids in order. Complexity: O(1), O(b log b) after a change. */
+  ids(): readonly string[] {
+    this.#sorted ??= [...this.#boards.keys()].sort();
+    return this.#sorted;
+  }
+
+  /** Creates the board in the store (throws board_exists) and announces it. */
+  async create(config: BoardConfig, epoch: string): Promise<void> {
+    await this.store.createBoard(config, epoch);
+    this.bus.publish({ kind: 'board_created', config });
+  }
+
+  /** Deletes the board from the store and announces it. Returns false when it did not exist. */
+  async delete(boardId: string): Promise<boolean> {
+    const deleted = await this.store.deleteBoard(boardId);
+    // Announced either way: a process that still knows the board must forget it.
+    this.bus.publish({ kind: 'board_deleted', boardId });
+    return deleted;
+  }
+
+  close(): void {
+    this.#unsubscribe();
+  }
+
+  #set(config: BoardConfig): void {
+    if (!this.#boards.has(config.id)) this.#sorted = null;
+    this.#boards.set(config.id, config);
+  }
+}

@@ -22,6 +22,7 @@ const SHUTDOWN_GRACE_MS = 2000;
 
 export interface RunningLadder {
   readonly ladder: Ladder;
+  readonly feed: Feed;
   readonly app: FastifyInstance;
   readonly url: string;
   /** Set when this start generated the admin key (first start without LADDER_ADMIN_KEY). */
@@ -57,6 +58,7 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
   let closing: Promise<void> | null = null;
   return {
     ladder,
+    feed,
     app,
     url,
     generatedAdminKey: issued?.key ?? null,

@@ -72,7 +72,7 @@ describe(`real-time consistency (seed ${SEED})`, () => {
         for (const [sub, view] of watcher.views) {
           const state = watcher.states.get(sub);
           if (state) client.states.set(sub, state);
-          const answer = await client.subscribe(sub, view, state?.version);
+          const answer = await client.subscribe(sub, view, state?.version, state?.epoch);
           assert.notEqual(answer.type, 'error', JSON.stringify(answer));
           if (state && (answer.type === 'resumed' || answer.type === 'snapshot')) answers[answer.type] += 1;
         }

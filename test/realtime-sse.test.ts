@@ -30,19 +30,21 @@ describe('SSE events', () => {
     return reader;
   }
 
-  it('sends a snapshot, then deltas, each with id = the version it brings the client to', async () => {
+  it('sends a snapshot, then deltas, each with id = <epoch>-<version> of the state it brings the client to', async () => {
     const board = await createBoard(server);
     await submit(server, board, 'a', 10);
     const { version } = await submit(server, board, 'b', 20);
     const reader = await open(board, 'top:2');
     assert.equal(reader.status, 200);
     const snapshot = await reader.next((e) => e.event === 'snapshot');
-    assert.equal(snapshot.id, String(version));
-    assert.deepEqual({ ...(snapshot.data as SnapshotMessage), entries: [] }, { type: 'snapshot', sub: 'sse', version, total: 2, first_rank: 1, entries: [] });
+    const { epoch } = snapshot.data as SnapshotMessage;
+    assert.match(epoch, /^[0-9a-f]{12}$/);
+    assert.equal(snapshot.id, `${epoch}-${version}`);
+    assert.deepEqual({ ...(snapshot.data as SnapshotMessage), entries: [] }, { type: 'snapshot', sub: 'sse', epoch, version, total: 2, first_rank: 1, entries: [] });
 
     const entered = await submit(server, board, 'c', 30);
     const delta = await reader.next((e) => e.event === 'delta');
-    assert.equal(delta.id, String(entered.version));
+    assert.equal(delta.id, `${epoch}-${entered.version}`);
     assert.deepEqual((delta.data as DeltaMessage).removes, ['a']);
     assert.deepEqual(reader.state?.entries, await restWindow(server, board, { top: 2 }));
     assert.deepEqual(reader.gaps, []);
@@ -68,9 +70,9 @@ describe('SSE events', () => {
   it('resumes from Last-Event-ID with the missed deltas, or sends a snapshot when they are gone', async () => {
     const board = await createBoard(server);
     const first = await open(board, 'top:5');
-    await first.next((e) => e.event === 'snapshot');
+    const { epoch } = (await first.next((e) => e.event === 'snapshot')).data as SnapshotMessage;
     const { version } = await submit(server, board, 'a', 1);
-    await first.next((e) => e.id === String(version));
+    await first.next((e) => e.id === `${epoch}-${version}`);
     first.close();
 
     await submit(server, board, 'b', 2);
@@ -78,25 +80,31 @@ describe('SSE events', () => {
     await sleep(40);
     const resumed = await open(board, 'top:5', first.state);
     const answer = await resumed.next((e) => e.event === 'resumed');
-    assert.deepEqual([answer.id, answer.data], [String(version), { type: 'resumed', sub: 'sse', version }]);
-    await resumed.next((e) => e.id === String(missed.version));
+    assert.deepEqual([answer.id, answer.data], [`${epoch}-${version}`, { type: 'resumed', sub: 'sse', epoch, version }]);
+    await resumed.next((e) => e.id === `${epoch}-${missed.version}`);
     assert.deepEqual(resumed.state?.entries, await restWindow(server, board, { top: 5 }));
     assert.deepEqual(resumed.gaps, []);
-    resumed.close();
 
+    // More changes than the history keeps, while the view stays live.
     const stale = resumed.state;
+    const watcher = await open(board, 'top:5');
+    await watcher.next((e) => e.event === 'snapshot');
+    resumed.close();
     for (let i = 0; i < 8; i++) {
-      await submit(server, board, `d${i}`, 10 + i);
-      await sleep(15);
+      const { version: next } = await submit(server, board, `d${i}`, 10 + i);
+      await watcher.next((e) => e.id === `${epoch}-${next}`);
     }
     const late = await open(board, 'top:5', stale);
     assert.equal((await late.next(() => true)).event, 'snapshot');
     assert.deepEqual(late.state?.entries, await restWindow(server, board, { top: 5 }));
 
-    // A Last-Event-ID that is not a version is no resume: a snapshot.
-    const odd = await SseReader.open(`${server.url}/v1/leaderboards/${board}/events?view=top:5`, null, { 'last-event-id': 'abc' });
-    readers.push(odd);
-    assert.equal((await odd.next(() => true)).event, 'snapshot');
+    // A Last-Event-ID that is not `<epoch>-<version>`, or names another epoch, is no resume: a snapshot.
+    const current = watcher.state!.version;
+    for (const lastEventId of ['abc', String(current), `ffffffffffff-${current}`]) {
+      const odd = await SseReader.open(`${server.url}/v1/leaderboards/${board}/events?view=top:5`, null, { 'last-event-id': lastEventId });
+      readers.push(odd);
+      assert.equal((await odd.next(() => true)).event, 'snapshot', lastEventId);
+    }
   });
 
   it('sends keepalive comments while nothing changes', async () => {

@@ -118,23 +118,60 @@ describe('WebSocket subscribe', () => {
     await sleep(50);
     const back = await connect(board);
     back.states.set('t', first.states.get('t')!);
-    const answer = await back.subscribe('t', { top: 10 }, version);
-    assert.deepEqual(answer, { type: 'resumed', sub: 't', version });
+    const epoch = first.epochs.get('t')!;
+    const answer = await back.subscribe('t', { top: 10 }, version, epoch);
+    assert.deepEqual(answer, { type: 'resumed', sub: 't', epoch, version });
     await back.next((m) => m.type === 'delta' && m.to_version === missed);
     assert.deepEqual(back.entries('t'), await restWindow(server, board, { top: 10 }));
     assert.deepEqual(back.gaps, []);
 
-    // Beyond the history: more changes than it keeps.
+    // Beyond the history: more changes than it keeps, while someone else keeps the view live.
     const stale = back.states.get('t')!.version;
+    const watcher = await connect(board);
+    await watcher.subscribe('t', { top: 10 });
     back.close();
+    let last = 0;
     for (let i = 0; i < 8; i++) {
-      await submit(server, board, `c${i}`, 300 + i);
-      await sleep(15);
+      last = (await submit(server, board, `c${i}`, 300 + i)).version;
+      await watcher.next((m) => m.type === 'delta' && m.to_version === last);
     }
     const late = await connect(board);
-    const snapshot = (await late.subscribe('t', { top: 10 }, stale)) as SnapshotMessage;
+    const snapshot = (await late.subscribe('t', { top: 10 }, stale, epoch)) as SnapshotMessage;
     assert.equal(snapshot.type, 'snapshot');
     assert.deepEqual(late.entries('t'), await restWindow(server, board, { top: 10 }));
+
+    // A version without its epoch, or from another epoch, is never resumed.
+    const current = watcher.states.get('t')!.version;
+    assert.equal((await late.subscribe('u', { top: 10 }, current, 'ffffffffffff')).type, 'snapshot');
+    assert.equal((await late.subscribe('v', { top: 10 }, current, '')).type, 'snapshot');
+    late.send({ type: 'subscribe', sub: 'w', view: { top: 10 }, since_version: current });
+    assert.equal((await late.next((m) => 'sub' in m && m.sub === 'w')).type, 'snapshot');
+    assert.equal((await late.subscribe('x', { top: 10 }, current, epoch)).type, 'resumed');
+    watcher.close();
+  });
+
+  it('resumes a view that lingered through changes with one delta from where it was', async () => {
+    const board = await createBoard(server);
+    const first = await connect(board);
+    await first.subscribe('t', { top: 5 });
+    const seen = (await submit(server, board, 'a', 1)).version;
+    await first.next((m) => m.type === 'delta' && m.to_version === seen);
+    const state = first.states.get('t')!;
+    first.close();
+    await first.closed;
+    // Ten changes with nobody watching: the lingering view does no work for them...
+    let missed = 0;
+    for (let i = 0; i < 10; i++) missed = (await submit(server, board, `m${i}`, 10 + i)).version;
+    // ...and a returning client gets one delta that covers them all.
+    const back = await connect(board);
+    back.states.set('t', state);
+    const answer = await back.subscribe('t', { top: 5 }, state.version, state.epoch);
+    assert.equal(answer.type, 'resumed');
+    const delta = await back.next((m) => m.type === 'delta' && m.sub === 't');
+    assert.deepEqual(delta.type === 'delta' && [delta.from_version, delta.to_version], [seen, missed]);
+    assert.deepEqual(back.entries('t'), await restWindow(server, board, { top: 5 }));
+    assert.deepEqual(back.gaps, []);
+    back.close();
   });
 
   it('unsubscribes: an answer, then no more messages for that subscription', async () => {

@@ -6,6 +6,8 @@
 import type { DeltaMessage, SnapshotMessage, ViewEntry } from './protocol.js';
 
 export interface ViewState {
+  /** Versions mean something only within their epoch (docs/protocol.md "Epochs"). */
+  readonly epoch: string;
   readonly version: number;
   /** Entries on the whole board, not only in the view. */
   readonly total: number;
@@ -17,8 +19,8 @@ export interface ViewState {
 export type DeltaOutcome =
   | { readonly ok: true; readonly state: ViewState }
   /**
-   * `gap`: the delta does not start at the local version (a message was
-   * missed). `inconsistent`: an upsert lands outside the list. Either way the
+   * `gap`: the delta does not start at the local version and epoch (a
+   * message was missed, or the board's versions started over). `inconsistent`: an upsert lands outside the list. Either way the
    * local copy can no longer be trusted and the view must be resubscribed.
    */
   | { readonly ok: false; readonly reason: 'gap' | 'inconsistent' };
@@ -26,6 +28,7 @@ export type DeltaOutcome =
 /** The state a snapshot describes. Ranks are renumbered from first_rank, as the protocol defines them. */
 export function stateFromSnapshot(snapshot: Omit<SnapshotMessage, 'type' | 'sub'>): ViewState {
   return {
+    epoch: snapshot.epoch,
     version: snapshot.version,
     total: snapshot.total,
     firstRank: snapshot.first_rank,
@@ -40,7 +43,7 @@ export function stateFromSnapshot(snapshot: Omit<SnapshotMessage, 'type' | 'sub'
  * so a participant can never appear twice. Complexity: O(view size × upserts).
  */
 export function applyDelta(state: ViewState | null, delta: Omit<DeltaMessage, 'type' | 'sub'>): DeltaOutcome {
-  if (state === null || delta.from_version !== state.version) return { ok: false, reason: 'gap' };
+  if (state === null || delta.epoch !== state.epoch || delta.from_version !== state.version) return { ok: false, reason: 'gap' };
   const leaving = new Set(delta.removes);
   for (const upsert of delta.upserts) leaving.add(upsert.participant_id);
   const entries = state.entries.filter((entry) => !leaving.has(entry.participant_id));
@@ -52,7 +55,7 @@ export function applyDelta(state: ViewState | null, delta: Omit<DeltaMessage, 't
   }
   return {
     ok: true,
-    state: { version: delta.to_version, total: delta.total, firstRank: delta.first_rank, entries: numbered(entries, delta.first_rank) },
+    state: { epoch: delta.epoch, version: delta.to_version, total: delta.total, firstRank: delta.first_rank, entries: numbered(entries, delta.first_rank) },
   };
 }
 

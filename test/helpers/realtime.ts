@@ -34,18 +34,12 @@ export async function submitBatch(server: TestServer, board: string, scores: { p
 /** The entries the REST API answers for the same window as `view`. */
 export async function restWindow(server: TestServer, board: string, view: ViewSpec): Promise<WireEntry[]> {
   let query: string;
+  // The same window rule for both (core/windows.ts): an around view of radius k is `around` with limit 2k+1.
   if ('top' in view) query = `limit=${view.top}&offset=0`;
-  else {
-    const pid = 'around' in view ? view.around : view.participant;
-    const radius = 'around' in view ? view.radius : 0;
-    const standing = await api(server, 'GET', `/v1/leaderboards/${board}/participants/${pid}`);
-    if (standing.status === 404) return [];
-    assert.equal(standing.status, 200, JSON.stringify(standing.body));
-    const rank: number = standing.body.rank;
-    const first = Math.max(1, rank - radius);
-    query = `limit=${rank + radius - first + 1}&offset=${first - 1}`;
-  }
+  else if ('around' in view) query = `around=${view.around}&limit=${2 * view.radius + 1}`;
+  else query = `participants=${view.participant}`;
   const res = await api(server, 'GET', `/v1/leaderboards/${board}/rankings?${query}`);
+  if (res.status === 404 && res.body?.error?.code === 'participant_not_found') return [];
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return res.body.entries.map((e: WireEntry) => ({ rank: e.rank, participant_id: e.participant_id, score: e.score, achieved_at: e.achieved_at }));
 }
@@ -76,6 +70,8 @@ export class FeedClient {
   readonly ws: WebSocket;
   readonly received: ServerMessage[] = [];
   readonly states = new Map<string, ViewState>();
+  /** The last epoch each subscription saw. */
+  readonly epochs = new Map<string, string>();
   readonly gaps: string[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: (() => void)[] = [];
@@ -102,10 +98,15 @@ export class FeedClient {
     this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
   }
 
-  /** Subscribes and waits for the answer (snapshot, resumed or error). */
-  async subscribe(sub: string, view: unknown, sinceVersion?: number): Promise<ServerMessage> {
+  /**
+   * Subscribes and waits for the answer (snapshot, resumed or error). A
+   * resume sends `since_version` with an epoch: the given one, or else the
+   * last one this client saw for `sub`.
+   */
+  async subscribe(sub: string, view: unknown, sinceVersion?: number, epoch: string | undefined = this.epochs.get(sub)): Promise<ServerMessage> {
     const from = this.received.length;
-    this.send({ type: 'subscribe', sub, view, ...(sinceVersion === undefined ? {} : { since_version: sinceVersion }) });
+    const resume = sinceVersion === undefined ? {} : { since_version: sinceVersion, ...(epoch === undefined ? {} : { epoch }) };
+    this.send({ type: 'subscribe', sub, view, ...resume });
     return this.next((m) => 'sub' in m && m.sub === sub && ['snapshot', 'resumed', 'error'].includes(m.type), from);
   }
 
@@ -139,6 +140,7 @@ export class FeedClient {
     this.received.push(message);
     if ('sub' in message && message.sub !== undefined) {
       const sub = message.sub;
+      if ('epoch' in message) this.epochs.set(sub, message.epoch);
       if (message.type === 'snapshot') this.states.set(sub, stateFromSnapshot(message));
       else if (message.type === 'resumed') {
         if (this.states.get(sub)?.version !== message.version) this.gaps.push(`${sub}: resumed at ${message.version} without that local version`);
@@ -172,10 +174,10 @@ export class SseReader {
     this.done = this.read(response.body as ReadableStream<Uint8Array>).catch(() => undefined);
   }
 
-  /** Opens the stream; with `state`, resumes from its version with `Last-Event-ID`. */
+  /** Opens the stream; with `state`, resumes from its epoch and version with `Last-Event-ID: <epoch>-<version>`. */
   static async open(url: string, state: ViewState | null = null, headers: Record<string, string> = {}): Promise<SseReader> {
     const controller = new AbortController();
-    const resume: Record<string, string> = state === null ? {} : { 'last-event-id': String(state.version) };
+    const resume: Record<string, string> = state === null ? {} : { 'last-event-id': `${state.epoch}-${state.version}` };
     const response = await fetch(url, { headers: { accept: 'text/event-stream', ...resume, ...headers }, signal: controller.signal });
     return new SseReader(response, controller, state);
   }

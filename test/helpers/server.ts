@@ -8,12 +8,14 @@ import { join } from 'node:path';
 import { startLadder } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { generateKey } from '../../src/service/auth.js';
+import type { Feed } from '../../src/feed/feed.js';
 import type { Ladder } from '../../src/service/ladder.js';
 
 export interface TestServer {
   readonly url: string;
   readonly adminKey: string;
   readonly ladder: Ladder;
+  readonly feed: Feed;
   readonly dataDir: string;
   /** Closes the server; removes its data directory unless `keepData`. */
   close(options?: { keepData?: boolean }): Promise<void>;
@@ -28,6 +30,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Test
     url: running.url,
     adminKey,
     ladder: running.ladder,
+    feed: running.feed,
     dataDir,
     async close(options = {}) {
       await running.close();

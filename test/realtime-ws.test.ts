@@ -253,11 +253,12 @@ describe('WebSocket subscribe', () => {
     const deaf = await FeedClient.connect(wsUrl(server, board), { autoPong: false });
     clients.push(deaf);
     await deaf.subscribe('a', { top: 1 });
-    const started = Date.now();
     const closed = await deaf.closed;
-    const elapsed = Date.now() - started;
     assert.equal(closed.code, 1006, 'terminated, without a close frame');
-    assert.ok(elapsed >= HEARTBEAT_MS * 0.8 && elapsed < HEARTBEAT_MS * 3 + 500, `closed after ${elapsed} ms`);
+    // It was the heartbeat: the server pinged it, it never answered, and it was cut.
+    assert.ok(deaf.pings >= 1, 'the deaf client was pinged before it was cut');
+    // The one that answers stays, through as many heartbeats as it takes to see more pings than the deaf one got.
+    while (alive.pings <= deaf.pings) await sleep(HEARTBEAT_MS / 4);
     assert.equal(alive.ws.readyState, WebSocket.OPEN);
     const { version } = await submit(server, board, 'w', 1);
     await alive.next((m) => m.type === 'delta' && m.to_version === version);
@@ -345,14 +346,14 @@ describe('WebSocket slow consumers', () => {
     await sleep(100);
 
     let last = 0;
-    const started = Date.now();
+    const slowBefore = slow.received.length;
     for (let round = 0; round < 20; round++) {
       const { version } = await submit(server, board, `climber-${round}`, 5_000 + round);
       last = version;
-      const delta = await fast.next((m) => m.type === 'delta' && m.to_version === version, undefined, 1_000);
-      assert.ok(delta);
+      await fast.next((m) => m.type === 'delta' && m.to_version === version);
     }
-    assert.ok(Date.now() - started < 5_000, 'the fast client was served at its own pace');
+    // Every delta reached the fast client while the slow one read nothing: it did not wait for the slow one.
+    assert.equal(slow.received.length, slowBefore, 'the slow client stayed paused');
     assert.deepEqual(fast.entries('f'), await restWindow(server, board, { top: 1000 }));
 
     socket.resume();

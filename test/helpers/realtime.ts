@@ -74,10 +74,13 @@ export class FeedClient {
   readonly epochs = new Map<string, string>();
   readonly gaps: string[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
+  /** WebSocket pings received from the server (the heartbeat). */
+  pings = 0;
   private waiters: (() => void)[] = [];
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
+    ws.on('ping', () => (this.pings += 1));
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     ws.on('message', (data) => this.onMessage(JSON.parse(data.toString()) as ServerMessage));
     ws.on('error', () => undefined);

@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import type { Entry, Operator, Submission } from '../src/core/types.js';
 import Database from 'better-sqlite3';
+import type { BoardState } from '../src/index/index.js';
 import { BoardRanking, MemoryIndex } from '../src/index/memory.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { random32 } from '../test/helpers/random.js';
@@ -37,6 +38,9 @@ const GOALS: Record<string, [string, (value: number) => boolean]> = {
 };
 
 type Gc = () => void;
+
+/** Every board here starts a fresh epoch at version 0. */
+const FRESH: BoardState = { epoch: 'bench', version: 0 };
 
 /** Flat strings, as JSON.parse and SQLite hand them out (a template literal can make a rope). */
 function participantIds(count: number): string[] {
@@ -91,7 +95,7 @@ function rate(step: (i: number) => void): number {
 
 function loadedBoard(operator: Operator, entries: readonly Entry[]): BoardRanking {
   const board = new BoardRanking({ id: `bench-${operator}`, sortOrder: 'desc', operator });
-  board.load(entries, 0);
+  board.load(entries, FRESH);
   return board;
 }
 
@@ -123,9 +127,9 @@ async function emptyBoardBytes(gc: Gc): Promise<number> {
   const index = new MemoryIndex();
   const ids = Array.from({ length: 10_000 }, (_, b) => `empty-${b}`);
   const before = await heapBytes(gc);
-  for (const id of ids) await index.open({ id, sortOrder: 'desc', operator: 'best' });
+  for (const id of ids) await index.open({ id, sortOrder: 'desc', operator: 'best' }, FRESH);
   const bytes = (await heapBytes(gc)) - before;
-  if ((await index.total(ids[0]!)) !== 0) throw new Error('not empty');
+  if ((await index.read(ids[0]!, [])).total !== 0) throw new Error('not empty');
   return bytes / ids.length;
 }
 
@@ -140,12 +144,12 @@ export async function benchEngine(options: { entries?: number } = {}): Promise<R
   const entries = randomEntries(ids, random);
   const best = new BoardRanking({ id: 'bench-best', sortOrder: 'desc', operator: 'best' });
   let start = performance.now();
-  best.load(entries, 0);
+  best.load(entries, FRESH);
   figures.load_ms = performance.now() - start;
   const sorted = best.range(0, n);
   const rebuilt = new BoardRanking({ id: 'bench-sorted', sortOrder: 'desc', operator: 'best' });
   start = performance.now();
-  rebuilt.load(sorted, 0);
+  rebuilt.load(sorted, FRESH);
   figures.load_sorted_ms = performance.now() - start;
   figures.ranking_bytes_per_entry = best.rankingBytes / n;
   figures.id_table_bytes_per_entry = best.idTableBytes / n;
@@ -205,7 +209,7 @@ async function rebuildFromStore(entries: readonly Entry[]): Promise<{ readMs: nu
     const start = performance.now();
     const loaded = await store.loadEntries(rules.id);
     const readMs = performance.now() - start;
-    new BoardRanking(rules).load(loaded, 0);
+    new BoardRanking(rules).load(loaded, FRESH);
     const rebuildMs = performance.now() - start;
     await store.close();
     return { readMs, rebuildMs };

@@ -1,6 +1,7 @@
 /**
  * Unit tests of the pure domain (src/core): operators and their convergence,
- * rank order, score limits, id rules, config loading and the error catalogue.
+ * rank order, score limits, id rules, submission validation and fingerprints,
+ * the window rules, config loading and the error catalogue.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -9,7 +10,9 @@ import { boardNotFound, ErrorCodes, invalidField, LadderError, participantNotFou
 import { assertParticipantId, EVENT_ID_PATTERN, isBoardId, isParticipantId } from '../src/core/ids.js';
 import { applySubmission } from '../src/core/operators.js';
 import { compareKeys, isBetterScore, isValidScore, MAX_SCORE, MIN_SCORE } from '../src/core/ordering.js';
+import { checkMetadata, checkSubmission, fingerprintOf, MAX_METADATA_BYTES, MAX_METADATA_KEYS, submissionFingerprint, toSubmission, type SubmissionInput } from '../src/core/submission.js';
 import type { BoardRules, Entry, Operator, SortOrder, Submission } from '../src/core/types.js';
+import { aroundSpan, aroundViewSize, neighborSpan } from '../src/core/windows.js';
 import { random32, shuffled } from './helpers/random.js';
 
 const T0 = 1_700_000_000_000;
@@ -250,6 +253,157 @@ describe('ids', () => {
     const eventId = new RegExp(EVENT_ID_PATTERN);
     for (const valid of ['a', '!~', 'x'.repeat(128), '{"retry":1}']) assert.equal(eventId.test(valid), true, valid);
     for (const invalid of ['', ' ', 'x'.repeat(129), 'a b', 'é']) assert.equal(eventId.test(invalid), false, invalid);
+  });
+});
+
+describe('submission', () => {
+  function refusal(field: string, code = 'invalid_request'): (err: unknown) => boolean {
+    return (err: unknown) => err instanceof LadderError && err.code === code && err.status === 400 && err.details?.field === field;
+  }
+
+  it('completes the input: the timestamp defaults to now, no event id, no metadata, no fingerprint', () => {
+    assert.deepEqual(toSubmission({ participantId: 'a', score: 5 }, T0), { participantId: 'a', score: 5, timestamp: T0, eventId: null, metadata: null });
+    assert.deepEqual(toSubmission({ participantId: 'a', score: -5, timestamp: 0, eventId: null, metadata: { m: 1 } }, T0), {
+      participantId: 'a',
+      score: -5,
+      timestamp: 0,
+      eventId: null,
+      metadata: { m: 1 },
+    });
+  });
+
+  it('an event id brings a fingerprint of what a retry must repeat: not the time the server chose', () => {
+    const chosen = toSubmission({ participantId: 'a', score: 5, eventId: 'e1' }, T0);
+    assert.equal(chosen.fingerprint, fingerprintOf('a', 5, null, null));
+    assert.equal(toSubmission({ participantId: 'a', score: 5, eventId: 'e1' }, T0 + 60_000).fingerprint, chosen.fingerprint);
+    const given = toSubmission({ participantId: 'a', score: 5, eventId: 'e1', timestamp: T0, metadata: { m: 1 } }, T0);
+    assert.equal(given.fingerprint, fingerprintOf('a', 5, T0, { m: 1 }));
+    const fingerprints = new Set([
+      chosen.fingerprint,
+      given.fingerprint,
+      fingerprintOf('b', 5, T0, { m: 1 }),
+      fingerprintOf('a', 6, T0, { m: 1 }),
+      fingerprintOf('a', 5, T0 + 1, { m: 1 }),
+      fingerprintOf('a', 5, T0, { m: 2 }),
+      fingerprintOf('a', 5, T0, null),
+    ]);
+    assert.equal(fingerprints.size, 7);
+  });
+
+  it("submissionFingerprint takes the submission's own, or one with its timestamp as given", () => {
+    assert.equal(submissionFingerprint(toSubmission({ participantId: 'a', score: 5, eventId: 'e' }, T0)), fingerprintOf('a', 5, null, null));
+    assert.equal(submissionFingerprint({ participantId: 'a', score: 5, timestamp: T0, eventId: 'e', metadata: null }), fingerprintOf('a', 5, T0, null));
+  });
+
+  it('refuses each bad field with its code and name', () => {
+    const ok = { participantId: 'a', score: 1 };
+    assert.throws(() => toSubmission({ ...ok, participantId: 'a b' }, T0), refusal('participant_id'));
+    assert.throws(() => toSubmission({ ...ok, participantId: '..' }, T0), refusal('participant_id'));
+    for (const score of [1.5, 2 ** 53, -(2 ** 53), Number.NaN, '1' as unknown as number]) {
+      assert.throws(() => toSubmission({ ...ok, score }, T0), refusal('score', 'invalid_score'), String(score));
+    }
+    for (const timestamp of [-1, 1.5, 2 ** 53, '1' as unknown as number]) {
+      assert.throws(() => toSubmission({ ...ok, timestamp }, T0), refusal('timestamp'), String(timestamp));
+    }
+    assert.equal(toSubmission({ ...ok, timestamp: MAX_SCORE }, T0).timestamp, MAX_SCORE);
+    for (const eventId of ['', 'a b', 'x'.repeat(129), 'é']) assert.throws(() => toSubmission({ ...ok, eventId }, T0), refusal('event_id'), eventId);
+    assert.throws(() => toSubmission({ ...ok, metadata: [1] as unknown as Submission['metadata'] }, T0), refusal('metadata'));
+    assert.throws(() => toSubmission(null as unknown as SubmissionInput, T0), refusal('body'));
+  });
+
+  it('prefixes the field of a batch item', () => {
+    assert.throws(() => toSubmission({ participantId: 'a', score: 0.5 }, T0, 'scores[3]'), refusal('scores[3].score', 'invalid_score'));
+    assert.throws(
+      () => toSubmission({ participantId: 'a', score: 1, eventId: ' ' }, T0, 'scores[0]'),
+      (err: unknown) => refusal('scores[0].event_id')(err) && (err as Error).message.startsWith('scores[0].event_id '),
+    );
+    assert.throws(() => toSubmission(7 as unknown as SubmissionInput, T0, 'scores[2]'), refusal('scores[2]'));
+  });
+
+  it('checkSubmission refuses what toSubmission refuses, in a completed submission', () => {
+    assert.doesNotThrow(() => checkSubmission({ participantId: 'a', score: 1, timestamp: T0, eventId: 'e', metadata: null }));
+    assert.throws(() => checkSubmission({ participantId: 'a', score: 1.5, timestamp: T0, eventId: null, metadata: null }), refusal('score', 'invalid_score'));
+    assert.throws(() => checkSubmission({ participantId: 'a', score: 1, timestamp: -1, eventId: null, metadata: null }, 'scores[1]'), refusal('scores[1].timestamp'));
+  });
+
+  it(`metadata: a JSON object of at most ${MAX_METADATA_KEYS} keys and ${MAX_METADATA_BYTES} bytes of UTF-8`, () => {
+    const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
+    assert.doesNotThrow(() => checkMetadata(keys(MAX_METADATA_KEYS), 'metadata'));
+    assert.throws(() => checkMetadata(keys(MAX_METADATA_KEYS + 1), 'metadata'), refusal('metadata'));
+    for (const bad of ['x', 1, [], true]) assert.throws(() => checkMetadata(bad, 'm'), refusal('m'), JSON.stringify(bad));
+    assert.doesNotThrow(() => checkMetadata(null, 'metadata'));
+    assert.doesNotThrow(() => checkMetadata(undefined, 'metadata'));
+    // '{"k":"…"}' is 8 bytes around the text; é is 2 bytes, € 3, 😀 4 (a surrogate pair).
+    for (const [char, bytes] of [
+      ['a', 1],
+      ['é', 2],
+      ['€', 3],
+      ['😀', 4],
+    ] as const) {
+      const fits = Math.floor((MAX_METADATA_BYTES - 8) / bytes);
+      assert.doesNotThrow(() => checkMetadata({ k: char.repeat(fits) }, 'metadata'), `${fits} × ${char}`);
+      assert.throws(() => checkMetadata({ k: char.repeat(fits + 1) }, 'metadata'), refusal('metadata'), `${fits + 1} × ${char}`);
+    }
+  });
+
+  it('metadata nested deeper than JSON.stringify can go is refused, not a crash', () => {
+    const root: Record<string, unknown> = {};
+    let node = root;
+    for (let i = 0; i < 100_000; i++) {
+      const child: Record<string, unknown> = {};
+      node.a = child;
+      node = child;
+    }
+    assert.throws(() => checkMetadata(root, 'metadata'), refusal('metadata'));
+  });
+});
+
+describe('windows', () => {
+  const ranksOf = ({ offset, limit }: { offset: number; limit: number }, total: number) => {
+    const ranks: number[] = [];
+    for (let rank = offset + 1; rank <= Math.min(total, offset + limit); rank++) ranks.push(rank);
+    return ranks;
+  };
+
+  it('around: centred, the extra entry of an even size below, shifted inward at the edges', () => {
+    assert.deepEqual(ranksOf(aroundSpan(5, 10, 5), 10), [3, 4, 5, 6, 7]);
+    assert.deepEqual(ranksOf(aroundSpan(1, 10, 5), 10), [1, 2, 3, 4, 5]);
+    assert.deepEqual(ranksOf(aroundSpan(10, 10, 5), 10), [6, 7, 8, 9, 10]);
+    assert.deepEqual(ranksOf(aroundSpan(5, 10, 4), 10), [4, 5, 6, 7]);
+    assert.deepEqual(ranksOf(aroundSpan(2, 3, 5), 3), [1, 2, 3]);
+    assert.deepEqual(ranksOf(aroundSpan(1, 1, 1), 1), [1]);
+  });
+
+  it('around always holds the rank and min(size, total) entries', () => {
+    for (let total = 1; total <= 12; total++) {
+      for (let size = 1; size <= 14; size++) {
+        for (let rank = 1; rank <= total; rank++) {
+          const span = aroundSpan(rank, total, size);
+          const ranks = ranksOf(span, total);
+          const context = `rank ${rank} of ${total}, size ${size}`;
+          assert.equal(ranks.length, Math.min(size, total), context);
+          assert.ok(ranks.includes(rank), context);
+          assert.ok(span.offset >= 0, context);
+          const above = Math.floor((size - 1) / 2);
+          if (rank - above >= 1 && rank - above + size - 1 <= total) assert.equal(ranks[0], rank - above, `${context}: centred`);
+        }
+      }
+    }
+  });
+
+  it('a live view of radius r is 2r + 1 entries, the same as neighbors away from the edges', () => {
+    assert.equal(aroundViewSize(0), 1);
+    assert.equal(aroundViewSize(3), 7);
+    assert.deepEqual(ranksOf(aroundSpan(50, 100, aroundViewSize(3)), 100), ranksOf(neighborSpan(50, 3), 100));
+  });
+
+  it('neighbors: cut off at the edges, not shifted', () => {
+    assert.deepEqual(ranksOf(neighborSpan(5, 2), 10), [3, 4, 5, 6, 7]);
+    assert.deepEqual(ranksOf(neighborSpan(1, 2), 10), [1, 2, 3]);
+    assert.deepEqual(ranksOf(neighborSpan(2, 2), 10), [1, 2, 3, 4]);
+    assert.deepEqual(ranksOf(neighborSpan(10, 2), 10), [8, 9, 10]);
+    assert.deepEqual(ranksOf(neighborSpan(4, 0), 10), [4]);
+    assert.deepEqual(neighborSpan(1, 0), { offset: 0, limit: 1 });
   });
 });
 

@@ -1,19 +1,27 @@
 /**
  * The in-process engine: the shared RankIndex conformance suite, then what is
  * specific to its structure (block growth, splits and merges, bulk loads, lazy
- * allocation).
+ * allocation, the bounded memory of event ids).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { LadderError } from '../src/core/errors.js';
 import { compareKeys, MAX_SCORE, MIN_SCORE } from '../src/core/ordering.js';
+import { fingerprintOf, toSubmission } from '../src/core/submission.js';
 import type { Entry, Operator, RankedEntry, SortOrder } from '../src/core/types.js';
+import type { BoardState, SubmitOutcome } from '../src/index/index.js';
 import { BLOCK_CAPACITY } from '../src/index/memory-order.js';
-import { BoardRanking, MemoryIndex } from '../src/index/memory.js';
+import { BoardRanking, DEDUP_CAPACITY, MemoryIndex } from '../src/index/memory.js';
 import { indexConformance } from './conformance/index.js';
 
 indexConformance('MemoryIndex', async () => new MemoryIndex());
 
 const T0 = 1_700_000_000_000;
+
+/** The state a test load gives a board. */
+function loaded(version: number): BoardState {
+  return { epoch: 'loaded', version };
+}
 
 function newBoard(operator: Operator = 'latest', sortOrder: SortOrder = 'desc'): BoardRanking {
   return new BoardRanking({ id: 'engine', sortOrder, operator });
@@ -42,6 +50,21 @@ function assertConsistent(board: BoardRanking, expected: readonly Entry[]): void
 function entries(board: BoardRanking): Entry[] {
   return board.range(0, board.total).map(({ rank: _rank, ...entry }) => entry);
 }
+
+describe('MemoryIndex', () => {
+  it('hands out the ranking of an open board, the same one on every open', async () => {
+    const index = new MemoryIndex();
+    const rules = { id: 'b', sortOrder: 'desc' as const, operator: 'best' as const };
+    assert.equal(index.ranking('b'), undefined);
+    const ranking = index.openNow(rules, { epoch: 'e1', version: 3 });
+    assert.equal(index.openNow(rules, { epoch: 'e2', version: 9 }), ranking);
+    assert.equal(index.ranking('b'), ranking);
+    assert.equal(ranking.epoch, 'e1');
+    assert.equal(ranking.version, 3);
+    await index.drop('b');
+    assert.equal(index.ranking('b'), undefined);
+  });
+});
 
 describe('BoardRanking', () => {
   it('allocates nothing until the first entry', () => {
@@ -165,6 +188,49 @@ describe('BoardRanking', () => {
     assert.equal(board.entryAt(1)?.participantId, 'a');
   });
 
+  describe('event ids', () => {
+    function outcomeOf(result: SubmitOutcome | LadderError | undefined): SubmitOutcome {
+      assert.ok(result !== undefined && !(result instanceof LadderError), String(result));
+      return result;
+    }
+
+    it('remember answers the retries of an event id that the store knew', () => {
+      const board = newBoard('increment');
+      put(board, 'a', 5);
+      const known: SubmitOutcome = {
+        entry: { participantId: 'a', score: 5, achievedAt: T0, updatedAt: T0, metadata: null, rank: 1 },
+        previous: null,
+        changed: true,
+        version: 1,
+        duplicate: true,
+      };
+      assert.equal(board.recalls('e'), false);
+      board.remember('e', fingerprintOf('a', 5, null, null), known);
+      assert.equal(board.recalls('e'), true);
+      const [retry] = board.applyMany([toSubmission({ participantId: 'a', score: 5, eventId: 'e' }, T0 + 1)]);
+      assert.deepEqual(retry, known, 'the first outcome, marked duplicate');
+      assert.equal(board.get('a')?.score, 5);
+      assert.equal(board.version, 1);
+    });
+
+    it(`keeps the last ${DEDUP_CAPACITY.toLocaleString('en-US')} event ids, forgetting the oldest first`, () => {
+      const board = newBoard('increment');
+      const sub = (i: number) => ({ participantId: 'a', score: 1, timestamp: T0, eventId: `e${i}`, metadata: null });
+      const first = outcomeOf(board.applyMany([sub(0)])[0]);
+      for (let i = 1; i < DEDUP_CAPACITY; i++) board.remember(`e${i}`, 'x', first);
+      assert.equal(board.recalls('e0'), true);
+      assert.equal(outcomeOf(board.applyMany([sub(0)])[0]).duplicate, true);
+      outcomeOf(board.applyMany([sub(DEDUP_CAPACITY)])[0]);
+      assert.equal(board.recalls('e0'), false);
+      assert.equal(board.recalls('e1'), true);
+      assert.equal(board.recalls(`e${DEDUP_CAPACITY}`), true);
+      // Forgotten, e0 applies again.
+      assert.equal(outcomeOf(board.applyMany([sub(0)])[0]).duplicate, false);
+      assert.equal(board.get('a')?.score, 3);
+      assert.ok(new MemoryIndex().dedupRetention.includes(DEDUP_CAPACITY.toString()));
+    });
+  });
+
   describe('load', () => {
     function generated(n: number, score: (i: number) => number, timeRange: number): Entry[] {
       return Array.from({ length: n }, (_, i) => {
@@ -183,12 +249,12 @@ describe('BoardRanking', () => {
         it(`rebuilds 5,000 shuffled entries with ${label} (${sortOrder})`, () => {
           const list = generated(5_000, score, timeRange);
           const board = newBoard('best', sortOrder);
-          board.load(list, 9);
+          board.load(list, loaded(9));
           assert.equal(board.version, 9);
           assertConsistent(board, list);
           // Loading its own ranking (already sorted) gives the same.
           const copy = newBoard('best', sortOrder);
-          copy.load(entries(board), 9);
+          copy.load(entries(board), loaded(9));
           assert.deepEqual(copy.range(0, 5_000), board.range(0, 5_000));
         });
       }
@@ -197,7 +263,7 @@ describe('BoardRanking', () => {
     it('orders ties by achievedAt across its whole range', () => {
       const list = generated(5_000, (i) => i % 3, 1).map((e, i) => ({ ...e, achievedAt: ((i * 2_654_435_761) % 2 ** 52) * (i % 2 === 0 ? 1 : -1) }));
       const board = newBoard('best', 'asc');
-      board.load(list, 1);
+      board.load(list, loaded(1));
       assertConsistent(board, list);
     });
 
@@ -208,7 +274,7 @@ describe('BoardRanking', () => {
         { participantId: 'c', score: 2, achievedAt: T0, updatedAt: T0, metadata: null },
       ];
       const board = newBoard('best');
-      board.load(list, 1);
+      board.load(list, loaded(1));
       assert.deepEqual(board.range(0, 3).map((e) => e.participantId), ['c', 'b', 'a']);
     });
 
@@ -219,7 +285,7 @@ describe('BoardRanking', () => {
         { participantId: 'x', score: 1, achievedAt: T0, updatedAt: T0, metadata: null },
         { participantId: 'x', score: 2, achievedAt: T0, updatedAt: T0, metadata: null },
       ];
-      assert.throws(() => board.load(duplicated, 5), /appears twice/);
+      assert.throws(() => board.load(duplicated, loaded(5)), /appears twice/);
       assert.equal(board.total, 1);
       assert.equal(board.version, 1);
       assert.equal(board.get('keep')?.rank, 1);
@@ -228,7 +294,7 @@ describe('BoardRanking', () => {
     it('keeps growing after a load sized exactly to its entries', () => {
       const list = generated(1_000, scrambled(1_000), 50);
       const board = newBoard('best');
-      board.load(list, 0);
+      board.load(list, loaded(0));
       const all = new Map(list.map((e) => [e.participantId, e]));
       for (let i = 0; i < 1_500; i++) {
         const { entry } = board.submit({ participantId: `new${i}`, score: i % 300, timestamp: T0 + i, eventId: null, metadata: null });

@@ -43,8 +43,8 @@ export class BoardRanking {
   /** See BoardState: versions mean something only within their epoch. */
   epoch: string;
   #version = 0;
-  /** Event ids of applied submissions, in the order applied (a Map iterates in insertion order). */
-  #events = new Map<string, RememberedEvent>();
+  /** Event ids of applied submissions, in the order applied (a Map iterates in insertion order); made on first use, as most boards have none. */
+  #events: Map<string, RememberedEvent> | null = null;
   #slots = new ParticipantSlots();
   /** Sparse, and only made for the first entry that has any: most have none. */
   #metadata: Map<number, Metadata> | null = null;
@@ -114,7 +114,7 @@ export class BoardRanking {
         continue;
       }
       const fingerprint = submissionFingerprint(submission);
-      const remembered = this.#events.get(submission.eventId);
+      const remembered = this.#events?.get(submission.eventId);
       if (remembered !== undefined) {
         outcomes[i] = remembered.fingerprint === fingerprint ? { ...remembered.outcome, duplicate: true } : eventIdConflict(submission.eventId);
         continue;
@@ -128,7 +128,7 @@ export class BoardRanking {
 
   /** True when the board remembers this event id (see applyMany). Complexity: O(1). */
   recalls(eventId: string): boolean {
-    return this.#events.has(eventId);
+    return this.#events?.has(eventId) ?? false;
   }
 
   /**
@@ -136,8 +136,9 @@ export class BoardRanking {
    * knew, so that its retries are answered from memory. Complexity: O(1).
    */
   remember(eventId: string, fingerprint: string, outcome: SubmitOutcome): void {
-    this.#events.set(eventId, { fingerprint, outcome: outcome.duplicate ? { ...outcome, duplicate: false } : outcome });
-    if (this.#events.size > DEDUP_CAPACITY) this.#events.delete(this.#events.keys().next().value as string);
+    const events = (this.#events ??= new Map());
+    events.set(eventId, { fingerprint, outcome: outcome.duplicate ? { ...outcome, duplicate: false } : outcome });
+    if (events.size > DEDUP_CAPACITY) events.delete(events.keys().next().value as string);
   }
 
   /** Answers the queries from the current state (RankIndex.read). Complexity: O(log n + entries) per query. */
@@ -238,7 +239,7 @@ export class BoardRanking {
     this.#metadata = metadata;
     this.#version = state.version;
     this.epoch = state.epoch;
-    this.#events = new Map();
+    this.#events = null;
   }
 
   #admit(submission: Submission): SubmitOutcome {

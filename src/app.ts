@@ -13,7 +13,6 @@ import { LocalBus } from './feed/bus.js';
 import { Feed } from './feed/feed.js';
 import { httpAuth } from './http/auth.js';
 import { buildServer } from './http/server.js';
-import { MemoryIndex } from './index/memory.js';
 import { Auth } from './service/auth.js';
 import { Ladder } from './service/ladder.js';
 import { openSqliteStore } from './store/sqlite.js';
@@ -37,7 +36,7 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
   const store = await openSqliteStore({ dataDir: config.dataDir, commitIntervalMs: config.commitIntervalMs, sync: config.sqliteSync });
   if (store.recovered) logger.warn('the last run did not stop cleanly: every board starts a new epoch, so viewers resync from a snapshot');
   const bus = new LocalBus((err) => logger.error({ err }, 'a bus listener failed'));
-  const backend = new EmbeddedBackend(new MemoryIndex(), store, bus, {
+  const backend = new EmbeddedBackend(store, bus, {
     boardIdleMs: config.boardIdleMs,
     onCommitFailed: (boardIds, err) => logger.error({ err, boardIds }, 'a commit failed: its submissions were refused, and the boards reload from the store with a new epoch'),
   });

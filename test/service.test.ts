@@ -15,7 +15,6 @@ import { loadConfig } from '../src/core/config.js';
 import { LadderError } from '../src/core/errors.js';
 import type { SubmissionInput } from '../src/core/submission.js';
 import { LocalBus } from '../src/feed/bus.js';
-import { MemoryIndex } from '../src/index/memory.js';
 import { Ladder } from '../src/service/ladder.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 
@@ -33,7 +32,7 @@ async function open(dataDir = mkdtempSync(join(tmpdir(), 'ladder-service-')), bo
   dirs.push(dataDir);
   const store = await openSqliteStore({ dataDir, commitIntervalMs: 0, sync: 'normal' });
   const bus = new LocalBus();
-  const backend = new EmbeddedBackend(new MemoryIndex(), store, bus, { boardIdleMs });
+  const backend = new EmbeddedBackend(store, bus, { boardIdleMs });
   const ladder = await Ladder.open({ config: loadConfig({}), backend, store, bus });
   return { ladder, backend, bus, dataDir };
 }

@@ -1,6 +1,7 @@
 /**
- * The embedded backend: the in-process index, SQLite group commit and the
- * local bus behind the write and read ports (backend/backend.ts).
+ * The embedded backend: the in-process index (one BoardRanking per loaded
+ * board, index/memory.ts), SQLite group commit and the local bus behind the
+ * write and read ports (backend/backend.ts).
  *
  * Boards are loaded lazily, on their first read or write, and released when
  * idle for LADDER_BOARD_IDLE_MS with nothing on its way to the disk, so
@@ -25,7 +26,7 @@ import { checkSubmission, fingerprintOf, submissionFingerprint } from '../core/s
 import type { BoardRules, Change, Submission } from '../core/types.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
 import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
-import type { BoardRanking, MemoryIndex } from '../index/memory.js';
+import { BoardRanking } from '../index/memory.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import type { ScoreEvent } from '../store/store.js';
 import type { Backend, BoardStanding, SubmitBatch } from './backend.js';
@@ -47,7 +48,6 @@ interface LiveBoard {
 }
 
 export class EmbeddedBackend implements Backend {
-  readonly #index: MemoryIndex;
   readonly #store: SqliteStore;
   readonly #bus: ChangeBus;
   readonly #options: EmbeddedOptions;
@@ -58,8 +58,7 @@ export class EmbeddedBackend implements Backend {
   readonly #unsubscribe: () => void;
   readonly #sweeper: NodeJS.Timeout | null;
 
-  constructor(index: MemoryIndex, store: SqliteStore, bus: ChangeBus, options: EmbeddedOptions) {
-    this.#index = index;
+  constructor(store: SqliteStore, bus: ChangeBus, options: EmbeddedOptions) {
     this.#store = store;
     this.#bus = bus;
     this.#options = options;
@@ -170,7 +169,7 @@ export class EmbeddedBackend implements Backend {
   #commitFailed(board: LiveBoard, err: Error): void {
     const boardId = board.ranking.rules.id;
     if (this.#live.get(boardId) !== board) return;
-    this.#release(boardId);
+    this.#live.delete(boardId);
     this.#needNewEpoch.add(boardId);
     this.#options.onCommitFailed?.([boardId], err);
     this.#bus.publish({ kind: 'board_reset', boardId });
@@ -179,47 +178,47 @@ export class EmbeddedBackend implements Backend {
   #load(rules: BoardRules): Promise<LiveBoard> {
     const running = this.#loading.get(rules.id);
     if (running !== undefined) return running;
-    // Assigned before the function below first awaits, which is when it reads it.
-    let loading!: Promise<LiveBoard>;
-    loading = (async () => {
-      const stored = this.#store.getBoardNow(rules.id);
-      if (stored === null) throw boardNotFound(rules.id);
-      let epoch = stored.epoch;
-      if (this.#needNewEpoch.has(rules.id)) {
-        epoch = newEpoch();
-        await this.#store.setEpoch(rules.id, epoch);
-        this.#needNewEpoch.delete(rules.id);
-      }
-      const entries = await this.#store.loadEntries(rules.id);
-      // Deleted while it loaded: the bus message has already been handled.
-      if (this.#loading.get(rules.id) !== loading) throw boardNotFound(rules.id);
-      const ranking = this.#index.openNow(rules, { epoch, version: stored.version });
-      ranking.load(entries, { epoch, version: stored.version });
-      const board: LiveBoard = { ranking, pending: 0, lastCommit: Promise.resolve(), lastUsed: Date.now() };
-      this.#live.set(rules.id, board);
-      return board;
-    })().finally(() => {
-      if (this.#loading.get(rules.id) === loading) this.#loading.delete(rules.id);
-    });
+    const loading: Promise<LiveBoard> = this.#readBoard(rules)
+      .then((ranking) => {
+        // Deleted while it loaded: the bus message has been handled already.
+        if (this.#loading.get(rules.id) !== loading) throw boardNotFound(rules.id);
+        const board: LiveBoard = { ranking, pending: 0, lastCommit: Promise.resolve(), lastUsed: Date.now() };
+        this.#live.set(rules.id, board);
+        return board;
+      })
+      .finally(() => {
+        if (this.#loading.get(rules.id) === loading) this.#loading.delete(rules.id);
+      });
     this.#loading.set(rules.id, loading);
     return loading;
   }
 
-  #release(boardId: string): void {
-    this.#live.delete(boardId);
-    void this.#index.drop(boardId);
+  /** The board's ranking as the store has it, in a new epoch after a failed commit. */
+  async #readBoard(rules: BoardRules): Promise<BoardRanking> {
+    const stored = this.#store.getBoardNow(rules.id);
+    if (stored === null) throw boardNotFound(rules.id);
+    let epoch = stored.epoch;
+    if (this.#needNewEpoch.has(rules.id)) {
+      epoch = newEpoch();
+      await this.#store.setEpoch(rules.id, epoch);
+      this.#needNewEpoch.delete(rules.id);
+    }
+    const entries = await this.#store.loadEntries(rules.id);
+    const ranking = new BoardRanking(rules);
+    ranking.load(entries, { epoch, version: stored.version });
+    return ranking;
   }
 
   #releaseIdle(): void {
     const before = Date.now() - this.#options.boardIdleMs;
-    for (const [boardId, board] of this.#live) if (board.pending === 0 && board.lastUsed < before) this.#release(boardId);
+    for (const [boardId, board] of this.#live) if (board.pending === 0 && board.lastUsed < before) this.#live.delete(boardId);
   }
 
   #onBusMessage(message: BusMessage): void {
     if (message.kind !== 'board_deleted') return;
     this.#loading.delete(message.boardId);
     this.#needNewEpoch.delete(message.boardId);
-    this.#release(message.boardId);
+    this.#live.delete(message.boardId);
   }
 }
 

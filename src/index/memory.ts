@@ -285,17 +285,7 @@ export class MemoryIndex implements RankIndex {
   readonly dedupRetention = `the last ${DEDUP_CAPACITY} event ids of each board since it was loaded`;
 
   async open(rules: BoardRules, state: BoardState): Promise<void> {
-    this.openNow(rules, state);
-  }
-
-  /** open(), synchronously; returns the board's ranking. */
-  openNow(rules: BoardRules, state: BoardState): BoardRanking {
-    let board = this.#boards.get(rules.id);
-    if (board === undefined) {
-      board = new BoardRanking(rules, state);
-      this.#boards.set(rules.id, board);
-    }
-    return board;
+    if (!this.#boards.has(rules.id)) this.#boards.set(rules.id, new BoardRanking(rules, state));
   }
 
   /** Idempotent: dropping an unknown board does nothing. */
@@ -315,7 +305,7 @@ export class MemoryIndex implements RankIndex {
     return this.#board(boardId).read(queries);
   }
 
-  /** The board's ranking for synchronous use by the embedded backend, or undefined when it is not open. */
+  /** The board's ranking, for synchronous use (tests, benchmarks), or undefined when it is not open. */
   ranking(boardId: string): BoardRanking | undefined {
     return this.#boards.get(boardId);
   }

@@ -16,6 +16,7 @@ export const ErrorCodes = {
   board_not_found: { status: 404, doc: 'No board has this id.' },
   participant_not_found: { status: 404, doc: 'The participant has no entry on this board.' },
   upgrade_required: { status: 426, doc: 'The subscribe endpoint speaks WebSocket; send `Upgrade: websocket`.' },
+  headers_too_large: { status: 431, doc: 'The request line and headers exceed the server limit (16 KiB).' },
   board_exists: { status: 409, doc: 'A board with this id exists already.' },
   payload_too_large: { status: 413, doc: 'The request body exceeds LADDER_BODY_LIMIT.' },
   unsupported_media_type: { status: 415, doc: 'Send `Content-Type: application/json`.' },

@@ -2,6 +2,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { LadderError } from '../core/errors.js';
 import { registerBoardRoutes } from './boards.js';
+import { clientErrorHandler, requireHost } from './client-errors.js';
 import type { HttpContext } from './context.js';
 import { registerDashboardRoute } from './dashboard.js';
 import { registerErrorHandling } from './errors.js';
@@ -31,6 +32,9 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
       const body = new LadderError('invalid_request', `${field}: ${error.message}`, { field }).toBody();
       void (reply as FastifyReply).status(400).send(body);
     },
+    // Requests Node's HTTP parser refuses, and those without Host, get the API's error shape too.
+    clientErrorHandler: clientErrorHandler(logger),
+    http: { requireHostHeader: false },
   });
   app.setValidatorCompiler(validatorCompiler);
   // The API speaks JSON only; other bodies get 415 instead of a confusing validation error.
@@ -46,6 +50,7 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
   app.addHook('onRequest', async () => {
     if (closing) throw new LadderError('shutting_down', 'the server is shutting down; retry on another instance');
   });
+  app.addHook('onRequest', requireHost);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   registerBoardRoutes(app, ctx);

@@ -15,9 +15,36 @@ interface RawResponse {
   readonly body: any;
 }
 
+/** Splits what a connection received into responses (each with Content-Length, as the server sends them). */
+function parseResponses(text: string): RawResponse[] {
+  const responses: RawResponse[] = [];
+  let rest = text;
+  while (rest !== '') {
+    const split = rest.indexOf('\r\n\r\n');
+    const [statusLine = '', ...lines] = rest.slice(0, split).split('\r\n');
+    const headers: Record<string, string> = {};
+    for (const line of lines) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const bytes = Buffer.from(rest.slice(split + 4));
+    const length = Number(headers['content-length'] ?? bytes.length);
+    let body: unknown = bytes.subarray(0, length).toString();
+    try {
+      body = JSON.parse(body as string);
+    } catch {
+      // Left as text, so that the assertion shows it.
+    }
+    responses.push({ status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(statusLine)?.[1] ?? 0), headers, body });
+    rest = bytes.subarray(length).toString();
+  }
+  return responses;
+}
+
 /**
  * Writes `request` as is to a new connection (then half-closes it when
- * `end`), and reads one response until the server closes the connection.
+ * `end`), and reads until the server closes the connection. Answers the last
+ * response: a request before the broken part may have been answered first.
  */
 function rawRequest(server: TestServer, request: string, options: { end?: boolean } = {}): Promise<RawResponse> {
   const { hostname, port } = new URL(server.url);
@@ -35,21 +62,8 @@ function rawRequest(server: TestServer, request: string, options: { end?: boolea
     });
     socket.on('close', () => {
       clearTimeout(timer);
-      const text = Buffer.concat(chunks).toString();
-      const split = text.indexOf('\r\n\r\n');
-      const [statusLine = '', ...lines] = text.slice(0, split).split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines) {
-        const colon = line.indexOf(':');
-        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      let body: unknown = text.slice(split + 4);
-      try {
-        body = JSON.parse(body as string);
-      } catch {
-        // Left as text, so that the assertion shows it.
-      }
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(statusLine)?.[1] ?? 0), headers, body });
+      const responses = parseResponses(Buffer.concat(chunks).toString());
+      resolve(responses[responses.length - 1] ?? { status: 0, headers: {}, body: null });
     });
     socket.write(request, () => {
       if (options.end) socket.end();
@@ -121,6 +135,62 @@ describe('HTTP edges', () => {
       const res = await rawRequest(server, 'GET /healthz HTTP/1.0\r\n\r\n');
       assert.equal(res.status, 200);
       assert.deepEqual(res.body, { status: 'ok' });
+    });
+  });
+
+  describe('auth comes before validation', () => {
+    const path = () => `/v1/leaderboards/${board}/scores`;
+    const badBody = { participant_id: 'p', score: 'high' };
+
+    it('answers 401 to a bad body without a key or with an unknown one, and 403 with a key of too low a scope', async () => {
+      const missing = await api(server, 'POST', path(), { body: badBody });
+      assert.equal(missing.status, 401);
+      assert.equal(missing.body.error.code, 'missing_api_key');
+      const unknown = await api(server, 'POST', path(), { key: 'ldr_nope', body: badBody });
+      assert.equal(unknown.status, 401);
+      assert.equal(unknown.body.error.code, 'invalid_api_key');
+      const readKey = (await api(server, 'POST', '/v1/keys', { key, body: { scope: 'read' } })).body.key;
+      const forbidden = await api(server, 'POST', path(), { key: readKey, body: badBody });
+      assert.equal(forbidden.status, 403);
+      assert.equal(forbidden.body.error.code, 'forbidden');
+      assert.equal((await api(server, 'POST', path(), { key, body: badBody })).status, 400);
+    });
+
+    it('answers 401 before reading malformed, oversized or non-JSON bodies', async () => {
+      const cases: [string, string, Record<string, string>][] = [
+        ['POST', '/v1/leaderboards', {}],
+        ['POST', '/v1/keys', {}],
+        ['POST', path(), {}],
+        ['POST', `${path()}/batch`, {}],
+      ];
+      for (const [method, url, headers] of cases) {
+        assert.equal((await api(server, method, url, { raw: '{"scores": [', headers })).status, 401, `${url} malformed`);
+        assert.equal((await api(server, method, url, { raw: 'a=b', headers: { 'content-type': 'text/plain' } })).status, 401, `${url} text`);
+      }
+      const huge = await api(server, 'POST', path(), { raw: JSON.stringify({ pad: 'x'.repeat(5 * 1024 * 1024) }) });
+      assert.equal(huge.status, 401);
+      assert.equal((await api(server, 'DELETE', '/v1/leaderboards/bad%20id')).status, 401);
+    });
+
+    it('answers 401 to bad queries when reads need a key, and accepts ?key=', async () => {
+      const guarded = await startServer({ readAuth: true });
+      try {
+        for (const url of ['/v1/leaderboards?limit=abc', `/v1/leaderboards/${board}/rankings?offset=-1`, '/v1/leaderboards/bad%20id', '/v1/leaderboards/x/participants/p?neighbors=x', '/v1/leaderboards/x/events']) {
+          const res = await api(guarded, 'GET', url);
+          assert.equal(res.status, 401, url);
+          assert.equal(res.body.error.code, 'missing_api_key', url);
+        }
+        const head = await fetch(`${guarded.url}/v1/leaderboards`, { method: 'HEAD' });
+        assert.equal(head.status, 401);
+        const withKey = await api(guarded, 'GET', `/v1/leaderboards?limit=abc&key=${guarded.adminKey}`);
+        assert.equal(withKey.status, 400);
+        assert.equal(withKey.body.error.details.field, 'limit');
+        assert.equal((await api(guarded, 'GET', `/v1/leaderboards?key=${guarded.adminKey}`)).status, 200);
+        assert.equal((await api(guarded, 'GET', '/v1/leaderboards?key=ldr_wrong')).body.error.code, 'invalid_api_key');
+        assert.equal((await api(guarded, 'GET', '/healthz')).status, 200);
+      } finally {
+        await guarded.close();
+      }
     });
   });
 });

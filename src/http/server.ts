@@ -1,6 +1,7 @@
 /** Builds the Fastify application: the v1 REST API, real-time endpoints and the dashboard. */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { LadderError } from '../core/errors.js';
+import { authorizeRoute } from './auth.js';
 import { registerBoardRoutes } from './boards.js';
 import { clientErrorHandler, requireHost } from './client-errors.js';
 import type { HttpContext } from './context.js';
@@ -51,6 +52,7 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
     if (closing) throw new LadderError('shutting_down', 'the server is shutting down; retry on another instance');
   });
   app.addHook('onRequest', requireHost);
+  app.addHook('onRequest', authorizeRoute(ctx.auth));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   registerBoardRoutes(app, ctx);

@@ -193,4 +193,74 @@ describe('HTTP edges', () => {
       }
     });
   });
+
+  describe('validation messages', () => {
+    const ajvPhrases = /must NOT|must be integer|must be (string|number|object|array|boolean|null)\b|must match|must have required property|must be equal to one of|must be >=|must be <=|must have (more|fewer)|additional properties|schema/i;
+    const scores = () => `/v1/leaderboards/${board}/scores`;
+    const tooManyProperties = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, i]));
+    // [method, path, body, field, the whole message or a pattern it matches]
+    const cases: () => [string, string, unknown, string, string | RegExp][] = () => [
+      ['POST', '/v1/leaderboards', { sort_order: 'desc', operator: 'best' }, 'id', 'id is required'],
+      ['POST', '/v1/leaderboards', { id: 'has space', sort_order: 'desc', operator: 'best' }, 'id', 'id must be 1 to 64 characters of A-Z a-z 0-9 _ . ~ -, starting with a letter or digit'],
+      ['POST', '/v1/leaderboards', { id: 7, sort_order: 'desc', operator: 'best' }, 'id', /^id must be a string of 1 to 64 characters/],
+      ['POST', '/v1/leaderboards', { id: 'ok', name: '', sort_order: 'desc', operator: 'best' }, 'name', 'name must be a string of 1 to 200 characters'],
+      ['POST', '/v1/leaderboards', { id: 'ok', name: 'n'.repeat(201), sort_order: 'desc', operator: 'best' }, 'name', 'name must be a string of 1 to 200 characters'],
+      ['POST', '/v1/leaderboards', { id: 'ok', sort_order: 'up', operator: 'best' }, 'sort_order', 'sort_order must be one of "desc", "asc"'],
+      ['POST', '/v1/leaderboards', { id: 'ok', sort_order: 'desc', operator: 'best', colour: 1 }, 'colour', /^colour is not a known field/],
+      ['POST', '/v1/leaderboards', { id: 'ok', sort_order: 'desc', operator: 'best', metadata: 'x' }, 'metadata', 'metadata must be an object of at most 64 fields'],
+      ['POST', '/v1/leaderboards', { id: 'ok', sort_order: 'desc', operator: 'best', metadata: tooManyProperties }, 'metadata', 'metadata must be an object of at most 64 fields'],
+      ['POST', '/v1/leaderboards', [1], 'body', 'body must be an object'],
+      ['POST', scores(), { participant_id: 'p', score: 1.5 }, 'score', 'score must be an integer within ±(2^53−1)'],
+      ['POST', scores(), { participant_id: 'p', score: 2 ** 60 }, 'score', 'score must be an integer within ±(2^53−1)'],
+      ['POST', scores(), { participant_id: 'p', score: '1' }, 'score', 'score must be an integer within ±(2^53−1)'],
+      ['POST', scores(), { participant_id: 'p' }, 'score', 'score is required'],
+      ['POST', scores(), { participant_id: 'a/b', score: 1 }, 'participant_id', 'participant_id must be 1 to 128 characters of A-Z a-z 0-9 _ . ~ : @ -'],
+      ['POST', scores(), { participant_id: 'p', score: 1, timestamp: -1 }, 'timestamp', 'timestamp must be an integer from 0 to 9007199254740991'],
+      ['POST', scores(), { participant_id: 'p', score: 1, timestamp: 'now' }, 'timestamp', 'timestamp must be an integer from 0 to 9007199254740991'],
+      ['POST', scores(), { participant_id: 'p', score: 1, event_id: '' }, 'event_id', /^event_id must be 1 to 128 printable ASCII characters/],
+      ['POST', scores(), { participant_id: 'p', score: 1, metadata: [1] }, 'metadata', 'metadata must be an object of at most 64 fields, or null'],
+      ['POST', scores(), { participant_id: 'p', score: 1, metadata: tooManyProperties }, 'metadata', 'metadata must be an object of at most 64 fields, or null'],
+      ['POST', `${scores()}/batch`, { scores: [] }, 'scores', 'scores must hold 1 to 1000 items'],
+      ['POST', `${scores()}/batch`, { scores: Array.from({ length: 1001 }, () => ({ participant_id: 'p', score: 1 })) }, 'scores', 'scores must hold 1 to 1000 items'],
+      ['POST', `${scores()}/batch`, { scores: 'x' }, 'scores', 'scores must be an array of 1 to 1000 items'],
+      ['POST', '/v1/keys', { scope: 'root' }, 'scope', 'scope must be one of "admin", "write", "read"'],
+      ['POST', '/v1/keys', { scope: 'read', name: 'n'.repeat(201) }, 'name', 'name must be a string of at most 200 characters'],
+      ['GET', '/v1/leaderboards?limit=0', undefined, 'limit', 'limit must be an integer from 1 to 1000'],
+      ['GET', '/v1/leaderboards?limit=abc', undefined, 'limit', 'limit must be an integer from 1 to 1000'],
+      ['GET', '/v1/leaderboards?offset=1.5', undefined, 'offset', 'offset must be an integer from 0 to 9007199254740991'],
+      ['GET', '/v1/leaderboards?offset=-1', undefined, 'offset', 'offset must be an integer from 0 to 9007199254740991'],
+      ['GET', '/v1/leaderboards?bogus=1', undefined, 'bogus', /^bogus is not a known parameter; known: limit, offset, key$/],
+      ['GET', `/v1/leaderboards/${board}/rankings?limit=1001`, undefined, 'limit', 'limit must be an integer from 1 to 1000'],
+      ['GET', `/v1/leaderboards/${board}/rankings?around=a%2Fb`, undefined, 'around', 'around must be 1 to 128 characters of A-Z a-z 0-9 _ . ~ : @ -'],
+      ['GET', `/v1/leaderboards/${board}/rankings?participants=`, undefined, 'participants', 'participants must be a string of 1 to 140000 characters'],
+      ['GET', `/v1/leaderboards/${board}/rankings?timeout_ms=-5`, undefined, 'timeout_ms', 'timeout_ms must be an integer from 0 to 3600000'],
+      ['GET', `/v1/leaderboards/${board}/participants/p?neighbors=101`, undefined, 'neighbors', 'neighbors must be an integer from 0 to 100'],
+      ['GET', `/v1/leaderboards/${board}/participants/a%20b`, undefined, 'pid', 'pid must be 1 to 128 characters of A-Z a-z 0-9 _ . ~ : @ -'],
+      ['GET', '/v1/leaderboards/-x', undefined, 'id', 'id must be 1 to 64 characters of A-Z a-z 0-9 _ . ~ -, starting with a letter or digit'],
+    ];
+
+    it('names the field and its rule in Ladder words, never in Ajv words', async () => {
+      for (const [method, path, body, field, message] of cases()) {
+        const res = await api(server, method, path, { key, body });
+        const label = `${method} ${path} ${JSON.stringify(body)?.slice(0, 80)}: ${JSON.stringify(res.body)}`;
+        assert.equal(res.status, 400, label);
+        assert.equal(res.body.error.details.field, field, label);
+        assert.doesNotMatch(res.body.error.message, ajvPhrases, label);
+        if (typeof message === 'string') assert.equal(res.body.error.message, message, label);
+        else assert.match(res.body.error.message, message, label);
+      }
+    });
+
+    it('words batch items the same way', async () => {
+      const res = await api(server, 'POST', `${scores()}/batch`, {
+        key,
+        body: { scores: [{ participant_id: 'p', score: 0.5 }, { score: 1 }, { participant_id: 'p', score: 1, when: 1 }, { participant_id: 'p', score: 1, timestamp: 1.5 }] },
+      });
+      assert.equal(res.status, 200);
+      const messages = res.body.results.map((r: { error: { message: string } }) => r.error.message);
+      assert.deepEqual(messages.slice(0, 2), ['scores[0].score must be an integer within ±(2^53−1)', 'scores[1].participant_id is required']);
+      assert.match(messages[2], /^scores\[2\]\.when is not a known field; known: participant_id, score, timestamp, event_id, metadata$/);
+      assert.equal(messages[3], 'scores[3].timestamp must be an integer from 0 to 9007199254740991');
+    });
+  });
 });

@@ -263,4 +263,22 @@ describe('HTTP edges', () => {
       assert.equal(messages[3], 'scores[3].timestamp must be an integer from 0 to 9007199254740991');
     });
   });
+
+  describe('empty bodies', () => {
+    it('accepts an empty body with a JSON content type on a route that takes no body', async () => {
+      const id = boardId();
+      await api(server, 'POST', '/v1/leaderboards', { key, body: { id, sort_order: 'desc', operator: 'best' } });
+      const res = await api(server, 'DELETE', `/v1/leaderboards/${id}`, { key, raw: '', headers: { 'content-type': 'application/json' } });
+      assert.equal(res.status, 204, JSON.stringify(res.body));
+      assert.equal((await api(server, 'GET', `/v1/leaderboards/${id}`)).status, 404);
+    });
+
+    it('still answers malformed_json to an empty body where the route takes one', async () => {
+      for (const path of ['/v1/leaderboards', `/v1/leaderboards/${board}/scores`, `/v1/leaderboards/${board}/scores/batch`, '/v1/keys']) {
+        const res = await api(server, 'POST', path, { key, raw: '', headers: { 'content-type': 'application/json' } });
+        assert.equal(res.status, 400, path);
+        assert.equal(res.body.error.code, 'malformed_json', path);
+      }
+    });
+  });
 });

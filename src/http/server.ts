@@ -40,6 +40,13 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
   app.setValidatorCompiler(validatorCompiler);
   // The API speaks JSON only; other bodies get 415 instead of a confusing validation error.
   app.removeContentTypeParser('text/plain');
+  // A route without a body (DELETE) takes an empty one from clients that always send Content-Type: application/json.
+  const parseJson = app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? 'error', app.initialConfig.onConstructorPoisoning ?? 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' && request.routeOptions.schema?.body === undefined) done(null, undefined);
+    else parseJson(request, body as string, done);
+  });
   registerErrorHandling(app, ctx.config.bodyLimit);
 
   // Once close() has begun, requests on open keep-alive connections get a 503

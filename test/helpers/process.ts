@@ -9,6 +9,8 @@ export interface ServerProcess {
   readonly url: string;
   /** Everything the process printed on stdout so far. */
   output(): string;
+  /** Everything the process printed on stderr so far. */
+  errors(): string;
   /** Resolves with the exit code (or signal) once the process has ended. */
   readonly exited: Promise<number | NodeJS.Signals>;
 }
@@ -43,5 +45,5 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     run.child.stdout?.on('data', onData);
     void run.exited.then((code) => reject(new Error(`server exited with ${code}:\n${run.output()}\n${run.errors()}`)));
   });
-  return { child: run.child, url, output: run.output, exited: run.exited };
+  return { child: run.child, url, output: run.output, errors: run.errors, exited: run.exited };
 }

@@ -3,6 +3,7 @@
  * `ladder serve` (the default) runs the server; `ladder demo` runs it with a
  * simulated tournament; `ladder config` prints every LADDER_* option.
  */
+import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { startupErrorMessage } from './cli-errors.js';
 import { configTable, loadConfig, unknownVariableWarnings, type Config } from './core/config.js';
@@ -11,7 +12,8 @@ import { generateKey } from './service/auth.js';
 
 const usage = `usage: ladder [serve|demo|config]
   serve    run the server (default); configure with LADDER_* variables (ladder config lists them)
-  demo     run the server with bots submitting scores on several boards (LADDER_DEMO_RATE scores/s, default 50)
+  demo     run the server with bots submitting scores on several boards (LADDER_DEMO_RATE scores/s, default 50),
+           keeping its data in ./data-demo unless LADDER_DATA_DIR is set
   config   print the configuration options as a Markdown table`;
 
 async function serve(config: Config): Promise<RunningLadder> {
@@ -75,8 +77,8 @@ async function main(argv: string[]): Promise<void> {
   try {
     if (command === 'demo') {
       rate = demoRate(process.env.LADDER_DEMO_RATE);
-      // The demo needs a key it knows; an explicit LADDER_ADMIN_KEY still wins.
-      config = loadConfig({ LADDER_ADMIN_KEY: generateKey(), ...process.env });
+      // The demo needs a key it knows, and keeps its boards away from ./data; explicit variables still win.
+      config = loadConfig({ LADDER_ADMIN_KEY: generateKey(), LADDER_DATA_DIR: './data-demo', ...process.env });
     } else {
       config = loadConfig();
     }
@@ -89,7 +91,10 @@ async function main(argv: string[]): Promise<void> {
     if (command === 'demo') {
       const { runDemo } = await import('./demo/index.js');
       await runDemo({ baseUrl: running.url, adminKey: config.adminKey as string, rate });
-      process.stdout.write(`\nDemo running: open ${running.url}/ in a browser. Admin key for this run: ${config.adminKey}\n`);
+      process.stdout.write(
+        `\nDemo running: open ${running.url}/ in a browser. Its boards and scores are kept in ${resolve(config.dataDir)} (LADDER_DATA_DIR). ` +
+          `Admin key for this run: ${config.adminKey}\n`,
+      );
     }
   } catch (err) {
     fail(err, config);

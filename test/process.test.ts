@@ -4,7 +4,7 @@
  * acknowledged score).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +87,34 @@ describe('ladder serve', () => {
     } finally {
       server.child.kill('SIGTERM');
       await server.exited;
+    }
+  });
+
+  it('runs the demo on its own data directory, ./data-demo unless LADDER_DATA_DIR is set, and says where', async () => {
+    for (const explicit of [false, true]) {
+      const cwd = tempDir();
+      const dataDir = explicit ? join(tempDir(), 'mine') : join(cwd, 'data-demo');
+      const env = { LADDER_PORT: '0', LADDER_DEMO_RATE: '5', LADDER_LOG_LEVEL: 'warn', LADDER_DATA_DIR: explicit ? dataDir : undefined };
+      const run = runCli(['demo'], env, { cwd });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`the demo did not start:\n${run.output()}\n${run.errors()}`)), 60_000);
+          run.child.stdout?.on('data', () => {
+            if (/Demo running/.test(run.output())) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          void run.exited.then((code) => reject(new Error(`the demo exited with ${code}:\n${run.errors()}`)));
+        });
+        assert.ok(run.output().includes(`kept in ${dataDir} (LADDER_DATA_DIR)`), run.output());
+        assert.ok(existsSync(join(dataDir, 'ladder.db')), dataDir);
+        assert.equal(existsSync(join(cwd, 'data')), false, 'the demo stays out of ./data');
+        assert.equal(existsSync(join(cwd, 'data-demo')), !explicit);
+      } finally {
+        run.child.kill('SIGTERM');
+        await run.exited;
+      }
     }
   });
 

@@ -3,6 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+// Resolved here, so that the CLI can run in another working directory.
+const tsx = import.meta.resolve('tsx');
 
 export interface ServerProcess {
   readonly child: ChildProcess;
@@ -15,8 +17,14 @@ export interface ServerProcess {
   readonly exited: Promise<number | NodeJS.Signals>;
 }
 
-export function runCli(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string; errors: () => string; exited: Promise<number | NodeJS.Signals> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+export function runCli(
+  args: string[],
+  /** undefined unsets a variable of this process's environment. */
+  env: Record<string, string | undefined>,
+  options: { cwd?: string } = {},
+): { child: ChildProcess; output: () => string; errors: () => string; exited: Promise<number | NodeJS.Signals> } {
+  const child = spawn(process.execPath, ['--import', tsx, cli, ...args], {
+    cwd: options.cwd,
     env: { ...process.env, LADDER_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -4,7 +4,7 @@
  * acknowledged score).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -231,5 +231,37 @@ describe('startup messages', () => {
     const denied = Object.assign(new Error("EACCES: permission denied, mkdir '/srv/ladder'"), { code: 'EACCES', syscall: 'mkdir' });
     assert.equal(startupErrorMessage(denied, config), "EACCES: permission denied, mkdir '/srv/ladder'");
     assert.equal(startupErrorMessage(new Error('data directory ./data is locked\nby process 42 (LADDER_DATA_DIR)'), config), 'data directory ./data is locked by process 42 (LADDER_DATA_DIR)');
+  });
+});
+
+/** Packages the .ts files under `dir` import at run time (type-only imports on one line left out). */
+function importedPackages(dir: string): Set<string> {
+  const root = new URL(`../${dir}/`, import.meta.url);
+  const names = new Set<string>();
+  for (const file of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
+    if (!file.endsWith('.ts')) continue;
+    for (const line of readFileSync(new URL(file, root), 'utf8').split('\n')) {
+      if (/^\s*(import|export) type\b/.test(line)) continue;
+      for (const match of line.matchAll(/(?:from\s+|import\()'([^'.][^']*)'/g)) {
+        const specifier = match[1] as string;
+        if (specifier.startsWith('node:')) continue;
+        names.add(specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/'));
+      }
+    }
+  }
+  return names;
+}
+
+describe('the package', () => {
+  it('depends at run time on what src/ imports, and not on what only the benchmarks use', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as Record<string, Record<string, string>>;
+    const runtime = pkg.dependencies ?? {};
+    const dev = pkg.devDependencies ?? {};
+    const fromSrc = importedPackages('src');
+    for (const name of fromSrc) assert.ok(name in runtime, `src/ imports ${name}, which is not in dependencies`);
+    for (const name of importedPackages('bench')) {
+      if (fromSrc.has(name)) continue;
+      assert.ok(!(name in runtime) && name in dev, `only bench/ imports ${name}: it belongs in devDependencies`);
+    }
   });
 });

@@ -3,14 +3,17 @@
  * `ladder serve` (the default) runs the server; `ladder demo` runs it with a
  * simulated tournament; `ladder config` prints every LADDER_* option.
  */
+import { resolve } from 'node:path';
 import { pino } from 'pino';
-import { configTable, loadConfig, type Config } from './core/config.js';
+import { startupErrorMessage } from './cli-errors.js';
+import { configTable, loadConfig, unknownVariableWarnings, type Config } from './core/config.js';
 import { startLadder, type RunningLadder } from './app.js';
 import { generateKey } from './service/auth.js';
 
 const usage = `usage: ladder [serve|demo|config]
   serve    run the server (default); configure with LADDER_* variables (ladder config lists them)
-  demo     run the server with bots submitting scores on several boards (LADDER_DEMO_RATE scores/s, default 50)
+  demo     run the server with bots submitting scores on several boards (LADDER_DEMO_RATE scores/s, default 50),
+           keeping its data in ./data-demo unless LADDER_DATA_DIR is set
   config   print the configuration options as a Markdown table`;
 
 async function serve(config: Config): Promise<RunningLadder> {
@@ -40,6 +43,24 @@ async function serve(config: Config): Promise<RunningLadder> {
   return running;
 }
 
+/** LADDER_DEMO_RATE, checked before anything starts; unset means 50. */
+function demoRate(raw: string | undefined): number {
+  if (raw === undefined) return 50;
+  const rate = raw.trim() === '' ? NaN : Number(raw);
+  if (!(rate >= 1 && rate <= 10_000)) {
+    throw new Error(`invalid LADDER_DEMO_RATE: must be a number of scores per second from 1 to 10000, got '${raw}'`);
+  }
+  return rate;
+}
+
+/** Prints the one line of a startup failure (and its stack when debugging) and exits. */
+function fail(err: unknown, config: Config | null): never {
+  process.stderr.write(`ladder: ${startupErrorMessage(err, config)}\n`);
+  const level = config?.logLevel ?? process.env.LADDER_LOG_LEVEL;
+  if ((level === 'debug' || level === 'trace') && err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+}
+
 async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'serve';
   if (command === 'config') {
@@ -50,11 +71,14 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(`${usage}\n`);
     process.exit(command === 'help' || command === '--help' ? 0 : 2);
   }
+  for (const warning of unknownVariableWarnings()) process.stderr.write(`ladder: warning: ${warning}\n`);
   let config: Config;
+  let rate = 0;
   try {
     if (command === 'demo') {
-      // The demo needs a key it knows; an explicit LADDER_ADMIN_KEY still wins.
-      config = loadConfig({ LADDER_ADMIN_KEY: generateKey(), ...process.env });
+      rate = demoRate(process.env.LADDER_DEMO_RATE);
+      // The demo needs a key it knows, and keeps its boards away from ./data; explicit variables still win.
+      config = loadConfig({ LADDER_ADMIN_KEY: generateKey(), LADDER_DATA_DIR: './data-demo', ...process.env });
     } else {
       config = loadConfig();
     }
@@ -62,16 +86,19 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(`ladder: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  const running = await serve(config);
-  if (command === 'demo') {
-    const { runDemo } = await import('./demo/index.js');
-    const rate = Number(process.env.LADDER_DEMO_RATE ?? 50);
-    await runDemo({ baseUrl: running.url, adminKey: config.adminKey as string, rate });
-    process.stdout.write(`\nDemo running: open ${running.url}/ in a browser. Admin key for this run: ${config.adminKey}\n`);
+  try {
+    const running = await serve(config);
+    if (command === 'demo') {
+      const { runDemo } = await import('./demo/index.js');
+      await runDemo({ baseUrl: running.url, adminKey: config.adminKey as string, rate });
+      process.stdout.write(
+        `\nDemo running: open ${running.url}/ in a browser. Its boards and scores are kept in ${resolve(config.dataDir)} (LADDER_DATA_DIR). ` +
+          `Admin key for this run: ${config.adminKey}\n`,
+      );
+    }
+  } catch (err) {
+    fail(err, config);
   }
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`ladder: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+main(process.argv.slice(2)).catch((err: unknown) => fail(err, null));

@@ -4,10 +4,13 @@
  * acknowledged score).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { startupErrorMessage } from '../src/cli-errors.js';
+import { closestName, editDistance, knownVariables, unknownVariableWarnings } from '../src/core/config.js';
 import { api } from './helpers/server.js';
 import { runCli, startServerProcess } from './helpers/process.js';
 
@@ -42,6 +45,77 @@ describe('ladder serve', () => {
     const run = runCli(['serve'], { LADDER_PORT: 'eighty', LADDER_DATA_DIR: tempDir() });
     assert.equal(await run.exited, 2);
     assert.match(run.errors(), /LADDER_PORT/);
+  });
+
+  it('names LADDER_PORT in one line when the port is in use', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const run = runCli(['serve'], { LADDER_PORT: String(port), LADDER_DATA_DIR: tempDir() });
+      assert.notEqual(await run.exited, 0);
+      assert.equal(run.errors(), `ladder: cannot listen on 127.0.0.1:${port}: the port is in use (set LADDER_PORT to another port, or 0 for a free one)\n`);
+      const debug = runCli(['serve'], { LADDER_PORT: String(port), LADDER_DATA_DIR: tempDir(), LADDER_LOG_LEVEL: 'debug' });
+      assert.notEqual(await debug.exited, 0);
+      assert.match(debug.errors(), /^ladder: cannot listen on .*\n.*EADDRINUSE[\s\S]*\n {4}at /);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('prints any other startup failure as one line with its message', async () => {
+    const file = join(tempDir(), 'not-a-directory');
+    writeFileSync(file, '');
+    const run = runCli(['serve'], { LADDER_PORT: '0', LADDER_DATA_DIR: file });
+    assert.notEqual(await run.exited, 0);
+    assert.match(run.errors(), /^ladder: [^\n]*not-a-directory[^\n]*\n$/);
+  });
+
+  it('refuses a bad LADDER_DEMO_RATE before starting anything', async () => {
+    const dataDir = join(tempDir(), 'data');
+    const run = runCli(['demo'], { LADDER_PORT: '0', LADDER_DATA_DIR: dataDir, LADDER_DEMO_RATE: 'abc' });
+    assert.equal(await run.exited, 2);
+    assert.equal(run.errors(), "ladder: invalid LADDER_DEMO_RATE: must be a number of scores per second from 1 to 10000, got 'abc'\n");
+    assert.equal(run.output(), '');
+  });
+
+  it('warns about a misspelt variable, naming the closest known one, and starts', async () => {
+    const server = await startServerProcess({ LADDER_DATA_DIR: tempDir(), LADDER_PROT: '9000' });
+    try {
+      assert.equal(server.errors(), 'ladder: warning: unknown variable LADDER_PROT; did you mean LADDER_PORT?\n');
+      assert.equal((await api(server, 'GET', '/healthz')).status, 200);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+
+  it('runs the demo on its own data directory, ./data-demo unless LADDER_DATA_DIR is set, and says where', async () => {
+    for (const explicit of [false, true]) {
+      const cwd = tempDir();
+      const dataDir = explicit ? join(tempDir(), 'mine') : join(cwd, 'data-demo');
+      const env = { LADDER_PORT: '0', LADDER_DEMO_RATE: '5', LADDER_LOG_LEVEL: 'warn', LADDER_DATA_DIR: explicit ? dataDir : undefined };
+      const run = runCli(['demo'], env, { cwd });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`the demo did not start:\n${run.output()}\n${run.errors()}`)), 60_000);
+          run.child.stdout?.on('data', () => {
+            if (/Demo running/.test(run.output())) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          void run.exited.then((code) => reject(new Error(`the demo exited with ${code}:\n${run.errors()}`)));
+        });
+        assert.ok(run.output().includes(`kept in ${dataDir} (LADDER_DATA_DIR)`), run.output());
+        assert.ok(existsSync(join(dataDir, 'ladder.db')), dataDir);
+        assert.equal(existsSync(join(cwd, 'data')), false, 'the demo stays out of ./data');
+        assert.equal(existsSync(join(cwd, 'data-demo')), !explicit);
+      } finally {
+        run.child.kill('SIGTERM');
+        await run.exited;
+      }
+    }
   });
 
   it('loses no acknowledged score when killed with SIGKILL during writes', async () => {
@@ -113,6 +187,81 @@ describe('ladder serve', () => {
     } finally {
       restarted.child.kill('SIGTERM');
       await restarted.exited;
+    }
+  });
+});
+
+describe('startup messages', () => {
+  it('counts edits, with a swap of neighbours as one', () => {
+    assert.equal(editDistance('PORT', 'PORT'), 0);
+    assert.equal(editDistance('PROT', 'PORT'), 1);
+    assert.equal(editDistance('DATADIR', 'DATA_DIR'), 1);
+    assert.equal(editDistance('', 'HOST'), 4);
+    assert.equal(editDistance('kitten', 'sitting'), 3);
+  });
+
+  it('suggests the closest known variable only when it is a likely typo', () => {
+    assert.equal(closestName('LADDER_PROT'), 'LADDER_PORT');
+    assert.equal(closestName('LADDER_LOGLEVEL'), 'LADDER_LOG_LEVEL');
+    assert.equal(closestName('LADDER_DEMORATE'), 'LADDER_DEMO_RATE');
+    assert.equal(closestName('LADDER_HSOT'), 'LADDER_HOST');
+    assert.equal(closestName('LADDER_REDIS_URL'), null);
+    assert.equal(closestName('LADDER_X'), null);
+  });
+
+  it('warns about unknown LADDER_* variables only', () => {
+    assert.deepEqual(
+      unknownVariableWarnings({ LADDER_PROT: '1', LADDER_PORT: '0', LADDER_DEMO_RATE: '5', LADDER_REDIS_URL: 'redis://', PATH: '/bin', ladder_port: '1' }),
+      ['unknown variable LADDER_PROT; did you mean LADDER_PORT?', 'unknown variable LADDER_REDIS_URL (ladder config lists the options)'],
+    );
+    // Every LADDER_* variable read in src/ is known.
+    assert.ok(knownVariables().includes('LADDER_DEMO_RATE'));
+    assert.deepEqual(unknownVariableWarnings({}), []);
+  });
+
+  it('names LADDER_HOST when the host does not resolve or is not this machine', () => {
+    const config = { host: 'nosuchhost.invalid', port: 8080 };
+    const notFound = Object.assign(new Error('getaddrinfo ENOTFOUND nosuchhost.invalid'), { code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname: 'nosuchhost.invalid' });
+    assert.equal(startupErrorMessage(notFound, config), "cannot listen on host 'nosuchhost.invalid' (LADDER_HOST): the name does not resolve");
+    const notMine = Object.assign(new Error('listen EADDRNOTAVAIL: address not available 10.9.9.9'), { code: 'EADDRNOTAVAIL', syscall: 'listen', address: '10.9.9.9', port: 8080 });
+    assert.equal(startupErrorMessage(notMine, { host: '10.9.9.9', port: 8080 }), "cannot listen on host '10.9.9.9' (LADDER_HOST): 10.9.9.9 is not an address of this machine");
+    const inUse = Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE', syscall: 'listen', address: '::1', port: 8080 });
+    assert.match(startupErrorMessage(inUse, { host: 'localhost', port: 8080 }), /^cannot listen on \[::1\]:8080: the port is in use \(set LADDER_PORT/);
+    // A permission error of the data directory is not one of the port.
+    const denied = Object.assign(new Error("EACCES: permission denied, mkdir '/srv/ladder'"), { code: 'EACCES', syscall: 'mkdir' });
+    assert.equal(startupErrorMessage(denied, config), "EACCES: permission denied, mkdir '/srv/ladder'");
+    assert.equal(startupErrorMessage(new Error('data directory ./data is locked\nby process 42 (LADDER_DATA_DIR)'), config), 'data directory ./data is locked by process 42 (LADDER_DATA_DIR)');
+  });
+});
+
+/** Packages the .ts files under `dir` import at run time (type-only imports on one line left out). */
+function importedPackages(dir: string): Set<string> {
+  const root = new URL(`../${dir}/`, import.meta.url);
+  const names = new Set<string>();
+  for (const file of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
+    if (!file.endsWith('.ts')) continue;
+    for (const line of readFileSync(new URL(file, root), 'utf8').split('\n')) {
+      if (/^\s*(import|export) type\b/.test(line)) continue;
+      for (const match of line.matchAll(/(?:from\s+|import\()'([^'.][^']*)'/g)) {
+        const specifier = match[1] as string;
+        if (specifier.startsWith('node:')) continue;
+        names.add(specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/'));
+      }
+    }
+  }
+  return names;
+}
+
+describe('the package', () => {
+  it('depends at run time on what src/ imports, and not on what only the benchmarks use', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as Record<string, Record<string, string>>;
+    const runtime = pkg.dependencies ?? {};
+    const dev = pkg.devDependencies ?? {};
+    const fromSrc = importedPackages('src');
+    for (const name of fromSrc) assert.ok(name in runtime, `src/ imports ${name}, which is not in dependencies`);
+    for (const name of importedPackages('bench')) {
+      if (fromSrc.has(name)) continue;
+      assert.ok(!(name in runtime) && name in dev, `only bench/ imports ${name}: it belongs in devDependencies`);
     }
   });
 });

@@ -96,3 +96,72 @@ export function configTable(): string {
   const rows = Object.values(configSchema).map((opt) => `| \`${opt.env}\` | \`${JSON.stringify(opt.default)}\` | ${opt.doc} |`);
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }
+
+/** LADDER_* variables read outside the schema: not options, but not typos either. */
+const otherVariables = [
+  // The demo's scores per second (src/cli.ts).
+  'LADDER_DEMO_RATE',
+  // Read by the benchmarks and the tests, which pass their environment on to the server.
+  'LADDER_BENCH_REDIS_URL',
+  'LADDER_TEST_SEED',
+];
+
+/** Every LADDER_* name Ladder reads. */
+export function knownVariables(): string[] {
+  return [...Object.values(configSchema).map((opt) => opt.env), ...otherVariables];
+}
+
+/**
+ * Optimal string alignment distance: insertions, deletions, substitutions,
+ * and swaps of neighbours (PROT → PORT) each count as one edit.
+ * Complexity: O(a.length × b.length).
+ */
+export function editDistance(a: string, b: string): number {
+  const width = b.length + 1;
+  const table = new Array<number>((a.length + 1) * width).fill(0);
+  const at = (i: number, j: number): number => table[i * width + j] ?? 0;
+  for (let i = 0; i <= a.length; i++) table[i * width] = i;
+  for (let j = 0; j <= b.length; j++) table[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      let edits = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) edits = Math.min(edits, at(i - 2, j - 2) + 1);
+      table[i * width + j] = edits;
+    }
+  }
+  return at(a.length, b.length);
+}
+
+/**
+ * The known name closest to `name`, when it is close enough to be a typo: at
+ * most one edit per three characters after the LADDER_ prefix (at least one).
+ */
+export function closestName(name: string, known: readonly string[] = knownVariables()): string | null {
+  const prefix = 'LADDER_';
+  const bare = (n: string) => (n.startsWith(prefix) ? n.slice(prefix.length) : n);
+  const allowed = Math.max(1, Math.floor(bare(name).length / 3));
+  let closest: string | null = null;
+  let distance = Infinity;
+  for (const candidate of known) {
+    const d = editDistance(bare(name), bare(candidate));
+    if (d < distance) {
+      closest = candidate;
+      distance = d;
+    }
+  }
+  return distance <= allowed ? closest : null;
+}
+
+/** A warning for every LADDER_* variable of `env` that Ladder does not read, with the likely meant name. */
+export function unknownVariableWarnings(env: Record<string, string | undefined> = process.env): string[] {
+  const known = new Set(knownVariables());
+  return Object.keys(env)
+    .filter((name) => name.startsWith('LADDER_') && !known.has(name))
+    .sort()
+    .map((name) => {
+      const closest = closestName(name);
+      return closest === null
+        ? `unknown variable ${name} (ladder config lists the options)`
+        : `unknown variable ${name}; did you mean ${closest}?`;
+    });
+}

@@ -1,7 +1,14 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Config } from '../core/config.js';
 import type { Auth } from '../service/auth.js';
 import type { HttpAuth } from './context.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope a request needs, checked by `authorizeRoute` before its body is read or validated. */
+    scope?: 'read' | 'write' | 'admin';
+  }
+}
 
 /**
  * The key of a request: `Authorization: Bearer <key>`, or `?key=` on GET
@@ -27,5 +34,19 @@ export function httpAuth(keys: Auth, config: Config): HttpAuth {
       if (scope === 'read' && !config.readAuth) return;
       await keys.authorize(requestKey(request), scope);
     },
+  };
+}
+
+/**
+ * An onRequest hook: the route's `config.scope` is checked before the body is
+ * parsed and anything is validated, so that a caller without the right key
+ * learns that first (401/403), whatever else is wrong with the request.
+ * Routes without a scope (the WebSocket subscribe route refuses on its own
+ * socket) pass.
+ */
+export function authorizeRoute(auth: HttpAuth): onRequestAsyncHookHandler {
+  return async (request) => {
+    const scope = request.routeOptions.config.scope;
+    if (scope !== undefined) await auth.authorize(request, scope);
   };
 }

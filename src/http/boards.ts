@@ -13,10 +13,9 @@ interface NewBoardBody {
 }
 
 export function registerBoardRoutes(app: FastifyInstance, ctx: HttpContext): void {
-  const { ladder, auth } = ctx;
+  const { ladder } = ctx;
 
-  app.post<{ Body: NewBoardBody }>('/v1/leaderboards', { schema: { body: newBoardBody } }, async (request, reply) => {
-    await auth.authorize(request, 'admin');
+  app.post<{ Body: NewBoardBody }>('/v1/leaderboards', { config: { scope: 'admin' }, schema: { body: newBoardBody } }, async (request, reply) => {
     const body = request.body;
     const board = await ladder.createBoard({
       id: body.id,
@@ -28,20 +27,17 @@ export function registerBoardRoutes(app: FastifyInstance, ctx: HttpContext): voi
     return reply.status(201).header('Location', `/v1/leaderboards/${board.config.id}`).send(boardToWire(board));
   });
 
-  app.get<{ Querystring: { limit: number; offset: number } }>('/v1/leaderboards', { schema: { querystring: listQuery } }, async (request) => {
-    await auth.authorize(request, 'read');
+  app.get<{ Querystring: { limit: number; offset: number } }>('/v1/leaderboards', { config: { scope: 'read' }, schema: { querystring: listQuery } }, async (request) => {
     const { limit, offset } = request.query;
     const page = await ladder.listBoards(offset, limit);
     return { leaderboards: page.boards.map(boardToWire), total: page.total };
   });
 
-  app.get<{ Params: { id: string } }>('/v1/leaderboards/:id', { schema: { params: boardParams, querystring: readQuery } }, async (request) => {
-    await auth.authorize(request, 'read');
+  app.get<{ Params: { id: string } }>('/v1/leaderboards/:id', { config: { scope: 'read' }, schema: { params: boardParams, querystring: readQuery } }, async (request) => {
     return boardToWire(await ladder.getBoard(request.params.id));
   });
 
-  app.delete<{ Params: { id: string } }>('/v1/leaderboards/:id', { schema: { params: boardParams } }, async (request, reply) => {
-    await auth.authorize(request, 'admin');
+  app.delete<{ Params: { id: string } }>('/v1/leaderboards/:id', { config: { scope: 'admin' }, schema: { params: boardParams } }, async (request, reply) => {
     await ladder.deleteBoard(request.params.id);
     return reply.status(204).send();
   });

@@ -12,7 +12,7 @@ function toHttpError(err: FastifyError | LadderError | Error, bodyLimit: number)
   if (err instanceof LadderError) return err;
   const fastifyError = err as FastifyError;
   if (fastifyError.validation) {
-    return validationError(fastifyError.validation as Parameters<typeof validationError>[0]);
+    return validationError(fastifyError.validation as Parameters<typeof validationError>[0], '', fastifyError.validationContext);
   }
   if (fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     return new LadderError('malformed_json', 'the body is empty but Content-Type is application/json');

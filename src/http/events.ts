@@ -18,9 +18,8 @@ const SSE_SUB = 'sse';
 export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext): void {
   app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
     '/v1/leaderboards/:id/events',
-    { schema: { params: boardParams } },
+    { config: { scope: 'read' }, schema: { params: boardParams } },
     async (request, reply) => {
-      await ctx.auth.authorize(request, 'read');
       const boardId = request.params.id;
       if (ctx.ladder.boardRules(boardId) === undefined) throw boardNotFound(boardId);
       const spec = viewOf(request.query.view);

@@ -1,16 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import type { KeyScope } from '../store/store.js';
+import type { ApiKeyRecord, KeyScope } from '../store/store.js';
 import type { HttpContext } from './context.js';
 import { keyParams, newKeyBody, readQuery } from './schemas.js';
-import type { ApiKeyRecord } from '../store/store.js';
 
 function keyToWire(record: ApiKeyRecord) {
   return { id: record.id, scope: record.scope, name: record.name, created_at: record.createdAt, revoked_at: record.revokedAt };
 }
 
 export function registerKeyRoutes(app: FastifyInstance, ctx: HttpContext): void {
-  app.post<{ Body: { scope: KeyScope; name?: string } }>('/v1/keys', { schema: { body: newKeyBody } }, async (request, reply) => {
-    await ctx.auth.authorize(request, 'admin');
+  app.post<{ Body: { scope: KeyScope; name?: string } }>('/v1/keys', { config: { scope: 'admin' }, schema: { body: newKeyBody } }, async (request, reply) => {
     const issued = await ctx.auth.keys.issue(request.body.scope, request.body.name ?? '');
     return reply.status(201).send({
       id: issued.record.id,
@@ -21,13 +19,11 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: HttpContext): void 
     });
   });
 
-  app.get('/v1/keys', { schema: { querystring: readQuery } }, async (request) => {
-    await ctx.auth.authorize(request, 'admin');
+  app.get('/v1/keys', { config: { scope: 'admin' }, schema: { querystring: readQuery } }, async () => {
     return { keys: (await ctx.auth.keys.list()).map(keyToWire) };
   });
 
-  app.delete<{ Params: { keyId: string } }>('/v1/keys/:keyId', { schema: { params: keyParams } }, async (request) => {
-    await ctx.auth.authorize(request, 'admin');
+  app.delete<{ Params: { keyId: string } }>('/v1/keys/:keyId', { config: { scope: 'admin' }, schema: { params: keyParams } }, async (request) => {
     return keyToWire(await ctx.auth.keys.revoke(request.params.keyId));
   });
 }

@@ -40,13 +40,12 @@ function parseParticipants(list: string): string[] {
 }
 
 export function registerRankingRoutes(app: FastifyInstance, ctx: HttpContext): void {
-  const { ladder, auth, config } = ctx;
+  const { ladder, config } = ctx;
 
   app.get<{ Params: { id: string }; Querystring: RankingsQuery }>(
     '/v1/leaderboards/:id/rankings',
-    { schema: { params: boardParams, querystring: rankingsQuery } },
+    { config: { scope: 'read' }, schema: { params: boardParams, querystring: rankingsQuery } },
     async (request, reply) => {
-      await auth.authorize(request, 'read');
       const { id } = request.params;
       const query = request.query;
       if (query.around !== undefined && query.participants !== undefined) {
@@ -74,9 +73,8 @@ export function registerRankingRoutes(app: FastifyInstance, ctx: HttpContext): v
 
   app.get<{ Params: { id: string; pid: string }; Querystring: { neighbors: number } }>(
     '/v1/leaderboards/:id/participants/:pid',
-    { schema: { params: participantParams, querystring: participantQuery } },
+    { config: { scope: 'read' }, schema: { params: participantParams, querystring: participantQuery } },
     async (request, reply) => {
-      await auth.authorize(request, 'read');
       const { id, pid } = request.params;
       const standing = await ladder.participant(id, pid, request.query.neighbors);
       if (notModified(request, reply, etagOf(standing))) return reply.status(304).send();

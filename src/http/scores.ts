@@ -22,13 +22,12 @@ function inputOf(body: ScoreBody): SubmissionInput {
 }
 
 export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): void {
-  const { ladder, auth } = ctx;
+  const { ladder } = ctx;
 
   app.post<{ Params: { id: string }; Body: ScoreBody }>(
     '/v1/leaderboards/:id/scores',
-    { schema: { params: boardParams, body: scoreBody } },
+    { config: { scope: 'write' }, schema: { params: boardParams, body: scoreBody } },
     async (request) => {
-      await auth.authorize(request, 'write');
       const result = await ladder.submit(request.params.id, inputOf(request.body));
       return submitResultToWire(result);
     },
@@ -36,9 +35,8 @@ export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): voi
 
   app.post<{ Params: { id: string }; Body: { scores: unknown[] } }>(
     '/v1/leaderboards/:id/scores/batch',
-    { schema: { params: boardParams, body: batchBody } },
+    { config: { scope: 'write' }, schema: { params: boardParams, body: batchBody } },
     async (request) => {
-      await auth.authorize(request, 'write');
       if (!ladder.boardRules(request.params.id)) throw boardNotFound(request.params.id);
       const results: unknown[] = new Array(request.body.scores.length);
       const valid: SubmissionInput[] = [];

@@ -1,7 +1,9 @@
 /** Builds the Fastify application: the v1 REST API, real-time endpoints and the dashboard. */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { LadderError } from '../core/errors.js';
+import { authorizeRoute } from './auth.js';
 import { registerBoardRoutes } from './boards.js';
+import { clientErrorHandler, requireHost } from './client-errors.js';
 import type { HttpContext } from './context.js';
 import { registerDashboardRoute } from './dashboard.js';
 import { registerErrorHandling } from './errors.js';
@@ -31,10 +33,20 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
       const body = new LadderError('invalid_request', `${field}: ${error.message}`, { field }).toBody();
       void (reply as FastifyReply).status(400).send(body);
     },
+    // Requests Node's HTTP parser refuses, and those without Host, get the API's error shape too.
+    clientErrorHandler: clientErrorHandler(logger),
+    http: { requireHostHeader: false },
   });
   app.setValidatorCompiler(validatorCompiler);
   // The API speaks JSON only; other bodies get 415 instead of a confusing validation error.
   app.removeContentTypeParser('text/plain');
+  // A route without a body (DELETE) takes an empty one from clients that always send Content-Type: application/json.
+  const parseJson = app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? 'error', app.initialConfig.onConstructorPoisoning ?? 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' && request.routeOptions.schema?.body === undefined) done(null, undefined);
+    else parseJson(request, body as string, done);
+  });
   registerErrorHandling(app, ctx.config.bodyLimit);
 
   // Once close() has begun, requests on open keep-alive connections get a 503
@@ -46,6 +58,8 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
   app.addHook('onRequest', async () => {
     if (closing) throw new LadderError('shutting_down', 'the server is shutting down; retry on another instance');
   });
+  app.addHook('onRequest', requireHost);
+  app.addHook('onRequest', authorizeRoute(ctx.auth));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   registerBoardRoutes(app, ctx);

@@ -3,18 +3,28 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+// Resolved here, so that the CLI can run in another working directory.
+const tsx = import.meta.resolve('tsx');
 
 export interface ServerProcess {
   readonly child: ChildProcess;
   readonly url: string;
   /** Everything the process printed on stdout so far. */
   output(): string;
+  /** Everything the process printed on stderr so far. */
+  errors(): string;
   /** Resolves with the exit code (or signal) once the process has ended. */
   readonly exited: Promise<number | NodeJS.Signals>;
 }
 
-export function runCli(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string; errors: () => string; exited: Promise<number | NodeJS.Signals> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+export function runCli(
+  args: string[],
+  /** undefined unsets a variable of this process's environment. */
+  env: Record<string, string | undefined>,
+  options: { cwd?: string } = {},
+): { child: ChildProcess; output: () => string; errors: () => string; exited: Promise<number | NodeJS.Signals> } {
+  const child = spawn(process.execPath, ['--import', tsx, cli, ...args], {
+    cwd: options.cwd,
     env: { ...process.env, LADDER_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -43,5 +53,5 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     run.child.stdout?.on('data', onData);
     void run.exited.then((code) => reject(new Error(`server exited with ${code}:\n${run.output()}\n${run.errors()}`)));
   });
-  return { child: run.child, url, output: run.output, exited: run.exited };
+  return { child: run.child, url, output: run.output, errors: run.errors, exited: run.exited };
 }

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { backoffDelay } from '../src/client/backoff.js';
+import { errorFromMessage, fatalErrors, isFatal } from '../src/client/errors.js';
 import type { DeltaMessage, ViewEntry } from '../src/client/protocol.js';
 import { eventData } from '../src/client/sse.js';
 import { applyDelta, stateFromSnapshot, type ViewState } from '../src/client/view-state.js';
@@ -142,6 +143,31 @@ function referenceDelta(
     upserts: after.entries.filter((e) => !kept.has(key(e))),
   };
 }
+
+describe('fatal errors', () => {
+  it('end a view only for causes that no retry can fix, each with its reason', () => {
+    const fatal = ['board_not_found', 'invalid_view', 'invalid_request', 'missing_api_key', 'invalid_api_key', 'forbidden'];
+    assert.deepEqual(Object.keys(fatalErrors).sort(), [...fatal].sort());
+    for (const code of fatal) {
+      assert.ok(isFatal(code), code);
+      assert.ok((fatalErrors[code] ?? '').length > 20, `${code} says why it is fatal`);
+    }
+    // Limits of the moment and passing trouble are retried with backoff.
+    for (const code of ['too_many_subscriptions', 'too_many_views', 'internal_error', 'shutting_down', 'network_error', 'unexpected_response']) {
+      assert.equal(isFatal(code), false, code);
+    }
+    assert.equal(isFatal('constructor'), false, 'only own entries count');
+  });
+
+  it('gives a real-time error the HTTP status of the same cause in the server catalogue', () => {
+    assert.deepEqual(
+      ['board_not_found', 'missing_api_key', 'forbidden', 'internal_error', 'not_a_code'].map((code) => errorFromMessage({ code, message: 'm' }).status),
+      [404, 401, 403, 500, 0],
+    );
+    const error = errorFromMessage({ code: 'forbidden', message: 'the key may not read' });
+    assert.deepEqual([error.name, error.code, error.message], ['LadderApiError', 'forbidden', 'the key may not read']);
+  });
+});
 
 describe('backoff', () => {
   it('draws full jitter below an exponential cap', () => {

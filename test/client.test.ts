@@ -68,6 +68,51 @@ async function startProxy(target: string): Promise<{ url: string; dropAll(): voi
   };
 }
 
+/** One request the client made through a recorder(), and what the server answered. */
+interface Exchange {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: Headers;
+  response?: { readonly status: number; readonly headers: Headers; readonly body: unknown };
+}
+
+/**
+ * A fetch that passes every request to the server and records it, in the
+ * order sent, with the server's status, headers and JSON body once answered
+ * (event streams are passed through unread).
+ */
+function recorder(inner: typeof fetch = fetch): { fetch: typeof fetch; exchanges: Exchange[] } {
+  const exchanges: Exchange[] = [];
+  const recording: typeof fetch = async (input, init) => {
+    const exchange: Exchange = { method: init?.method ?? 'GET', url: new URL(String(input)), headers: new Headers(init?.headers) };
+    exchanges.push(exchange);
+    const response = await inner(input, init);
+    let body: unknown = null;
+    if (!exchange.url.pathname.endsWith('/events')) {
+      const text = await response.clone().text();
+      body = text === '' ? null : JSON.parse(text);
+    }
+    exchange.response = { status: response.status, headers: response.headers, body };
+    return response;
+  };
+  return { fetch: recording, exchanges };
+}
+
+/** A fetch that answers the first `times` event-stream requests with `answer()` instead of passing them to the server. */
+function refusingStreams(times: number, answer: () => Response): typeof fetch {
+  let left = times;
+  return (input, init) => (String(input).includes('/events') && left-- > 0 ? Promise.resolve(answer()) : fetch(input, init));
+}
+
+function errorAnswer(code: string, status: number): Response {
+  return new Response(JSON.stringify({ error: { code, message: `refused with ${code}` } }), { status, headers: { 'content-type': 'application/json' } });
+}
+
+/** Every field of `value` is one its client type names (`fields`), so no part of the server's answer is untyped. */
+function assertTyped<T extends object>(value: T, fields: readonly (keyof T)[]): void {
+  for (const key of Object.keys(value)) assert.ok((fields as readonly PropertyKey[]).includes(key), `field ${key} is not in the client's type`);
+}
+
 /**
  * `ws`'s WebSocket behind the client's interface, recording every message,
  * optionally losing inbound ones or refusing to connect at all.
@@ -235,7 +280,7 @@ describe('LadderClient', () => {
         total: 0,
       });
       assert.deepEqual(await admin.getBoard(id), created);
-      assert.ok((await admin.listBoards()).some((board) => board.id === id));
+      assert.ok((await admin.listBoards()).leaderboards.some((board) => board.id === id));
       await admin.deleteBoard(id);
       await assert.rejects(admin.getBoard(id), { name: 'LadderApiError', code: 'board_not_found', status: 404 });
     });
@@ -246,7 +291,7 @@ describe('LadderClient', () => {
       assert.equal(first.rank, 1);
       assert.equal(first.previous_rank, null);
       assert.equal(first.changed, true);
-      const results = await admin.submitScores(id, [
+      const { results } = await admin.submitScores(id, [
         { participant_id: 'bob', score: 20 },
         { participant_id: 'ann', score: 1.5 },
         { participant_id: 'ann', score: 5 },
@@ -273,15 +318,71 @@ describe('LadderClient', () => {
       await assert.rejects(admin.getParticipant(id, 'nobody'), { code: 'participant_not_found', status: 404 });
     });
 
-    it('long-polls the rankings until the version moves', async () => {
+    it('returns from every wrapper the whole answer the server sent, typed', async () => {
+      const { fetch: recording, exchanges } = recorder();
+      const client = makeClient({ apiKey: server.adminKey, fetch: recording });
+      const answer = () => exchanges[exchanges.length - 1]!.response!;
+      const id = boardId('client');
+
+      const created = await client.createBoard({ id, name: 'Wrapped', sort_order: 'desc', operator: 'best', metadata: { season: 3 } });
+      assert.equal(answer().status, 201);
+      assert.deepEqual(created, answer().body);
+      assertTyped(created, ['id', 'name', 'sort_order', 'operator', 'metadata', 'created_at', 'version', 'total']);
+
+      const scored = await client.submitScore(id, { participant_id: 'ann', score: 30, metadata: { clan: 'red' } });
+      assert.deepEqual(scored, answer().body);
+      assertTyped(scored, ['participant_id', 'score', 'rank', 'previous_rank', 'previous_score', 'version', 'changed', 'achieved_at']);
+
+      const batch = await client.submitScores(id, [
+        { participant_id: 'bob', score: 20 },
+        { participant_id: 'cat', score: 10 },
+        { participant_id: 'dan', score: 1.5 },
+      ]);
+      assert.deepEqual(batch, answer().body);
+      assertTyped(batch, ['results']);
+      assert.deepEqual(batch.results.map((result) => ('error' in result ? result.error.code : result.rank)), [2, 3, 'invalid_score']);
+
+      const list = await client.listBoards();
+      assert.deepEqual(list, answer().body);
+      assertTyped(list, ['leaderboards', 'total']);
+      assert.ok(list.leaderboards.some((board) => board.id === id));
+      assert.equal(list.total, list.leaderboards.length);
+      const page = await client.listBoards({ limit: 1, offset: list.total - 1 });
+      assert.deepEqual(page, { leaderboards: [list.leaderboards[list.total - 1]], total: list.total });
+
+      const board = await client.getBoard(id);
+      assert.deepEqual(board, answer().body);
+      assert.deepEqual([board.version, board.total], [3, 3]);
+
+      const rankings = await client.getRankings(id, { limit: 2 });
+      assert.deepEqual(rankings, answer().body);
+      assertTyped(rankings, ['leaderboard_id', 'version', 'total', 'entries']);
+      assertTyped(rankings.entries[0]!, ['rank', 'participant_id', 'score', 'achieved_at', 'metadata']);
+      assert.deepEqual(rankings.entries[0]!.metadata, { clan: 'red' });
+
+      const standing = await client.getParticipant(id, 'ann', { neighbors: 1 });
+      assert.deepEqual(standing, answer().body);
+      assertTyped(standing, ['leaderboard_id', 'participant_id', 'rank', 'score', 'achieved_at', 'percentile', 'version', 'total', 'neighbors', 'metadata']);
+      assert.deepEqual(standing.metadata, { clan: 'red' });
+      assert.deepEqual(standing.neighbors.below.map((entry) => entry.participant_id), ['bob']);
+
+      assert.equal(await client.deleteBoard(id), undefined);
+      assert.deepEqual([answer().status, answer().body], [204, null]);
+    });
+
+    it('long-polls the rankings: no answer while the version stands still, then the new state', async () => {
       const id = await newBoard();
       const { version } = await admin.getBoard(id);
-      const started = Date.now();
-      const polled = admin.getRankings(id, { waitForVersionAfter: version, timeoutMs: 5000 });
-      setTimeout(() => void admin.submitScore(id, { participant_id: 'late', score: 1 }), 150);
+      let answered = false;
+      // The server may hold the poll for LADDER_LONG_POLL_MAX_MS (30 s); nothing here waits that long.
+      const polled = admin.getRankings(id, { waitForVersionAfter: version, timeoutMs: 30_000 }).finally(() => (answered = true));
+      // Requests sent after the poll are answered while it is held.
+      await admin.getRankings(id);
+      await admin.getBoard(id);
+      assert.equal(answered, false, 'held while the version stands still');
+      await admin.submitScore(id, { participant_id: 'late', score: 1 });
       const rankings = await polled;
       assert.equal(rankings.version, version + 1);
-      assert.ok(Date.now() - started >= 100);
       assert.equal(rankings.entries[0]?.participant_id, 'late');
     });
 
@@ -300,6 +401,51 @@ describe('LadderClient', () => {
       });
       const unreachable = new LadderClient({ baseUrl: `http://127.0.0.1:${deadPort}` });
       await assert.rejects(unreachable.listBoards(), { code: 'network_error', status: 0 });
+    });
+  });
+
+  describe('which server errors end a view', () => {
+    it('retries too_many_subscriptions instead of giving up, and goes live once there is room', async () => {
+      const id = await newBoard();
+      await play(id, 5);
+      const client = makeClient({ WebSocket: new Wire().WebSocket });
+      // The server allows 100 subscriptions per connection, and the client shares one connection per board.
+      const full = Array.from({ length: 100 }, (_, i) => watch(client, id, { top: i + 1 }));
+      await waitFor('100 live views', () => full.every((view) => view.latest !== undefined));
+      const extra = watch(client, id, { top: 5 });
+      await waitFor('the refusal', () => extra.errors.length > 0);
+      assert.equal(extra.errors[0]!.code, 'too_many_subscriptions');
+      assert.notEqual(extra.subscription.status.state, 'closed');
+      full[0]!.subscription.close();
+      await converges(extra, id, { top: 5 });
+      assert.equal(extra.latest?.transport, 'websocket');
+      client.close();
+    });
+
+    it('ends an SSE view on invalid_view, and retries too_many_views, answered or streamed, until it passes', async () => {
+      const id = await newBoard();
+      await play(id, 5);
+      const invalid = makeClient({ transports: ['sse'], fetch: refusingStreams(Infinity, () => errorAnswer('invalid_view', 400)) });
+      const refused = watch(invalid, id, { top: 5 });
+      await waitFor('the error', () => refused.errors.length > 0);
+      assert.deepEqual([refused.errors[0]!.code, refused.errors[0]!.status], ['invalid_view', 400]);
+      assert.equal(refused.subscription.status.state, 'closed');
+
+      const answered = makeClient({ transports: ['sse'], fetch: refusingStreams(3, () => errorAnswer('too_many_views', 503)) });
+      const limited = watch(answered, id, { top: 5 });
+      await converges(limited, id, { top: 5 });
+      assert.equal(limited.latest?.transport, 'sse');
+
+      const event = 'event: error\ndata: {"type":"error","sub":"sse","code":"too_many_views","message":"the board has too many views"}\n\n';
+      const streamed = makeClient({
+        transports: ['sse'],
+        fetch: refusingStreams(1, () => new Response(event, { headers: { 'content-type': 'text/event-stream' } })),
+      });
+      const retried = watch(streamed, id, { top: 5 });
+      await waitFor('the error event', () => retried.errors.length > 0);
+      assert.equal(retried.errors[0]!.code, 'too_many_views');
+      await converges(retried, id, { top: 5 });
+      assert.notEqual(retried.subscription.status.state, 'closed');
     });
   });
 
@@ -413,6 +559,30 @@ describe('LadderClient', () => {
   });
 
   describe('fallbacks', () => {
+    it('long-polls with the ETag the server sent, so that an idle board costs 304s, and still gets every change', async () => {
+      const id = await newBoard();
+      await play(id, 5);
+      const { fetch: recording, exchanges } = recorder();
+      // Polls the server holds for 200 ms only, so that an idle board answers several times.
+      const client = makeClient({ transports: ['poll'], fetch: recording, pollWaitMs: 200 });
+      const top = watch(client, id, { top: 5 });
+      await converges(top, id, { top: 5 });
+      const polls = () => exchanges.filter((exchange) => exchange.url.pathname.endsWith('/rankings') && exchange.response !== undefined);
+      await waitFor('a 304 while the board is idle', () => polls().some((exchange) => exchange.response!.status === 304));
+      // Each If-None-Match is exactly a tag that the server sent with an earlier answer.
+      const received = new Set<string>();
+      for (const exchange of polls()) {
+        const sent = exchange.headers.get('if-none-match');
+        if (sent !== null) assert.ok(received.has(sent), `If-None-Match ${sent} was never sent by the server`);
+        const etag = exchange.response!.headers.get('etag');
+        if (etag !== null) received.add(etag);
+      }
+      await play(id, 5);
+      await converges(top, id, { top: 5 });
+      assert.ok(top.updates.every((update) => update.transport === 'poll'));
+      client.close();
+    });
+
     it('starts on SSE when there is no WebSocket (Node 20 without one)', async () => {
       const id = await newBoard();
       const client = makeClient();
@@ -473,9 +643,9 @@ describe('LadderClient', () => {
       const wire = new Wire(deadPort);
       wire.refusals = Infinity;
       // A proxy that cannot stream: event streams fail, plain requests pass.
-      const noStreaming: typeof fetch = (input, init) =>
-        String(input).includes('/events') ? Promise.resolve(new Response('bad gateway', { status: 502 })) : fetch(input, init);
-      const client = makeClient({ WebSocket: wire.WebSocket, fetch: noStreaming, fallbackAfter: 2, pollWaitMs: 5000 });
+      const { fetch: noStreaming, exchanges } = recorder(refusingStreams(Infinity, () => new Response('bad gateway', { status: 502 })));
+      // Polls the server may hold for as long as it allows (LADDER_LONG_POLL_MAX_MS, 30 s).
+      const client = makeClient({ WebSocket: wire.WebSocket, fetch: noStreaming, fallbackAfter: 2, pollWaitMs: 30_000 });
       const top = watch(client, id, { top: 5 });
       const around = watch(client, id, { around: 'p3', radius: 1 });
       await waitFor('polling', () => top.latest?.transport === 'poll');
@@ -486,12 +656,19 @@ describe('LadderClient', () => {
       // The status starts as connecting on websocket (subscription.status); onStatus reports the changes.
       assert.deepEqual([...new Set(top.statuses.map((s) => s.transport))], ['sse', 'poll']);
 
-      // Long-polls answer as soon as the version moves, not at the end of pollWaitMs.
-      const started = Date.now();
+      // The change is delivered by the poll that was already held when it was made, not by a later one.
       const version = top.latest!.version;
+      const topPolls = () => exchanges.filter((exchange) => exchange.url.pathname.endsWith('/rankings') && exchange.url.searchParams.get('limit') === '5');
+      const waiting = () => topPolls().find((exchange) => exchange.url.searchParams.get('wait_for_version_after') === String(version));
+      await waitFor('a poll held at the current version', () => waiting() !== undefined);
+      const held = waiting()!;
+      assert.equal(held.response, undefined, 'the poll is held, not answered');
       await admin.submitScore(id, { participant_id: 'fresh', score: 5000 });
-      await waitFor('the next poll', () => top.latest!.version > version);
-      assert.ok(Date.now() - started < 2000);
+      await waitFor('the update', () => top.latest!.version > version);
+      const answer = waiting()?.response;
+      assert.equal(answer?.status, 200);
+      assert.equal((answer?.body as { version: number }).version, top.latest!.version);
+      assert.equal(top.latest!.entries[0]?.participant_id, 'fresh');
       client.close();
     });
   });

@@ -4,7 +4,7 @@
  * snapshots of the same shape), so the subscription's state machine does not
  * care which one is in use.
  */
-import { LadderApiError } from './errors.js';
+import { isFatal, LadderApiError } from './errors.js';
 import type { ServerMessage } from './protocol.js';
 
 export interface FeedListener {
@@ -26,9 +26,6 @@ export interface Feed {
   resubscribe(): void;
   close(): void;
 }
-
-/** Answers that retrying cannot change; any other failure is retried and counts towards the fallback. */
-const fatalCodes = new Set(['board_not_found', 'invalid_request', 'missing_api_key', 'invalid_api_key', 'forbidden']);
 
 /**
  * A feed driven by one async loop at a time (SSE, long-polling):
@@ -58,9 +55,13 @@ export abstract class LoopFeed implements Feed {
   /** Delivers to the listener and retries until `signal` aborts. */
   protected abstract run(signal: AbortSignal): Promise<void>;
 
-  /** When `err` is an answer that retrying cannot change, stops the feed, tells the listener and answers true. */
+  /**
+   * When `err` is an answer that retrying cannot change (isFatal), stops the
+   * feed, tells the listener and answers true. Any other failure is retried
+   * and counts towards the fallback.
+   */
   protected stopOnFatal(err: unknown): boolean {
-    if (!(err instanceof LadderApiError && fatalCodes.has(err.code))) return false;
+    if (!(err instanceof LadderApiError && isFatal(err.code))) return false;
     this.controller.abort();
     this.listener.fail(err);
     return true;

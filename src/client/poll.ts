@@ -3,6 +3,10 @@
  * with `If-None-Match` so an unchanged board costs a 304) and hands each new
  * state to the subscription as a snapshot. Works through any proxy that
  * passes plain HTTP.
+ *
+ * The ETag is the server's business (its format changes between server
+ * versions), so the poller never builds one: it sends back exactly the tag
+ * the server sent with the state the local copy holds.
  */
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { errorFromResponse } from './errors.js';
@@ -15,6 +19,9 @@ import type { Rankings } from './types.js';
 const minPollIntervalMs = 1000;
 
 export class PollFeed extends LoopFeed {
+  /** The ETag the server sent with the last state handed on, and that state's version. */
+  private lastTag: { readonly etag: string; readonly version: number } | null = null;
+
   constructor(
     private readonly http: HttpContext,
     private readonly boardId: string,
@@ -60,7 +67,8 @@ export class PollFeed extends LoopFeed {
     if (since !== null) {
       query.wait_for_version_after = since;
       query.timeout_ms = this.waitMs;
-      headers['if-none-match'] = `"${since}"`;
+      // Only when the tag belongs to the state the local copy holds; a copy from elsewhere gets a full answer.
+      if (this.lastTag?.version === since) headers['if-none-match'] = this.lastTag.etag;
     }
     const response = await send(this.http, boardPath(this.boardId, '/rankings'), { query, headers, signal });
     if (response.status === 304) return null;
@@ -73,7 +81,10 @@ export class PollFeed extends LoopFeed {
       const { version, total } = (await board.json()) as { version: number; total: number };
       return { type: 'snapshot', sub: 'poll', version, total, first_rank: 0, entries: [] };
     }
-    return snapshotOf(this.view, (await response.json()) as Rankings);
+    const snapshot = snapshotOf(this.view, (await response.json()) as Rankings);
+    const etag = response.headers.get('etag');
+    this.lastTag = etag === null ? null : { etag, version: snapshot.version };
+    return snapshot;
   }
 }
 

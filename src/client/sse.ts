@@ -64,8 +64,11 @@ export class SseFeed extends LoopFeed {
       for await (const data of eventData(response.body, heard)) {
         const message = parseServerMessage(data);
         if (message === null || signal.aborted) continue;
-        delivered = true;
-        this.failures = 0;
+        // An error event (the server then ends the stream) is no delivery: reconnects after it back off.
+        if (message.type !== 'error') {
+          delivered = true;
+          this.failures = 0;
+        }
         this.listener.message(message);
       }
       return delivered;

@@ -20,6 +20,19 @@ export interface Board {
   readonly total: number;
 }
 
+/** `GET /v1/leaderboards`: one page of boards in id order, and how many there are in all. */
+export interface BoardList {
+  readonly leaderboards: readonly Board[];
+  /** Boards in all, not only on this page. */
+  readonly total: number;
+}
+
+export interface ListBoardsQuery {
+  /** Default (and at most) 1000. */
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
 export interface CreateBoardInput {
   readonly id: string;
   readonly name?: string;
@@ -60,12 +73,18 @@ export interface ApiErrorDetail {
 /** One item of a batch answer: the result, or why this item was rejected. */
 export type BatchItemResult = ScoreResult | { readonly error: ApiErrorDetail };
 
+/** `POST /v1/leaderboards/{id}/scores/batch`: one result per submitted item, in order. */
+export interface BatchResult {
+  readonly results: readonly BatchItemResult[];
+}
+
 export interface RankedEntry {
   readonly rank: number;
   readonly participant_id: string;
   readonly score: number;
   readonly achieved_at: number;
-  readonly metadata?: Metadata | null;
+  /** The entry's metadata; absent when it has none. */
+  readonly metadata?: Metadata;
 }
 
 export interface Rankings {
@@ -99,5 +118,8 @@ export interface ParticipantStanding {
   readonly percentile: number;
   readonly version: number;
   readonly total: number;
+  /** Up to `neighbors` entries just above and just below, each in rank order. */
   readonly neighbors: { readonly above: readonly RankedEntry[]; readonly below: readonly RankedEntry[] };
+  /** As in RankedEntry. */
+  readonly metadata?: Metadata;
 }

@@ -146,7 +146,7 @@ async function fetchBoard(boardId: string): Promise<Board | null> {
 
 async function loadBoards(): Promise<void> {
   try {
-    boards = await client.listBoards();
+    boards = [...(await client.listBoards()).leaderboards];
   } catch (err) {
     showError(err);
     return;

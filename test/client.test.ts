@@ -4,16 +4,28 @@
  * including reconnect with resume, resync after a lost message, and the
  * fallbacks. Faults are injected between client and server (a TCP proxy that
  * drops connections, a WebSocket that loses a message or cannot connect, a
- * fetch that cannot stream), never inside either.
+ * fetch that cannot stream), never inside either. Last, `ladder/client` as
+ * an app gets it: imported from the packed tarball.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { isDeepStrictEqual } from 'node:util';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import WebSocket from 'ws';
 import { LadderApiError, LadderClient, type LadderClientOptions, type SubscriptionStatus, type View, type ViewUpdate, type WebSocketLike } from '../src/client/index.js';
 import type { ClientMessage, ServerMessage } from '../src/client/protocol.js';
 import { boardId, startServer, type TestServer } from './helpers/server.js';
+
+const run = promisify(execFile);
+/** The package test packs dist/ as it is (npm test builds it first). */
+const built = existsSync('dist/client/index.js');
+if (!built && !process.env.CI) {
+  process.stderr.write('\n!!! dist/ is not built: SKIPPING the test of the packed ladder/client (npm run build). On CI this fails. !!!\n\n');
+}
 
 /** Short delays, so that reconnects and fallbacks happen within a test. */
 const fast = { backoff: { baseMs: 20, maxMs: 200 } } satisfies Partial<LadderClientOptions>;
@@ -700,6 +712,40 @@ describe('LadderClient', () => {
         keyless.close();
       }
       owner.close();
+    });
+  });
+
+  describe('the package', { skip: !built && !process.env.CI ? 'dist/ is not built' : false }, () => {
+    it('makes ladder/client importable from the packed tarball, without the server dependencies, and it talks to the server', async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), 'ladder-pack-'));
+      t.after(() => rmSync(dir, { recursive: true, force: true }));
+      // What `npm pack` makes of package.json's files and exports; --ignore-scripts packs dist/ as built.
+      const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir]);
+      const [packed] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
+      const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, Record<string, string>> };
+      const paths = new Set(packed.files.map((file) => file.path));
+      for (const target of Object.values(manifest.exports['./client']!)) assert.ok(paths.has(target.replace(/^\.\//, '')), `${target} is in the tarball`);
+
+      // `npm install <tgz>` unpacks it into node_modules/ladder; the client's dependencies, none, are all it needs to run.
+      const app = join(dir, 'app');
+      mkdirSync(join(app, 'node_modules', 'ladder'), { recursive: true });
+      await run('tar', ['-xzf', join(dir, packed.filename), '-C', join(app, 'node_modules', 'ladder'), '--strip-components=1']);
+      writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+      writeFileSync(
+        join(app, 'check.mjs'),
+        [
+          "import { LadderClient } from 'ladder/client';",
+          'const [baseUrl, board] = process.argv.slice(2);',
+          'const ladder = new LadderClient({ baseUrl });',
+          'const rankings = await ladder.getRankings(board, { limit: 1 });',
+          'console.log(JSON.stringify(rankings.entries[0]));',
+        ].join('\n'),
+      );
+      const id = await newBoard();
+      await admin.submitScore(id, { participant_id: 'packed', score: 7 });
+      // Asynchronously: the server answering it runs in this process.
+      const check = await run(process.execPath, ['check.mjs', server.url, id], { cwd: app });
+      assert.deepEqual(JSON.parse(check.stdout), (await admin.getRankings(id, { limit: 1 })).entries[0]);
     });
   });
 });

@@ -120,6 +120,47 @@ function errorAnswer(code: string, status: number): Response {
   return new Response(JSON.stringify({ error: { code, message: `refused with ${code}` } }), { status, headers: { 'content-type': 'application/json' } });
 }
 
+/** A view message as a server with epochs sends it: with the board's `epoch`. */
+function withEpoch(message: ServerMessage, epoch: string): ServerMessage {
+  return message.type === 'snapshot' || message.type === 'delta' || message.type === 'resumed' ? Object.assign({}, message, { epoch }) : message;
+}
+
+/**
+ * A fetch that makes the server's event streams look like those of a server
+ * with epochs: ids `<epoch>-<version>` and an `epoch` in every view message;
+ * a Last-Event-ID of that form goes back to the server as its bare version,
+ * and any other one is dropped (a server with epochs cannot resume from it).
+ * Records each Last-Event-ID the client sent.
+ */
+function epochStreams(epoch: string, lastEventIds: (string | null)[]): typeof fetch {
+  return async (input, init) => {
+    if (!String(input).includes('/events')) return fetch(input, init);
+    const headers = new Headers(init?.headers);
+    const sent = headers.get('last-event-id');
+    lastEventIds.push(sent);
+    headers.delete('last-event-id');
+    const version = sent?.startsWith(`${epoch}-`) ? sent.slice(epoch.length + 1) : null;
+    if (version !== null) headers.set('last-event-id', version);
+    const response = await fetch(input, { ...init, headers });
+    if (response.body === null) return response;
+    let rest = '';
+    const rewriteLine = (line: string): string => {
+      if (line.startsWith('id: ')) return `id: ${epoch}-${line.slice(4)}`;
+      if (line.startsWith('data: ')) return `data: ${JSON.stringify(withEpoch(JSON.parse(line.slice(6)) as ServerMessage, epoch))}`;
+      return line;
+    };
+    const lines = new TransformStream<string, string>({
+      transform(chunk, controller) {
+        const split = (rest + chunk).split('\n');
+        rest = split.pop() ?? '';
+        controller.enqueue(split.map((line) => `${rewriteLine(line)}\n`).join(''));
+      },
+    });
+    const body = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(lines).pipeThrough(new TextEncoderStream());
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
+}
+
 /** Every field of `value` is one its client type names (`fields`), so no part of the server's answer is untyped. */
 function assertTyped<T extends object>(value: T, fields: readonly (keyof T)[]): void {
   for (const key of Object.keys(value)) assert.ok((fields as readonly PropertyKey[]).includes(key), `field ${key} is not in the client's type`);
@@ -135,6 +176,8 @@ class Wire {
   sockets = 0;
   /** Inbound messages for which this answers true never reach the client. */
   lose: (message: ServerMessage) => boolean = () => false;
+  /** What the client gets instead of each inbound message (e.g. with an epoch, as a newer server sends). */
+  rewrite: (message: ServerMessage) => ServerMessage = (message) => message;
   /** While positive, each connection attempt goes to a closed port instead, and counts down. */
   refusals = 0;
 
@@ -174,10 +217,10 @@ class Wire {
           return;
         }
         this.ws.on('message', (data) => {
-          const message = JSON.parse(String(data)) as ServerMessage;
+          const message = wire.rewrite(JSON.parse(String(data)) as ServerMessage);
           if (wire.lose(message)) return;
           wire.received.push(message);
-          listener({ data: String(data) });
+          listener({ data: JSON.stringify(message) });
         });
       }
     };
@@ -552,6 +595,36 @@ describe('LadderClient', () => {
       client.close();
     });
 
+    it('tracks the epoch messages carry: sends it back on resume, and resyncs on a delta of another epoch', async (t) => {
+      const id = await newBoard();
+      await play(id, 10);
+      const proxy = await startProxy(server.url);
+      t.after(() => proxy.close());
+      let epoch = 'e1';
+      const wire = new Wire();
+      wire.rewrite = (message) => withEpoch(message, epoch);
+      const client = makeClient({ baseUrl: proxy.url, WebSocket: wire.WebSocket });
+      const top = watch(client, id, { top: 5 });
+      await converges(top, id, { top: 5 });
+      assert.equal(top.latest?.epoch, 'e1');
+      const version = top.latest!.version;
+
+      proxy.dropAll();
+      await waitFor('the resumed view', () => wire.received.some((m) => m.type === 'resumed'));
+      const subscribes = () => wire.sent.filter((m) => m.type === 'subscribe');
+      assert.deepEqual({ ...subscribes()[1], sub: '' }, { type: 'subscribe', sub: '', view: { top: 5 }, since_version: version, epoch: 'e1' });
+
+      // The server reissued its versions under a new epoch: its next delta does not fit the local copy.
+      epoch = 'e2';
+      await play(id, 10);
+      await converges(top, id, { top: 5 });
+      assert.equal(top.latest?.epoch, 'e2');
+      const resync = subscribes()[2];
+      assert.ok(resync?.type === 'subscribe' && resync.since_version === undefined && !('epoch' in resync), 'asks for a snapshot');
+      assert.equal(wire.received.filter((m) => m.type === 'snapshot').length, 2);
+      client.close();
+    });
+
     it('reports an unknown board, and a deleted one, as fatal errors', async () => {
       const client = makeClient({ WebSocket: new Wire().WebSocket });
       const unknown = watch(client, boardId('missing'), { top: 5 });
@@ -623,6 +696,22 @@ describe('LadderClient', () => {
       await play(id, 10);
       await converges(top, id, { top: 5 });
       assert.ok(top.statuses.some((status) => status.state === 'reconnecting'));
+      assert.equal(top.updates.filter((update) => update.version === version).length, 1, 'resumed, not sent the same state again');
+    });
+
+    it('sends back an SSE event id as the server sent it (<epoch>-<version> on servers with epochs)', async () => {
+      const id = await newBoard();
+      await play(id, 10);
+      const lastEventIds: (string | null)[] = [];
+      const client = makeClient({ transports: ['sse'], fetch: epochStreams('e9', lastEventIds), sseIdleMs: 300 });
+      const top = watch(client, id, { top: 5 });
+      await converges(top, id, { top: 5 });
+      assert.equal(top.latest?.epoch, 'e9');
+      const version = top.latest!.version;
+      await waitFor('a reconnect', () => lastEventIds.length >= 2);
+      assert.deepEqual(lastEventIds.slice(0, 2), [null, `e9-${version}`]);
+      await play(id, 10);
+      await converges(top, id, { top: 5 });
       assert.equal(top.updates.filter((update) => update.version === version).length, 1, 'resumed, not sent the same state again');
     });
 

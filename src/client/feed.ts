@@ -7,6 +7,12 @@
 import { isFatal, LadderApiError } from './errors.js';
 import type { ServerMessage } from './protocol.js';
 
+/** Where the local copy of a view stands, to resume from: its version within its epoch (null from servers without epochs). */
+export interface ResumePoint {
+  readonly version: number;
+  readonly epoch: string | null;
+}
+
 export interface FeedListener {
   message(message: ServerMessage): void;
   /**
@@ -17,12 +23,12 @@ export interface FeedListener {
   down(failures: number): void;
   /** A cause that retrying cannot fix (unknown board, bad key); the transport has stopped. */
   fail(error: LadderApiError): void;
-  /** The version of the local copy to resume from, or null to ask for a snapshot. */
-  sinceVersion(): number | null;
+  /** Where the local copy stands, to resume from; null to ask for a snapshot. */
+  resumePoint(): ResumePoint | null;
 }
 
 export interface Feed {
-  /** Asks again from sinceVersion(), after the subscription dropped a local copy it could not trust. */
+  /** Asks again from resumePoint(), after the subscription dropped a local copy it could not trust. */
   resubscribe(): void;
   close(): void;
 }
@@ -30,7 +36,7 @@ export interface Feed {
 /**
  * A feed driven by one async loop at a time (SSE, long-polling):
  * resubscribe() aborts the loop and starts a fresh one, which asks from
- * sinceVersion() again; close() aborts it for good. A subclass calls start()
+ * resumePoint() again; close() aborts it for good. A subclass calls start()
  * at the end of its constructor, once its own fields are set.
  */
 export abstract class LoopFeed implements Feed {

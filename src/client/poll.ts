@@ -10,17 +10,17 @@
  */
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { errorFromResponse } from './errors.js';
-import { LoopFeed, sleep, type FeedListener } from './feed.js';
+import { LoopFeed, sleep, type FeedListener, type ResumePoint } from './feed.js';
 import { boardPath, send, type HttpContext, type Query } from './http.js';
-import type { SnapshotMessage, View, ViewEntry } from './protocol.js';
+import { epochOf, type SnapshotMessage, type View, type ViewEntry } from './protocol.js';
 import type { Rankings } from './types.js';
 
 /** A poll that brings nothing new sooner than this waits out the rest, so a server that does not hold requests is not hammered. */
 const minPollIntervalMs = 1000;
 
 export class PollFeed extends LoopFeed {
-  /** The ETag the server sent with the last state handed on, and that state's version. */
-  private lastTag: { readonly etag: string; readonly version: number } | null = null;
+  /** The ETag the server sent with the last state handed on, and where that state stands. */
+  private lastTag: (ResumePoint & { readonly etag: string }) | null = null;
 
   constructor(
     private readonly http: HttpContext,
@@ -39,7 +39,7 @@ export class PollFeed extends LoopFeed {
     let failures = 0;
     while (!signal.aborted) {
       const startedAt = Date.now();
-      const since = this.listener.sinceVersion();
+      const since = this.listener.resumePoint();
       let snapshot: SnapshotMessage | null;
       try {
         snapshot = await this.poll(since, signal);
@@ -52,7 +52,7 @@ export class PollFeed extends LoopFeed {
       }
       failures = 0;
       if (signal.aborted) return;
-      if (snapshot !== null && snapshot.version !== since) {
+      if (snapshot !== null && (since === null || snapshot.version !== since.version || epochOf(snapshot) !== since.epoch)) {
         this.listener.message(snapshot);
       } else {
         await sleep(minPollIntervalMs - (Date.now() - startedAt), signal);
@@ -61,14 +61,16 @@ export class PollFeed extends LoopFeed {
   }
 
   /** The view's state once the board's version exceeds `since`; null when it did not in time. */
-  private async poll(since: number | null, signal: AbortSignal): Promise<SnapshotMessage | null> {
+  private async poll(since: ResumePoint | null, signal: AbortSignal): Promise<SnapshotMessage | null> {
     const query: Query = { ...viewQuery(this.view) };
     const headers: Record<string, string> = {};
     if (since !== null) {
-      query.wait_for_version_after = since;
+      query.wait_for_version_after = since.version;
       query.timeout_ms = this.waitMs;
       // Only when the tag belongs to the state the local copy holds; a copy from elsewhere gets a full answer.
-      if (this.lastTag?.version === since) headers['if-none-match'] = this.lastTag.etag;
+      if (this.lastTag !== null && this.lastTag.version === since.version && this.lastTag.epoch === since.epoch) {
+        headers['if-none-match'] = this.lastTag.etag;
+      }
     }
     const response = await send(this.http, boardPath(this.boardId, '/rankings'), { query, headers, signal });
     if (response.status === 304) return null;
@@ -78,12 +80,12 @@ export class PollFeed extends LoopFeed {
       if (error.code !== 'participant_not_found') throw error;
       const board = await send(this.http, boardPath(this.boardId), { signal });
       if (!board.ok) throw await errorFromResponse(board);
-      const { version, total } = (await board.json()) as { version: number; total: number };
-      return { type: 'snapshot', sub: 'poll', version, total, first_rank: 0, entries: [] };
+      const read = (await board.json()) as { version: number; total: number };
+      return { type: 'snapshot', sub: 'poll', ...withEpoch(read), version: read.version, total: read.total, first_rank: 0, entries: [] };
     }
     const snapshot = snapshotOf(this.view, (await response.json()) as Rankings);
     const etag = response.headers.get('etag');
-    this.lastTag = etag === null ? null : { etag, version: snapshot.version };
+    this.lastTag = etag === null ? null : { etag, version: snapshot.version, epoch: epochOf(snapshot) };
     return snapshot;
   }
 }
@@ -101,5 +103,12 @@ export function snapshotOf(view: View, rankings: Rankings): SnapshotMessage {
     const centre = entries.find((entry) => entry.participant_id === view.around);
     entries = centre === undefined ? [] : entries.filter((entry) => Math.abs(entry.rank - centre.rank) <= view.radius);
   }
-  return { type: 'snapshot', sub: 'poll', version: rankings.version, total: rankings.total, first_rank: entries[0]?.rank ?? 0, entries };
+  const first_rank = entries[0]?.rank ?? 0;
+  return { type: 'snapshot', sub: 'poll', ...withEpoch(rankings), version: rankings.version, total: rankings.total, first_rank, entries };
+}
+
+/** `{epoch}` when the answer carries one (servers with epochs), so that the snapshot does too. */
+function withEpoch(answer: object): { epoch?: string } {
+  const epoch = epochOf(answer);
+  return epoch === null ? {} : { epoch };
 }

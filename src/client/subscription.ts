@@ -8,10 +8,12 @@
  */
 import { errorFromMessage, isFatal, type LadderApiError } from './errors.js';
 import type { Feed, FeedListener } from './feed.js';
-import type { ErrorMessage, ServerMessage, Transport, ViewEntry } from './protocol.js';
+import { epochOf, type ErrorMessage, type ServerMessage, type Transport, type ViewEntry } from './protocol.js';
 import { applyDelta, stateFromSnapshot, type ViewState } from './view-state.js';
 
 export interface ViewUpdate {
+  /** The board's epoch: versions compare only within one. Null from servers that send none. */
+  readonly epoch: string | null;
   readonly version: number;
   /** Entries on the whole board. */
   readonly total: number;
@@ -112,7 +114,7 @@ export class LiveSubscription implements Subscription {
       fail: (error) => {
         if (isCurrent()) this.fail(error);
       },
-      sinceVersion: () => this.state?.version ?? null,
+      resumePoint: () => (this.state === null ? null : { version: this.state.version, epoch: this.state.epoch }),
     });
     return running as Running;
   }
@@ -130,7 +132,8 @@ export class LiveSubscription implements Subscription {
         this.emit(from.transport);
         return;
       case 'resumed':
-        if (this.state?.version === message.version) this.setStatus('live', from.transport);
+        // Resumed from another version or epoch than the local copy's: the deltas that follow would not fit it.
+        if (this.state !== null && this.state.version === message.version && this.state.epoch === epochOf(message)) this.setStatus('live', from.transport);
         else this.resync(from);
         return;
       case 'delta': {
@@ -188,7 +191,7 @@ export class LiveSubscription implements Subscription {
 
   private emit(transport: Transport): void {
     const state = this.state!;
-    this.update = { version: state.version, total: state.total, firstRank: state.firstRank, entries: state.entries, transport };
+    this.update = { epoch: state.epoch, version: state.version, total: state.total, firstRank: state.firstRank, entries: state.entries, transport };
     this.setStatus('live', transport);
     try {
       this.settings.onUpdate(this.update);

@@ -2,15 +2,17 @@
  * The dashboard: how the server serves it, and how it behaves in a real
  * browser (Debian's Chromium through playwright-core; nothing is downloaded):
  * against the real server, scores submitted through the API must show up and
- * move in the DOM, at desktop and at phone width. Also renders
- * docs/dashboard.png from a running demo.
+ * move in the DOM, at desktop and at phone width; without a board in the URL
+ * it opens the busiest one, and the list's counts stay live. Also renders a
+ * screenshot from a running demo into test/artifacts/, or into the README's
+ * docs/dashboard.png with LADDER_REFRESH_SCREENSHOT=1.
  *
  * Without /usr/bin/chromium the browser part fails on CI and is skipped,
  * loudly, elsewhere.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { LadderClient } from '../src/client/index.js';
@@ -29,6 +31,9 @@ const chromiumArgs = [
   '--disable-sync',
 ];
 const missing = !existsSync(chromiumPath);
+/** Whether this run may replace the README's screenshot; otherwise it goes to test/artifacts/ (ignored by git). */
+const refreshScreenshot = process.env.LADDER_REFRESH_SCREENSHOT === '1';
+const readmeScreenshot = 'docs/dashboard.png';
 if (missing && !process.env.CI) {
   process.stderr.write(`\n!!! ${chromiumPath} is missing: SKIPPING the dashboard browser test (apt-get install chromium). On CI this fails. !!!\n\n`);
 }
@@ -91,13 +96,13 @@ describe('dashboard in Chromium', { skip: missing && !process.env.CI ? `${chromi
     await server?.close();
   });
 
-  async function openPage(path: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
+  async function openPage(path: string, viewport = { width: 1280, height: 900 }, baseUrl = server.url): Promise<Page> {
     const page = await browser.newPage({ viewport, colorScheme: 'dark' });
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('console', (message) => {
       if (message.type() === 'error') pageErrors.push(message.text());
     });
-    await page.goto(`${server.url}${path}`);
+    await page.goto(`${baseUrl}${path}`);
     return page;
   }
 
@@ -182,6 +187,57 @@ describe('dashboard in Chromium', { skip: missing && !process.env.CI ? `${chromi
     await page.close();
   });
 
+  it('opens on the busiest board without a click, and keeps the counts of the other boards live', async () => {
+    // A server of its own, so that only these boards are listed.
+    const lively = await startServer();
+    const owner = new LadderClient({ baseUrl: lively.url, apiKey: lively.adminKey });
+    let playing = true;
+    let busy: Promise<void> = Promise.resolve();
+    let page: Page | undefined;
+    try {
+      const board = (id: string, name: string) => owner.createBoard({ id, name, sort_order: 'desc', operator: 'best' });
+      // The most played board, idle now: the fallback, which must lose to the busy one.
+      await board('veteran', 'Veteran');
+      await owner.submitScores('veteran', Array.from({ length: 300 }, (_, i) => ({ participant_id: `v${i}`, score: i })));
+      await board('busy', 'Busy');
+      await board('quiet', 'Quiet');
+      await owner.submitScore('quiet', { participant_id: 'q0', score: 1 });
+      busy = (async () => {
+        for (let i = 1; playing; i++) {
+          await owner.submitScore('busy', { participant_id: `b${i % 20}`, score: i });
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })();
+
+      page = await openPage('/', { width: 1280, height: 900 }, lively.url);
+      await page.waitForFunction(() => document.getElementById('board-name')?.textContent === 'Busy');
+      assert.match(page.url(), /#\/board\/busy$/);
+      assert.equal(await page.getAttribute('.board-link[data-board="busy"]', 'aria-current'), 'page');
+      assert.ok(await page.isHidden('#welcome'));
+      await page.waitForSelector('#top-rows .row');
+
+      // Scores on a board that is not open: its entry count and version in the list follow them, with no click.
+      const quiet = '.board-link[data-board="quiet"]';
+      assert.equal(await page.textContent(`${quiet} .board-link-total`), '1');
+      await owner.submitScores('quiet', Array.from({ length: 4 }, (_, i) => ({ participant_id: `q${i + 1}`, score: 10 + i })));
+      const { total, version } = await owner.getBoard('quiet');
+      assert.deepEqual([total, version], [5, 5]);
+      await page.waitForFunction(
+        ([selector, expected]) => document.querySelector(`${selector} .board-link-total`)?.textContent === expected,
+        [quiet, String(total)] as const,
+      );
+      assert.equal(await page.textContent(`${quiet} .board-link-version`), `v${version}`);
+      assert.equal(await page.getAttribute(quiet, 'aria-current'), null);
+      assert.equal(await page.textContent('#board-name'), 'Busy', 'the open board stays');
+    } finally {
+      // Closed before its server, so that it logs no failed requests.
+      await page?.close();
+      playing = false;
+      await busy;
+      await lively.close();
+    }
+  });
+
   it('asks for a key when reads need one, and then works with it', async () => {
     const guarded = await startServer({ readAuth: true });
     try {
@@ -203,7 +259,8 @@ describe('dashboard in Chromium', { skip: missing && !process.env.CI ? `${chromi
     }
   });
 
-  it('renders docs/dashboard.png from a running demo', async () => {
+  it(`renders the dashboard of a running demo into ${refreshScreenshot ? readmeScreenshot : 'test/artifacts/'}`, async () => {
+    const readmeBefore = existsSync(readmeScreenshot) ? readFileSync(readmeScreenshot) : null;
     // A server of its own, so that only the demo's boards are listed.
     const showcase = await startServer();
     const demo = await runDemo({ baseUrl: showcase.url, adminKey: showcase.adminKey, rate: 60, participants: 300 });
@@ -223,8 +280,14 @@ describe('dashboard in Chromium', { skip: missing && !process.env.CI ? `${chromi
       // Stopped, and the rows given time to finish sliding, so the picture catches none halfway.
       await demo.stop();
       await page.waitForTimeout(600);
-      await page.screenshot({ path: 'docs/dashboard.png' });
+      mkdirSync('test/artifacts', { recursive: true });
+      await page.screenshot({ path: refreshScreenshot ? readmeScreenshot : 'test/artifacts/dashboard.png' });
       await page.close();
+      if (!refreshScreenshot) {
+        assert.ok(existsSync('test/artifacts/dashboard.png'));
+        // The tracked picture changes only when asked, so that a test run leaves the working tree clean.
+        assert.deepEqual(existsSync(readmeScreenshot) ? readFileSync(readmeScreenshot) : null, readmeBefore, `${readmeScreenshot} was rewritten`);
+      }
     } finally {
       await demo.stop();
       await showcase.close();

@@ -5,8 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { backoffDelay } from '../src/client/backoff.js';
+import { errorFromMessage, fatalErrors, isFatal } from '../src/client/errors.js';
+import { snapshotOf } from '../src/client/poll.js';
 import type { DeltaMessage, ViewEntry } from '../src/client/protocol.js';
-import { eventData } from '../src/client/sse.js';
+import { events, type StreamEvent } from '../src/client/sse.js';
 import { applyDelta, stateFromSnapshot, type ViewState } from '../src/client/view-state.js';
 
 function entry(rank: number, participant_id: string, score: number, achieved_at = 1): ViewEntry {
@@ -37,7 +39,9 @@ const base = stateFromSnapshot({
 describe('view state', () => {
   it('takes a snapshot as it is, with ranks from first_rank', () => {
     const state = stateFromSnapshot({ version: 3, total: 9, first_rank: 4, entries: [entry(4, 'x', 9), entry(5, 'y', 8)] });
-    assert.deepEqual(state, { version: 3, total: 9, firstRank: 4, entries: [entry(4, 'x', 9), entry(5, 'y', 8)] });
+    assert.deepEqual(state, { epoch: null, version: 3, total: 9, firstRank: 4, entries: [entry(4, 'x', 9), entry(5, 'y', 8)] });
+    const withEpoch = { version: 3, total: 9, first_rank: 4, entries: [], epoch: 'e7' };
+    assert.equal(stateFromSnapshot(withEpoch).epoch, 'e7');
   });
 
   it('moves a participant up: removed, then inserted at rank − first_rank, then renumbered', () => {
@@ -69,6 +73,18 @@ describe('view state', () => {
   it('reports a gap when from_version is not the local version, or there is no local copy', () => {
     assert.deepEqual(applyDelta(base, delta(base, { from_version: 11, to_version: 12 })), { ok: false, reason: 'gap' });
     assert.deepEqual(applyDelta(null, delta(base, {})), { ok: false, reason: 'gap' });
+  });
+
+  it('applies a delta only within the epoch of the local copy: any other epoch is a gap', () => {
+    const epoch = (value: string) => ({ epoch: value });
+    const inEpoch = stateFromSnapshot({ version: 10, total: 5, first_rank: 1, entries: base.entries, ...epoch('e1') });
+    const same = applyDelta(inEpoch, { ...delta(inEpoch, { removes: ['c'] }), ...epoch('e1') });
+    assert.ok(same.ok);
+    assert.equal(same.state.epoch, 'e1');
+    // Versions reissued under a new epoch: from_version matches, but means another state.
+    assert.deepEqual(applyDelta(inEpoch, { ...delta(inEpoch, {}), ...epoch('e2') }), { ok: false, reason: 'gap' });
+    assert.deepEqual(applyDelta(inEpoch, delta(inEpoch, {})), { ok: false, reason: 'gap' }, 'a delta without an epoch onto a copy with one');
+    assert.deepEqual(applyDelta(base, { ...delta(base, {}), ...epoch('e1') }), { ok: false, reason: 'gap' }, 'a delta with an epoch onto a copy without');
   });
 
   it('reports an upsert that lands outside the list as inconsistent', () => {
@@ -143,6 +159,39 @@ function referenceDelta(
   };
 }
 
+describe('polled snapshots', () => {
+  it('carry the epoch of the rankings answer when it has one', () => {
+    const rankings = { leaderboard_id: 'b', version: 4, total: 1, entries: [{ rank: 1, participant_id: 'a', score: 9, achieved_at: 1 }] };
+    assert.equal('epoch' in snapshotOf({ top: 5 }, rankings), false);
+    assert.equal(stateFromSnapshot(snapshotOf({ top: 5 }, { ...rankings, epoch: 'e3' } as typeof rankings)).epoch, 'e3');
+  });
+});
+
+describe('fatal errors', () => {
+  it('end a view only for causes that no retry can fix, each with its reason', () => {
+    const fatal = ['board_not_found', 'invalid_view', 'invalid_request', 'missing_api_key', 'invalid_api_key', 'forbidden'];
+    assert.deepEqual(Object.keys(fatalErrors).sort(), [...fatal].sort());
+    for (const code of fatal) {
+      assert.ok(isFatal(code), code);
+      assert.ok((fatalErrors[code] ?? '').length > 20, `${code} says why it is fatal`);
+    }
+    // Limits of the moment and passing trouble are retried with backoff.
+    for (const code of ['too_many_subscriptions', 'too_many_views', 'internal_error', 'shutting_down', 'network_error', 'unexpected_response']) {
+      assert.equal(isFatal(code), false, code);
+    }
+    assert.equal(isFatal('constructor'), false, 'only own entries count');
+  });
+
+  it('gives a real-time error the HTTP status of the same cause in the server catalogue', () => {
+    assert.deepEqual(
+      ['board_not_found', 'missing_api_key', 'forbidden', 'internal_error', 'not_a_code'].map((code) => errorFromMessage({ code, message: 'm' }).status),
+      [404, 401, 403, 500, 0],
+    );
+    const error = errorFromMessage({ code: 'forbidden', message: 'the key may not read' });
+    assert.deepEqual([error.name, error.code, error.message], ['LadderApiError', 'forbidden', 'the key may not read']);
+  });
+});
+
 describe('backoff', () => {
   it('draws full jitter below an exponential cap', () => {
     const options = { baseMs: 100, maxMs: 1000 };
@@ -154,7 +203,7 @@ describe('backoff', () => {
 });
 
 describe('event stream parser', () => {
-  async function parse(chunks: string[]): Promise<string[]> {
+  async function read(chunks: string[]): Promise<StreamEvent[]> {
     const encoder = new TextEncoder();
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -162,9 +211,13 @@ describe('event stream parser', () => {
         controller.close();
       },
     });
-    const events: string[] = [];
-    for await (const data of eventData(body)) events.push(data);
-    return events;
+    const found: StreamEvent[] = [];
+    for await (const event of events(body)) found.push(event);
+    return found;
+  }
+
+  async function parse(chunks: string[]): Promise<string[]> {
+    return (await read(chunks)).map((event) => event.data);
   }
 
   it('yields the data of each event, whatever the line endings and chunk boundaries', async () => {
@@ -177,5 +230,13 @@ describe('event stream parser', () => {
 
   it('drops an event the stream cut off before its blank line', async () => {
     assert.deepEqual(await parse(['data: done\n\ndata: half']), ['done']);
+  });
+
+  it("gives each event its own id as sent, or null when it has none", async () => {
+    assert.deepEqual(await read(['id: 7\nevent: delta\ndata: a\n\n', 'data: b\n\n', 'id:e-1f-12\ndata: c\n\n']), [
+      { id: '7', data: 'a' },
+      { id: null, data: 'b' },
+      { id: 'e-1f-12', data: 'c' },
+    ]);
   });
 });

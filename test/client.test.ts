@@ -4,16 +4,28 @@
  * including reconnect with resume, resync after a lost message, and the
  * fallbacks. Faults are injected between client and server (a TCP proxy that
  * drops connections, a WebSocket that loses a message or cannot connect, a
- * fetch that cannot stream), never inside either.
+ * fetch that cannot stream), never inside either. Last, `ladder/client` as
+ * an app gets it: imported from the packed tarball.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { isDeepStrictEqual } from 'node:util';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import WebSocket from 'ws';
 import { LadderApiError, LadderClient, type LadderClientOptions, type SubscriptionStatus, type View, type ViewUpdate, type WebSocketLike } from '../src/client/index.js';
 import type { ClientMessage, ServerMessage } from '../src/client/protocol.js';
 import { boardId, startServer, type TestServer } from './helpers/server.js';
+
+const run = promisify(execFile);
+/** The package test packs dist/ as it is (npm test builds it first). */
+const built = existsSync('dist/client/index.js');
+if (!built && !process.env.CI) {
+  process.stderr.write('\n!!! dist/ is not built: SKIPPING the test of the packed ladder/client (npm run build). On CI this fails. !!!\n\n');
+}
 
 /** Short delays, so that reconnects and fallbacks happen within a test. */
 const fast = { backoff: { baseMs: 20, maxMs: 200 } } satisfies Partial<LadderClientOptions>;
@@ -68,6 +80,92 @@ async function startProxy(target: string): Promise<{ url: string; dropAll(): voi
   };
 }
 
+/** One request the client made through a recorder(), and what the server answered. */
+interface Exchange {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: Headers;
+  response?: { readonly status: number; readonly headers: Headers; readonly body: unknown };
+}
+
+/**
+ * A fetch that passes every request to the server and records it, in the
+ * order sent, with the server's status, headers and JSON body once answered
+ * (event streams are passed through unread).
+ */
+function recorder(inner: typeof fetch = fetch): { fetch: typeof fetch; exchanges: Exchange[] } {
+  const exchanges: Exchange[] = [];
+  const recording: typeof fetch = async (input, init) => {
+    const exchange: Exchange = { method: init?.method ?? 'GET', url: new URL(String(input)), headers: new Headers(init?.headers) };
+    exchanges.push(exchange);
+    const response = await inner(input, init);
+    let body: unknown = null;
+    if (!exchange.url.pathname.endsWith('/events')) {
+      const text = await response.clone().text();
+      body = text === '' ? null : JSON.parse(text);
+    }
+    exchange.response = { status: response.status, headers: response.headers, body };
+    return response;
+  };
+  return { fetch: recording, exchanges };
+}
+
+/** A fetch that answers the first `times` event-stream requests with `answer()` instead of passing them to the server. */
+function refusingStreams(times: number, answer: () => Response): typeof fetch {
+  let left = times;
+  return (input, init) => (String(input).includes('/events') && left-- > 0 ? Promise.resolve(answer()) : fetch(input, init));
+}
+
+function errorAnswer(code: string, status: number): Response {
+  return new Response(JSON.stringify({ error: { code, message: `refused with ${code}` } }), { status, headers: { 'content-type': 'application/json' } });
+}
+
+/** A view message as a server with epochs sends it: with the board's `epoch`. */
+function withEpoch(message: ServerMessage, epoch: string): ServerMessage {
+  return message.type === 'snapshot' || message.type === 'delta' || message.type === 'resumed' ? Object.assign({}, message, { epoch }) : message;
+}
+
+/**
+ * A fetch that makes the server's event streams look like those of a server
+ * with epochs: ids `<epoch>-<version>` and an `epoch` in every view message;
+ * a Last-Event-ID of that form goes back to the server as its bare version,
+ * and any other one is dropped (a server with epochs cannot resume from it).
+ * Records each Last-Event-ID the client sent.
+ */
+function epochStreams(epoch: string, lastEventIds: (string | null)[]): typeof fetch {
+  return async (input, init) => {
+    if (!String(input).includes('/events')) return fetch(input, init);
+    const headers = new Headers(init?.headers);
+    const sent = headers.get('last-event-id');
+    lastEventIds.push(sent);
+    headers.delete('last-event-id');
+    const version = sent?.startsWith(`${epoch}-`) ? sent.slice(epoch.length + 1) : null;
+    if (version !== null) headers.set('last-event-id', version);
+    const response = await fetch(input, { ...init, headers });
+    if (response.body === null) return response;
+    let rest = '';
+    const rewriteLine = (line: string): string => {
+      if (line.startsWith('id: ')) return `id: ${epoch}-${line.slice(4)}`;
+      if (line.startsWith('data: ')) return `data: ${JSON.stringify(withEpoch(JSON.parse(line.slice(6)) as ServerMessage, epoch))}`;
+      return line;
+    };
+    const lines = new TransformStream<string, string>({
+      transform(chunk, controller) {
+        const split = (rest + chunk).split('\n');
+        rest = split.pop() ?? '';
+        controller.enqueue(split.map((line) => `${rewriteLine(line)}\n`).join(''));
+      },
+    });
+    const body = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(lines).pipeThrough(new TextEncoderStream());
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
+}
+
+/** Every field of `value` is one its client type names (`fields`), so no part of the server's answer is untyped. */
+function assertTyped<T extends object>(value: T, fields: readonly (keyof T)[]): void {
+  for (const key of Object.keys(value)) assert.ok((fields as readonly PropertyKey[]).includes(key), `field ${key} is not in the client's type`);
+}
+
 /**
  * `ws`'s WebSocket behind the client's interface, recording every message,
  * optionally losing inbound ones or refusing to connect at all.
@@ -78,6 +176,8 @@ class Wire {
   sockets = 0;
   /** Inbound messages for which this answers true never reach the client. */
   lose: (message: ServerMessage) => boolean = () => false;
+  /** What the client gets instead of each inbound message (e.g. with an epoch, as a newer server sends). */
+  rewrite: (message: ServerMessage) => ServerMessage = (message) => message;
   /** While positive, each connection attempt goes to a closed port instead, and counts down. */
   refusals = 0;
 
@@ -117,10 +217,10 @@ class Wire {
           return;
         }
         this.ws.on('message', (data) => {
-          const message = JSON.parse(String(data)) as ServerMessage;
+          const message = wire.rewrite(JSON.parse(String(data)) as ServerMessage);
           if (wire.lose(message)) return;
           wire.received.push(message);
-          listener({ data: String(data) });
+          listener({ data: JSON.stringify(message) });
         });
       }
     };
@@ -235,7 +335,7 @@ describe('LadderClient', () => {
         total: 0,
       });
       assert.deepEqual(await admin.getBoard(id), created);
-      assert.ok((await admin.listBoards()).some((board) => board.id === id));
+      assert.ok((await admin.listBoards()).leaderboards.some((board) => board.id === id));
       await admin.deleteBoard(id);
       await assert.rejects(admin.getBoard(id), { name: 'LadderApiError', code: 'board_not_found', status: 404 });
     });
@@ -246,7 +346,7 @@ describe('LadderClient', () => {
       assert.equal(first.rank, 1);
       assert.equal(first.previous_rank, null);
       assert.equal(first.changed, true);
-      const results = await admin.submitScores(id, [
+      const { results } = await admin.submitScores(id, [
         { participant_id: 'bob', score: 20 },
         { participant_id: 'ann', score: 1.5 },
         { participant_id: 'ann', score: 5 },
@@ -273,15 +373,71 @@ describe('LadderClient', () => {
       await assert.rejects(admin.getParticipant(id, 'nobody'), { code: 'participant_not_found', status: 404 });
     });
 
-    it('long-polls the rankings until the version moves', async () => {
+    it('returns from every wrapper the whole answer the server sent, typed', async () => {
+      const { fetch: recording, exchanges } = recorder();
+      const client = makeClient({ apiKey: server.adminKey, fetch: recording });
+      const answer = () => exchanges[exchanges.length - 1]!.response!;
+      const id = boardId('client');
+
+      const created = await client.createBoard({ id, name: 'Wrapped', sort_order: 'desc', operator: 'best', metadata: { season: 3 } });
+      assert.equal(answer().status, 201);
+      assert.deepEqual(created, answer().body);
+      assertTyped(created, ['id', 'name', 'sort_order', 'operator', 'metadata', 'created_at', 'version', 'total']);
+
+      const scored = await client.submitScore(id, { participant_id: 'ann', score: 30, metadata: { clan: 'red' } });
+      assert.deepEqual(scored, answer().body);
+      assertTyped(scored, ['participant_id', 'score', 'rank', 'previous_rank', 'previous_score', 'version', 'changed', 'achieved_at']);
+
+      const batch = await client.submitScores(id, [
+        { participant_id: 'bob', score: 20 },
+        { participant_id: 'cat', score: 10 },
+        { participant_id: 'dan', score: 1.5 },
+      ]);
+      assert.deepEqual(batch, answer().body);
+      assertTyped(batch, ['results']);
+      assert.deepEqual(batch.results.map((result) => ('error' in result ? result.error.code : result.rank)), [2, 3, 'invalid_score']);
+
+      const list = await client.listBoards();
+      assert.deepEqual(list, answer().body);
+      assertTyped(list, ['leaderboards', 'total']);
+      assert.ok(list.leaderboards.some((board) => board.id === id));
+      assert.equal(list.total, list.leaderboards.length);
+      const page = await client.listBoards({ limit: 1, offset: list.total - 1 });
+      assert.deepEqual(page, { leaderboards: [list.leaderboards[list.total - 1]], total: list.total });
+
+      const board = await client.getBoard(id);
+      assert.deepEqual(board, answer().body);
+      assert.deepEqual([board.version, board.total], [3, 3]);
+
+      const rankings = await client.getRankings(id, { limit: 2 });
+      assert.deepEqual(rankings, answer().body);
+      assertTyped(rankings, ['leaderboard_id', 'version', 'total', 'entries']);
+      assertTyped(rankings.entries[0]!, ['rank', 'participant_id', 'score', 'achieved_at', 'metadata']);
+      assert.deepEqual(rankings.entries[0]!.metadata, { clan: 'red' });
+
+      const standing = await client.getParticipant(id, 'ann', { neighbors: 1 });
+      assert.deepEqual(standing, answer().body);
+      assertTyped(standing, ['leaderboard_id', 'participant_id', 'rank', 'score', 'achieved_at', 'percentile', 'version', 'total', 'neighbors', 'metadata']);
+      assert.deepEqual(standing.metadata, { clan: 'red' });
+      assert.deepEqual(standing.neighbors.below.map((entry) => entry.participant_id), ['bob']);
+
+      assert.equal(await client.deleteBoard(id), undefined);
+      assert.deepEqual([answer().status, answer().body], [204, null]);
+    });
+
+    it('long-polls the rankings: no answer while the version stands still, then the new state', async () => {
       const id = await newBoard();
       const { version } = await admin.getBoard(id);
-      const started = Date.now();
-      const polled = admin.getRankings(id, { waitForVersionAfter: version, timeoutMs: 5000 });
-      setTimeout(() => void admin.submitScore(id, { participant_id: 'late', score: 1 }), 150);
+      let answered = false;
+      // The server may hold the poll for LADDER_LONG_POLL_MAX_MS (30 s); nothing here waits that long.
+      const polled = admin.getRankings(id, { waitForVersionAfter: version, timeoutMs: 30_000 }).finally(() => (answered = true));
+      // Requests sent after the poll are answered while it is held.
+      await admin.getRankings(id);
+      await admin.getBoard(id);
+      assert.equal(answered, false, 'held while the version stands still');
+      await admin.submitScore(id, { participant_id: 'late', score: 1 });
       const rankings = await polled;
       assert.equal(rankings.version, version + 1);
-      assert.ok(Date.now() - started >= 100);
       assert.equal(rankings.entries[0]?.participant_id, 'late');
     });
 
@@ -300,6 +456,51 @@ describe('LadderClient', () => {
       });
       const unreachable = new LadderClient({ baseUrl: `http://127.0.0.1:${deadPort}` });
       await assert.rejects(unreachable.listBoards(), { code: 'network_error', status: 0 });
+    });
+  });
+
+  describe('which server errors end a view', () => {
+    it('retries too_many_subscriptions instead of giving up, and goes live once there is room', async () => {
+      const id = await newBoard();
+      await play(id, 5);
+      const client = makeClient({ WebSocket: new Wire().WebSocket });
+      // The server allows 100 subscriptions per connection, and the client shares one connection per board.
+      const full = Array.from({ length: 100 }, (_, i) => watch(client, id, { top: i + 1 }));
+      await waitFor('100 live views', () => full.every((view) => view.latest !== undefined));
+      const extra = watch(client, id, { top: 5 });
+      await waitFor('the refusal', () => extra.errors.length > 0);
+      assert.equal(extra.errors[0]!.code, 'too_many_subscriptions');
+      assert.notEqual(extra.subscription.status.state, 'closed');
+      full[0]!.subscription.close();
+      await converges(extra, id, { top: 5 });
+      assert.equal(extra.latest?.transport, 'websocket');
+      client.close();
+    });
+
+    it('ends an SSE view on invalid_view, and retries too_many_views, answered or streamed, until it passes', async () => {
+      const id = await newBoard();
+      await play(id, 5);
+      const invalid = makeClient({ transports: ['sse'], fetch: refusingStreams(Infinity, () => errorAnswer('invalid_view', 400)) });
+      const refused = watch(invalid, id, { top: 5 });
+      await waitFor('the error', () => refused.errors.length > 0);
+      assert.deepEqual([refused.errors[0]!.code, refused.errors[0]!.status], ['invalid_view', 400]);
+      assert.equal(refused.subscription.status.state, 'closed');
+
+      const answered = makeClient({ transports: ['sse'], fetch: refusingStreams(3, () => errorAnswer('too_many_views', 503)) });
+      const limited = watch(answered, id, { top: 5 });
+      await converges(limited, id, { top: 5 });
+      assert.equal(limited.latest?.transport, 'sse');
+
+      const event = 'event: error\ndata: {"type":"error","sub":"sse","code":"too_many_views","message":"the board has too many views"}\n\n';
+      const streamed = makeClient({
+        transports: ['sse'],
+        fetch: refusingStreams(1, () => new Response(event, { headers: { 'content-type': 'text/event-stream' } })),
+      });
+      const retried = watch(streamed, id, { top: 5 });
+      await waitFor('the error event', () => retried.errors.length > 0);
+      assert.equal(retried.errors[0]!.code, 'too_many_views');
+      await converges(retried, id, { top: 5 });
+      assert.notEqual(retried.subscription.status.state, 'closed');
     });
   });
 
@@ -394,6 +595,36 @@ describe('LadderClient', () => {
       client.close();
     });
 
+    it('tracks the epoch messages carry: sends it back on resume, and resyncs on a delta of another epoch', async (t) => {
+      const id = await newBoard();
+      await play(id, 10);
+      const proxy = await startProxy(server.url);
+      t.after(() => proxy.close());
+      let epoch = 'e1';
+      const wire = new Wire();
+      wire.rewrite = (message) => withEpoch(message, epoch);
+      const client = makeClient({ baseUrl: proxy.url, WebSocket: wire.WebSocket });
+      const top = watch(client, id, { top: 5 });
+      await converges(top, id, { top: 5 });
+      assert.equal(top.latest?.epoch, 'e1');
+      const version = top.latest!.version;
+
+      proxy.dropAll();
+      await waitFor('the resumed view', () => wire.received.some((m) => m.type === 'resumed'));
+      const subscribes = () => wire.sent.filter((m) => m.type === 'subscribe');
+      assert.deepEqual({ ...subscribes()[1], sub: '' }, { type: 'subscribe', sub: '', view: { top: 5 }, since_version: version, epoch: 'e1' });
+
+      // The server reissued its versions under a new epoch: its next delta does not fit the local copy.
+      epoch = 'e2';
+      await play(id, 10);
+      await converges(top, id, { top: 5 });
+      assert.equal(top.latest?.epoch, 'e2');
+      const resync = subscribes()[2];
+      assert.ok(resync?.type === 'subscribe' && resync.since_version === undefined && !('epoch' in resync), 'asks for a snapshot');
+      assert.equal(wire.received.filter((m) => m.type === 'snapshot').length, 2);
+      client.close();
+    });
+
     it('reports an unknown board, and a deleted one, as fatal errors', async () => {
       const client = makeClient({ WebSocket: new Wire().WebSocket });
       const unknown = watch(client, boardId('missing'), { top: 5 });
@@ -413,6 +644,30 @@ describe('LadderClient', () => {
   });
 
   describe('fallbacks', () => {
+    it('long-polls with the ETag the server sent, so that an idle board costs 304s, and still gets every change', async () => {
+      const id = await newBoard();
+      await play(id, 5);
+      const { fetch: recording, exchanges } = recorder();
+      // Polls the server holds for 200 ms only, so that an idle board answers several times.
+      const client = makeClient({ transports: ['poll'], fetch: recording, pollWaitMs: 200 });
+      const top = watch(client, id, { top: 5 });
+      await converges(top, id, { top: 5 });
+      const polls = () => exchanges.filter((exchange) => exchange.url.pathname.endsWith('/rankings') && exchange.response !== undefined);
+      await waitFor('a 304 while the board is idle', () => polls().some((exchange) => exchange.response!.status === 304));
+      // Each If-None-Match is exactly a tag that the server sent with an earlier answer.
+      const received = new Set<string>();
+      for (const exchange of polls()) {
+        const sent = exchange.headers.get('if-none-match');
+        if (sent !== null) assert.ok(received.has(sent), `If-None-Match ${sent} was never sent by the server`);
+        const etag = exchange.response!.headers.get('etag');
+        if (etag !== null) received.add(etag);
+      }
+      await play(id, 5);
+      await converges(top, id, { top: 5 });
+      assert.ok(top.updates.every((update) => update.transport === 'poll'));
+      client.close();
+    });
+
     it('starts on SSE when there is no WebSocket (Node 20 without one)', async () => {
       const id = await newBoard();
       const client = makeClient();
@@ -441,6 +696,22 @@ describe('LadderClient', () => {
       await play(id, 10);
       await converges(top, id, { top: 5 });
       assert.ok(top.statuses.some((status) => status.state === 'reconnecting'));
+      assert.equal(top.updates.filter((update) => update.version === version).length, 1, 'resumed, not sent the same state again');
+    });
+
+    it('sends back an SSE event id as the server sent it (<epoch>-<version> on servers with epochs)', async () => {
+      const id = await newBoard();
+      await play(id, 10);
+      const lastEventIds: (string | null)[] = [];
+      const client = makeClient({ transports: ['sse'], fetch: epochStreams('e9', lastEventIds), sseIdleMs: 300 });
+      const top = watch(client, id, { top: 5 });
+      await converges(top, id, { top: 5 });
+      assert.equal(top.latest?.epoch, 'e9');
+      const version = top.latest!.version;
+      await waitFor('a reconnect', () => lastEventIds.length >= 2);
+      assert.deepEqual(lastEventIds.slice(0, 2), [null, `e9-${version}`]);
+      await play(id, 10);
+      await converges(top, id, { top: 5 });
       assert.equal(top.updates.filter((update) => update.version === version).length, 1, 'resumed, not sent the same state again');
     });
 
@@ -473,9 +744,9 @@ describe('LadderClient', () => {
       const wire = new Wire(deadPort);
       wire.refusals = Infinity;
       // A proxy that cannot stream: event streams fail, plain requests pass.
-      const noStreaming: typeof fetch = (input, init) =>
-        String(input).includes('/events') ? Promise.resolve(new Response('bad gateway', { status: 502 })) : fetch(input, init);
-      const client = makeClient({ WebSocket: wire.WebSocket, fetch: noStreaming, fallbackAfter: 2, pollWaitMs: 5000 });
+      const { fetch: noStreaming, exchanges } = recorder(refusingStreams(Infinity, () => new Response('bad gateway', { status: 502 })));
+      // Polls the server may hold for as long as it allows (LADDER_LONG_POLL_MAX_MS, 30 s).
+      const client = makeClient({ WebSocket: wire.WebSocket, fetch: noStreaming, fallbackAfter: 2, pollWaitMs: 30_000 });
       const top = watch(client, id, { top: 5 });
       const around = watch(client, id, { around: 'p3', radius: 1 });
       await waitFor('polling', () => top.latest?.transport === 'poll');
@@ -486,12 +757,19 @@ describe('LadderClient', () => {
       // The status starts as connecting on websocket (subscription.status); onStatus reports the changes.
       assert.deepEqual([...new Set(top.statuses.map((s) => s.transport))], ['sse', 'poll']);
 
-      // Long-polls answer as soon as the version moves, not at the end of pollWaitMs.
-      const started = Date.now();
+      // The change is delivered by the poll that was already held when it was made, not by a later one.
       const version = top.latest!.version;
+      const topPolls = () => exchanges.filter((exchange) => exchange.url.pathname.endsWith('/rankings') && exchange.url.searchParams.get('limit') === '5');
+      const waiting = () => topPolls().find((exchange) => exchange.url.searchParams.get('wait_for_version_after') === String(version));
+      await waitFor('a poll held at the current version', () => waiting() !== undefined);
+      const held = waiting()!;
+      assert.equal(held.response, undefined, 'the poll is held, not answered');
       await admin.submitScore(id, { participant_id: 'fresh', score: 5000 });
-      await waitFor('the next poll', () => top.latest!.version > version);
-      assert.ok(Date.now() - started < 2000);
+      await waitFor('the update', () => top.latest!.version > version);
+      const answer = waiting()?.response;
+      assert.equal(answer?.status, 200);
+      assert.equal((answer?.body as { version: number }).version, top.latest!.version);
+      assert.equal(top.latest!.entries[0]?.participant_id, 'fresh');
       client.close();
     });
   });
@@ -523,6 +801,40 @@ describe('LadderClient', () => {
         keyless.close();
       }
       owner.close();
+    });
+  });
+
+  describe('the package', { skip: !built && !process.env.CI ? 'dist/ is not built' : false }, () => {
+    it('makes ladder/client importable from the packed tarball, without the server dependencies, and it talks to the server', async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), 'ladder-pack-'));
+      t.after(() => rmSync(dir, { recursive: true, force: true }));
+      // What `npm pack` makes of package.json's files and exports; --ignore-scripts packs dist/ as built.
+      const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir]);
+      const [packed] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
+      const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, Record<string, string>> };
+      const paths = new Set(packed.files.map((file) => file.path));
+      for (const target of Object.values(manifest.exports['./client']!)) assert.ok(paths.has(target.replace(/^\.\//, '')), `${target} is in the tarball`);
+
+      // `npm install <tgz>` unpacks it into node_modules/ladder; the client's dependencies, none, are all it needs to run.
+      const app = join(dir, 'app');
+      mkdirSync(join(app, 'node_modules', 'ladder'), { recursive: true });
+      await run('tar', ['-xzf', join(dir, packed.filename), '-C', join(app, 'node_modules', 'ladder'), '--strip-components=1']);
+      writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+      writeFileSync(
+        join(app, 'check.mjs'),
+        [
+          "import { LadderClient } from 'ladder/client';",
+          'const [baseUrl, board] = process.argv.slice(2);',
+          'const ladder = new LadderClient({ baseUrl });',
+          'const rankings = await ladder.getRankings(board, { limit: 1 });',
+          'console.log(JSON.stringify(rankings.entries[0]));',
+        ].join('\n'),
+      );
+      const id = await newBoard();
+      await admin.submitScore(id, { participant_id: 'packed', score: 7 });
+      // Asynchronously: the server answering it runs in this process.
+      const check = await run(process.execPath, ['check.mjs', server.url, id], { cwd: app });
+      assert.deepEqual(JSON.parse(check.stdout), (await admin.getRankings(id, { limit: 1 })).entries[0]);
     });
   });
 });

@@ -9,7 +9,18 @@ import { PollFeed } from './poll.js';
 import type { Transport, View } from './protocol.js';
 import { SseFeed } from './sse.js';
 import { LiveSubscription, type FeedOpener, type SubscribeOptions, type Subscription, type ViewUpdate } from './subscription.js';
-import type { BatchItemResult, Board, CreateBoardInput, ParticipantStanding, Rankings, RankingsQuery, ScoreResult, ScoreSubmission } from './types.js';
+import type {
+  BatchResult,
+  Board,
+  BoardList,
+  CreateBoardInput,
+  ListBoardsQuery,
+  ParticipantStanding,
+  Rankings,
+  RankingsQuery,
+  ScoreResult,
+  ScoreSubmission,
+} from './types.js';
 import { BoardSocket, type WebSocketConstructor } from './websocket.js';
 
 export interface LadderClientOptions {
@@ -59,14 +70,17 @@ export class LadderClient {
     return requestJson(this.http, 'v1/leaderboards', { method: 'POST', body: board });
   }
 
-  async listBoards(): Promise<Board[]> {
-    return (await requestJson<{ leaderboards: Board[] }>(this.http, 'v1/leaderboards')).leaderboards;
+  /** One page of boards in id order (default: the first 1000), with `total`, the number of boards in all. */
+  listBoards(query: ListBoardsQuery = {}): Promise<BoardList> {
+    return requestJson(this.http, 'v1/leaderboards', { query: { limit: query.limit, offset: query.offset } });
   }
 
+  /** The board's config, version and entry count. Throws `board_not_found` (404). */
   getBoard(boardId: string): Promise<Board> {
     return requestJson(this.http, boardPath(boardId));
   }
 
+  /** Deletes the board with its entries and events; the server answers 204 with no body. */
   deleteBoard(boardId: string): Promise<void> {
     return requestJson(this.http, boardPath(boardId), { method: 'DELETE' });
   }
@@ -76,12 +90,12 @@ export class LadderClient {
     return requestJson(this.http, boardPath(boardId, '/scores'), { method: 'POST', body: submission });
   }
 
-  /** Submits many scores in one request; one result (or error) per item, in order. */
-  async submitScores(boardId: string, submissions: readonly ScoreSubmission[]): Promise<BatchItemResult[]> {
-    const body = { scores: submissions };
-    return (await requestJson<{ results: BatchItemResult[] }>(this.http, boardPath(boardId, '/scores/batch'), { method: 'POST', body })).results;
+  /** Submits up to 1000 scores in one request; `results` holds one result (or error) per item, in order. */
+  submitScores(boardId: string, submissions: readonly ScoreSubmission[]): Promise<BatchResult> {
+    return requestJson(this.http, boardPath(boardId, '/scores/batch'), { method: 'POST', body: { scores: submissions } });
   }
 
+  /** A page of the ranking, a window around a participant, or listed participants' entries; optionally long-polled. */
   getRankings(boardId: string, query: RankingsQuery = {}): Promise<Rankings> {
     return requestJson(this.http, boardPath(boardId, '/rankings'), {
       query: {

@@ -4,8 +4,14 @@
  * snapshots of the same shape), so the subscription's state machine does not
  * care which one is in use.
  */
-import { LadderApiError } from './errors.js';
+import { isFatal, LadderApiError } from './errors.js';
 import type { ServerMessage } from './protocol.js';
+
+/** Where the local copy of a view stands, to resume from: its version within its epoch (null from servers without epochs). */
+export interface ResumePoint {
+  readonly version: number;
+  readonly epoch: string | null;
+}
 
 export interface FeedListener {
   message(message: ServerMessage): void;
@@ -17,23 +23,20 @@ export interface FeedListener {
   down(failures: number): void;
   /** A cause that retrying cannot fix (unknown board, bad key); the transport has stopped. */
   fail(error: LadderApiError): void;
-  /** The version of the local copy to resume from, or null to ask for a snapshot. */
-  sinceVersion(): number | null;
+  /** Where the local copy stands, to resume from; null to ask for a snapshot. */
+  resumePoint(): ResumePoint | null;
 }
 
 export interface Feed {
-  /** Asks again from sinceVersion(), after the subscription dropped a local copy it could not trust. */
+  /** Asks again from resumePoint(), after the subscription dropped a local copy it could not trust. */
   resubscribe(): void;
   close(): void;
 }
 
-/** Answers that retrying cannot change; any other failure is retried and counts towards the fallback. */
-const fatalCodes = new Set(['board_not_found', 'invalid_request', 'missing_api_key', 'invalid_api_key', 'forbidden']);
-
 /**
  * A feed driven by one async loop at a time (SSE, long-polling):
  * resubscribe() aborts the loop and starts a fresh one, which asks from
- * sinceVersion() again; close() aborts it for good. A subclass calls start()
+ * resumePoint() again; close() aborts it for good. A subclass calls start()
  * at the end of its constructor, once its own fields are set.
  */
 export abstract class LoopFeed implements Feed {
@@ -58,9 +61,13 @@ export abstract class LoopFeed implements Feed {
   /** Delivers to the listener and retries until `signal` aborts. */
   protected abstract run(signal: AbortSignal): Promise<void>;
 
-  /** When `err` is an answer that retrying cannot change, stops the feed, tells the listener and answers true. */
+  /**
+   * When `err` is an answer that retrying cannot change (isFatal), stops the
+   * feed, tells the listener and answers true. Any other failure is retried
+   * and counts towards the fallback.
+   */
   protected stopOnFatal(err: unknown): boolean {
-    if (!(err instanceof LadderApiError && fatalCodes.has(err.code))) return false;
+    if (!(err instanceof LadderApiError && isFatal(err.code))) return false;
     this.controller.abort();
     this.listener.fail(err);
     return true;

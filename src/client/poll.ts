@@ -3,18 +3,25 @@
  * with `If-None-Match` so an unchanged board costs a 304) and hands each new
  * state to the subscription as a snapshot. Works through any proxy that
  * passes plain HTTP.
+ *
+ * The ETag is the server's business (its format changes between server
+ * versions), so the poller never builds one: it sends back exactly the tag
+ * the server sent with the state the local copy holds.
  */
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { errorFromResponse } from './errors.js';
-import { LoopFeed, sleep, type FeedListener } from './feed.js';
+import { LoopFeed, sleep, type FeedListener, type ResumePoint } from './feed.js';
 import { boardPath, send, type HttpContext, type Query } from './http.js';
-import type { SnapshotMessage, View, ViewEntry } from './protocol.js';
+import { epochOf, type SnapshotMessage, type View, type ViewEntry } from './protocol.js';
 import type { Rankings } from './types.js';
 
 /** A poll that brings nothing new sooner than this waits out the rest, so a server that does not hold requests is not hammered. */
 const minPollIntervalMs = 1000;
 
 export class PollFeed extends LoopFeed {
+  /** The ETag the server sent with the last state handed on, and where that state stands. */
+  private lastTag: (ResumePoint & { readonly etag: string }) | null = null;
+
   constructor(
     private readonly http: HttpContext,
     private readonly boardId: string,
@@ -32,7 +39,7 @@ export class PollFeed extends LoopFeed {
     let failures = 0;
     while (!signal.aborted) {
       const startedAt = Date.now();
-      const since = this.listener.sinceVersion();
+      const since = this.listener.resumePoint();
       let snapshot: SnapshotMessage | null;
       try {
         snapshot = await this.poll(since, signal);
@@ -45,7 +52,7 @@ export class PollFeed extends LoopFeed {
       }
       failures = 0;
       if (signal.aborted) return;
-      if (snapshot !== null && snapshot.version !== since) {
+      if (snapshot !== null && (since === null || snapshot.version !== since.version || epochOf(snapshot) !== since.epoch)) {
         this.listener.message(snapshot);
       } else {
         await sleep(minPollIntervalMs - (Date.now() - startedAt), signal);
@@ -54,13 +61,16 @@ export class PollFeed extends LoopFeed {
   }
 
   /** The view's state once the board's version exceeds `since`; null when it did not in time. */
-  private async poll(since: number | null, signal: AbortSignal): Promise<SnapshotMessage | null> {
+  private async poll(since: ResumePoint | null, signal: AbortSignal): Promise<SnapshotMessage | null> {
     const query: Query = { ...viewQuery(this.view) };
     const headers: Record<string, string> = {};
     if (since !== null) {
-      query.wait_for_version_after = since;
+      query.wait_for_version_after = since.version;
       query.timeout_ms = this.waitMs;
-      headers['if-none-match'] = `"${since}"`;
+      // Only when the tag belongs to the state the local copy holds; a copy from elsewhere gets a full answer.
+      if (this.lastTag !== null && this.lastTag.version === since.version && this.lastTag.epoch === since.epoch) {
+        headers['if-none-match'] = this.lastTag.etag;
+      }
     }
     const response = await send(this.http, boardPath(this.boardId, '/rankings'), { query, headers, signal });
     if (response.status === 304) return null;
@@ -70,10 +80,13 @@ export class PollFeed extends LoopFeed {
       if (error.code !== 'participant_not_found') throw error;
       const board = await send(this.http, boardPath(this.boardId), { signal });
       if (!board.ok) throw await errorFromResponse(board);
-      const { epoch, version, total } = (await board.json()) as { epoch?: string; version: number; total: number };
-      return { type: 'snapshot', sub: 'poll', epoch: epoch ?? '', version, total, first_rank: 0, entries: [] };
+      const read = (await board.json()) as { epoch: string; version: number; total: number };
+      return { type: 'snapshot', sub: 'poll', epoch: read.epoch, version: read.version, total: read.total, first_rank: 0, entries: [] };
     }
-    return snapshotOf(this.view, (await response.json()) as Rankings);
+    const snapshot = snapshotOf((await response.json()) as Rankings);
+    const etag = response.headers.get('etag');
+    this.lastTag = etag === null ? null : { etag, version: snapshot.version, epoch: epochOf(snapshot) };
+    return snapshot;
   }
 }
 
@@ -83,13 +96,12 @@ function viewQuery(view: View): Query {
   return { participants: view.participant };
 }
 
-/** The rankings answer as the view's snapshot: an around view keeps ranks r−k .. r+k only, as the protocol defines it. */
-export function snapshotOf(view: View, rankings: Rankings): SnapshotMessage {
-  let entries: ViewEntry[] = rankings.entries.map(({ rank, participant_id, score, achieved_at }) => ({ rank, participant_id, score, achieved_at }));
-  if ('around' in view) {
-    const centre = entries.find((entry) => entry.participant_id === view.around);
-    entries = centre === undefined ? [] : entries.filter((entry) => Math.abs(entry.rank - centre.rank) <= view.radius);
-  }
-  const epoch = (rankings as Rankings & { epoch?: string }).epoch ?? '';
-  return { type: 'snapshot', sub: 'poll', epoch, version: rankings.version, total: rankings.total, first_rank: entries[0]?.rank ?? 0, entries };
+/**
+ * The rankings answer as the view's snapshot. REST `around` with limit 2k+1
+ * is the same window as a live around view of radius k (README "Windows").
+ */
+export function snapshotOf(rankings: Rankings): SnapshotMessage {
+  const entries: ViewEntry[] = rankings.entries.map(({ rank, participant_id, score, achieved_at }) => ({ rank, participant_id, score, achieved_at }));
+  const first_rank = entries[0]?.rank ?? 0;
+  return { type: 'snapshot', sub: 'poll', epoch: rankings.epoch, version: rankings.version, total: rankings.total, first_rank, entries };
 }

@@ -3,15 +3,21 @@
  * `Authorization` and a `Last-Event-ID` of our choosing on a fresh
  * connection, and it exists in Node 20, which has no EventSource.
  * Reconnects with full-jitter backoff and resumes from the local version.
+ *
+ * Event ids are the server's business (`<version>`, or `<epoch>-<version>`
+ * on servers with epochs), so the feed sends back the id of the event that
+ * brought the local copy where it stands, as it came.
  */
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { errorFromResponse } from './errors.js';
-import { LoopFeed, sleep, type FeedListener } from './feed.js';
+import { LoopFeed, sleep, type FeedListener, type ResumePoint } from './feed.js';
 import { boardPath, send, type HttpContext } from './http.js';
-import { parseServerMessage, type View } from './protocol.js';
+import { epochOf, parseServerMessage, type ServerMessage, type View } from './protocol.js';
 
 export class SseFeed extends LoopFeed {
   private failures = 0;
+  /** The id of the last event that carried one, and where the state it brought stands. */
+  private lastEvent: (ResumePoint & { readonly id: string }) | null = null;
 
   constructor(
     private readonly http: HttpContext,
@@ -43,9 +49,9 @@ export class SseFeed extends LoopFeed {
 
   /** Reads one event stream until it ends; returns whether it delivered any message. */
   private async stream(signal: AbortSignal): Promise<boolean> {
-    const since = this.listener.sinceVersion();
+    const lastEventId = this.lastEventId();
     const headers: Record<string, string> = { accept: 'text/event-stream' };
-    if (since !== null) headers['last-event-id'] = String(since);
+    if (lastEventId !== null) headers['last-event-id'] = lastEventId;
     // A dead network delivers neither data nor an end, so silence is what gives it away.
     const stream = new AbortController();
     const abort = () => stream.abort();
@@ -61,11 +67,16 @@ export class SseFeed extends LoopFeed {
       const response = await send(this.http, boardPath(this.boardId, '/events'), { query, headers, signal: stream.signal });
       if (!response.ok) throw await errorFromResponse(response);
       if (response.body === null) return false;
-      for await (const data of eventData(response.body, heard)) {
-        const message = parseServerMessage(data);
+      for await (const event of events(response.body, heard)) {
+        const message = parseServerMessage(event.data);
         if (message === null || signal.aborted) continue;
-        delivered = true;
-        this.failures = 0;
+        const version = versionAfter(message);
+        if (event.id !== null && version !== null) this.lastEvent = { id: event.id, version, epoch: epochOf(message) };
+        // An error event (the server then ends the stream) is no delivery: reconnects after it back off.
+        if (message.type !== 'error') {
+          delivered = true;
+          this.failures = 0;
+        }
         this.listener.message(message);
       }
       return delivered;
@@ -74,14 +85,48 @@ export class SseFeed extends LoopFeed {
       signal.removeEventListener('abort', abort);
     }
   }
+
+  /**
+   * What to resume from: the id of the event that brought the local copy to
+   * where it stands, or, for a copy another transport brought there, its bare
+   * version when it has no epoch (what servers without epochs use as ids).
+   * A copy with an epoch but no event id of its own gets a snapshot.
+   */
+  private lastEventId(): string | null {
+    const since = this.listener.resumePoint();
+    if (since === null) return null;
+    const last = this.lastEvent;
+    if (last !== null && last.version === since.version && last.epoch === since.epoch) return last.id;
+    return since.epoch === null ? String(since.version) : null;
+  }
 }
 
-/** The `data` of each event in an event stream (the WHATWG "event stream interpretation", minus what Ladder does not use). */
-export async function* eventData(body: ReadableStream<Uint8Array>, onChunk: () => void = () => undefined): AsyncGenerator<string> {
+/** The version a message brings its view to, for those that carry the view's state. */
+function versionAfter(message: ServerMessage): number | null {
+  switch (message.type) {
+    case 'snapshot':
+    case 'resumed':
+      return message.version;
+    case 'delta':
+      return message.to_version;
+    default:
+      return null;
+  }
+}
+
+export interface StreamEvent {
+  /** The event's `id:`, or null when it had none. */
+  readonly id: string | null;
+  readonly data: string;
+}
+
+/** Each event in an event stream (the WHATWG "event stream interpretation", minus what Ladder does not use). */
+export async function* events(body: ReadableStream<Uint8Array>, onChunk: () => void = () => undefined): AsyncGenerator<StreamEvent> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
   let data: string[] = [];
+  let id: string | null = null;
   // A chunk that ends in \r may be followed by one that starts with the \n of the same line break.
   let skipLineFeed = false;
   try {
@@ -100,14 +145,22 @@ export async function* eventData(body: ReadableStream<Uint8Array>, onChunk: () =
       buffer = lines.pop() ?? '';
       for (const line of lines) {
         if (line === '') {
-          if (data.length > 0) yield data.join('\n');
+          if (data.length > 0) yield { id, data: data.join('\n') };
           data = [];
+          id = null;
         } else if (line.startsWith('data:')) {
-          data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
+          data.push(fieldValue(line, 5));
+        } else if (line.startsWith('id:')) {
+          id = fieldValue(line, 3);
         }
       }
     }
   } finally {
     await reader.cancel().catch(() => undefined);
   }
+}
+
+/** A field's value: the line from `start` (just after the colon), minus one leading space. */
+function fieldValue(line: string, start: number): string {
+  return line.slice(line.startsWith(' ', start) ? start + 1 : start);
 }

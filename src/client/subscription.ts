@@ -6,12 +6,14 @@
  * until the preferred one delivers again. Every handover resumes from the
  * local version, so no update is lost and none is applied twice.
  */
-import { LadderApiError } from './errors.js';
+import { errorFromMessage, isFatal, type LadderApiError } from './errors.js';
 import type { Feed, FeedListener } from './feed.js';
-import type { ErrorMessage, ServerMessage, Transport, ViewEntry } from './protocol.js';
+import { epochOf, type ErrorMessage, type ServerMessage, type Transport, type ViewEntry } from './protocol.js';
 import { applyDelta, stateFromSnapshot, type ViewState } from './view-state.js';
 
 export interface ViewUpdate {
+  /** The board's epoch: versions compare only within one. Null from servers that send none. */
+  readonly epoch: string | null;
   readonly version: number;
   /** Entries on the whole board. */
   readonly total: number;
@@ -54,18 +56,14 @@ export interface LiveSubscriptionSettings {
   readonly onClosed: () => void;
 }
 
-/** After a server error that is neither fatal nor harmless (e.g. the server could not read the view), ask again this much later. */
+/**
+ * After a server error that is neither fatal nor harmless (a limit such as
+ * too_many_subscriptions, or a view the server could not read), ask again
+ * about this much later, doubling with each further error in a row up to
+ * retryAfterErrorMaxMs, jittered so that refused clients do not return together.
+ */
 const retryAfterErrorMs = 2000;
-
-/** Server errors after which this view cannot be served at all, with the HTTP status of the same cause. */
-const fatalFeedErrors: Record<string, number> = {
-  board_not_found: 404,
-  invalid_view: 400,
-  too_many_subscriptions: 429,
-  missing_api_key: 401,
-  invalid_api_key: 401,
-  forbidden: 403,
-};
+const retryAfterErrorMaxMs = 30_000;
 
 interface Running {
   readonly transport: Transport;
@@ -81,6 +79,8 @@ export class LiveSubscription implements Subscription {
   private fallback: (Running & { readonly level: number }) | null = null;
   private closed = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Server errors since the view last received its state; sets the retry delay. */
+  private errorsInARow = 0;
 
   constructor(private readonly settings: LiveSubscriptionSettings) {
     const [first] = settings.transports;
@@ -114,7 +114,7 @@ export class LiveSubscription implements Subscription {
       fail: (error) => {
         if (isCurrent()) this.fail(error);
       },
-      sinceVersion: () => this.state?.version ?? null,
+      resumePoint: () => (this.state === null ? null : { version: this.state.version, epoch: this.state.epoch }),
     });
     return running as Running;
   }
@@ -125,13 +125,15 @@ export class LiveSubscription implements Subscription {
       this.fallback.feed.close();
       this.fallback = null;
     }
+    if (message.type === 'snapshot' || message.type === 'resumed') this.errorsInARow = 0;
     switch (message.type) {
       case 'snapshot':
         this.state = stateFromSnapshot(message);
         this.emit(from.transport);
         return;
       case 'resumed':
-        if (this.state?.version === message.version) this.setStatus('live', from.transport);
+        // Resumed from another version or epoch than the local copy's: the deltas that follow would not fit it.
+        if (this.state !== null && this.state.version === message.version && this.state.epoch === epochOf(message)) this.setStatus('live', from.transport);
         else this.resync(from);
         return;
       case 'delta': {
@@ -158,13 +160,15 @@ export class LiveSubscription implements Subscription {
   private serverError(message: ErrorMessage, from: Running): void {
     // Answers an unsubscribe that crossed a message of the server's; nothing is missing.
     if (message.code === 'unknown_subscription') return;
-    const status = fatalFeedErrors[message.code];
-    if (status !== undefined) return this.fail(new LadderApiError(message.code, status, message.message));
-    this.settings.options.onError?.(new LadderApiError(message.code, 0, message.message));
+    const error = errorFromMessage(message);
+    if (isFatal(error.code)) return this.fail(error);
+    this.settings.options.onError?.(error);
+    const delay = Math.min(retryAfterErrorMaxMs, retryAfterErrorMs * 2 ** Math.min(this.errorsInARow, 8)) * (0.5 + Math.random());
+    this.errorsInARow += 1;
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       if (!this.closed && (from.feed === this.preferred.feed || from.feed === this.fallback?.feed)) from.feed.resubscribe();
-    }, retryAfterErrorMs * (0.5 + Math.random()));
+    }, delay);
   }
 
   private fail(error: LadderApiError): void {
@@ -187,7 +191,7 @@ export class LiveSubscription implements Subscription {
 
   private emit(transport: Transport): void {
     const state = this.state!;
-    this.update = { version: state.version, total: state.total, firstRank: state.firstRank, entries: state.entries, transport };
+    this.update = { epoch: state.epoch, version: state.version, total: state.total, firstRank: state.firstRank, entries: state.entries, transport };
     this.setStatus('live', transport);
     try {
       this.settings.onUpdate(this.update);

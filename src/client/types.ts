@@ -15,9 +15,24 @@ export interface Board {
   readonly metadata: Metadata | null;
   readonly created_at: number;
   /** +1 on every change to the ranking. */
+  /** The board's epoch: a version means something only within it (README "Versions and epochs"). */
+  readonly epoch: string;
   readonly version: number;
   /** Number of entries. */
   readonly total: number;
+}
+
+/** `GET /v1/leaderboards`: one page of boards in id order, and how many there are in all. */
+export interface BoardList {
+  readonly leaderboards: readonly Board[];
+  /** Boards in all, not only on this page. */
+  readonly total: number;
+}
+
+export interface ListBoardsQuery {
+  /** Default (and at most) 1000. */
+  readonly limit?: number;
+  readonly offset?: number;
 }
 
 export interface CreateBoardInput {
@@ -45,6 +60,8 @@ export interface ScoreResult {
   /** null when the participant is new. */
   readonly previous_rank: number | null;
   readonly previous_score: number | null;
+  /** The board's epoch: a version means something only within it (README "Versions and epochs"). */
+  readonly epoch: string;
   readonly version: number;
   /** false when the submission did not change the entry (e.g. a worse score under `best`). */
   readonly changed: boolean;
@@ -60,16 +77,24 @@ export interface ApiErrorDetail {
 /** One item of a batch answer: the result, or why this item was rejected. */
 export type BatchItemResult = ScoreResult | { readonly error: ApiErrorDetail };
 
+/** `POST /v1/leaderboards/{id}/scores/batch`: one result per submitted item, in order. */
+export interface BatchResult {
+  readonly results: readonly BatchItemResult[];
+}
+
 export interface RankedEntry {
   readonly rank: number;
   readonly participant_id: string;
   readonly score: number;
   readonly achieved_at: number;
-  readonly metadata?: Metadata | null;
+  /** The entry's metadata; absent when it has none. */
+  readonly metadata?: Metadata;
 }
 
 export interface Rankings {
   readonly leaderboard_id: string;
+  /** The board's epoch: a version means something only within it (README "Versions and epochs"). */
+  readonly epoch: string;
   readonly version: number;
   readonly total: number;
   readonly entries: readonly RankedEntry[];
@@ -97,7 +122,12 @@ export interface ParticipantStanding {
   readonly achieved_at: number;
   /** Share of the other entries that rank below this participant, 0..100. */
   readonly percentile: number;
+  /** The board's epoch: a version means something only within it (README "Versions and epochs"). */
+  readonly epoch: string;
   readonly version: number;
   readonly total: number;
+  /** Up to `neighbors` entries just above and just below, each in rank order. */
   readonly neighbors: { readonly above: readonly RankedEntry[]; readonly below: readonly RankedEntry[] };
+  /** As in RankedEntry. */
+  readonly metadata?: Metadata;
 }

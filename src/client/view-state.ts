@@ -3,11 +3,11 @@
  * (docs/protocol.md). Pure functions with no I/O, so the server's tests can
  * replay what they sent and check that it rebuilds their own view exactly.
  */
-import type { DeltaMessage, SnapshotMessage, ViewEntry } from './protocol.js';
+import { epochOf, type DeltaMessage, type SnapshotMessage, type ViewEntry } from './protocol.js';
 
 export interface ViewState {
-  /** Versions mean something only within their epoch (docs/protocol.md "Epochs"). */
-  readonly epoch: string;
+  /** The board's epoch the version belongs to; null from servers that send none. */
+  readonly epoch: string | null;
   readonly version: number;
   /** Entries on the whole board, not only in the view. */
   readonly total: number;
@@ -19,16 +19,17 @@ export interface ViewState {
 export type DeltaOutcome =
   | { readonly ok: true; readonly state: ViewState }
   /**
-   * `gap`: the delta does not start at the local version and epoch (a
-   * message was missed, or the board's versions started over). `inconsistent`: an upsert lands outside the list. Either way the
-   * local copy can no longer be trusted and the view must be resubscribed.
+   * `gap`: the delta does not start at the local version (a message was
+   * missed), or belongs to another epoch (the versions were reissued).
+   * `inconsistent`: an upsert lands outside the list. Either way the local
+   * copy can no longer be trusted and the view must be resubscribed.
    */
   | { readonly ok: false; readonly reason: 'gap' | 'inconsistent' };
 
 /** The state a snapshot describes. Ranks are renumbered from first_rank, as the protocol defines them. */
 export function stateFromSnapshot(snapshot: Omit<SnapshotMessage, 'type' | 'sub'>): ViewState {
   return {
-    epoch: snapshot.epoch,
+    epoch: epochOf(snapshot),
     version: snapshot.version,
     total: snapshot.total,
     firstRank: snapshot.first_rank,
@@ -40,10 +41,12 @@ export function stateFromSnapshot(snapshot: Omit<SnapshotMessage, 'type' | 'sub'
  * Applies a delta: drops the removed participants, inserts the upserts in
  * ascending rank at position `rank − first_rank`, then renumbers from
  * first_rank. An upserted participant still in the list is dropped first too,
- * so a participant can never appear twice. Complexity: O(view size × upserts).
+ * so a participant can never appear twice. A delta of another epoch than the
+ * local copy's (including one with an epoch onto a copy without, and the
+ * reverse) is a gap. Complexity: O(view size × upserts).
  */
 export function applyDelta(state: ViewState | null, delta: Omit<DeltaMessage, 'type' | 'sub'>): DeltaOutcome {
-  if (state === null || delta.epoch !== state.epoch || delta.from_version !== state.version) return { ok: false, reason: 'gap' };
+  if (state === null || delta.from_version !== state.version || epochOf(delta) !== state.epoch) return { ok: false, reason: 'gap' };
   const leaving = new Set(delta.removes);
   for (const upsert of delta.upserts) leaving.add(upsert.participant_id);
   const entries = state.entries.filter((entry) => !leaving.has(entry.participant_id));
@@ -55,7 +58,7 @@ export function applyDelta(state: ViewState | null, delta: Omit<DeltaMessage, 't
   }
   return {
     ok: true,
-    state: { epoch: delta.epoch, version: delta.to_version, total: delta.total, firstRank: delta.first_rank, entries: numbered(entries, delta.first_rank) },
+    state: { epoch: state.epoch, version: delta.to_version, total: delta.total, firstRank: delta.first_rank, entries: numbered(entries, delta.first_rank) },
   };
 }
 

@@ -163,8 +163,11 @@ export class BoardSocket {
     const sub = `s${++this.nextSubId}`;
     this.subIds.set(member, sub);
     this.membersBySubId.set(sub, member);
-    const since = member.listener.sinceVersion();
-    this.send(since === null ? { type: 'subscribe', sub, view: member.view } : { type: 'subscribe', sub, view: member.view, since_version: since });
+    const since = member.listener.resumePoint();
+    // The epoch goes back only to a server that sent one (servers without epochs ignore the field anyway).
+    let resume = {};
+    if (since !== null) resume = since.epoch === null ? { since_version: since.version } : { since_version: since.version, epoch: since.epoch };
+    this.send({ type: 'subscribe', sub, view: member.view, ...resume });
   }
 
   private unsubscribe(member: Member): void {

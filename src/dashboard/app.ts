@@ -1,18 +1,24 @@
 /**
- * The dashboard: the list of boards, and for the open board its live top 50,
- * version, rate of change and connection, plus an optional window around one
- * tracked participant. Everything live comes through the TypeScript client
- * (src/client), so the dashboard reconnects and falls back like any client.
- * Routes live in the hash: #/board/<id> and #/board/<id>/track/<participant>.
+ * The dashboard: the list of boards with their live entry counts, versions
+ * and rates, and for the open board its live top 50, version, rate of change
+ * and connection, plus an optional window around one tracked participant.
+ * Everything live comes through the TypeScript client (src/client), so the
+ * dashboard reconnects and falls back like any client. Routes live in the
+ * hash: #/board/<id> and #/board/<id>/track/<participant>; without one, the
+ * dashboard opens the busiest board (busiest.ts).
  */
 import { LadderApiError, LadderClient, type Board, type Subscription, type SubscriptionStatus, type ViewUpdate } from '../client/index.js';
-import { describeBoard, formatCount, scoreFormatter, transportNames } from './format.js';
+import { busiestBoard } from './busiest.js';
+import { describeBoard, formatCount, formatRate, scoreFormatter, transportNames } from './format.js';
 import { RankingList } from './ranking-list.js';
 import { RateMeter } from './rate.js';
 
 const topSize = 50;
 const trackRadius = 4;
-const boardsRefreshMs = 10_000;
+/** The board list is read this often, so that every board's count, version and rate stay live. */
+const boardsRefreshMs = 3000;
+/** Without a board in the URL, the two list reads that find the busiest board are this far apart. */
+const busiestSampleMs = 1500;
 /** One point per second on the rate sparkline. */
 const sparklinePoints = 60;
 const keyStorage = 'ladder.key';
@@ -74,10 +80,29 @@ interface OpenBoard {
   tracked: { readonly participantId: string; readonly subscription: Subscription; latest: ViewUpdate | null; rendered: ViewUpdate | null } | null;
 }
 
+interface ListedBoard {
+  readonly item: HTMLLIElement;
+  readonly link: HTMLAnchorElement;
+  readonly name: HTMLSpanElement;
+  readonly total: HTMLSpanElement;
+  readonly kind: HTMLSpanElement;
+  readonly versionText: HTMLSpanElement;
+  readonly rateText: HTMLSpanElement;
+  /** Fed by every read of the list; the open board uses its own, fresher meter. */
+  readonly meter: RateMeter;
+  /** The version of the last list read. */
+  version: number;
+}
+
 let client = createClient();
 let boards: Board[] = [];
+const listed = new Map<string, ListedBoard>();
 let open: OpenBoard | null = null;
 let frameRequested = false;
+/** Whether the dashboard may still open the busiest board by itself: until the first navigation. */
+let mayOpenBusiest = true;
+/** While start() looks for the busiest board, which shows neither the welcome nor a board. */
+let choosing = false;
 
 function createClient(): LadderClient {
   const fromUrl = new URLSearchParams(location.search).get('key');
@@ -142,41 +167,119 @@ async function fetchBoard(boardId: string): Promise<Board | null> {
   }
 }
 
+/**
+ * Starts the page: reads the board list, then opens the board the URL names,
+ * or else the busiest one (busiestBoard, over two list reads busiestSampleMs
+ * apart), or else shows the welcome.
+ */
+async function start(): Promise<void> {
+  choosing = mayOpenBusiest && currentRoute().boardId === null;
+  const first = await loadBoards();
+  if (!first || !choosing || boards.length === 0) {
+    choosing = false;
+    return first ? applyRoute() : undefined;
+  }
+  const earlier = boards;
+  await new Promise((resolve) => setTimeout(resolve, busiestSampleMs));
+  const second = await loadBoards();
+  choosing = false;
+  if (!second) return;
+  const busiest = busiestBoard(earlier, boards);
+  // The user may have picked a board meanwhile; theirs wins.
+  if (busiest !== null && mayOpenBusiest && currentRoute().boardId === null) {
+    // Replaced rather than pushed, so that Back leaves the dashboard as it would have without the pick.
+    history.replaceState(null, '', `#/board/${encodeURIComponent(busiest.id)}`);
+  }
+  await applyRoute();
+}
+
 // ---- Boards list -------------------------------------------------------------
 
-async function loadBoards(): Promise<void> {
+/** Reads the board list and shows it; false when it could not be read (showError has said why). */
+async function loadBoards(): Promise<boolean> {
   try {
-    boards = await client.listBoards();
+    boards = [...(await client.listBoards()).leaderboards];
   } catch (err) {
     showError(err);
-    return;
+    return false;
+  }
+  const now = performance.now();
+  for (const board of boards) {
+    const row = listedBoard(board);
+    // A lower version is a board deleted and created again: its old samples mean nothing.
+    if (board.version < row.version) row.meter.reset();
+    row.version = board.version;
+    row.meter.record(board.version, now);
   }
   ui.keyForm.hidden = true;
   renderBoardList();
-  if (open === null && currentRoute().boardId === null) showWelcome();
+  if (open === null && currentRoute().boardId === null && !choosing) showWelcome();
+  return true;
 }
 
-function renderBoardList(): void {
-  const items = boards.map((board) => {
+function listedBoard(board: Board): ListedBoard {
+  let found = listed.get(board.id);
+  if (found === undefined) {
     const item = document.createElement('li');
     const link = document.createElement('a');
     link.className = 'board-link';
     link.href = `#/board/${encodeURIComponent(board.id)}`;
-    if (open?.board.id === board.id) link.setAttribute('aria-current', 'page');
-    const name = document.createElement('span');
-    name.className = 'board-link-name';
-    name.textContent = board.name || board.id;
-    const total = document.createElement('span');
-    total.className = 'board-link-total';
-    total.textContent = formatCount(open?.board.id === board.id ? open.total : board.total);
-    const kind = document.createElement('span');
-    kind.className = 'board-link-kind';
-    kind.textContent = describeBoard(board);
-    link.append(name, total, kind);
+    link.dataset.board = board.id;
+    const span = (className: string) => Object.assign(document.createElement('span'), { className });
+    const live = span('board-link-live');
+    found = {
+      item,
+      link,
+      name: span('board-link-name'),
+      total: span('board-link-total'),
+      kind: span('board-link-kind'),
+      versionText: span('board-link-version'),
+      rateText: span('board-link-rate'),
+      meter: new RateMeter(),
+      version: board.version,
+    };
+    live.append(found.versionText, ' · ', found.rateText);
+    link.append(found.name, found.total, found.kind, live);
     item.append(link);
-    return item;
+    listed.set(board.id, found);
+  }
+  return found;
+}
+
+/**
+ * Shows every listed board's entry count, version and rate, updating the
+ * elements in place (so that focus and the strip's scroll position stay).
+ * The open board shows its own live figures, the others those of the last
+ * list read. Called after every list read and once a second.
+ */
+function renderBoardList(): void {
+  const now = performance.now();
+  const ids = new Set(boards.map((board) => board.id));
+  for (const id of listed.keys()) if (!ids.has(id)) listed.delete(id);
+  const items = boards.map((board) => {
+    const row = listedBoard(board);
+    const live = open !== null && open.board.id === board.id ? open : null;
+    const total = live?.total ?? board.total;
+    const version = live?.version ?? board.version;
+    // The open board shows the rate its stats show (tick), so that the two never disagree.
+    const rate = live !== null ? (live.rates[live.rates.length - 1] ?? 0) : row.meter.rate(now);
+    setText(row.name, board.name || board.id);
+    setText(row.kind, describeBoard(board));
+    setText(row.total, formatCount(total));
+    setText(row.versionText, `v${formatCount(version)}`);
+    setText(row.rateText, `${formatRate(rate)}/s`);
+    row.link.title = `${formatCount(total)} entries · version ${formatCount(version)} · ${formatRate(rate)} changes per second`;
+    row.link.toggleAttribute('data-active', rate > 0);
+    if (live !== null) row.link.setAttribute('aria-current', 'page');
+    else row.link.removeAttribute('aria-current');
+    return row.item;
   });
-  ui.boardList.replaceChildren(...items);
+  const shown = [...ui.boardList.children];
+  if (shown.length !== items.length || items.some((item, i) => shown[i] !== item)) ui.boardList.replaceChildren(...items);
+}
+
+function setText(target: HTMLElement, text: string): void {
+  if (target.textContent !== text) target.textContent = text;
 }
 
 /** On a phone the list is a strip that scrolls sideways: brings the open board into it (never scrolls the page). */
@@ -312,8 +415,8 @@ function render(): void {
   ui.version.textContent = formatCount(open.version);
   ui.total.textContent = formatCount(open.total);
   ui.topNote.textContent = open.total > topSize ? `of ${formatCount(open.total)}` : '';
-  const listed = ui.boardList.querySelector('[aria-current] .board-link-total');
-  if (listed !== null) listed.textContent = formatCount(open.total);
+  const item = listed.get(open.board.id);
+  if (item !== undefined) setText(item.total, formatCount(open.total));
   if (latest !== null && latest !== open.renderedTop) {
     open.topList.render(latest.entries);
     open.renderedTop = latest;
@@ -336,14 +439,15 @@ function render(): void {
   }
 }
 
-/** Once a second: the rate of change, the sparkline, ages and markers, and the participant suggestions. */
+/** Once a second: the rates in the list, and for the open board its rate, sparkline, ages, markers and participant suggestions. */
 function tick(): void {
-  if (open === null) return;
+  if (open === null) return renderBoardList();
   readBoard(open);
   const rate = open.meter.rate(performance.now());
   open.rates.push(rate);
   if (open.rates.length > sparklinePoints) open.rates.shift();
-  ui.rate.textContent = rate >= 10 ? rate.toFixed(0) : rate.toFixed(1);
+  ui.rate.textContent = formatRate(rate);
+  renderBoardList();
   // The samples span the whole width, so the line is drawn from the second sample on.
   const max = Math.max(1, ...open.rates);
   const step = (sparklinePoints - 1) / Math.max(open.rates.length - 1, 1);
@@ -422,9 +526,12 @@ ui.keyForm.addEventListener('submit', (event) => {
   sessionStorage.setItem(keyStorage, ui.keyInput.value.trim());
   client.close();
   client = createClient();
-  void loadBoards().then(applyRoute);
+  void start();
 });
-window.addEventListener('hashchange', () => void applyRoute());
+window.addEventListener('hashchange', () => {
+  mayOpenBusiest = false;
+  void applyRoute();
+});
 setInterval(tick, 1000);
 setInterval(() => void loadBoards(), boardsRefreshMs);
-void loadBoards().then(applyRoute);
+void start();

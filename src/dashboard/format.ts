@@ -7,6 +7,11 @@ export function formatCount(value: number): string {
   return integer.format(value);
 }
 
+/** Changes per second: one decimal below 10, whole numbers above. */
+export function formatRate(perSecond: number): string {
+  return perSecond >= 10 ? perSecond.toFixed(0) : perSecond.toFixed(1);
+}
+
 /**
  * A board whose metadata says `unit: "ms"` holds durations (race times); they
  * read as m:ss.mmm. Any other score is an integer with digit grouping.

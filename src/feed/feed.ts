@@ -319,7 +319,13 @@ export class Feed {
     let budget = FANOUT_CHUNK;
     for (const { delta, subscriptions } of deliveries) {
       for (const subscription of subscriptions) {
-        subscription.subscriber.deliver(subscription, delta);
+        try {
+          subscription.subscriber.deliver(subscription, delta);
+        } catch (err) {
+          // One broken connection must not cost the others of this tick their delta (and with it their chain).
+          this.log?.error({ err, boardId: subscription.subscriber.boardId }, 'feed: a delivery failed; closing that connection');
+          subscription.subscriber.close(CloseCode.internalError, 'internal error');
+        }
         if (--budget > 0) continue;
         budget = FANOUT_CHUNK;
         await new Promise((resolve) => setImmediate(resolve));

@@ -28,6 +28,7 @@ export interface Transport {
 /** Close codes of the protocol. */
 export const CloseCode = {
   goingAway: 1001,
+  internalError: 1011,
   slowConsumer: 4008,
   boardNotFound: 4404,
 } as const;
@@ -179,7 +180,11 @@ export class Subscriber {
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.disconnect();
-    this.transport.close(code, reason);
+    try {
+      this.transport.close(code, reason);
+    } catch {
+      // A transport broken beyond closing: the subscriber is released either way.
+    }
   }
 
   /** The transport ended (or is being ended): releases every view. Idempotent. */

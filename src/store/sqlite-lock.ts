@@ -32,6 +32,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
     const holder = holderOf(dataDir);
     throw new Error(
       `the data directory ${resolve(dataDir)} (LADDER_DATA_DIR) is in use by another Ladder process${holder === null ? '' : ` (pid ${holder})`}; stop it or set LADDER_DATA_DIR to another directory`,
+      { cause: err },
     );
   }
   writeFileSync(join(dataDir, HOLDER_FILE_NAME), `${process.pid}\n`);

@@ -72,10 +72,12 @@ export class SqliteWriter {
       this.migrated = migrateSqlite(this.db, loadMigrations('sqlite')).map((m) => m.version);
       this.setMeta = this.db.prepare(SQL.SET_META);
       this.recovered = this.db.transaction(() => {
-        const clean = this.db.prepare<[string], string>(SQL.SELECT_META).pluck().get('clean_shutdown') === '1';
-        if (!clean) this.db.prepare(SQL.SET_EVERY_EPOCH).run(newEpoch());
+        // No marker at all: a new database, or one this version never opened
+        // (its boards still need a first epoch), so nothing was recovered.
+        const marker = this.db.prepare<[string], string>(SQL.SELECT_META).pluck().get('clean_shutdown');
+        if (marker !== '1') this.db.prepare(SQL.SET_EVERY_EPOCH).run(newEpoch());
         this.setMeta.run({ key: 'clean_shutdown', value: '0' });
-        return !clean;
+        return marker === '0';
       }).immediate();
     } catch (err) {
       this.db.close();

@@ -170,10 +170,11 @@ export class SqliteStore implements Store {
 
   /** findEvent, synchronously (the embedded backend's write path). */
   findEventNow(boardId: string, eventId: string): ScoreEvent | null {
-    const pending = this.pendingEvents.get(eventKey(boardId, eventId));
-    if (pending !== undefined) return pending;
+    // The disk first: a pending event whose id is committed already is a
+    // duplicate that the writer will drop.
     const row = this.reader().selectEvent.get(boardId, eventId);
-    return row === undefined ? null : eventFromRow(row);
+    if (row !== undefined) return eventFromRow(row);
+    return this.pendingEvents.get(eventKey(boardId, eventId)) ?? null;
   }
 
   /** getBoard, synchronously. */

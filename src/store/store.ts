@@ -70,7 +70,9 @@ export interface Store {
    * entries and raises the boards' versions. Resolves only once committed.
    * Concurrent calls are group-committed: they share one transaction, and are
    * applied in the order they were made (the service relies on it: an entry's
-   * states arrive oldest first). A call with an invalid event rejects alone.
+   * states arrive oldest first). A call with an invalid event rejects and
+   * keeps nothing; the calls that share its transaction, or are queued behind
+   * it, may reject with it (each call is all or nothing); later calls commit.
    * An event whose (board, event id) is already logged is dropped whole,
    * entry update included; events of an unknown board are dropped.
    */

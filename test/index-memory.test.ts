@@ -56,8 +56,9 @@ describe('MemoryIndex', () => {
     const index = new MemoryIndex();
     const rules = { id: 'b', sortOrder: 'desc' as const, operator: 'best' as const };
     assert.equal(index.ranking('b'), undefined);
-    const ranking = index.openNow(rules, { epoch: 'e1', version: 3 });
-    assert.equal(index.openNow(rules, { epoch: 'e2', version: 9 }), ranking);
+    await index.open(rules, { epoch: 'e1', version: 3 });
+    const ranking = index.ranking('b')!;
+    await index.open(rules, { epoch: 'e2', version: 9 });
     assert.equal(index.ranking('b'), ranking);
     assert.equal(ranking.epoch, 'e1');
     assert.equal(ranking.version, 3);

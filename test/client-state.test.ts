@@ -1,14 +1,17 @@
 /**
  * The client's pure parts: applying snapshots and deltas (checked against a
- * reference model of a board), the backoff, and the event-stream parser.
+ * reference model of a board), the subscription's state machine over a fake
+ * transport, the backoff, and the event-stream parser.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { backoffDelay } from '../src/client/backoff.js';
 import { errorFromMessage, fatalErrors, isFatal } from '../src/client/errors.js';
+import type { FeedListener } from '../src/client/feed.js';
 import { snapshotOf } from '../src/client/poll.js';
-import type { DeltaMessage, ViewEntry } from '../src/client/protocol.js';
+import type { DeltaMessage, ServerMessage, ViewEntry } from '../src/client/protocol.js';
 import { events, type StreamEvent } from '../src/client/sse.js';
+import { LiveSubscription, type ViewUpdate } from '../src/client/subscription.js';
 import { applyDelta, stateFromSnapshot, type ViewState } from '../src/client/view-state.js';
 
 function entry(rank: number, participant_id: string, score: number, achieved_at = 1): ViewEntry {
@@ -19,6 +22,7 @@ function delta(state: ViewState, fields: Partial<DeltaMessage>): DeltaMessage {
   return {
     type: 'delta',
     sub: 's1',
+    epoch: state.epoch,
     from_version: state.version,
     to_version: state.version + 1,
     total: state.total,
@@ -30,6 +34,7 @@ function delta(state: ViewState, fields: Partial<DeltaMessage>): DeltaMessage {
 }
 
 const base = stateFromSnapshot({
+  epoch: 'e1',
   version: 10,
   total: 5,
   first_rank: 1,
@@ -38,10 +43,8 @@ const base = stateFromSnapshot({
 
 describe('view state', () => {
   it('takes a snapshot as it is, with ranks from first_rank', () => {
-    const state = stateFromSnapshot({ version: 3, total: 9, first_rank: 4, entries: [entry(4, 'x', 9), entry(5, 'y', 8)] });
-    assert.deepEqual(state, { epoch: null, version: 3, total: 9, firstRank: 4, entries: [entry(4, 'x', 9), entry(5, 'y', 8)] });
-    const withEpoch = { version: 3, total: 9, first_rank: 4, entries: [], epoch: 'e7' };
-    assert.equal(stateFromSnapshot(withEpoch).epoch, 'e7');
+    const state = stateFromSnapshot({ epoch: 'e7', version: 3, total: 9, first_rank: 4, entries: [entry(4, 'x', 9), entry(5, 'y', 8)] });
+    assert.deepEqual(state, { epoch: 'e7', version: 3, total: 9, firstRank: 4, entries: [entry(4, 'x', 9), entry(5, 'y', 8)] });
   });
 
   it('moves a participant up: removed, then inserted at rank − first_rank, then renumbered', () => {
@@ -76,15 +79,11 @@ describe('view state', () => {
   });
 
   it('applies a delta only within the epoch of the local copy: any other epoch is a gap', () => {
-    const epoch = (value: string) => ({ epoch: value });
-    const inEpoch = stateFromSnapshot({ version: 10, total: 5, first_rank: 1, entries: base.entries, ...epoch('e1') });
-    const same = applyDelta(inEpoch, { ...delta(inEpoch, { removes: ['c'] }), ...epoch('e1') });
+    const same = applyDelta(base, delta(base, { removes: ['c'] }));
     assert.ok(same.ok);
     assert.equal(same.state.epoch, 'e1');
-    // Versions reissued under a new epoch: from_version matches, but means another state.
-    assert.deepEqual(applyDelta(inEpoch, { ...delta(inEpoch, {}), ...epoch('e2') }), { ok: false, reason: 'gap' });
-    assert.deepEqual(applyDelta(inEpoch, delta(inEpoch, {})), { ok: false, reason: 'gap' }, 'a delta without an epoch onto a copy with one');
-    assert.deepEqual(applyDelta(base, { ...delta(base, {}), ...epoch('e1') }), { ok: false, reason: 'gap' }, 'a delta with an epoch onto a copy without');
+    // Versions issued again under a new epoch (a restart after a crash): from_version matches, but means another state.
+    assert.deepEqual(applyDelta(base, delta(base, { epoch: 'e2' })), { ok: false, reason: 'gap' });
   });
 
   it('reports an upsert that lands outside the list as inconsistent', () => {
@@ -104,13 +103,13 @@ describe('view state', () => {
       const board = new Map<string, { score: number; at: number }>();
       const view = round % 2 === 0 ? { top: 1 + Math.floor(random() * 10) } : { around: 'p0', radius: Math.floor(random() * 4) };
       let version = 0;
-      let state: ViewState = stateFromSnapshot({ version, total: 0, first_rank: 0, entries: [] });
+      let state: ViewState = stateFromSnapshot({ epoch: 'e1', version, total: 0, first_rank: 0, entries: [] });
       for (let step = 0; step < 200; step++) {
         const before = windowOf(board, view);
         board.set(`p${Math.floor(random() * 25)}`, { score: Math.floor(random() * 100), at: step });
         version += 1;
         const after = windowOf(board, view);
-        const outcome = applyDelta(state, referenceDelta(before, after, version, board.size));
+        const outcome = applyDelta(state, referenceDelta(before, after, 'e1', version, board.size));
         assert.ok(outcome.ok, `round ${round} step ${step}`);
         state = outcome.state;
         assert.deepEqual(state.entries, after.entries, `round ${round} step ${step}`);
@@ -122,7 +121,11 @@ describe('view state', () => {
 
 type TestView = { top: number } | { around: string; radius: number };
 
-/** The view's window over a board kept as a plain map: sorted by score desc, then earlier, then id. */
+/**
+ * The view's window over a board kept as a plain map: sorted by score desc,
+ * then earlier, then id. An around window is centred and shifted inward at
+ * the edges so that it stays full (README "Windows").
+ */
 function windowOf(board: Map<string, { score: number; at: number }>, view: TestView): { firstRank: number; entries: ViewEntry[] } {
   const ranked = [...board]
     .sort(([ida, a], [idb, b]) => b.score - a.score || a.at - b.at || (ida < idb ? -1 : 1))
@@ -133,7 +136,9 @@ function windowOf(board: Map<string, { score: number; at: number }>, view: TestV
   }
   const centre = ranked.findIndex((e) => e.participant_id === view.around);
   if (centre < 0) return { firstRank: 0, entries: [] };
-  const entries = ranked.slice(Math.max(0, centre - view.radius), centre + view.radius + 1);
+  const size = 2 * view.radius + 1;
+  const start = Math.max(0, Math.min(centre - view.radius, ranked.length - size));
+  const entries = ranked.slice(start, start + size);
   return { firstRank: entries[0]!.rank, entries };
 }
 
@@ -141,6 +146,7 @@ function windowOf(board: Map<string, { score: number; at: number }>, view: TestV
 function referenceDelta(
   before: { entries: ViewEntry[] },
   after: { firstRank: number; entries: ViewEntry[] },
+  epoch: string,
   version: number,
   total: number,
 ): DeltaMessage {
@@ -150,6 +156,7 @@ function referenceDelta(
   return {
     type: 'delta',
     sub: 's',
+    epoch,
     from_version: version - 1,
     to_version: version,
     total,
@@ -160,10 +167,112 @@ function referenceDelta(
 }
 
 describe('polled snapshots', () => {
-  it('carry the epoch of the rankings answer when it has one', () => {
-    const rankings = { leaderboard_id: 'b', version: 4, total: 1, entries: [{ rank: 1, participant_id: 'a', score: 9, achieved_at: 1 }] };
-    assert.equal('epoch' in snapshotOf({ top: 5 }, rankings), false);
-    assert.equal(stateFromSnapshot(snapshotOf({ top: 5 }, { ...rankings, epoch: 'e3' } as typeof rankings)).epoch, 'e3');
+  it('carry the epoch, version and total of the rankings answer, and its entries as they are', () => {
+    const rankings = {
+      leaderboard_id: 'b',
+      epoch: 'e3',
+      version: 4,
+      total: 9,
+      entries: [{ rank: 3, participant_id: 'a', score: 9, achieved_at: 1, metadata: { clan: 'red' } }, { rank: 4, participant_id: 'b', score: 8, achieved_at: 2 }],
+    };
+    assert.deepEqual(snapshotOf(rankings), {
+      type: 'snapshot',
+      sub: 'poll',
+      epoch: 'e3',
+      version: 4,
+      total: 9,
+      first_rank: 3,
+      entries: [entry(3, 'a', 9, 1), entry(4, 'b', 8, 2)],
+    });
+    assert.equal(snapshotOf({ ...rankings, entries: [] }).first_rank, 0, 'an empty view starts at rank 0');
+  });
+});
+
+/** A subscription over one fake transport that the test drives; it records the updates, and where the subscription asked to start again from. */
+function driven() {
+  const updates: ViewUpdate[] = [];
+  const resubscribedFrom: unknown[] = [];
+  let listener: FeedListener | undefined;
+  const subscription = new LiveSubscription({
+    onUpdate: (update) => updates.push(update),
+    options: {},
+    transports: [
+      {
+        transport: 'websocket',
+        open: (opened) => {
+          listener = opened;
+          return { resubscribe: () => resubscribedFrom.push(opened.resumePoint()), close: () => undefined };
+        },
+      },
+    ],
+    fallbackAfter: 3,
+    onClosed: () => undefined,
+  });
+  return {
+    subscription,
+    updates,
+    resubscribedFrom,
+    deliver: (message: ServerMessage) => listener!.message(message),
+    resumePoint: () => listener!.resumePoint(),
+  };
+}
+
+describe('a subscription across epochs', () => {
+  const snapshot = (epoch: string, version: number, entries: ViewEntry[]): ServerMessage => ({
+    type: 'snapshot',
+    sub: 's',
+    epoch,
+    version,
+    total: entries.length,
+    first_rank: entries.length > 0 ? 1 : 0,
+    entries,
+  });
+
+  it('resumes from its version together with its epoch, and goes on within that epoch', () => {
+    const view = driven();
+    view.deliver(snapshot('e1', 7, [entry(1, 'a', 50)]));
+    assert.deepEqual(view.resumePoint(), { version: 7, epoch: 'e1' });
+    view.deliver({ type: 'resumed', sub: 's', epoch: 'e1', version: 7 });
+    view.deliver({ type: 'delta', sub: 's', epoch: 'e1', from_version: 7, to_version: 8, total: 2, first_rank: 1, removes: [], upserts: [entry(1, 'b', 60)] });
+    assert.deepEqual(view.resubscribedFrom, []);
+    assert.deepEqual(view.updates.map((u) => [u.epoch, u.version, u.entries.map((e) => e.participant_id)]), [
+      ['e1', 7, ['a']],
+      ['e1', 8, ['b', 'a']],
+    ]);
+    assert.deepEqual(view.subscription.status, { state: 'live', transport: 'websocket' });
+  });
+
+  it('after a restart that changed the epoch, resyncs from a snapshot instead of resuming, even at the same version', () => {
+    const view = driven();
+    view.deliver(snapshot('e1', 7, [entry(1, 'a', 50), entry(2, 'b', 40)]));
+    // The server crashed with version 7 uncommitted and issued 7 again to another state: `resumed` of the new epoch does not fit the local copy.
+    view.deliver({ type: 'resumed', sub: 's', epoch: 'e2', version: 7 });
+    assert.deepEqual(view.resubscribedFrom, [null], 'drops the local copy and asks for a snapshot');
+    assert.equal(view.updates.length, 1, 'the last update stays visible meanwhile');
+    view.deliver(snapshot('e2', 7, [entry(1, 'c', 70)]));
+    assert.deepEqual([view.subscription.update?.epoch, view.subscription.update?.version], ['e2', 7]);
+    assert.deepEqual(view.subscription.update?.entries.map((e) => e.participant_id), ['c'], 'the new epoch replaced the local copy');
+    assert.deepEqual(view.resumePoint(), { version: 7, epoch: 'e2' });
+  });
+
+  it('drops a delta of another epoch whose from_version matches, and asks for a snapshot', () => {
+    const view = driven();
+    view.deliver(snapshot('e1', 7, [entry(1, 'a', 50)]));
+    view.deliver({ type: 'delta', sub: 's', epoch: 'e2', from_version: 7, to_version: 8, total: 1, first_rank: 1, removes: ['a'], upserts: [entry(1, 'z', 1)] });
+    assert.deepEqual(view.resubscribedFrom, [null]);
+    assert.deepEqual(view.updates.map((u) => u.entries.map((e) => e.participant_id)), [['a']], 'nothing of the other epoch was applied');
+    assert.equal(view.resumePoint(), null);
+  });
+
+  it('takes a snapshot of another epoch as the new state whatever its version', () => {
+    const view = driven();
+    view.deliver(snapshot('e1', 9, [entry(1, 'a', 50)]));
+    view.deliver(snapshot('e2', 3, [entry(1, 'b', 10)]));
+    assert.deepEqual(view.updates.map((u) => [u.epoch, u.version]), [
+      ['e1', 9],
+      ['e2', 3],
+    ]);
+    assert.deepEqual(view.resubscribedFrom, []);
   });
 });
 

@@ -1,10 +1,11 @@
 /**
  * The TypeScript client against the real server: every REST wrapper with its
  * error mapping, and live views over WebSocket, SSE and long-polling,
- * including reconnect with resume, resync after a lost message, and the
- * fallbacks. Faults are injected between client and server (a TCP proxy that
- * drops connections, a WebSocket that loses a message or cannot connect, a
- * fetch that cannot stream), never inside either. Last, `ladder/client` as
+ * including reconnect with resume, resync after a lost message or a changed
+ * epoch (a real crash and restart of the server process), and the fallbacks.
+ * Faults are injected between client and server (a TCP proxy that drops
+ * connections, a WebSocket that loses or alters a message or cannot connect,
+ * a fetch that cannot stream), never inside either. Last, `ladder/client` as
  * an app gets it: imported from the packed tarball.
  */
 import assert from 'node:assert/strict';
@@ -18,6 +19,8 @@ import { isDeepStrictEqual, promisify } from 'node:util';
 import WebSocket from 'ws';
 import { LadderApiError, LadderClient, type LadderClientOptions, type SubscriptionStatus, type View, type ViewUpdate, type WebSocketLike } from '../src/client/index.js';
 import type { ClientMessage, ServerMessage } from '../src/client/protocol.js';
+import { generateKey } from '../src/service/auth.js';
+import { startServerProcess, type ServerProcess } from './helpers/process.js';
 import { boardId, startServer, type TestServer } from './helpers/server.js';
 
 const run = promisify(execFile);
@@ -51,12 +54,17 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-/** A TCP proxy in front of the server whose connections the test can cut, as a failing network or server would. */
-async function startProxy(target: string): Promise<{ url: string; dropAll(): void; close(): Promise<void> }> {
-  const { hostname, port } = new URL(target);
+/**
+ * A TCP proxy in front of the server whose connections the test can cut, as a
+ * failing network or server would, and point at another server (null: refuse
+ * every connection, as while a server is down).
+ */
+async function startProxy(target: string): Promise<{ url: string; dropAll(): void; retarget(target: string | null): void; close(): Promise<void> }> {
+  let upstreamUrl: URL | null = new URL(target);
   const sockets = new Set<Socket>();
   const proxy = createServer((downstream) => {
-    const upstream = connect(Number(port), hostname);
+    if (upstreamUrl === null) return downstream.destroy();
+    const upstream = connect(Number(upstreamUrl.port), upstreamUrl.hostname);
     for (const socket of [downstream, upstream]) {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
@@ -72,6 +80,9 @@ async function startProxy(target: string): Promise<{ url: string; dropAll(): voi
     url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
     dropAll: () => {
       for (const socket of sockets) socket.destroy();
+    },
+    retarget: (next) => {
+      upstreamUrl = next === null ? null : new URL(next);
     },
     close: () => {
       for (const socket of sockets) socket.destroy();
@@ -120,47 +131,6 @@ function errorAnswer(code: string, status: number): Response {
   return new Response(JSON.stringify({ error: { code, message: `refused with ${code}` } }), { status, headers: { 'content-type': 'application/json' } });
 }
 
-/** A view message as a server with epochs sends it: with the board's `epoch`. */
-function withEpoch(message: ServerMessage, epoch: string): ServerMessage {
-  return message.type === 'snapshot' || message.type === 'delta' || message.type === 'resumed' ? Object.assign({}, message, { epoch }) : message;
-}
-
-/**
- * A fetch that makes the server's event streams look like those of a server
- * with epochs: ids `<epoch>-<version>` and an `epoch` in every view message;
- * a Last-Event-ID of that form goes back to the server as its bare version,
- * and any other one is dropped (a server with epochs cannot resume from it).
- * Records each Last-Event-ID the client sent.
- */
-function epochStreams(epoch: string, lastEventIds: (string | null)[]): typeof fetch {
-  return async (input, init) => {
-    if (!String(input).includes('/events')) return fetch(input, init);
-    const headers = new Headers(init?.headers);
-    const sent = headers.get('last-event-id');
-    lastEventIds.push(sent);
-    headers.delete('last-event-id');
-    const version = sent?.startsWith(`${epoch}-`) ? sent.slice(epoch.length + 1) : null;
-    if (version !== null) headers.set('last-event-id', version);
-    const response = await fetch(input, { ...init, headers });
-    if (response.body === null) return response;
-    let rest = '';
-    const rewriteLine = (line: string): string => {
-      if (line.startsWith('id: ')) return `id: ${epoch}-${line.slice(4)}`;
-      if (line.startsWith('data: ')) return `data: ${JSON.stringify(withEpoch(JSON.parse(line.slice(6)) as ServerMessage, epoch))}`;
-      return line;
-    };
-    const lines = new TransformStream<string, string>({
-      transform(chunk, controller) {
-        const split = (rest + chunk).split('\n');
-        rest = split.pop() ?? '';
-        controller.enqueue(split.map((line) => `${rewriteLine(line)}\n`).join(''));
-      },
-    });
-    const body = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(lines).pipeThrough(new TextEncoderStream());
-    return new Response(body, { status: response.status, headers: response.headers });
-  };
-}
-
 /** Every field of `value` is one its client type names (`fields`), so no part of the server's answer is untyped. */
 function assertTyped<T extends object>(value: T, fields: readonly (keyof T)[]): void {
   for (const key of Object.keys(value)) assert.ok((fields as readonly PropertyKey[]).includes(key), `field ${key} is not in the client's type`);
@@ -176,7 +146,7 @@ class Wire {
   sockets = 0;
   /** Inbound messages for which this answers true never reach the client. */
   lose: (message: ServerMessage) => boolean = () => false;
-  /** What the client gets instead of each inbound message (e.g. with an epoch, as a newer server sends). */
+  /** What the client gets instead of each inbound message (e.g. a delta of another epoch). */
   rewrite: (message: ServerMessage) => ServerMessage = (message) => message;
   /** While positive, each connection attempt goes to a closed port instead, and counts down. */
   refusals = 0;
@@ -312,8 +282,8 @@ describe('LadderClient', () => {
     if ('top' in view) return (await admin.getRankings(board, { limit: view.top })).entries.map(strip);
     if ('participant' in view) return (await admin.getRankings(board, { participants: [view.participant] })).entries.map(strip);
     try {
-      const standing = await admin.getParticipant(board, view.around, { neighbors: view.radius });
-      return [...standing.neighbors.above, standing, ...standing.neighbors.below].map(strip);
+      // The same window as the live view (README "Windows").
+      return (await admin.getRankings(board, { around: view.around, limit: 2 * view.radius + 1 })).entries.map(strip);
     } catch (err) {
       if (err instanceof LadderApiError && err.code === 'participant_not_found') return [];
       throw err;
@@ -324,6 +294,7 @@ describe('LadderClient', () => {
     it('creates, reads, lists and deletes boards', async () => {
       const id = boardId('client');
       const created = await admin.createBoard({ id, name: 'Race', sort_order: 'asc', operator: 'latest', metadata: { unit: 'ms' } });
+      assert.match(created.epoch, /^[0-9a-f]+$/);
       assert.deepEqual({ ...created, created_at: 0 }, {
         id,
         name: 'Race',
@@ -331,6 +302,7 @@ describe('LadderClient', () => {
         operator: 'latest',
         metadata: { unit: 'ms' },
         created_at: 0,
+        epoch: created.epoch,
         version: 0,
         total: 0,
       });
@@ -382,11 +354,11 @@ describe('LadderClient', () => {
       const created = await client.createBoard({ id, name: 'Wrapped', sort_order: 'desc', operator: 'best', metadata: { season: 3 } });
       assert.equal(answer().status, 201);
       assert.deepEqual(created, answer().body);
-      assertTyped(created, ['id', 'name', 'sort_order', 'operator', 'metadata', 'created_at', 'version', 'total']);
+      assertTyped(created, ['id', 'name', 'sort_order', 'operator', 'metadata', 'created_at', 'epoch', 'version', 'total']);
 
       const scored = await client.submitScore(id, { participant_id: 'ann', score: 30, metadata: { clan: 'red' } });
       assert.deepEqual(scored, answer().body);
-      assertTyped(scored, ['participant_id', 'score', 'rank', 'previous_rank', 'previous_score', 'version', 'changed', 'achieved_at']);
+      assertTyped(scored, ['participant_id', 'score', 'rank', 'previous_rank', 'previous_score', 'epoch', 'version', 'changed', 'achieved_at']);
 
       const batch = await client.submitScores(id, [
         { participant_id: 'bob', score: 20 },
@@ -411,13 +383,15 @@ describe('LadderClient', () => {
 
       const rankings = await client.getRankings(id, { limit: 2 });
       assert.deepEqual(rankings, answer().body);
-      assertTyped(rankings, ['leaderboard_id', 'version', 'total', 'entries']);
+      assertTyped(rankings, ['leaderboard_id', 'epoch', 'version', 'total', 'entries']);
       assertTyped(rankings.entries[0]!, ['rank', 'participant_id', 'score', 'achieved_at', 'metadata']);
       assert.deepEqual(rankings.entries[0]!.metadata, { clan: 'red' });
 
       const standing = await client.getParticipant(id, 'ann', { neighbors: 1 });
       assert.deepEqual(standing, answer().body);
-      assertTyped(standing, ['leaderboard_id', 'participant_id', 'rank', 'score', 'achieved_at', 'percentile', 'version', 'total', 'neighbors', 'metadata']);
+      assertTyped(standing, ['leaderboard_id', 'participant_id', 'rank', 'score', 'achieved_at', 'percentile', 'epoch', 'version', 'total', 'neighbors', 'metadata']);
+      // Every answer about one board carries its one epoch.
+      assert.deepEqual([scored.epoch, board.epoch, rankings.epoch, standing.epoch], [created.epoch, created.epoch, created.epoch, created.epoch]);
       assert.deepEqual(standing.metadata, { clan: 'red' });
       assert.deepEqual(standing.neighbors.below.map((entry) => entry.participant_id), ['bob']);
 
@@ -425,20 +399,24 @@ describe('LadderClient', () => {
       assert.deepEqual([answer().status, answer().body], [204, null]);
     });
 
-    it('long-polls the rankings: no answer while the version stands still, then the new state', async () => {
+    it('long-polls the rankings: no answer while the version stands still, then the new state; at once for another epoch', async () => {
       const id = await newBoard();
-      const { version } = await admin.getBoard(id);
+      const { epoch, version } = await admin.getBoard(id);
       let answered = false;
       // The server may hold the poll for LADDER_LONG_POLL_MAX_MS (30 s); nothing here waits that long.
-      const polled = admin.getRankings(id, { waitForVersionAfter: version, timeoutMs: 30_000 }).finally(() => (answered = true));
+      const polled = admin.getRankings(id, { waitForVersionAfter: version, epoch, timeoutMs: 30_000 }).finally(() => (answered = true));
       // Requests sent after the poll are answered while it is held.
       await admin.getRankings(id);
       await admin.getBoard(id);
       assert.equal(answered, false, 'held while the version stands still');
       await admin.submitScore(id, { participant_id: 'late', score: 1 });
       const rankings = await polled;
-      assert.equal(rankings.version, version + 1);
+      assert.deepEqual([rankings.epoch, rankings.version], [epoch, version + 1]);
       assert.equal(rankings.entries[0]?.participant_id, 'late');
+      // A version of another epoch says nothing about this board's state: the answer comes at once, not after the 30 s.
+      const signal = AbortSignal.timeout(10_000);
+      const stale = await admin.getRankings(id, { waitForVersionAfter: rankings.version, epoch: 'ffffffffffff', timeoutMs: 30_000, signal });
+      assert.deepEqual([stale.epoch, stale.version], [epoch, version + 1]);
     });
 
     it('maps every failure to LadderApiError with the server code and status', async () => {
@@ -553,7 +531,7 @@ describe('LadderClient', () => {
       const client = makeClient({ baseUrl: proxy.url, WebSocket: wire.WebSocket });
       const top = watch(client, id, { top: 10 });
       await converges(top, id, { top: 10 });
-      const versionBeforeDrop = top.latest!.version;
+      const { epoch, version: versionBeforeDrop } = top.latest!;
 
       proxy.dropAll();
       await waitFor('the view to notice', () => top.statuses.some((status) => status.state === 'reconnecting'));
@@ -564,7 +542,8 @@ describe('LadderClient', () => {
       const subscribes = wire.sent.filter((m) => m.type === 'subscribe');
       assert.equal(subscribes.length, 2);
       const resubscribe = subscribes[1];
-      assert.equal(resubscribe?.type === 'subscribe' && resubscribe.since_version, versionBeforeDrop);
+      assert.ok(resubscribe?.type === 'subscribe');
+      assert.deepEqual([resubscribe.since_version, resubscribe.epoch], [versionBeforeDrop, epoch], 'resumes from its version within its epoch');
       assert.deepEqual(
         wire.received.filter((m) => m.type === 'snapshot' || m.type === 'resumed').map((m) => m.type),
         ['snapshot', 'resumed'],
@@ -589,39 +568,34 @@ describe('LadderClient', () => {
       const subscribes = wire.sent.filter((m) => m.type === 'subscribe');
       assert.equal(subscribes.length, 2);
       const resubscribe = subscribes[1];
-      assert.ok(resubscribe?.type === 'subscribe' && resubscribe.since_version === undefined, 'asks for a snapshot');
+      assert.ok(resubscribe?.type === 'subscribe' && resubscribe.since_version === undefined && resubscribe.epoch === undefined, 'asks for a snapshot');
       assert.ok(wire.sent.some((m) => m.type === 'unsubscribe'));
       assert.equal(wire.received.filter((m) => m.type === 'snapshot').length, 2);
       client.close();
     });
 
-    it('tracks the epoch messages carry: sends it back on resume, and resyncs on a delta of another epoch', async (t) => {
+    it('resyncs from a snapshot on a delta of another epoch, even one whose from_version fits', async () => {
       const id = await newBoard();
       await play(id, 10);
-      const proxy = await startProxy(server.url);
-      t.after(() => proxy.close());
-      let epoch = 'e1';
       const wire = new Wire();
-      wire.rewrite = (message) => withEpoch(message, epoch);
-      const client = makeClient({ baseUrl: proxy.url, WebSocket: wire.WebSocket });
+      const client = makeClient({ WebSocket: wire.WebSocket });
       const top = watch(client, id, { top: 5 });
       await converges(top, id, { top: 5 });
-      assert.equal(top.latest?.epoch, 'e1');
-      const version = top.latest!.version;
+      const { epoch } = await admin.getBoard(id);
+      assert.equal(top.latest?.epoch, epoch);
 
-      proxy.dropAll();
-      await waitFor('the resumed view', () => wire.received.some((m) => m.type === 'resumed'));
-      const subscribes = () => wire.sent.filter((m) => m.type === 'subscribe');
-      assert.deepEqual({ ...subscribes()[1], sub: '' }, { type: 'subscribe', sub: '', view: { top: 5 }, since_version: version, epoch: 'e1' });
-
-      // The server reissued its versions under a new epoch: its next delta does not fit the local copy.
-      epoch = 'e2';
+      // As if the server had issued these versions again under a new epoch: the next delta chains by version, but not by epoch.
+      let altered = 0;
+      wire.rewrite = (message) => (message.type === 'delta' && altered++ === 0 ? { ...message, epoch: 'ffffffffffff' } : message);
       await play(id, 10);
       await converges(top, id, { top: 5 });
-      assert.equal(top.latest?.epoch, 'e2');
-      const resync = subscribes()[2];
-      assert.ok(resync?.type === 'subscribe' && resync.since_version === undefined && !('epoch' in resync), 'asks for a snapshot');
+      assert.ok(altered > 0);
+      const subscribes = wire.sent.filter((m) => m.type === 'subscribe');
+      assert.equal(subscribes.length, 2);
+      const resync = subscribes[1];
+      assert.ok(resync?.type === 'subscribe' && resync.since_version === undefined && resync.epoch === undefined, 'asks for a snapshot');
       assert.equal(wire.received.filter((m) => m.type === 'snapshot').length, 2);
+      assert.ok(top.updates.every((update) => update.epoch === epoch), 'nothing of the other epoch was applied');
       client.close();
     });
 
@@ -644,7 +618,7 @@ describe('LadderClient', () => {
   });
 
   describe('fallbacks', () => {
-    it('long-polls with the ETag the server sent, so that an idle board costs 304s, and still gets every change', async () => {
+    it('long-polls with the epoch and the ETag of the state it holds, so that an idle board costs 304s, and still gets every change', async () => {
       const id = await newBoard();
       await play(id, 5);
       const { fetch: recording, exchanges } = recorder();
@@ -654,17 +628,23 @@ describe('LadderClient', () => {
       await converges(top, id, { top: 5 });
       const polls = () => exchanges.filter((exchange) => exchange.url.pathname.endsWith('/rankings') && exchange.response !== undefined);
       await waitFor('a 304 while the board is idle', () => polls().some((exchange) => exchange.response!.status === 304));
-      // Each If-None-Match is exactly a tag that the server sent with an earlier answer.
-      const received = new Set<string>();
-      for (const exchange of polls()) {
-        const sent = exchange.headers.get('if-none-match');
-        if (sent !== null) assert.ok(received.has(sent), `If-None-Match ${sent} was never sent by the server`);
-        const etag = exchange.response!.headers.get('etag');
-        if (etag !== null) received.add(etag);
-      }
       await play(id, 5);
       await converges(top, id, { top: 5 });
       assert.ok(top.updates.every((update) => update.transport === 'poll'));
+      // One view polls one request at a time. Each asks from the state of the last 200 before it: its version, its
+      // epoch, and exactly the ETag the server sent with it (never one the client built); the first asks for the state.
+      let held: Exchange | null = null;
+      for (const exchange of polls()) {
+        const sent = [exchange.url.searchParams.get('wait_for_version_after'), exchange.url.searchParams.get('epoch'), exchange.headers.get('if-none-match')];
+        if (held === null) assert.deepEqual(sent, [null, null, null]);
+        else {
+          const state = held.response!.body as { epoch: string; version: number };
+          assert.deepEqual(sent, [String(state.version), state.epoch, held.response!.headers.get('etag')]);
+        }
+        if (exchange.response!.status === 200) held = exchange;
+        else assert.equal(exchange.response!.status, 304);
+      }
+      assert.ok(held !== null);
       client.close();
     });
 
@@ -689,30 +669,39 @@ describe('LadderClient', () => {
       const client = makeClient({ transports: ['sse'], fetch: recording, sseIdleMs: 300 });
       const top = watch(client, id, { top: 5 });
       await converges(top, id, { top: 5 });
-      const version = top.latest!.version;
+      const { epoch, version } = top.latest!;
       // The server sends keep-alive comments every LADDER_HEARTBEAT_MS (30 s), so 300 ms of silence passes for a dead stream.
       await waitFor('a reconnect', () => resumeFrom.length >= 2);
-      assert.deepEqual(resumeFrom.slice(0, 2), [null, String(version)]);
+      // The id of the last event applied, as the server sent it: `<epoch>-<version>` (docs/protocol.md).
+      assert.deepEqual(resumeFrom.slice(0, 2), [null, `${epoch}-${version}`]);
       await play(id, 10);
       await converges(top, id, { top: 5 });
       assert.ok(top.statuses.some((status) => status.state === 'reconnecting'));
       assert.equal(top.updates.filter((update) => update.version === version).length, 1, 'resumed, not sent the same state again');
     });
 
-    it('sends back an SSE event id as the server sent it (<epoch>-<version> on servers with epochs)', async () => {
+    it('sends no Last-Event-ID for a copy that another transport brought, and gets a snapshot', async (t) => {
       const id = await newBoard();
       await play(id, 10);
-      const lastEventIds: (string | null)[] = [];
-      const client = makeClient({ transports: ['sse'], fetch: epochStreams('e9', lastEventIds), sseIdleMs: 300 });
+      const proxy = await startProxy(server.url);
+      t.after(() => proxy.close());
+      const wire = new Wire(deadPort);
+      const { fetch: recording, exchanges } = recorder();
+      const client = makeClient({ baseUrl: proxy.url, WebSocket: wire.WebSocket, fetch: recording, fallbackAfter: 2 });
       const top = watch(client, id, { top: 5 });
       await converges(top, id, { top: 5 });
-      assert.equal(top.latest?.epoch, 'e9');
-      const version = top.latest!.version;
-      await waitFor('a reconnect', () => lastEventIds.length >= 2);
-      assert.deepEqual(lastEventIds.slice(0, 2), [null, `e9-${version}`]);
+      assert.equal(top.latest?.transport, 'websocket');
+
+      wire.refusals = Infinity;
+      proxy.dropAll();
+      const streams = () => exchanges.filter((exchange) => exchange.url.pathname.endsWith('/events'));
+      await waitFor('the fallback to SSE', () => streams().length > 0);
+      // SSE holds no event of its own that brought the copy where it stands, and builds no id from the WebSocket's state.
+      assert.equal(streams()[0]!.headers.get('last-event-id'), null);
+      await waitFor('the SSE snapshot', () => top.latest?.transport === 'sse');
       await play(id, 10);
       await converges(top, id, { top: 5 });
-      assert.equal(top.updates.filter((update) => update.version === version).length, 1, 'resumed, not sent the same state again');
+      client.close();
     });
 
     it('falls back to SSE when WebSocket keeps failing, and returns to it once it works', async () => {
@@ -735,6 +724,7 @@ describe('LadderClient', () => {
       assert.equal(top.latest?.transport, 'websocket');
       const subscribe = wire.sent.find((m) => m.type === 'subscribe');
       assert.ok(subscribe?.type === 'subscribe' && subscribe.since_version !== undefined, 'the WebSocket resumed from what SSE delivered');
+      assert.equal(subscribe.epoch, top.latest?.epoch);
       client.close();
     });
 
@@ -758,12 +748,13 @@ describe('LadderClient', () => {
       assert.deepEqual([...new Set(top.statuses.map((s) => s.transport))], ['sse', 'poll']);
 
       // The change is delivered by the poll that was already held when it was made, not by a later one.
-      const version = top.latest!.version;
+      const { epoch, version } = top.latest!;
       const topPolls = () => exchanges.filter((exchange) => exchange.url.pathname.endsWith('/rankings') && exchange.url.searchParams.get('limit') === '5');
       const waiting = () => topPolls().find((exchange) => exchange.url.searchParams.get('wait_for_version_after') === String(version));
       await waitFor('a poll held at the current version', () => waiting() !== undefined);
       const held = waiting()!;
       assert.equal(held.response, undefined, 'the poll is held, not answered');
+      assert.equal(held.url.searchParams.get('epoch'), epoch);
       await admin.submitScore(id, { participant_id: 'fresh', score: 5000 });
       await waitFor('the update', () => top.latest!.version > version);
       const answer = waiting()?.response;
@@ -771,6 +762,95 @@ describe('LadderClient', () => {
       assert.equal((answer?.body as { version: number }).version, top.latest!.version);
       assert.equal(top.latest!.entries[0]?.participant_id, 'fresh');
       client.close();
+    });
+  });
+
+  describe('across a restart after a crash', () => {
+    it('resyncs every transport from a snapshot of the new epoch instead of resuming into the old one, even at the same version', async (t) => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'ladder-client-crash-'));
+      const key = generateKey();
+      // A long commit window keeps alice's score visible and uncommitted when the process dies, as in test/epochs.test.ts.
+      const env = { LADDER_DATA_DIR: dataDir, LADDER_ADMIN_KEY: key, LADDER_COMMIT_INTERVAL_MS: '1000', LADDER_TICK_MS: '5' };
+      const processes: ServerProcess[] = [];
+      t.after(async () => {
+        for (const running of processes) {
+          if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill('SIGKILL');
+          await running.exited;
+        }
+        rmSync(dataDir, { recursive: true, force: true });
+      });
+      const crashing = await startServerProcess(env);
+      processes.push(crashing);
+      const proxy = await startProxy(crashing.url);
+      t.after(() => proxy.close());
+      const owner = makeClient({ baseUrl: crashing.url, apiKey: key });
+      await owner.createBoard({ id: 'arena', sort_order: 'desc', operator: 'best' });
+
+      // Not awaited: its answer would only come after the commit, which never happens.
+      let acknowledged = false;
+      void owner.submitScore('arena', { participant_id: 'alice', score: 100 }).then(() => (acknowledged = true), () => undefined);
+      await waitFor('alice to be visible', async () => (await owner.getRankings('arena')).version === 1);
+
+      // Views that start now see alice at version 1 (the server publishes deltas only once committed, but reads show what it holds).
+      const wire = new Wire();
+      const sse = recorder();
+      const poll = recorder();
+      const views = {
+        websocket: watch(makeClient({ baseUrl: proxy.url, WebSocket: wire.WebSocket, transports: ['websocket'] }), 'arena', { top: 5 }),
+        sse: watch(makeClient({ baseUrl: proxy.url, fetch: sse.fetch, transports: ['sse'] }), 'arena', { top: 5 }),
+        // Polls the server may hold for 30 s, longer than the waits below: the one after the restart must be answered at once.
+        poll: watch(makeClient({ baseUrl: proxy.url, fetch: poll.fetch, transports: ['poll'], pollWaitMs: 30_000 }), 'arena', { top: 5 }),
+      };
+      const all = Object.values(views);
+      const shows = (view: (typeof all)[number], participant: string) => view.latest?.entries[0]?.participant_id === participant;
+      await waitFor('alice in every view', () => all.every((view) => shows(view, 'alice')));
+      crashing.child.kill('SIGKILL');
+      assert.equal(acknowledged, false, 'the process died before it committed alice (LADDER_COMMIT_INTERVAL_MS)');
+      const oldEpoch = views.websocket.latest!.epoch;
+      for (const view of all) assert.deepEqual([view.latest!.epoch, view.latest!.version], [oldEpoch, 1]);
+      proxy.retarget(null);
+      await crashing.exited;
+
+      const restarted = await startServerProcess(env);
+      processes.push(restarted);
+      // Before any view gets through: the version alice had is issued again, to bob, in a new epoch.
+      const bob = await makeClient({ baseUrl: restarted.url, apiKey: key }).submitScore('arena', { participant_id: 'bob', score: 50 });
+      assert.equal(bob.version, 1);
+      assert.notEqual(bob.epoch, oldEpoch);
+      proxy.retarget(restarted.url);
+      await waitFor('bob in every view', () => all.every((view) => shows(view, 'bob'))).catch((err: Error) => {
+        for (const [transport, view] of Object.entries(views)) assert.deepEqual(view.latest?.entries.map((e) => e.participant_id), ['bob'], `${transport}: ${err.message}`);
+      });
+      for (const [transport, view] of Object.entries(views)) {
+        assert.deepEqual(
+          [view.latest!.epoch, view.latest!.version, view.latest!.entries.map((e) => e.participant_id), view.latest!.transport],
+          [bob.epoch, 1, ['bob'], transport],
+          `${transport}: the new epoch replaced the local copy`,
+        );
+      }
+
+      // Each transport asked to resume from version 1 of the old epoch, and was answered with the new state instead.
+      const resubscribe = wire.sent.filter((m) => m.type === 'subscribe').at(-1);
+      assert.ok(resubscribe?.type === 'subscribe');
+      assert.deepEqual([resubscribe.since_version, resubscribe.epoch], [1, oldEpoch]);
+      assert.deepEqual(
+        wire.received.filter((m) => m.type === 'snapshot' || m.type === 'resumed').map((m) => [m.type, m.epoch]),
+        [
+          ['snapshot', oldEpoch],
+          ['snapshot', bob.epoch],
+        ],
+        'a snapshot of the new epoch, never resumed',
+      );
+      const streamIds = sse.exchanges.filter((exchange) => exchange.url.pathname.endsWith('/events')).map((exchange) => exchange.headers.get('last-event-id'));
+      assert.equal(streamIds[0], null);
+      assert.ok(streamIds.includes(`${oldEpoch}-1`), `SSE resumed with the id of the last event applied: ${JSON.stringify(streamIds)}`);
+      const answered = poll.exchanges.find((exchange) => exchange.response?.status === 200 && (exchange.response.body as { epoch: string }).epoch === bob.epoch);
+      assert.ok(answered !== undefined);
+      assert.deepEqual(
+        [answered.url.searchParams.get('wait_for_version_after'), answered.url.searchParams.get('epoch'), answered.headers.get('if-none-match')],
+        ['1', oldEpoch, `"${oldEpoch}-1"`],
+        'the poll named the old epoch and its ETag, and was answered at once with the new state',
+      );
     });
   });
 

@@ -104,6 +104,7 @@ export class LadderClient {
         around: query.around,
         participants: query.participants?.join(','),
         wait_for_version_after: query.waitForVersionAfter,
+        epoch: query.epoch,
         timeout_ms: query.timeoutMs,
       },
       signal: query.signal,

@@ -7,10 +7,10 @@
 import { isFatal, LadderApiError } from './errors.js';
 import type { ServerMessage } from './protocol.js';
 
-/** Where the local copy of a view stands, to resume from: its version within its epoch (null from servers without epochs). */
+/** Where the local copy of a view stands, to resume from: its version within its epoch. */
 export interface ResumePoint {
   readonly version: number;
-  readonly epoch: string | null;
+  readonly epoch: string;
 }
 
 export interface FeedListener {

@@ -1,8 +1,8 @@
 /**
- * The last resort: long-polls the rankings endpoint (`wait_for_version_after`,
- * with `If-None-Match` so an unchanged board costs a 304) and hands each new
- * state to the subscription as a snapshot. Works through any proxy that
- * passes plain HTTP.
+ * The last resort: long-polls the rankings endpoint (`wait_for_version_after`
+ * with the `epoch` that version belongs to, and `If-None-Match` so an
+ * unchanged board costs a 304) and hands each new state to the subscription
+ * as a snapshot. Works through any proxy that passes plain HTTP.
  *
  * The ETag is the server's business (its format changes between server
  * versions), so the poller never builds one: it sends back exactly the tag
@@ -12,8 +12,8 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { errorFromResponse } from './errors.js';
 import { LoopFeed, sleep, type FeedListener, type ResumePoint } from './feed.js';
 import { boardPath, send, type HttpContext, type Query } from './http.js';
-import { epochOf, type SnapshotMessage, type View, type ViewEntry } from './protocol.js';
-import type { Rankings } from './types.js';
+import type { SnapshotMessage, View, ViewEntry } from './protocol.js';
+import type { Board, Rankings } from './types.js';
 
 /** A poll that brings nothing new sooner than this waits out the rest, so a server that does not hold requests is not hammered. */
 const minPollIntervalMs = 1000;
@@ -52,7 +52,8 @@ export class PollFeed extends LoopFeed {
       }
       failures = 0;
       if (signal.aborted) return;
-      if (snapshot !== null && (since === null || snapshot.version !== since.version || epochOf(snapshot) !== since.epoch)) {
+      // The same version in another epoch is another state, which replaces the local copy too.
+      if (snapshot !== null && (since === null || snapshot.version !== since.version || snapshot.epoch !== since.epoch)) {
         this.listener.message(snapshot);
       } else {
         await sleep(minPollIntervalMs - (Date.now() - startedAt), signal);
@@ -60,12 +61,16 @@ export class PollFeed extends LoopFeed {
     }
   }
 
-  /** The view's state once the board's version exceeds `since`; null when it did not in time. */
+  /**
+   * The view's state once the board moved on from `since` (a higher version,
+   * or another epoch: the server then answers at once); null when it did not in time.
+   */
   private async poll(since: ResumePoint | null, signal: AbortSignal): Promise<SnapshotMessage | null> {
     const query: Query = { ...viewQuery(this.view) };
     const headers: Record<string, string> = {};
     if (since !== null) {
       query.wait_for_version_after = since.version;
+      query.epoch = since.epoch;
       query.timeout_ms = this.waitMs;
       // Only when the tag belongs to the state the local copy holds; a copy from elsewhere gets a full answer.
       if (this.lastTag !== null && this.lastTag.version === since.version && this.lastTag.epoch === since.epoch) {
@@ -80,12 +85,12 @@ export class PollFeed extends LoopFeed {
       if (error.code !== 'participant_not_found') throw error;
       const board = await send(this.http, boardPath(this.boardId), { signal });
       if (!board.ok) throw await errorFromResponse(board);
-      const read = (await board.json()) as { epoch: string; version: number; total: number };
+      const read = (await board.json()) as Board;
       return { type: 'snapshot', sub: 'poll', epoch: read.epoch, version: read.version, total: read.total, first_rank: 0, entries: [] };
     }
     const snapshot = snapshotOf((await response.json()) as Rankings);
     const etag = response.headers.get('etag');
-    this.lastTag = etag === null ? null : { etag, version: snapshot.version, epoch: epochOf(snapshot) };
+    this.lastTag = etag === null ? null : { etag, version: snapshot.version, epoch: snapshot.epoch };
     return snapshot;
   }
 }

@@ -25,15 +25,6 @@ export type ViewEntry = WireEntry;
 
 export type Transport = 'websocket' | 'sse' | 'poll';
 
-/**
- * The board's epoch a message carries (opaque; a version means something
- * only within its epoch), or null from servers that send none.
- */
-export function epochOf(message: object): string | null {
-  const epoch = (message as { epoch?: unknown }).epoch;
-  return typeof epoch === 'string' ? epoch : null;
-}
-
 const serverTypes = new Set(['snapshot', 'resumed', 'delta', 'unsubscribed', 'error', 'pong']);
 
 /** Parses one message; null for anything that is not a server message (never throws). */

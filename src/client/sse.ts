@@ -4,15 +4,15 @@
  * connection, and it exists in Node 20, which has no EventSource.
  * Reconnects with full-jitter backoff and resumes from the local version.
  *
- * Event ids are the server's business (`<version>`, or `<epoch>-<version>`
- * on servers with epochs), so the feed sends back the id of the event that
- * brought the local copy where it stands, as it came.
+ * Event ids are the server's business (`<epoch>-<version>` today), so the
+ * feed never builds one: it sends back the id of the event that brought the
+ * local copy where it stands, as it came, or no Last-Event-ID at all.
  */
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { errorFromResponse } from './errors.js';
 import { LoopFeed, sleep, type FeedListener, type ResumePoint } from './feed.js';
 import { boardPath, send, type HttpContext } from './http.js';
-import { epochOf, parseServerMessage, type ServerMessage, type View } from './protocol.js';
+import { parseServerMessage, type ServerMessage, type View } from './protocol.js';
 
 export class SseFeed extends LoopFeed {
   private failures = 0;
@@ -70,8 +70,8 @@ export class SseFeed extends LoopFeed {
       for await (const event of events(response.body, heard)) {
         const message = parseServerMessage(event.data);
         if (message === null || signal.aborted) continue;
-        const version = versionAfter(message);
-        if (event.id !== null && version !== null) this.lastEvent = { id: event.id, version, epoch: epochOf(message) };
+        const state = stateAfter(message);
+        if (event.id !== null && state !== null) this.lastEvent = { id: event.id, ...state };
         // An error event (the server then ends the stream) is no delivery: reconnects after it back off.
         if (message.type !== 'error') {
           delivered = true;
@@ -87,28 +87,27 @@ export class SseFeed extends LoopFeed {
   }
 
   /**
-   * What to resume from: the id of the event that brought the local copy to
-   * where it stands, or, for a copy another transport brought there, its bare
-   * version when it has no epoch (what servers without epochs use as ids).
-   * A copy with an epoch but no event id of its own gets a snapshot.
+   * What to resume from: the id of the last event applied, when the local
+   * copy still stands where that event brought it. A copy that another
+   * transport brought further, or none at all, sends no Last-Event-ID and
+   * gets a snapshot.
    */
   private lastEventId(): string | null {
     const since = this.listener.resumePoint();
-    if (since === null) return null;
     const last = this.lastEvent;
-    if (last !== null && last.version === since.version && last.epoch === since.epoch) return last.id;
-    return since.epoch === null ? String(since.version) : null;
+    if (since === null || last === null || last.version !== since.version || last.epoch !== since.epoch) return null;
+    return last.id;
   }
 }
 
-/** The version a message brings its view to, for those that carry the view's state. */
-function versionAfter(message: ServerMessage): number | null {
+/** Where a message brings its view (version within epoch), for those that carry the view's state. */
+function stateAfter(message: ServerMessage): ResumePoint | null {
   switch (message.type) {
     case 'snapshot':
     case 'resumed':
-      return message.version;
+      return { version: message.version, epoch: message.epoch };
     case 'delta':
-      return message.to_version;
+      return { version: message.to_version, epoch: message.epoch };
     default:
       return null;
   }

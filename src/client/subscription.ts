@@ -8,12 +8,12 @@
  */
 import { errorFromMessage, isFatal, type LadderApiError } from './errors.js';
 import type { Feed, FeedListener } from './feed.js';
-import { epochOf, type ErrorMessage, type ServerMessage, type Transport, type ViewEntry } from './protocol.js';
+import type { ErrorMessage, ServerMessage, Transport, ViewEntry } from './protocol.js';
 import { applyDelta, stateFromSnapshot, type ViewState } from './view-state.js';
 
 export interface ViewUpdate {
-  /** The board's epoch: versions compare only within one. Null from servers that send none. */
-  readonly epoch: string | null;
+  /** The board's epoch: versions compare only within one. */
+  readonly epoch: string;
   readonly version: number;
   /** Entries on the whole board. */
   readonly total: number;
@@ -133,7 +133,7 @@ export class LiveSubscription implements Subscription {
         return;
       case 'resumed':
         // Resumed from another version or epoch than the local copy's: the deltas that follow would not fit it.
-        if (this.state !== null && this.state.version === message.version && this.state.epoch === epochOf(message)) this.setStatus('live', from.transport);
+        if (this.state !== null && this.state.version === message.version && this.state.epoch === message.epoch) this.setStatus('live', from.transport);
         else this.resync(from);
         return;
       case 'delta': {

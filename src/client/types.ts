@@ -14,9 +14,9 @@ export interface Board {
   readonly operator: Operator;
   readonly metadata: Metadata | null;
   readonly created_at: number;
-  /** +1 on every change to the ranking. */
   /** The board's epoch: a version means something only within it (README "Versions and epochs"). */
   readonly epoch: string;
+  /** +1 on every change to the ranking. */
   readonly version: number;
   /** Number of entries. */
   readonly total: number;
@@ -110,6 +110,8 @@ export interface RankingsQuery {
   readonly participants?: readonly string[];
   /** Long-poll: answer once the board's version exceeds this (or after timeoutMs). */
   readonly waitForVersionAfter?: number;
+  /** With waitForVersionAfter: the epoch that version belongs to; the server answers at once when the board's epoch is no longer this. */
+  readonly epoch?: string;
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
 }

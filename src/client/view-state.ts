@@ -3,11 +3,11 @@
  * (docs/protocol.md). Pure functions with no I/O, so the server's tests can
  * replay what they sent and check that it rebuilds their own view exactly.
  */
-import { epochOf, type DeltaMessage, type SnapshotMessage, type ViewEntry } from './protocol.js';
+import type { DeltaMessage, SnapshotMessage, ViewEntry } from './protocol.js';
 
 export interface ViewState {
-  /** The board's epoch the version belongs to; null from servers that send none. */
-  readonly epoch: string | null;
+  /** The board's epoch the version belongs to: a version means nothing in another epoch. */
+  readonly epoch: string;
   readonly version: number;
   /** Entries on the whole board, not only in the view. */
   readonly total: number;
@@ -29,7 +29,7 @@ export type DeltaOutcome =
 /** The state a snapshot describes. Ranks are renumbered from first_rank, as the protocol defines them. */
 export function stateFromSnapshot(snapshot: Omit<SnapshotMessage, 'type' | 'sub'>): ViewState {
   return {
-    epoch: epochOf(snapshot),
+    epoch: snapshot.epoch,
     version: snapshot.version,
     total: snapshot.total,
     firstRank: snapshot.first_rank,
@@ -42,11 +42,11 @@ export function stateFromSnapshot(snapshot: Omit<SnapshotMessage, 'type' | 'sub'
  * ascending rank at position `rank − first_rank`, then renumbers from
  * first_rank. An upserted participant still in the list is dropped first too,
  * so a participant can never appear twice. A delta of another epoch than the
- * local copy's (including one with an epoch onto a copy without, and the
- * reverse) is a gap. Complexity: O(view size × upserts).
+ * local copy's is a gap, even when its from_version matches: the version was
+ * issued again. Complexity: O(view size × upserts).
  */
 export function applyDelta(state: ViewState | null, delta: Omit<DeltaMessage, 'type' | 'sub'>): DeltaOutcome {
-  if (state === null || delta.from_version !== state.version || epochOf(delta) !== state.epoch) return { ok: false, reason: 'gap' };
+  if (state === null || delta.from_version !== state.version || delta.epoch !== state.epoch) return { ok: false, reason: 'gap' };
   const leaving = new Set(delta.removes);
   for (const upsert of delta.upserts) leaving.add(upsert.participant_id);
   const entries = state.entries.filter((entry) => !leaving.has(entry.participant_id));

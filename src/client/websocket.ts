@@ -2,8 +2,8 @@
  * One WebSocket per board, shared by every subscription of a client to that
  * board (the socket's URL names the board, so boards cannot share one). It
  * reconnects with full-jitter backoff for as long as it has subscribers and
- * resubscribes each of them with `since_version`, so the server can resume
- * them from its history instead of sending snapshots.
+ * resubscribes each of them with `since_version` and `epoch`, so the server
+ * can resume them from its history instead of sending snapshots.
  */
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { Feed, FeedListener } from './feed.js';
@@ -164,9 +164,8 @@ export class BoardSocket {
     this.subIds.set(member, sub);
     this.membersBySubId.set(sub, member);
     const since = member.listener.resumePoint();
-    // The epoch goes back only to a server that sent one (servers without epochs ignore the field anyway).
-    let resume = {};
-    if (since !== null) resume = since.epoch === null ? { since_version: since.version } : { since_version: since.version, epoch: since.epoch };
+    // The server resumes only from a version together with its epoch; without a local copy it sends a snapshot.
+    const resume = since === null ? {} : { since_version: since.version, epoch: since.epoch };
     this.send({ type: 'subscribe', sub, view: member.view, ...resume });
   }
 

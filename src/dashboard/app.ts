@@ -72,6 +72,7 @@ interface OpenBoard {
    * that touch it, so the view's version lags on a board where most changes
    * happen below the top 50; the board is read once a second as well.
    */
+  epoch: string;
   version: number;
   total: number;
   reading: boolean;
@@ -90,7 +91,8 @@ interface ListedBoard {
   readonly rateText: HTMLSpanElement;
   /** Fed by every read of the list; the open board uses its own, fresher meter. */
   readonly meter: RateMeter;
-  /** The version of the last list read. */
+  /** The epoch and version of the last list read. */
+  epoch: string;
   version: number;
 }
 
@@ -206,8 +208,9 @@ async function loadBoards(): Promise<boolean> {
   const now = performance.now();
   for (const board of boards) {
     const row = listedBoard(board);
-    // A lower version is a board deleted and created again: its old samples mean nothing.
-    if (board.version < row.version) row.meter.reset();
+    // Another epoch (a board created again, a restart after a crash): versions start over, so old samples mean nothing.
+    if (board.epoch !== row.epoch) row.meter.reset();
+    row.epoch = board.epoch;
     row.version = board.version;
     row.meter.record(board.version, now);
   }
@@ -236,6 +239,7 @@ function listedBoard(board: Board): ListedBoard {
       versionText: span('board-link-version'),
       rateText: span('board-link-rate'),
       meter: new RateMeter(),
+      epoch: board.epoch,
       version: board.version,
     };
     live.append(found.versionText, ' · ', found.rateText);
@@ -327,14 +331,14 @@ function openBoard(board: Board): void {
     (update) => {
       if (open?.top !== top) return;
       open.latest = update;
-      observe(open, update.version, update.total);
+      observe(open, update.epoch, update.version, update.total);
       scheduleRender();
     },
     { onStatus: (status) => open?.top === top && setConnection(status), onError: (err) => showError(err, board.id) },
   );
   const meter = new RateMeter();
   meter.record(board.version, performance.now());
-  open = { board, top, topList, aroundList, meter, rates: [], version: board.version, total: board.total, reading: false, latest: null, renderedTop: null, tracked: null };
+  open = { board, top, topList, aroundList, meter, rates: [], epoch: board.epoch, version: board.version, total: board.total, reading: false, latest: null, renderedTop: null, tracked: null };
   renderBoardList();
   revealOpenBoard();
 }
@@ -367,7 +371,7 @@ function track(participantId: string | null): void {
     (update) => {
       if (open?.tracked?.subscription !== subscription) return;
       open.tracked.latest = update;
-      observe(open, update.version, update.total);
+      observe(open, update.epoch, update.version, update.total);
       scheduleRender();
     },
     { onError: (err) => showError(err, board.id) },
@@ -376,9 +380,14 @@ function track(participantId: string | null): void {
   open.aroundList.highlight(participantId);
 }
 
-/** Takes the board's version and total from whichever source is fresher. */
-function observe(board: OpenBoard, version: number, total: number): void {
-  if (version < board.version) return;
+/** Takes the board's version and total from whichever source is fresher; a new epoch starts the count over. */
+function observe(board: OpenBoard, epoch: string, version: number, total: number): void {
+  if (epoch !== board.epoch) {
+    board.epoch = epoch;
+    board.meter.reset();
+  } else if (version < board.version) {
+    return;
+  }
   board.version = version;
   board.total = total;
   board.meter.record(version, performance.now());
@@ -391,7 +400,7 @@ function readBoard(board: OpenBoard): void {
     (read) => {
       board.reading = false;
       if (open !== board) return;
-      observe(board, read.version, read.total);
+      observe(board, read.epoch, read.version, read.total);
       scheduleRender();
     },
     // The live view reports what went wrong (connection, deleted board); the next second tries again.

@@ -71,6 +71,8 @@ export interface SerializedHistogram {
 /** What one viewer process measured between `measure` and `report`. */
 export interface ViewerReport {
   readonly sockets: number;
+  /** Sockets that watch the top N (the others watch one participant). */
+  readonly topSockets: number;
   /** Sockets that closed during the window (should be 0). */
   readonly closed: number;
   readonly messages: number;
@@ -90,9 +92,25 @@ export interface ViewerReport {
   readonly windowS: number;
 }
 
+/** What the floor (bench/fanout-floor.ts) sends, copied from what a Ladder phase delivered. */
+export interface FloorPlan {
+  /** Share of the sockets, in the order they connected, that get the top messages. */
+  readonly topShare: number;
+  /** One broadcast per tick. */
+  readonly tickMs: number;
+  /** Bytes of each top message; every top socket gets one per tick. */
+  readonly topBytes: number;
+  readonly participantBytes: number;
+  /** Participant messages per participant socket per tick (a fraction: the sockets take turns). */
+  readonly participantPerTick: number;
+}
+
 /** Messages from the orchestrator to its children. */
 export type Command =
   | { readonly type: 'measure' }
   | { readonly type: 'report' }
   | { readonly type: 'run'; readonly rate: number; readonly durationMs: number }
+  /** To the floor (bench/fanout-floor.ts): deal the sockets that connect next in this proportion. */
+  | { readonly type: 'deal'; readonly topShare: number }
+  | { readonly type: 'broadcast'; readonly plan: FloorPlan; readonly durationMs: number }
   | { readonly type: 'stop' };

@@ -1,12 +1,20 @@
 /**
  * What the fan-out benchmark's processes measure and send each other:
  * latency histograms that merge by addition, and the viewer's report.
- * Timestamps are `performance.timeOrigin + performance.now()` (ms since the
- * epoch, sub-millisecond), which compares across processes on one machine.
+ * Timestamps are milliseconds of the machine's monotonic clock (CLOCK_MONOTONIC,
+ * sub-millisecond), which every process on one machine reads alike.
  */
 
+/**
+ * Now, in ms of the monotonic clock (since boot). Not `performance.timeOrigin
+ * + performance.now()`: timeOrigin is the wall clock when the process started,
+ * so two processes started at different times disagree by however much the
+ * wall clock was slewed or stepped in between (5 ms per second, and steps of
+ * seconds, were seen on a VM), and a latency across them would include it.
+ * Sent to Ladder as a submission's `timestamp`, it is a valid, if early, time.
+ */
 export function now(): number {
-  return performance.timeOrigin + performance.now();
+  return Number(process.hrtime.bigint()) / 1e6;
 }
 
 /** Bucket width 0.25 ms up to 100 ms, then 5 ms up to 60 s; slower samples count in the last bucket. */

@@ -271,6 +271,8 @@ async function runPhase(input: PhaseInput, options: Required<Pick<FanoutOptions,
     log(`  ${connected} connected${failedToConnect > 0 ? `, ${failedToConnect} failed` : ''}; ${options.warmupS} s warm-up, ${options.durationS} s measured`);
 
     const driven = input.drive((options.warmupS + options.durationS) * 1000);
+    // Awaited after the window; a failure before then must not end the process as an unhandled rejection.
+    driven.catch(() => undefined);
     await sleep(options.warmupS * 1000);
     for (const v of viewers) v.send({ type: 'measure' });
     const started = now();

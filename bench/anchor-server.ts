@@ -7,8 +7,13 @@
  *          small JSON of the same shape as Ladder's answer. Nothing else.
  *   redis  The same, plus one EVALSHA of bench/lua/submitScore-2.lua
  *          (ZADD + ZREVRANK + INCR) against a sorted set the caller filled.
+ *   redis-rank
+ *          The same route doing the same update with the redis-rank library
+ *          (a `best`, `high-to-low` Leaderboard over the sorted set the caller
+ *          filled): its update, and the entry's rank, in one pipeline, so
+ *          one round trip per request as in the redis mode.
  *
- *   ANCHOR_MODE=bare|redis ANCHOR_PORT=<port> [ANCHOR_REDIS_URL=redis://127.0.0.1:6379]
+ *   ANCHOR_MODE=bare|redis|redis-rank ANCHOR_PORT=<port> [ANCHOR_REDIS_URL=redis://127.0.0.1:6379]
  *   [ANCHOR_KEY_PREFIX=ladder-bench:{x}:] node --import tsx bench/anchor-server.ts
  */
 import { readFileSync } from 'node:fs';
@@ -19,8 +24,8 @@ const port = Number(process.env.ANCHOR_PORT ?? 0);
 const redisUrl = process.env.ANCHOR_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const keyPrefix = process.env.ANCHOR_KEY_PREFIX ?? 'ladder-bench:{anchor}:';
 
-/** What a submission does to the ranking; returns the 0-based rank and the board's version. */
-type Apply = (participantId: string, score: number) => Promise<[number, number]>;
+/** What a submission does to the ranking; returns the 0-based rank and the board's version (null: the anchor keeps none). */
+type Apply = (participantId: string, score: number) => Promise<[number, number | null]>;
 
 interface ScoreBody {
   participant_id: string;
@@ -54,12 +59,36 @@ async function redisApply(): Promise<{ apply: Apply; close: () => Promise<void> 
   };
 }
 
+async function redisRankApply(): Promise<{ apply: Apply; close: () => Promise<void> }> {
+  const { Redis } = await import('ioredis');
+  const { Leaderboard } = await import('redis-rank');
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  // Ladder's board `bench` is `desc` + `best`: the same policies in redis-rank's words.
+  const leaderboard = new Leaderboard(redis, `${keyPrefix}board`, { sortPolicy: 'high-to-low', updatePolicy: 'best' });
+  return {
+    // updateOne() answers the final score, not the rank; updatePipe() puts the same update into a
+    // pipeline, so that the rank (ZREVRANK, as rank() sends it) comes back in the same round trip.
+    apply: async (participantId, score) => {
+      const pipeline = redis.pipeline();
+      leaderboard.updatePipe([{ id: participantId, value: score }], pipeline);
+      pipeline.zrevrank(leaderboard.redisKey, participantId);
+      const [, rank] = await Leaderboard.execPipeline(pipeline);
+      return [rank as number, null];
+    },
+    close: async () => {
+      await redis.quit();
+    },
+  };
+}
+
 async function main(): Promise<void> {
   let version = 0;
   let apply: Apply = async () => [0, ++version];
   let close = async () => {};
   if (mode === 'redis') ({ apply, close } = await redisApply());
-  else if (mode !== 'bare') throw new Error(`ANCHOR_MODE must be bare or redis, got '${mode}'`);
+  else if (mode === 'redis-rank') ({ apply, close } = await redisRankApply());
+  else if (mode !== 'bare') throw new Error(`ANCHOR_MODE must be bare, redis or redis-rank, got '${mode}'`);
 
   // Ladder's server options that matter under load; no logging per request in either.
   const app = Fastify({ logger: false, keepAliveTimeout: 72_000 });

@@ -196,7 +196,7 @@ async function rebuildFromStore(entries: readonly Entry[]): Promise<{ readMs: nu
   const rules = { id: 'bench', sortOrder: 'desc' as const, operator: 'best' as const };
   try {
     const created = await openSqliteStore(options);
-    await created.createBoard({ ...rules, name: 'bench', metadata: null, createdAt: 0 }, 'bench');
+    await created.createBoard({ ...rules, name: 'bench', metadata: null, createdAt: 0 }, FRESH.epoch);
     await created.close();
     const db = new Database(join(dataDir, 'ladder.db'));
     const insert = db.prepare('INSERT INTO entries (board_id, participant_id, score, achieved_at, updated_at, metadata) VALUES (?, ?, ?, ?, ?, NULL)');

@@ -1,12 +1,20 @@
 /**
  * What the fan-out benchmark's processes measure and send each other:
  * latency histograms that merge by addition, and the viewer's report.
- * Timestamps are `performance.timeOrigin + performance.now()` (ms since the
- * epoch, sub-millisecond), which compares across processes on one machine.
+ * Timestamps are milliseconds of the machine's monotonic clock (CLOCK_MONOTONIC,
+ * sub-millisecond), which every process on one machine reads alike.
  */
 
+/**
+ * Now, in ms of the monotonic clock (since boot). Not `performance.timeOrigin
+ * + performance.now()`: timeOrigin is the wall clock when the process started,
+ * so two processes started at different times disagree by however much the
+ * wall clock was slewed or stepped in between (5 ms per second, and steps of
+ * seconds, were seen on a VM), and a latency across them would include it.
+ * Sent to Ladder as a submission's `timestamp`, it is a valid, if early, time.
+ */
 export function now(): number {
-  return performance.timeOrigin + performance.now();
+  return Number(process.hrtime.bigint()) / 1e6;
 }
 
 /** Bucket width 0.25 ms up to 100 ms, then 5 ms up to 60 s; slower samples count in the last bucket. */
@@ -71,6 +79,8 @@ export interface SerializedHistogram {
 /** What one viewer process measured between `measure` and `report`. */
 export interface ViewerReport {
   readonly sockets: number;
+  /** Sockets that watch the top N (the others watch one participant). */
+  readonly topSockets: number;
   /** Sockets that closed during the window (should be 0). */
   readonly closed: number;
   readonly messages: number;
@@ -90,9 +100,25 @@ export interface ViewerReport {
   readonly windowS: number;
 }
 
+/** What the floor (bench/fanout-floor.ts) sends, copied from what a Ladder phase delivered. */
+export interface FloorPlan {
+  /** Share of the sockets, in the order they connected, that get the top messages. */
+  readonly topShare: number;
+  /** One broadcast per tick. */
+  readonly tickMs: number;
+  /** Bytes of each top message; every top socket gets one per tick. */
+  readonly topBytes: number;
+  readonly participantBytes: number;
+  /** Participant messages per participant socket per tick (a fraction: the sockets take turns). */
+  readonly participantPerTick: number;
+}
+
 /** Messages from the orchestrator to its children. */
 export type Command =
   | { readonly type: 'measure' }
   | { readonly type: 'report' }
   | { readonly type: 'run'; readonly rate: number; readonly durationMs: number }
+  /** To the floor (bench/fanout-floor.ts): deal the sockets that connect next in this proportion. */
+  | { readonly type: 'deal'; readonly topShare: number }
+  | { readonly type: 'broadcast'; readonly plan: FloorPlan; readonly durationMs: number }
   | { readonly type: 'stop' };

@@ -55,6 +55,7 @@ class Viewers {
   private errors = 0;
   private closed = 0;
   private topSnapshotBytes = 0;
+  private topSockets = 0;
   private windowStart = now();
 
   constructor(spec: ViewerSpec) {
@@ -95,6 +96,7 @@ class Viewers {
   report(): ViewerReport {
     return {
       sockets: this.sockets.length,
+      topSockets: this.topSockets,
       closed: this.closed,
       messages: this.messages,
       bytes: this.bytes,
@@ -117,6 +119,7 @@ class Viewers {
   private open(top: boolean, participant: string): Promise<void> {
     const ws = new WebSocket(this.spec.url, { perMessageDeflate: false });
     this.sockets.push(ws);
+    if (top) this.topSockets += 1;
     return new Promise((resolve, reject) => {
       let first = true;
       ws.on('error', reject);

@@ -1,17 +1,22 @@
 /**
  * HTTP benchmark: Ladder's score submissions over a real socket, against the
  * real server (`node dist/cli.js serve`, default configuration, so every 200
- * is committed to SQLite by group commit), and two anchors measured in the
- * same run on the same machine (bench/anchor-server.ts):
+ * is committed to SQLite by group commit), and three anchors behind the same
+ * route, measured in the same run on the same machine (bench/anchor-server.ts):
  *
- *   bare route   Fastify, one POST route that only validates the same body
- *   Redis route  the same route plus one EVALSHA (ZADD + ZREVRANK + INCR) on
- *                a sorted set of a million members
+ *   bare route        Fastify, one POST route that only validates the same body
+ *   Redis route       the same route plus one EVALSHA (ZADD + ZREVRANK + INCR)
+ *   (EVALSHA)         on a sorted set of a million members
+ *   redis-rank route  the same route doing the same update with the redis-rank
+ *                     library, on a sorted set of its own of a million members
  *
- * Ladder's figures are printed as ratios to the anchors.
+ * Single submissions run at each connection count (64 and 256) for Ladder and
+ * every anchor; batches on a fresh board and on the filled one; then the
+ * filled data directory is used for the restart benchmark (bench/restart.ts).
+ * Ladder's figures are printed as ratios to the anchors (bench/http-figures.ts).
  *
  *   npm run build && node --import tsx bench/http.ts [--quick] [--duration=8]
- *     [--connections=64] [--generator=wrk|autocannon] [--no-redis] [--cli=dist/cli.js]
+ *     [--connections=64,256] [--generator=wrk|autocannon] [--no-redis] [--cli=dist/cli.js]
  *
  * Figures only: nothing here fails on a timing.
  */
@@ -21,11 +26,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { uint32s } from '../test/helpers/random.js';
-import { booleanFlag, numberFlag, parseFlags } from './lib/args.js';
+import { createRequire } from 'node:module';
+import { httpFigures } from './http-figures.js';
+import { booleanFlag, countFlag, numberFlag, parseFlags, type Flags } from './lib/args.js';
 import { pickGenerator, type LoadGenerator, type LoadResult, type LoadSpec } from './lib/load.js';
 import { cpuSeconds, freePort, machineBusySeconds, onInterrupt, startServer, type ServerProcess } from './lib/proc.js';
 import { openRedisBoard, type RedisBoard } from './lib/redis-board.js';
-import { ratioTo, table, type Figure } from './lib/report.js';
+import { table, type Figure } from './lib/report.js';
+import { split, threadTimes } from './lib/threads.js';
+import { measureRestart, type RestartResult } from './restart.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -36,8 +45,12 @@ export interface HttpBenchOptions {
   readonly durationS?: number;
   /** Seconds of the warm-up before each measurement. Default 2, quick 1. */
   readonly warmupS?: number;
-  /** Connections of the single-submission runs. Default 64. */
-  readonly connections?: number;
+  /**
+   * Connections of the single-submission runs, one series of runs per count.
+   * Default 64 and 256. The first count's figures keep the names they had
+   * when it was the only one.
+   */
+  readonly connections?: number | readonly number[];
   /** Connections of the batch run. Default 16: batch clients are few, large game servers. */
   readonly batchConnections?: number;
   /** Participants drawn by the single-submission runs. Default 100,000. */
@@ -49,14 +62,31 @@ export interface HttpBenchOptions {
   /** The server under test. Default <repo>/dist/cli.js. */
   readonly cli?: string;
   readonly redisUrl?: string;
-  /** false skips the Redis anchor. */
+  /** false skips both Redis anchors (EVALSHA and redis-rank). */
   readonly redis?: boolean;
+  /** Restarts measured on the filled data directory. Default 3, quick 2; 0 skips them. */
+  readonly restarts?: number;
   readonly generator?: 'wrk' | 'autocannon';
   readonly log?: (line: string) => void;
 }
 
+/** The server's CPU over a measured run, split by thread (bench/lib/threads.ts). */
+export interface ThreadCpu {
+  /** The main thread (tid == pid): the event loop, HTTP, JSON, ranking. */
+  readonly mainCores: number;
+  readonly mainUsPerRequest: number;
+  /** Every other thread: SQLite's writer worker, GC and compiler helpers, libuv's pool. */
+  readonly otherCores: number;
+  readonly otherUsPerRequest: number;
+  /** Whether threads carry names of their own; on Node 20 all are `node`, so the writer has no name. */
+  readonly named: boolean;
+  /** The busiest other threads (in Ladder the first is, in practice, SQLite's writer). */
+  readonly busiest: readonly { readonly tid: number; readonly name: string; readonly usPerRequest: number }[];
+}
+
 /** One timed run, with the CPU of everything involved. */
 export interface Measurement extends LoadResult {
+  readonly connections: number;
   /** CPU cores the server used during the run (1.0 = one core busy). */
   readonly serverCpuCores: number | null;
   /** Server CPU microseconds per request. */
@@ -71,37 +101,79 @@ export interface Measurement extends LoadResult {
   readonly otherCpuCores: number | null;
   /** Board version gained per request (Ladder): the share of submissions that changed the ranking. */
   readonly changedPerItem?: number;
+  /** The server process's CPU split into its main thread and the others; null off Linux. */
+  readonly threads: ThreadCpu | null;
+}
+
+/** A Redis-backed anchor: its runs per connection count, and its sorted set. */
+export interface RedisAnchor {
+  readonly redisVersion: string;
+  readonly members: number;
+  readonly fillSeconds: number;
+  readonly keyPrefix: string;
+  /** For redis-rank: the installed version. */
+  readonly library?: string;
+  /** Keyed by connection count. */
+  readonly at: Readonly<Record<string, Measurement>>;
+}
+
+/** The EVALSHA route at the first connection count, in the shape `anchors.redis` had before the series. */
+type RedisAtFirst = Measurement & { readonly redisVersion: string; readonly members: number; readonly fillSeconds: number };
+
+export interface LadderResult {
+  readonly prefill: { readonly entries: number; readonly seconds: number; readonly scoresPerS: number };
+  /** Single submissions at the first connection count (64). */
+  readonly single: Measurement | null;
+  /** Batch submissions on the filled board. */
+  readonly batch: Measurement | null;
+  readonly databaseBytes: number | null;
+  /** Single submissions keyed by connection count (the first is `single`). */
+  readonly singleAt: Readonly<Record<string, Measurement>>;
+  /** Batch submissions on a board that starts empty, before the prefill. */
+  readonly batchFresh: Measurement | null;
+  /** Restart to first answer on the filled data directory (bench/restart.ts). */
+  readonly restart: RestartResult | { readonly failed: string } | { readonly skipped: string };
 }
 
 export interface HttpBenchResult {
   readonly generator: { readonly name: string; readonly version: string };
   readonly settings: Settings;
   readonly dataDir: { readonly path: string; readonly filesystem: string };
-  readonly ladder: {
-    readonly prefill: { readonly entries: number; readonly seconds: number; readonly scoresPerS: number };
-    readonly single: Measurement | null;
-    readonly batch: Measurement | null;
-    readonly databaseBytes: number | null;
-  } | null;
+  readonly ladder: LadderResult | null;
   readonly anchors: {
-    /** The bare route's runs: before Ladder's and after the Redis anchor's. */
+    /** The bare route's runs at the first connection count: before Ladder's and after the Redis anchors'. */
     readonly bare: readonly Measurement[];
     readonly bareReference: BareReference | null;
-    readonly redis: (Measurement & { readonly redisVersion: string; readonly members: number; readonly fillSeconds: number }) | { readonly skipped: string } | null;
+    /** The EVALSHA route at the first connection count. */
+    readonly redis: RedisAtFirst | { readonly skipped: string } | null;
+    /** The bare route's runs and their reference, keyed by connection count. */
+    readonly bareAt: Readonly<Record<string, readonly Measurement[]>>;
+    readonly bareReferenceAt: Readonly<Record<string, BareReference | null>>;
+    /** The EVALSHA route, every connection count. */
+    readonly redisAt: RedisAnchor | { readonly skipped: string } | null;
+    /** The redis-rank route, every connection count. */
+    readonly redisRank: RedisAnchor | { readonly skipped: string } | null;
   };
   readonly errors: readonly string[];
   readonly figures: Figure[];
 }
 
 const BOARD = 'bench';
+/** The board of the fresh-board batch run: empty when the run starts. */
+const FRESH_BOARD = 'bench-fresh';
 
 function settingsOf(options: HttpBenchOptions) {
   const quick = options.quick ?? false;
+  const series = options.connections === undefined ? [64, 256] : typeof options.connections === 'number' ? [options.connections] : [...options.connections];
+  if (series.length === 0 || series.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('connections must be positive integers');
   return {
     quick,
     durationS: Math.max(1, Math.round(options.durationS ?? (quick ? 3 : 8))),
     warmupS: Math.max(1, Math.round(options.warmupS ?? (quick ? 1 : 2))),
-    connections: options.connections ?? 64,
+    /** The first connection count: the figures that had no count in their name before the series. */
+    connections: series[0] as number,
+    connectionSeries: series,
+    restarts: Math.max(0, Math.round(options.restarts ?? (quick ? 2 : 3))),
     batchConnections: options.batchConnections ?? 16,
     participants: options.participants ?? 100_000,
     boardSize: options.boardSize ?? (quick ? 100_000 : 1_000_000),
@@ -179,20 +251,37 @@ class Runner {
   async measure(label: string, server: ServerProcess, spec: Omit<LoadSpec, 'durationS' | 'url'>, redisPid: number | null = null): Promise<Measurement> {
     await this.generator.run({ ...spec, url: server.url, durationS: this.settings.warmupS });
     const serverBefore = server.cpuSeconds();
+    const threadsBefore = threadTimes(server.pid);
     const redisBefore = redisPid === null ? null : cpuSeconds(redisPid);
     const machineBefore = machineBusySeconds();
     const started = performance.now();
     const load = await this.generator.run({ ...spec, url: server.url, durationS: this.settings.durationS });
     const wall = (performance.now() - started) / 1000;
     const serverAfter = server.cpuSeconds();
+    const threadsAfter = threadTimes(server.pid);
     const redisAfter = redisPid === null ? null : cpuSeconds(redisPid);
     const machineAfter = machineBusySeconds();
     const serverCpu = serverBefore === null || serverAfter === null ? null : serverAfter - serverBefore;
     const redisCpu = redisBefore === null || redisAfter === null ? null : redisAfter - redisBefore;
     const ours = serverCpu === null || load.cpuSeconds === null || (redisPid !== null && redisCpu === null) ? null : serverCpu + load.cpuSeconds + (redisCpu ?? 0);
     const otherCpu = machineBefore === null || machineAfter === null || ours === null ? null : Math.max(0, machineAfter - machineBefore - ours);
+    const perRequest = (seconds: number) => (load.requests === 0 ? NaN : (seconds / load.requests) * 1e6);
+    let threads: ThreadCpu | null = null;
+    if (threadsBefore !== null && threadsAfter !== null) {
+      const used = split(threadsBefore, threadsAfter);
+      threads = {
+        mainCores: used.mainSeconds / wall,
+        mainUsPerRequest: perRequest(used.mainSeconds),
+        otherCores: used.otherSeconds / wall,
+        otherUsPerRequest: perRequest(used.otherSeconds),
+        named: used.named,
+        busiest: used.others.slice(0, 3).map((t) => ({ tid: t.tid, name: t.name, usPerRequest: perRequest(t.seconds) })),
+      };
+    }
     const measurement: Measurement = {
       ...load,
+      connections: spec.connections,
+      threads,
       serverCpuCores: serverCpu === null ? null : serverCpu / wall,
       serverCpuUsPerRequest: serverCpu === null || load.requests === 0 ? null : (serverCpu / load.requests) * 1e6,
       otherCpuCores: otherCpu === null ? null : otherCpu / wall,
@@ -218,9 +307,10 @@ function describe(label: string, m: Measurement, batch: boolean): string {
     ? `${Math.round(m.itemsPerS).toLocaleString('en-US')} scores/s (${Math.round(m.requestsPerS).toLocaleString('en-US')} req/s)`
     : `${Math.round(m.requestsPerS).toLocaleString('en-US')} req/s`;
   const redis = m.redisCpuCores === undefined ? '' : `, redis-server ${cores(m.redisCpuCores)}`;
+  const threads = m.threads === null ? '' : ` (main thread ${cores(m.threads.mainCores)}, other threads ${cores(m.threads.otherCores)})`;
   return (
-    `  ${label}: ${rate}, p50 ${m.latencyMs.p50.toFixed(2)} ms, p99 ${m.latencyMs.p99.toFixed(2)} ms` +
-    ` | CPU cores: server ${cores(m.serverCpuCores)}${redis}, ${m.generator} ${cores(m.cpuCores)}, others ${cores(m.otherCpuCores)}`
+    `  ${label} @ ${m.connections} conn: ${rate}, p50 ${m.latencyMs.p50.toFixed(2)} ms, p99 ${m.latencyMs.p99.toFixed(2)} ms` +
+    ` | CPU cores: server ${cores(m.serverCpuCores)}${threads}${redis}, ${m.generator} ${cores(m.cpuCores)}, others ${cores(m.otherCpuCores)}`
   );
 }
 
@@ -231,7 +321,10 @@ function nodeEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, NODE_ENV: 'production', ...extra };
 }
 
-async function startAnchor(mode: 'bare' | 'redis', redis?: RedisBoard): Promise<ServerProcess> {
+
+type AnchorMode = 'bare' | 'redis' | 'redis-rank';
+
+async function startAnchor(mode: AnchorMode, redis?: RedisBoard): Promise<ServerProcess> {
   const port = await freePort();
   return startServer({
     name: `${mode} anchor`,
@@ -249,28 +342,29 @@ async function startAnchor(mode: 'bare' | 'redis', redis?: RedisBoard): Promise<
 }
 
 const singleBody = { participant_id: 'p-1', score: 12345 };
+const singlePath = (board: string) => `/v1/leaderboards/${board}/scores`;
+const batchPath = (board: string) => `/v1/leaderboards/${board}/scores/batch`;
 
-async function benchBare(runner: Runner, settings: Settings, label: string): Promise<Measurement> {
+function singleSpec(settings: Settings, connections: number, key = '', participants = settings.participants): Omit<LoadSpec, 'durationS' | 'url'> {
+  return { path: singlePath(BOARD), mode: 'single', participants, batchSize: 1, key, connections };
+}
+
+/** One bare-route process, measured at every connection count. */
+async function benchBare(runner: Runner, settings: Settings, label: string): Promise<Measurement[]> {
   const server = await startAnchor('bare');
   try {
-    const path = `/v1/leaderboards/${BOARD}/scores`;
-    await probe(server.url, path, '', singleBody, (json) => (json as { rank?: unknown }).rank !== undefined);
-    return await runner.measure(label, server, {
-      path,
-      mode: 'single',
-      participants: settings.participants,
-      batchSize: 1,
-      key: '',
-      connections: settings.connections,
-    });
+    await probe(server.url, singlePath(BOARD), '', singleBody, (json) => (json as { rank?: unknown }).rank !== undefined);
+    const runs: Measurement[] = [];
+    for (const connections of settings.connectionSeries) runs.push(await runner.measure(label, server, singleSpec(settings, connections)));
+    return runs;
   } finally {
     await server.stop();
   }
 }
 
-async function boardState(url: string, key: string): Promise<{ version: number; total: number }> {
-  const answer = await request('GET', `${url}/v1/leaderboards/${BOARD}`, key);
-  if (answer.status !== 200) throw new Error(`GET /v1/leaderboards/${BOARD} answered ${answer.status}`);
+async function boardState(url: string, key: string, board = BOARD): Promise<{ version: number; total: number }> {
+  const answer = await request('GET', `${url}/v1/leaderboards/${board}`, key);
+  if (answer.status !== 200) throw new Error(`GET /v1/leaderboards/${board} answered ${answer.status}`);
   return answer.json as { version: number; total: number };
 }
 
@@ -288,7 +382,7 @@ async function prefill(url: string, key: string, size: number, batchSize: number
       next += count;
       const scores = new Array(count);
       for (let i = 0; i < count; i++) scores[i] = { participant_id: `p-${first + i}`, score: random() };
-      const answer = await request('POST', `${url}/v1/leaderboards/${BOARD}/scores/batch`, key, { scores });
+      const answer = await request('POST', `${url}${batchPath(BOARD)}`, key, { scores });
       if (answer.status !== 200) throw new Error(`prefill batch answered ${answer.status}: ${JSON.stringify(answer.json).slice(0, 300)}`);
       done += count;
     }
@@ -298,40 +392,95 @@ async function prefill(url: string, key: string, size: number, batchSize: number
   return { entries: done, seconds, scoresPerS: done / seconds };
 }
 
+/**
+ * Ladder on a fresh data directory: its runs, then restarts on the directory
+ * they filled (the restart benchmark needs a million entries; filling them
+ * twice would cost half a minute).
+ */
 async function benchLadder(runner: Runner, settings: Settings, log: (line: string) => void, errors: string[]) {
   if (!existsSync(settings.cli)) throw new Error(`${settings.cli} does not exist: run npm run build first`);
   const dataDir = mkdtempSync(join(tmpdir(), 'ladder-bench-'));
   const forget = onInterrupt(() => rmSync(dataDir, { recursive: true, force: true }));
+  const key = `ldr_bench_${randomBytes(16).toString('hex')}`;
+  const env = nodeEnv({ LADDER_DATA_DIR: dataDir, LADDER_ADMIN_KEY: key, LADDER_LOG_LEVEL: 'warn' });
   try {
-    const measured = await measureLadder(runner, settings, log, errors, dataDir);
-    return { ...measured, databaseBytes: directoryBytes(dataDir), dataDir: { path: tmpdir(), filesystem: fsType(dataDir) } };
+    const measured = await measureLadder(runner, settings, log, errors, env, key);
+    const databaseBytes = directoryBytes(dataDir);
+    let restart: LadderResult['restart'];
+    if (settings.restarts === 0) restart = { skipped: 'no restarts asked for' };
+    else {
+      log(`  restart: ${settings.restarts} × (spawn, first GET rankings?limit=10 of the ${measured.prefill.entries.toLocaleString('en-US')}-entry board, SIGTERM)`);
+      try {
+        restart = await measureRestart({ cli: settings.cli, cwd: root, env, key, board: BOARD, runs: settings.restarts }, log);
+      } catch (err) {
+        errors.push(`restart: ${(err as Error).message}`);
+        log(`  restart FAILED: ${(err as Error).message}`);
+        restart = { failed: (err as Error).message };
+      }
+    }
+    return { ...measured, restart, databaseBytes, dataDir: { path: tmpdir(), filesystem: fsType(dataDir) } };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
     forget();
   }
 }
 
-/** Starts the server on `dataDir`, fills the board, then measures single and batch submissions. */
-async function measureLadder(runner: Runner, settings: Settings, log: (line: string) => void, errors: string[], dataDir: string) {
-  const key = `ldr_bench_${randomBytes(16).toString('hex')}`;
+/**
+ * Starts the server, measures batches on a fresh board, fills the board,
+ * then measures single submissions at each connection count and batches on
+ * the filled board; stops the server with SIGTERM.
+ */
+async function measureLadder(runner: Runner, settings: Settings, log: (line: string) => void, errors: string[], env: NodeJS.ProcessEnv, key: string) {
   const port = await freePort();
   const server = await startServer({
     name: 'ladder',
     command: process.execPath,
     args: [settings.cli, 'serve'],
     cwd: root,
-    env: nodeEnv({ LADDER_PORT: String(port), LADDER_DATA_DIR: dataDir, LADDER_ADMIN_KEY: key, LADDER_LOG_LEVEL: 'warn' }),
+    env: { ...env, LADDER_PORT: String(port) },
     port,
     readyPath: '/healthz',
   });
-  let single: Measurement | null = null;
+  const singleAt: Record<string, Measurement> = {};
   let batch: Measurement | null = null;
+  let batchFresh: Measurement | null = null;
   let filled: { entries: number; seconds: number; scoresPerS: number };
-  try {
-    const created = await request('POST', `${server.url}/v1/leaderboards`, key, { id: BOARD, sort_order: 'desc', operator: 'best' });
-    if (created.status !== 201 && created.status !== 200) {
-      throw new Error(`creating the board answered ${created.status}: ${JSON.stringify(created.json).slice(0, 300)}`);
+  const attempt = async (name: string, run: () => Promise<void>) => {
+    try {
+      await run();
+    } catch (err) {
+      errors.push(`${name}: ${(err as Error).message}`);
+      log(`  ${name} FAILED: ${(err as Error).message}`);
     }
+  };
+  const batchRun = async (label: string, board: string): Promise<Measurement> => {
+    await probe(server.url, batchPath(board), key, { scores: [singleBody] }, (json) => Array.isArray((json as { results?: unknown }).results));
+    const before = await boardState(server.url, key, board);
+    const measured = await runner.measure(label, server, {
+      path: batchPath(board),
+      mode: 'batch',
+      participants: Math.max(settings.boardSize, 1),
+      batchSize: settings.batchSize,
+      key,
+      connections: settings.batchConnections,
+    });
+    const after = await boardState(server.url, key, board);
+    return { ...measured, changedPerItem: (after.version - before.version) / (measured.requests * settings.batchSize) };
+  };
+  try {
+    for (const board of [BOARD, FRESH_BOARD]) {
+      const created = await request('POST', `${server.url}/v1/leaderboards`, key, { id: board, sort_order: 'desc', operator: 'best' });
+      if (created.status !== 201 && created.status !== 200) {
+        throw new Error(`creating the board ${board} answered ${created.status}: ${JSON.stringify(created.json).slice(0, 300)}`);
+      }
+    }
+    // First, while the data directory is empty: a board that starts with no entry and grows during the run.
+    await attempt('Ladder batch submit (fresh board)', async () => {
+      batchFresh = await batchRun('Ladder batch submit (fresh board)', FRESH_BOARD);
+      const total = (await boardState(server.url, key, FRESH_BOARD)).total;
+      log(`    the fresh board ended the run with ${total.toLocaleString('en-US')} entries`);
+    });
+
     const deadlineS = settings.quick ? 20 : 60;
     filled = await prefill(server.url, key, settings.boardSize, settings.batchSize, deadlineS);
     log(
@@ -340,69 +489,67 @@ async function measureLadder(runner: Runner, settings: Settings, log: (line: str
         (filled.entries < settings.boardSize ? ` — stopped at the ${deadlineS} s limit` : ''),
     );
 
-    const singlePath = `/v1/leaderboards/${BOARD}/scores`;
-    await probe(server.url, singlePath, key, singleBody, (json) => typeof (json as { rank?: unknown }).rank === 'number');
-    try {
-      const before = await boardState(server.url, key);
-      const measured = await runner.measure('Ladder single submit', server, {
-        path: singlePath,
-        mode: 'single',
-        participants: Math.min(settings.participants, Math.max(filled.entries, 1)),
-        batchSize: 1,
-        key,
-        connections: settings.connections,
+    await probe(server.url, singlePath(BOARD), key, singleBody, (json) => typeof (json as { rank?: unknown }).rank === 'number');
+    for (const connections of settings.connectionSeries) {
+      await attempt(`Ladder single submit @ ${connections} conn`, async () => {
+        const before = await boardState(server.url, key);
+        const measured = await runner.measure('Ladder single submit', server, singleSpec(settings, connections, key, Math.min(settings.participants, Math.max(filled.entries, 1))));
+        const after = await boardState(server.url, key);
+        // The version also counts the warm-up's changes; the share is an upper bound, close enough to read.
+        singleAt[String(connections)] = { ...measured, changedPerItem: (after.version - before.version) / measured.requests };
       });
-      const after = await boardState(server.url, key);
-      // The version also counts the warm-up's changes; the share is an upper bound, close enough to read.
-      single = { ...measured, changedPerItem: (after.version - before.version) / measured.requests };
-    } catch (err) {
-      errors.push(`Ladder single submit: ${(err as Error).message}`);
-      log(`  Ladder single submit FAILED: ${(err as Error).message}`);
     }
 
-    const batchPath = `/v1/leaderboards/${BOARD}/scores/batch`;
-    try {
-      await probe(server.url, batchPath, key, { scores: [singleBody] }, (json) => Array.isArray((json as { results?: unknown }).results));
-      const before = await boardState(server.url, key);
-      const measured = await runner.measure('Ladder batch submit', server, {
-        path: batchPath,
-        mode: 'batch',
-        participants: Math.max(settings.boardSize, 1),
-        batchSize: settings.batchSize,
-        key,
-        connections: settings.batchConnections,
-      });
-      const after = await boardState(server.url, key);
-      batch = { ...measured, changedPerItem: (after.version - before.version) / (measured.requests * settings.batchSize) };
-    } catch (err) {
-      errors.push(`Ladder batch submit: ${(err as Error).message}`);
-      log(`  Ladder batch submit FAILED: ${(err as Error).message}`);
-    }
+    await attempt('Ladder batch submit', async () => {
+      batch = await batchRun('Ladder batch submit', BOARD);
+    });
   } finally {
+    // SIGTERM: the stop the restart benchmark then starts from.
     await server.stop();
   }
-  return { prefill: filled, single, batch };
+  return { prefill: filled, single: singleAt[String(settings.connections)] ?? null, batch: batch as Measurement | null, singleAt, batchFresh: batchFresh as Measurement | null };
 }
 
-async function benchRedis(runner: Runner, settings: Settings, url: string, log: (line: string) => void) {
-  const board = await openRedisBoard(url, settings.boardSize);
+/** The installed redis-rank's version, or null when it is not installed. */
+function redisRankVersion(): string | null {
+  try {
+    return (createRequire(import.meta.url)('redis-rank/package.json') as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
+/** A Redis-backed anchor (EVALSHA or redis-rank) on a sorted set of its own, at every connection count. */
+async function benchRedisAnchor(mode: 'redis' | 'redis-rank', runner: Runner, settings: Settings, url: string, log: (line: string) => void): Promise<RedisAnchor | { skipped: string }> {
+  const label = mode === 'redis' ? 'Redis route (EVALSHA)' : 'redis-rank route';
+  const library = mode === 'redis-rank' ? redisRankVersion() : null;
+  if (mode === 'redis-rank' && library === null) {
+    const skipped = 'redis-rank is not installed (npm install --save-dev redis-rank)';
+    log(`  ${label} skipped: ${skipped}`);
+    return { skipped };
+  }
+  const board = await openRedisBoard(url, settings.boardSize, mode === 'redis' ? 'ladder-bench' : 'ladder-bench-rank');
   if ('skipped' in board) {
-    log(`  Redis anchor skipped: ${board.skipped}`);
+    log(`  ${label} skipped: ${board.skipped}`);
     return board;
   }
-  log(`  Redis ${board.redisVersion}: ${board.members.toLocaleString('en-US')} members filled in ${board.fillSeconds.toFixed(1)} s under ${board.keyPrefix}`);
+  log(`  ${label}: Redis ${board.redisVersion}, ${board.members.toLocaleString('en-US')} members filled in ${board.fillSeconds.toFixed(1)} s under ${board.keyPrefix}${library === null ? '' : `; redis-rank ${library}`}`);
   try {
-    const server = await startAnchor('redis', board);
+    const server = await startAnchor(mode, board);
     try {
-      const path = `/v1/leaderboards/${BOARD}/scores`;
-      await probe(server.url, path, '', singleBody, (json) => typeof (json as { rank?: unknown }).rank === 'number');
-      const measured = await runner.measure(
-        'Redis route (anchor)',
-        server,
-        { path, mode: 'single', participants: settings.participants, batchSize: 1, key: '', connections: settings.connections },
-        board.serverPid,
-      );
-      return { ...measured, redisVersion: board.redisVersion, members: board.members, fillSeconds: board.fillSeconds };
+      await probe(server.url, singlePath(BOARD), '', singleBody, (json) => typeof (json as { rank?: unknown }).rank === 'number');
+      const at: Record<string, Measurement> = {};
+      for (const connections of settings.connectionSeries) {
+        at[String(connections)] = await runner.measure(label, server, singleSpec(settings, connections), board.serverPid);
+      }
+      return {
+        redisVersion: board.redisVersion,
+        members: board.members,
+        fillSeconds: board.fillSeconds,
+        keyPrefix: board.keyPrefix,
+        ...(library === null ? {} : { library }),
+        at,
+      };
     } finally {
       await server.stop();
     }
@@ -418,6 +565,8 @@ export interface BareReference {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly serverCpuUsPerRequest: number | undefined;
+  readonly mainUsPerRequest?: number;
+  readonly otherUsPerRequest?: number;
   /** (highest - lowest) / mean of the runs' requests per second: how steady the machine was. */
   readonly spread: number;
 }
@@ -430,89 +579,40 @@ export function bareReference(runs: readonly Measurement[]): BareReference | nul
   if (runs.length === 0) return null;
   const rates = runs.map((m) => m.requestsPerS);
   const cpu = runs.map((m) => m.serverCpuUsPerRequest);
+  const threads = runs.map((m) => m.threads);
   const requestsPerS = mean(rates);
+  const split = threads.every((t) => t !== null) ? (threads as ThreadCpu[]) : null;
   return {
     runs: runs.length,
     requestsPerS,
     p50Ms: mean(runs.map((m) => m.latencyMs.p50)),
     p99Ms: mean(runs.map((m) => m.latencyMs.p99)),
     serverCpuUsPerRequest: cpu.every((v) => v !== null) ? mean(cpu as number[]) : undefined,
+    ...(split === null ? {} : { mainUsPerRequest: mean(split.map((t) => t.mainUsPerRequest)), otherUsPerRequest: mean(split.map((t) => t.otherUsPerRequest)) }),
     spread: (Math.max(...rates) - Math.min(...rates)) / requestsPerS,
   };
 }
 
-function httpFigures(result: Omit<HttpBenchResult, 'figures'>, generator: string): Figure[] {
-  const bare = result.anchors.bareReference;
-  const redis = result.anchors.redis !== null && !('skipped' in result.anchors.redis) ? result.anchors.redis : null;
-  const single = result.ladder?.single ?? null;
-  const batch = result.ladder?.batch ?? null;
-  const f: Figure[] = [];
-  const add = (figure: Omit<Figure, 'bench'>) => f.push({ bench: 'http', ...figure });
-  if (single !== null) {
-    add({
-      name: 'Ladder single submit',
-      value: single.requestsPerS,
-      unit: 'req/s',
-      goal: { of: 'ratio', atLeast: 0.9 },
-      anchor: ratioTo('bare route', single.requestsPerS, bare?.requestsPerS),
-    });
-    if (redis !== null) add({ name: 'Ladder single submit vs Redis route', value: single.requestsPerS, unit: 'req/s', anchor: ratioTo('Redis route', single.requestsPerS, redis.requestsPerS) });
-    add({ name: 'Ladder single submit p50', value: single.latencyMs.p50, unit: 'ms', anchor: ratioTo('bare route', single.latencyMs.p50, bare?.p50Ms) });
-    add({ name: 'Ladder single submit p99', value: single.latencyMs.p99, unit: 'ms', anchor: ratioTo('bare route', single.latencyMs.p99, bare?.p99Ms) });
-    if (single.serverCpuUsPerRequest !== null) {
-      add({
-        name: 'Ladder server CPU per submit',
-        value: single.serverCpuUsPerRequest,
-        unit: 'µs',
-        anchor: ratioTo('bare route', single.serverCpuUsPerRequest, bare?.serverCpuUsPerRequest),
-      });
-    }
-    if (single.serverCpuCores !== null) add({ name: 'Ladder server CPU (single)', value: single.serverCpuCores, unit: 'cores' });
-    if (single.cpuCores !== null) add({ name: `${generator} CPU (Ladder single)`, value: single.cpuCores, unit: 'cores' });
-    if (single.changedPerItem !== undefined) add({ name: 'single submits that changed the ranking', value: Math.min(1, single.changedPerItem), unit: '' });
-  }
-  if (batch !== null) {
-    add({
-      name: 'Ladder batch submit',
-      value: batch.itemsPerS,
-      unit: 'scores/s',
-      goal: { of: 'value', atLeast: 500_000 },
-      anchor: ratioTo('bare route req/s', batch.itemsPerS, bare?.requestsPerS),
-    });
-    add({ name: `Ladder batch p99 (${result.settings.batchSize}/request)`, value: batch.latencyMs.p99, unit: 'ms' });
-    if (batch.serverCpuCores !== null) add({ name: 'Ladder server CPU (batch)', value: batch.serverCpuCores, unit: 'cores' });
-  }
-  if (bare !== null) {
-    add({ name: `bare route (anchor, mean of ${bare.runs})`, value: bare.requestsPerS, unit: 'req/s' });
-    if (bare.runs > 1) add({ name: 'bare route spread between runs', value: bare.spread * 100, unit: '%' });
-    add({ name: 'bare route p99', value: bare.p99Ms, unit: 'ms' });
-    const cpu = result.anchors.bare[0]?.serverCpuCores ?? null;
-    if (cpu !== null) add({ name: 'bare route server CPU', value: cpu, unit: 'cores' });
-  }
-  if (redis !== null) {
-    add({ name: 'Redis route (anchor)', value: redis.requestsPerS, unit: 'req/s', anchor: ratioTo('bare route', redis.requestsPerS, bare?.requestsPerS) });
-    add({ name: 'Redis route p99', value: redis.latencyMs.p99, unit: 'ms' });
-    if (redis.redisCpuCores !== undefined && redis.redisCpuCores !== null) add({ name: 'redis-server CPU (Redis route)', value: redis.redisCpuCores, unit: 'cores' });
-  }
-  const noisy = [...result.anchors.bare, single, batch, redis].filter((m) => m !== null && m.otherCpuCores !== null && m.otherCpuCores > 0.15);
-  if (noisy.length > 0) {
-    add({ name: 'runs disturbed by other processes', value: noisy.length, unit: '', note: 'other processes used > 0.15 cores during these runs' });
-  }
-  return f;
+/** The EVALSHA route at the first connection count, in the shape `anchors.redis` had before the series. */
+function redisAtFirst(anchor: RedisAnchor | { skipped: string } | null, connections: number): RedisAtFirst | { skipped: string } | null {
+  if (anchor === null || 'skipped' in anchor) return anchor;
+  const first = anchor.at[String(connections)];
+  return first === undefined ? null : { ...first, redisVersion: anchor.redisVersion, members: anchor.members, fillSeconds: anchor.fillSeconds };
 }
 
 /**
  * Runs the anchors and Ladder one after the other (never at the same time),
  * each in a fresh process. A failing part is reported in `errors` and the
- * others still run. Takes about 6 × (warm-up + duration) plus the prefill
- * and process starts.
+ * others still run. Takes about (4 + 2 + 2 + 2) × connection counts + 2 runs of
+ * (warm-up + duration), plus the prefill, the Redis fills, the restarts and
+ * the process starts.
  */
 export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBenchResult> {
   const settings = settingsOf(options);
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const generator = pickGenerator(options.generator);
   log(
-    `  load generator: ${generator.name} ${generator.version}; ${settings.connections} connections` +
+    `  load generator: ${generator.name} ${generator.version}; ${settings.connectionSeries.join(' and ')} connections` +
       ` (batch: ${settings.batchConnections}), ${settings.warmupS} s warm-up + ${settings.durationS} s per run`,
   );
   const runner = new Runner(generator, settings, log);
@@ -528,27 +628,70 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
   };
 
   // The bare route runs first and last, so that a machine whose speed drifts shows as spread.
-  const bare: Measurement[] = [];
-  const first = await guarded('bare route anchor', () => benchBare(runner, settings, 'bare route (anchor)'));
-  if (first !== null) bare.push(first);
+  const bareAt: Record<string, Measurement[]> = Object.fromEntries(settings.connectionSeries.map((c) => [String(c), [] as Measurement[]]));
+  const bareRuns = async (label: string) => {
+    const runs = await guarded('bare route anchor', () => benchBare(runner, settings, label));
+    for (const run of runs ?? []) bareAt[String(run.connections)]?.push(run);
+  };
+  await bareRuns('bare route (anchor)');
   const ladder = await guarded('Ladder', () => benchLadder(runner, settings, log, errors));
   const redisUrl = options.redisUrl ?? process.env.LADDER_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const redis =
-    options.redis === false
-      ? { skipped: 'disabled (--no-redis)' }
-      : await guarded('Redis anchor', () => benchRedis(runner, settings, redisUrl, log));
-  const last = await guarded('bare route anchor', () => benchBare(runner, settings, 'bare route (anchor, again)'));
-  if (last !== null) bare.push(last);
+  const redisAnchor = async (mode: 'redis' | 'redis-rank', name: string): Promise<RedisAnchor | { skipped: string } | null> => {
+    if (options.redis === false) return { skipped: 'disabled (--no-redis)' };
+    if (mode === 'redis') return guarded(name, () => benchRedisAnchor(mode, runner, settings, redisUrl, log));
+    try {
+      return await benchRedisAnchor(mode, runner, settings, redisUrl, log);
+    } catch (err) {
+      // A library that does not work here is reported as such, with the reason, in the table too.
+      const reason = (err as Error).message;
+      errors.push(`${name}: ${reason}`);
+      log(`  ${name} FAILED: ${reason}`);
+      return { skipped: `does not work here: ${reason.replace(/\s+/g, ' ').slice(0, 240)}` };
+    }
+  };
+  const redisAt = await redisAnchor('redis', 'Redis anchor');
+  const redisRank = await redisAnchor('redis-rank', 'redis-rank anchor');
+  await bareRuns('bare route (anchor, again)');
 
+  const bareReferenceAt = Object.fromEntries(Object.entries(bareAt).map(([c, runs]) => [c, bareReference(runs)]));
+  const first = String(settings.connections);
   const partial = {
     generator: { name: generator.name, version: generator.version },
     settings,
     dataDir: ladder?.dataDir ?? { path: tmpdir(), filesystem: fsType(tmpdir()) },
-    ladder: ladder === null ? null : { prefill: ladder.prefill, single: ladder.single, batch: ladder.batch, databaseBytes: ladder.databaseBytes },
-    anchors: { bare, bareReference: bareReference(bare), redis },
+    ladder:
+      ladder === null
+        ? null
+        : {
+            prefill: ladder.prefill,
+            single: ladder.single,
+            batch: ladder.batch,
+            databaseBytes: ladder.databaseBytes,
+            singleAt: ladder.singleAt,
+            batchFresh: ladder.batchFresh,
+            restart: ladder.restart,
+          },
+    anchors: {
+      bare: bareAt[first] ?? [],
+      bareReference: bareReferenceAt[first] ?? null,
+      redis: redisAtFirst(redisAt, settings.connections),
+      bareAt,
+      bareReferenceAt,
+      redisAt,
+      redisRank,
+    },
     errors,
   };
   return { ...partial, figures: httpFigures(partial, generator.name) };
+}
+
+/** `--connections=64,256`: the connection counts of the single-submission series. */
+export function connectionsFlag(flags: Flags): number[] | undefined {
+  const raw = flags.get('connections');
+  if (raw === undefined) return undefined;
+  const counts = raw.split(',').map((c) => Number(c.trim()));
+  if (counts.length === 0 || counts.some((c) => !Number.isInteger(c) || c < 1)) throw new Error(`--connections takes positive integers separated by commas, got '${raw}'`);
+  return counts;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
@@ -558,9 +701,10 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const result = await benchHttp({
     quick: booleanFlag(flags, 'quick'),
     durationS: numberFlag(flags, 'duration'),
-    connections: numberFlag(flags, 'connections'),
+    connections: connectionsFlag(flags),
     batchConnections: numberFlag(flags, 'batch-connections'),
     boardSize: numberFlag(flags, 'board-size'),
+    restarts: countFlag(flags, 'restarts'),
     cli: flags.get('cli'),
     redis: !booleanFlag(flags, 'no-redis'),
     generator: generatorFlag,

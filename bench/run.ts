@@ -2,14 +2,17 @@
  * `npm run bench`: every benchmark in one run, in this order:
  *
  *   engine   the in-process rank engine (bench/engine.ts, benchEngine)
- *   http     the real server over HTTP against two anchors (bench/http.ts, benchHttp)
- *   fanout   pushing changes to subscribers (bench/fanout.ts, benchFanout)
+ *   http     the real server over HTTP against three anchors (bench/http.ts, benchHttp),
+ *            then restarts on the data directory it filled (bench/restart.ts)
+ *   fanout   pushing changes to subscribers, against the loopback write floor
+ *            (bench/fanout.ts, benchFanout)
  *
  * A benchmark that is missing or fails prints why, and the others still run.
  * Prints one combined table and writes bench/results/<ISO time>.json and
  * bench/results/latest.json.
  *
- *   npm run bench -- [--only=engine,http,fanout] [--quick] [--duration=8] [--connections=64]
+ *   npm run bench -- [--only=engine,http,fanout] [--quick] [--duration=8] [--connections=64,256]
+ *                    [--restarts=3] [--step-ups=3] [--hold-p99=500]
  *                    [--generator=wrk|autocannon] [--no-redis] [--no-build] [--cli=path/to/cli.js]
  *
  * Figures only: nothing here fails on a timing.
@@ -19,7 +22,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { booleanFlag, numberFlag, parseFlags, type Flags } from './lib/args.js';
+import { booleanFlag, countFlag, numberFlag, parseFlags, type Flags } from './lib/args.js';
 import { newestMtime } from './lib/files.js';
 import type { HttpBenchOptions } from './http.js';
 import { figuresFrom, machineInfo, table, writeResults, type Figure } from './lib/report.js';
@@ -119,15 +122,16 @@ async function runEngine(ctx: RunContext): Promise<{ options: unknown; result: u
 
 async function runHttp(ctx: RunContext): Promise<{ options: unknown; result: unknown }> {
   if (ctx.buildProblem !== null) throw new Skip(ctx.buildProblem);
-  const { benchHttp } = await import('./http.js');
+  const { benchHttp, connectionsFlag } = await import('./http.js');
   const generator = ctx.flags.get('generator');
   if (generator !== undefined && generator !== 'wrk' && generator !== 'autocannon') throw new Error('--generator must be wrk or autocannon');
   const options: HttpBenchOptions = {
     quick: ctx.quick,
     durationS: numberFlag(ctx.flags, 'duration'),
-    connections: numberFlag(ctx.flags, 'connections'),
+    connections: connectionsFlag(ctx.flags),
     batchConnections: numberFlag(ctx.flags, 'batch-connections'),
     boardSize: numberFlag(ctx.flags, 'board-size'),
+    restarts: countFlag(ctx.flags, 'restarts'),
     redis: !booleanFlag(ctx.flags, 'no-redis'),
     generator,
     cli: ctx.cli,
@@ -139,7 +143,13 @@ async function runFanout(ctx: RunContext): Promise<{ options: unknown; result: u
   const module = findModule('fanout');
   if (module === null) throw new Skip('bench/fanout.ts is not there yet');
   if (ctx.buildProblem !== null) throw new Skip(ctx.buildProblem);
-  const options = { quick: ctx.quick, cli: ctx.cli, durationS: numberFlag(ctx.flags, 'duration') };
+  const options = {
+    quick: ctx.quick,
+    cli: ctx.cli,
+    durationS: numberFlag(ctx.flags, 'duration'),
+    stepUps: countFlag(ctx.flags, 'step-ups'),
+    holdP99Ms: numberFlag(ctx.flags, 'hold-p99'),
+  };
   return { options, result: await runInChild(module, 'benchFanout', options, ctx.quick ? 300 : 1200) };
 }
 

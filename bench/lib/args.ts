@@ -23,3 +23,12 @@ export function booleanFlag(flags: Flags, name: string): boolean {
   const raw = flags.get(name);
   return raw !== undefined && raw !== 'false' && raw !== '0';
 }
+
+/** A count that may be 0 (`--restarts=0` skips them). */
+export function countFlag(flags: Flags, name: string): number | undefined {
+  const raw = flags.get(name);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a whole number ≥ 0, got '${raw}'`);
+  return value;
+}

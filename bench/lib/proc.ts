@@ -140,7 +140,7 @@ export function onInterrupt(cleanup: () => Promise<unknown> | void): () => void 
 }
 
 /** Children are killed (by their own pid) if this process exits before stopping them. */
-function track(child: ChildProcess, group = false): void {
+export function track(child: ChildProcess, group = false): void {
   installExitHook();
   live.set(child, group);
   child.on('exit', () => live.delete(child));

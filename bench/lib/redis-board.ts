@@ -40,10 +40,11 @@ function infoField(info: string, field: string): string | undefined {
 }
 
 /**
- * Connects to Redis and fills the anchor's sorted set; answers a reason
- * instead when ioredis is missing or Redis is not reachable.
+ * Connects to Redis and fills the anchor's sorted set under a key prefix of
+ * its own, `<name>:{<random>}:`; answers a reason instead when ioredis is
+ * missing or Redis is not reachable.
  */
-export async function openRedisBoard(url: string, members: number): Promise<RedisBoard | { skipped: string }> {
+export async function openRedisBoard(url: string, members: number, name = 'ladder-bench'): Promise<RedisBoard | { skipped: string }> {
   let Redis: new (url: string, options: Record<string, unknown>) => RedisClient;
   try {
     const moduleName = 'ioredis';
@@ -65,7 +66,7 @@ export async function openRedisBoard(url: string, members: number): Promise<Redi
   const local = /^redis:\/\/(127\.0\.0\.1|localhost)(:|\/|$)/.test(url);
 
   // A hash tag keeps both keys in one slot, as Ladder's cluster keys will be.
-  const keyPrefix = `ladder-bench:{${randomBytes(6).toString('hex')}}:`;
+  const keyPrefix = `${name}:{${randomBytes(6).toString('hex')}}:`;
   const board = `${keyPrefix}board`;
   const forget = onInterrupt(() => redis.unlink(board, `${keyPrefix}version`));
   const fill = readFileSync(new URL('../lua/fillBoard-1.lua', import.meta.url), 'utf8');

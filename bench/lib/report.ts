@@ -14,6 +14,13 @@ export interface Goal {
   readonly atMost?: number;
 }
 
+/** The figure divided by the same figure of an anchor measured in the same run. */
+export interface Ratio {
+  readonly name: string;
+  readonly value: number;
+  readonly ratio: number;
+}
+
 export interface Figure {
   /** Which benchmark: engine, http, fanout. */
   readonly bench: string;
@@ -22,13 +29,15 @@ export interface Figure {
   /** e.g. req/s, scores/s, ms, B, cores; '' for a plain number. */
   readonly unit: string;
   readonly goal?: Goal;
-  /** The figure divided by the same figure of an anchor measured in the same run. */
-  readonly anchor?: { readonly name: string; readonly value: number; readonly ratio: number };
+  /** The anchor the goal (of a ratio) is judged against. */
+  readonly anchor?: Ratio;
+  /** Ratios to the other anchors of the same run, printed after the first. */
+  readonly comparisons?: readonly Ratio[];
   readonly note?: string;
 }
 
-export function ratioTo(name: string, value: number, anchorValue: number | undefined): Figure['anchor'] {
-  if (anchorValue === undefined || !(anchorValue > 0)) return undefined;
+export function ratioTo(name: string, value: number, anchorValue: number | undefined | null): Ratio | undefined {
+  if (anchorValue === undefined || anchorValue === null || !(anchorValue > 0)) return undefined;
   return { name, value: anchorValue, ratio: value / anchorValue };
 }
 
@@ -65,13 +74,20 @@ function goalText(figure: Figure): string {
 }
 
 function anchorText(figure: Figure): string {
-  return figure.anchor === undefined ? '' : `${figure.anchor.ratio.toFixed(2)}× ${figure.anchor.name}`;
+  const ratios = [figure.anchor, ...(figure.comparisons ?? [])].filter((r): r is Ratio => r !== undefined);
+  return ratios.map((r) => `${r.ratio.toFixed(2)}× ${r.name}`).join(', ');
+}
+
+/** Only the ratios that exist: `comparisons` without the missing anchors, or nothing. */
+export function ratios(...list: (Ratio | undefined)[]): { comparisons?: readonly Ratio[] } {
+  const known = list.filter((r): r is Ratio => r !== undefined);
+  return known.length === 0 ? {} : { comparisons: known };
 }
 
 /** The combined table: one line per figure, columns aligned. */
 export function table(figures: readonly Figure[]): string {
-  const rows = figures.map((f) => [f.bench, f.name, `${formatNumber(f.value, f.unit)} ${f.unit}`.trimEnd(), goalText(f), anchorText(f)]);
-  const header = ['bench', 'figure', 'value', 'goal', 'ratio to anchor'];
+  const rows = figures.map((f) => [f.bench, f.name, `${formatNumber(f.value, f.unit)} ${f.unit}`.trimEnd(), goalText(f), anchorText(f), f.note ?? '']);
+  const header = ['bench', 'figure', 'value', 'goal', 'ratio to anchor', 'note'];
   const all = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...all.map((row) => (row[c] ?? '').length)));
   const line = (row: string[]) =>

@@ -55,6 +55,19 @@ export interface StoredBoard {
   readonly total: number;
 }
 
+/**
+ * A board's entries as columns in rank order (core/ordering.ts): index i
+ * holds the entry at rank i + 1. Whoever receives the columns takes them over.
+ */
+export interface RankedColumns {
+  readonly ids: string[];
+  readonly scores: Float64Array;
+  readonly achievedAt: Float64Array;
+  readonly updatedAt: Float64Array;
+  /** Sparse, by index: only the entries that have metadata. */
+  readonly metadata: Map<number, Metadata>;
+}
+
 export interface Store {
   /** Creates the board at version 0 of `epoch`. Throws LadderError('board_exists') when the id is taken. */
   createBoard(config: BoardConfig, epoch: string): Promise<void>;

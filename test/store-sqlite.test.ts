@@ -21,12 +21,20 @@ function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `ladder-${prefix}-`));
 }
 
-async function sqliteFixture(options: Partial<SqliteStoreOptions> = {}): Promise<StoreFixture & { readonly dataDir: string }> {
+interface SqliteFixture extends StoreFixture {
+  readonly dataDir: string;
+  /** The store's warnings so far; dispose() fails on any a test did not take. */
+  readonly warnings: string[];
+}
+
+async function sqliteFixture(options: Partial<SqliteStoreOptions> = {}): Promise<SqliteFixture> {
   const dataDir = tempDir('sqlite');
-  const open = (): Promise<SqliteStore> => openSqliteStore({ dataDir, commitIntervalMs: 2, sync: 'full', ...options });
+  const warnings: string[] = [];
+  const open = (): Promise<SqliteStore> => openSqliteStore({ dataDir, commitIntervalMs: 2, sync: 'full', onWarning: (message) => warnings.push(message), ...options });
   let current = await open();
   return {
     dataDir,
+    warnings,
     store: current,
     async reopen() {
       await current.close();
@@ -36,16 +44,21 @@ async function sqliteFixture(options: Partial<SqliteStoreOptions> = {}): Promise
     async dispose() {
       await current.close();
       rmSync(dataDir, { recursive: true, force: true });
+      assert.deepEqual(warnings, [], 'unexpected store warnings');
     },
   };
 }
 
 storeConformance('sqlite', () => sqliteFixture());
 
+let lastSeq = 0;
+
+/** A new participant's event, with a seq greater than every one before (seqs only need to grow per board). */
 function event(boardId: string, version: number, participantId: string, score: number, eventId: string | null = null): ScoreEvent {
   const entry: Entry = { participantId, score, achievedAt: version, updatedAt: version, metadata: null };
   return {
     boardId,
+    seq: ++lastSeq,
     eventId,
     participantId,
     submitted: score,
@@ -108,6 +121,7 @@ describe('SqliteStore', () => {
     const all = [
       { version: 1, name: '001_initial' },
       { version: 2, name: '002_epochs' },
+      { version: 3, name: '003_log' },
     ];
 
     it('applies each migration once and nothing on a restart', async () => {
@@ -506,7 +520,7 @@ describe('SqliteStore', () => {
         let store = await openSqliteStore(options);
         await store.createBoard({ id: 'b', name: 'b', sortOrder: 'desc', operator: 'best', metadata: null, createdAt: 1 }, '0123456789ab');
         const entry = { participantId: 'p', score: 9007199254740991, achievedAt: 1, updatedAt: 1, metadata: null };
-        await store.appendEvents([{ boardId: 'b', eventId: 'e', participantId: 'p', submitted: entry.score, timestamp: 1, receivedAt: 1,
+        await store.appendEvents([{ boardId: 'b', seq: 1, eventId: 'e', participantId: 'p', submitted: entry.score, timestamp: 1, receivedAt: 1,
           oldScore: null, newScore: entry.score, oldRank: null, newRank: 1, version: 1, changed: true, metadata: null, entry, fingerprint: 'fp' }]);
         await store.close();
         store = await openSqliteStore(options);

@@ -111,8 +111,10 @@ GROUP BY boards.id`;
 
 /**
  * Deletes, among the first @limit events of the board up to @upto, those
- * received before @cutoff. Events are in log order, which is arrival order,
- * so this stops at the first event that is young enough.
+ * received before @cutoff. Log order is arrival order, so once the first
+ * events of the board are young enough a run deletes nothing and pruning
+ * stops (an event received under a clock that stepped back waits for the
+ * events before it).
  */
 export const PRUNE_LOG = `
 DELETE FROM score_log

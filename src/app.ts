@@ -33,12 +33,21 @@ export interface RunningLadder {
 export async function startLadder(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<RunningLadder> {
   mkdirSync(config.dataDir, { recursive: true });
   const started = performance.now();
-  const store = await openSqliteStore({ dataDir: config.dataDir, commitIntervalMs: config.commitIntervalMs, sync: config.sqliteSync });
+  const store = await openSqliteStore({
+    dataDir: config.dataDir,
+    commitIntervalMs: config.commitIntervalMs,
+    sync: config.sqliteSync,
+    auditRetentionDays: config.auditRetentionDays,
+    onWarning: (message) => logger.warn(message),
+  });
   if (store.recovered) logger.warn('the last run did not stop cleanly: every board starts a new epoch, so viewers resync from a snapshot');
   const bus = new LocalBus((err) => logger.error({ err }, 'a bus listener failed'));
   const backend = new EmbeddedBackend(store, bus, {
     boardIdleMs: config.boardIdleMs,
+    checkpointEvents: config.checkpointEvents,
+    checkpointIntervalMs: config.checkpointIntervalMs,
     onCommitFailed: (boardIds, err) => logger.error({ err, boardIds }, 'a commit failed: its submissions were refused, and the boards reload from the store with a new epoch'),
+    onCheckpointFailed: (boardId, err) => logger.warn({ err, boardId }, 'a checkpoint failed: the board loads from its previous one and a longer log until the next succeeds'),
   });
   const ladder = await Ladder.open({ config, backend, store, bus });
   logger.info({ boards: ladder.boardCount, ms: Math.round(performance.now() - started) }, 'store opened');

@@ -8,12 +8,13 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { newEpoch } from '../src/core/epoch.js';
-import type { Entry } from '../src/core/types.js';
+import type { BoardRules, Entry } from '../src/core/types.js';
 import { loadMigrations } from '../src/store/migrate.js';
 import { openSqliteStore, SQLITE_FILE_NAME, type SqliteStore, type SqliteStoreOptions } from '../src/store/sqlite.js';
 import { migrateSqlite } from '../src/store/sqlite-writer.js';
 import type { ApiKeyRecord, ScoreEvent } from '../src/store/store.js';
 import { storeConformance, type StoreFixture } from './conformance/store.js';
+import { BoardDriver, entriesOfRanking, rankingOf } from './helpers/board-driver.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -21,12 +22,20 @@ function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `ladder-${prefix}-`));
 }
 
-async function sqliteFixture(options: Partial<SqliteStoreOptions> = {}): Promise<StoreFixture & { readonly dataDir: string }> {
+interface SqliteFixture extends StoreFixture {
+  readonly dataDir: string;
+  /** The store's warnings so far; dispose() fails on any a test did not take. */
+  readonly warnings: string[];
+}
+
+async function sqliteFixture(options: Partial<SqliteStoreOptions> = {}): Promise<SqliteFixture> {
   const dataDir = tempDir('sqlite');
-  const open = (): Promise<SqliteStore> => openSqliteStore({ dataDir, commitIntervalMs: 2, sync: 'full', ...options });
+  const warnings: string[] = [];
+  const open = (): Promise<SqliteStore> => openSqliteStore({ dataDir, commitIntervalMs: 2, sync: 'full', onWarning: (message) => warnings.push(message), ...options });
   let current = await open();
   return {
     dataDir,
+    warnings,
     store: current,
     async reopen() {
       await current.close();
@@ -36,16 +45,21 @@ async function sqliteFixture(options: Partial<SqliteStoreOptions> = {}): Promise
     async dispose() {
       await current.close();
       rmSync(dataDir, { recursive: true, force: true });
+      assert.deepEqual(warnings, [], 'unexpected store warnings');
     },
   };
 }
 
 storeConformance('sqlite', () => sqliteFixture());
 
+let lastSeq = 0;
+
+/** A new participant's event, with a seq greater than every one before (seqs only need to grow per board). */
 function event(boardId: string, version: number, participantId: string, score: number, eventId: string | null = null): ScoreEvent {
   const entry: Entry = { participantId, score, achievedAt: version, updatedAt: version, metadata: null };
   return {
     boardId,
+    seq: ++lastSeq,
     eventId,
     participantId,
     submitted: score,
@@ -75,6 +89,20 @@ function apiKey(): ApiKeyRecord {
 /** Each board's epoch, by id. */
 async function epochsOf(store: SqliteStore): Promise<Map<string, string>> {
   return new Map((await store.listBoards()).map((board) => [board.config.id, board.epoch]));
+}
+
+function byParticipant(entries: readonly Entry[]): Entry[] {
+  return [...entries].sort((a, b) => (a.participantId < b.participantId ? -1 : 1));
+}
+
+/** Rows of the board's base state (the entries table). */
+function baseRows(dataDir: string, boardId: string): number {
+  const db = new Database(join(dataDir, SQLITE_FILE_NAME), { readonly: true });
+  try {
+    return db.prepare<[string], number>('SELECT count(*) FROM entries WHERE board_id = ?').pluck().get(boardId)!;
+  } finally {
+    db.close();
+  }
 }
 
 const isLockError = (pid: number) => (err: unknown) => err instanceof Error && /LADDER_DATA_DIR/.test(err.message) && err.message.includes(`pid ${pid}`);
@@ -108,6 +136,7 @@ describe('SqliteStore', () => {
     const all = [
       { version: 1, name: '001_initial' },
       { version: 2, name: '002_epochs' },
+      { version: 3, name: '003_log' },
     ];
 
     it('applies each migration once and nothing on a restart', async () => {
@@ -144,6 +173,69 @@ describe('SqliteStore', () => {
           assert.match(empty?.epoch ?? '', /^[0-9a-f]{12}$/);
           assert.deepEqual([old?.version, old?.total], [7, 3]);
           assert.deepEqual([empty?.version, empty?.total], [0, 0]);
+        } finally {
+          await store.close();
+        }
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it('upgrades a 002 database: its entries are the base state, its events the start of the log, until two checkpoints release the base', async () => {
+      const dataDir = tempDir('upgrade-002');
+      try {
+        const db = new Database(join(dataDir, SQLITE_FILE_NAME));
+        migrateSqlite(db, loadMigrations('sqlite').filter((m) => m.version <= 2));
+        db.prepare(`INSERT INTO boards (id, name, sort_order, operator, metadata, created_at, version, epoch, total) VALUES ('old', 'old', 'desc', 'best', NULL, 1, 3, '0123456789ab', 250)`).run();
+        db.prepare(`INSERT INTO boards (id, name, sort_order, operator, metadata, created_at, version, epoch, total) VALUES ('other', 'other', 'asc', 'latest', NULL, 1, 1, '0123456789ab', 1)`).run();
+        const insertEntry = db.prepare(`INSERT INTO entries (board_id, participant_id, score, achieved_at, updated_at, metadata) VALUES (?, ?, ?, ?, ?, ?)`);
+        const insertEvent = db.prepare(`
+          INSERT INTO score_events (board_id, event_id, participant_id, submitted, timestamp, received_at, old_score, new_score, old_rank, new_rank, version, changed, metadata, entry_achieved_at, entry_updated_at, fingerprint)
+          VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, 1, ?, 1, ?, ?, ?, ?)`);
+        const entries: Entry[] = Array.from({ length: 250 }, (_, i) => ({
+          participantId: `p${i}`,
+          score: (i * 37) % 101,
+          achievedAt: 1_000 + i,
+          updatedAt: 2_000 + i,
+          metadata: i % 4 === 0 ? { name: `Zoë ${i}` } : null,
+        }));
+        for (const entry of entries) insertEntry.run('old', entry.participantId, entry.score, entry.achievedAt, entry.updatedAt, entry.metadata === null ? null : JSON.stringify(entry.metadata));
+        insertEntry.run('other', 'solo', 5, 1, 1, null);
+        // A few audit events of the old log (the entries are what they left behind).
+        for (const [i, entry] of entries.slice(0, 3).entries()) {
+          insertEvent.run('old', `old-${i}`, entry.participantId, entry.score, entry.achievedAt, entry.updatedAt, entry.score, i + 1, entry.metadata === null ? null : JSON.stringify(entry.metadata), entry.achievedAt, entry.updatedAt, `fp-${i}`);
+        }
+        insertEvent.run('other', 'solo-1', 'solo', 5, 1, 1, 5, 1, null, 1, 1, null);
+        db.close();
+
+        const rules: BoardRules = { id: 'old', sortOrder: 'desc', operator: 'best' };
+        const warnings: string[] = [];
+        let store = await openSqliteStore({ dataDir, commitIntervalMs: 2, sync: 'normal', onWarning: (message) => warnings.push(message) });
+        try {
+          assert.deepEqual(byParticipant(await store.loadEntries('old')), byParticipant(entries), 'every entry, metadata included');
+          assert.deepEqual(await store.loadEntries('other'), [{ participantId: 'solo', score: 5, achievedAt: 1, updatedAt: 1, metadata: null }]);
+          const loaded = store.loadBoardNow('old')!;
+          assert.deepEqual([loaded.board.version, loaded.board.total, loaded.seq, loaded.replayed], [3, 250, 3, 0]);
+          const oldEvent = await store.findEvent('old', 'old-1');
+          assert.deepEqual([oldEvent?.seq, oldEvent?.participantId, oldEvent?.fingerprint, oldEvent?.metadata], [2, 'p1', 'fp-1', null]);
+          assert.deepEqual((await store.listEvents('old', 0, 10)).map((event) => event.eventId), ['old-0', 'old-1', 'old-2']);
+
+          // New events go on from there; the first checkpoint keeps the base as its fallback, the second releases it.
+          const board = await BoardDriver.load(store, rules);
+          await board.submit(Array.from({ length: 300 }, (_, i) => ({ participantId: `p${(i * 7) % 300}`, score: i, timestamp: 5_000 + i, eventId: `new-${i}`, metadata: i % 5 === 0 ? { round: i } : null }))).committed;
+          await board.checkpoint();
+          assert.equal(baseRows(dataDir, 'old'), 250, 'the base is kept while it backs the only checkpoint');
+          await board.submit([{ participantId: 'p1', score: 10_000, timestamp: 9_000, eventId: 'last', metadata: null }]).committed;
+          await board.checkpoint();
+          await store.prune();
+          assert.equal(baseRows(dataDir, 'old'), 0, 'released after the second checkpoint');
+          assert.equal(baseRows(dataDir, 'other'), 1, 'another board keeps its base');
+          const expected = entriesOfRanking(board.ranking);
+          await store.close();
+          store = await openSqliteStore({ dataDir, commitIntervalMs: 2, sync: 'normal', onWarning: (message) => warnings.push(message) });
+          assert.deepEqual(entriesOfRanking(rankingOf(rules, store.loadBoardNow('old')!)), expected);
+          assert.equal(expected.length, 300);
+          assert.deepEqual(warnings, []);
         } finally {
           await store.close();
         }
@@ -506,7 +598,7 @@ describe('SqliteStore', () => {
         let store = await openSqliteStore(options);
         await store.createBoard({ id: 'b', name: 'b', sortOrder: 'desc', operator: 'best', metadata: null, createdAt: 1 }, '0123456789ab');
         const entry = { participantId: 'p', score: 9007199254740991, achievedAt: 1, updatedAt: 1, metadata: null };
-        await store.appendEvents([{ boardId: 'b', eventId: 'e', participantId: 'p', submitted: entry.score, timestamp: 1, receivedAt: 1,
+        await store.appendEvents([{ boardId: 'b', seq: 1, eventId: 'e', participantId: 'p', submitted: entry.score, timestamp: 1, receivedAt: 1,
           oldScore: null, newScore: entry.score, oldRank: null, newRank: 1, version: 1, changed: true, metadata: null, entry, fingerprint: 'fp' }]);
         await store.close();
         store = await openSqliteStore(options);

@@ -19,7 +19,17 @@
  * are released and reloaded from what is durable, with a new epoch, on their
  * next use; their submitters get storage_failed and may retry. Other boards
  * and later writes go on.
+ *
+ * Each event gets the next seq of its board, and a board that took
+ * `checkpointEvents` events since its last checkpoint gets a new one (at
+ * most one at a time, and no more often than every `checkpointIntervalMs`
+ * per board), so that a load replays a bounded tail of the log. The live
+ * ranking runs ahead of the commit, so the state captured may hold events
+ * still on their way to the disk: it is handed to the store only once the
+ * last of them is committed, and dropped if that commit fails. Either way
+ * the store records only a state whose every event is committed.
  */
+import { configSchema } from '../core/config.js';
 import { boardNotFound, LadderError } from '../core/errors.js';
 import { newEpoch } from '../core/epoch.js';
 import { checkSubmission, fingerprintOf, submissionFingerprint } from '../core/submission.js';
@@ -34,8 +44,14 @@ import type { Backend, BoardStanding, SubmitBatch } from './backend.js';
 export interface EmbeddedOptions {
   /** Release a board's memory after this long without reads or writes; 0 keeps every board loaded. */
   readonly boardIdleMs: number;
+  /** Checkpoint a board after this many events since its last checkpoint (LADDER_CHECKPOINT_EVENTS); 0: never. */
+  readonly checkpointEvents?: number;
+  /** At least this long between two checkpoints of a board (LADDER_CHECKPOINT_INTERVAL_MS). */
+  readonly checkpointIntervalMs?: number;
   /** Reports a failed commit (the feed and the service carry on). */
   readonly onCommitFailed?: (boardIds: readonly string[], err: Error) => void;
+  /** Reports a checkpoint that failed (the board is checkpointed again later; its log keeps everything). */
+  readonly onCheckpointFailed?: (boardId: string, err: Error) => void;
 }
 
 interface LiveBoard {
@@ -45,6 +61,20 @@ interface LiveBoard {
   /** The latest of those commits: a duplicate's answer waits for it, since its first submission may still be on its way. */
   lastCommit: Promise<void>;
   lastUsed: number;
+  /** The seq of the board's last event handed to the store. */
+  seq: number;
+  /** Events handed to the store since the last checkpoint (after a load: those it replayed). */
+  sinceCheckpoint: number;
+  /** When the last checkpoint of the board was taken, 0 if none since the load. */
+  checkpointedAt: number;
+}
+
+/** The checkpoint being taken; one at a time. */
+interface CheckpointJob {
+  readonly boardId: string;
+  readonly done: Promise<void>;
+  /** Set when the board is deleted meanwhile. */
+  cancelled: boolean;
 }
 
 export class EmbeddedBackend implements Backend {
@@ -57,11 +87,17 @@ export class EmbeddedBackend implements Backend {
   readonly #needNewEpoch = new Set<string>();
   readonly #unsubscribe: () => void;
   readonly #sweeper: NodeJS.Timeout | null;
+  readonly #checkpointEvents: number;
+  readonly #checkpointIntervalMs: number;
+  #checkpoint: CheckpointJob | null = null;
+  #closed = false;
 
   constructor(store: SqliteStore, bus: ChangeBus, options: EmbeddedOptions) {
     this.#store = store;
     this.#bus = bus;
     this.#options = options;
+    this.#checkpointEvents = options.checkpointEvents ?? configSchema.checkpointEvents.default;
+    this.#checkpointIntervalMs = options.checkpointIntervalMs ?? configSchema.checkpointIntervalMs.default;
     this.#unsubscribe = bus.subscribe((message) => this.#onBusMessage(message));
     if (options.boardIdleMs > 0) {
       this.#sweeper = setInterval(() => this.#releaseIdle(), Math.max(50, Math.min(options.boardIdleMs / 2, 60_000)));
@@ -106,7 +142,7 @@ export class EmbeddedBackend implements Backend {
         duplicates = true;
         return;
       }
-      events.push(eventOf(rules.id, valid[k] as Submission, outcome, receivedAt));
+      events.push(eventOf(rules.id, ++board.seq, valid[k] as Submission, outcome, receivedAt));
       if (outcome.changed) changes.push(changeOf(rules.id, outcome));
     });
     if (events.length === 0 && !duplicates) return { epoch, outcomes };
@@ -137,9 +173,17 @@ export class EmbeddedBackend implements Backend {
     return stored === null ? null : { epoch: stored.epoch, version: stored.version, total: stored.total };
   }
 
+  /** Stops background work; a checkpoint being written is finished first (its file would be swept otherwise). */
   async close(): Promise<void> {
+    this.#closed = true;
     this.#unsubscribe();
     if (this.#sweeper !== null) clearInterval(this.#sweeper);
+    await this.#checkpoint?.done;
+  }
+
+  /** The board's checkpoint being taken, if any (tests wait for it). */
+  get checkpointing(): Promise<void> | null {
+    return this.#checkpoint?.done ?? null;
   }
 
   /**
@@ -162,8 +206,45 @@ export class EmbeddedBackend implements Backend {
       board.pending -= 1;
     });
     board.lastCommit = committed;
-    committed.catch((err: unknown) => this.#commitFailed(board, err instanceof Error ? err : new Error(String(err))));
+    board.sinceCheckpoint += events.length;
+    committed.then(
+      () => this.#maybeCheckpoint(board),
+      (err: unknown) => this.#commitFailed(board, err instanceof Error ? err : new Error(String(err))),
+    );
     return committed;
+  }
+
+  /**
+   * Starts the board's checkpoint when it is due and none is running. The
+   * capture is synchronous, so it holds exactly the events up to board.seq
+   * (every write hands its events over in the same turn as it applies them).
+   */
+  #maybeCheckpoint(board: LiveBoard): void {
+    if (this.#checkpointEvents <= 0 || this.#checkpoint !== null || this.#closed) return;
+    if (board.sinceCheckpoint < this.#checkpointEvents || Date.now() - board.checkpointedAt < this.#checkpointIntervalMs) return;
+    const boardId = board.ranking.rules.id;
+    if (this.#live.get(boardId) !== board) return;
+    const checkpoint = { seq: board.seq, version: board.ranking.version, columns: board.ranking.rankedColumns() };
+    const covered = board.lastCommit;
+    const counted = board.sinceCheckpoint;
+    board.checkpointedAt = Date.now();
+    const job: { -readonly [K in keyof CheckpointJob]: CheckpointJob[K] } = { boardId, cancelled: false, done: Promise.resolve() };
+    job.done = (async () => {
+      try {
+        await covered;
+      } catch {
+        return; // the failed commit was reported, and the board is reloaded from the disk
+      }
+      if (job.cancelled) return;
+      try {
+        if (await this.#store.saveCheckpoint(boardId, checkpoint)) board.sinceCheckpoint -= counted;
+      } catch (err) {
+        this.#options.onCheckpointFailed?.(boardId, err instanceof Error ? err : new Error(String(err)));
+      }
+    })().finally(() => {
+      this.#checkpoint = null;
+    });
+    this.#checkpoint = job;
   }
 
   #commitFailed(board: LiveBoard, err: Error): void {
@@ -179,10 +260,10 @@ export class EmbeddedBackend implements Backend {
     const running = this.#loading.get(rules.id);
     if (running !== undefined) return running;
     const loading: Promise<LiveBoard> = this.#readBoard(rules)
-      .then((ranking) => {
+      .then(({ ranking, seq, sinceCheckpoint }) => {
         // Deleted while it loaded: the bus message has been handled already.
         if (this.#loading.get(rules.id) !== loading) throw boardNotFound(rules.id);
-        const board: LiveBoard = { ranking, pending: 0, lastCommit: Promise.resolve(), lastUsed: Date.now() };
+        const board: LiveBoard = { ranking, pending: 0, lastCommit: Promise.resolve(), lastUsed: Date.now(), seq, sinceCheckpoint, checkpointedAt: 0 };
         this.#live.set(rules.id, board);
         return board;
       })
@@ -193,8 +274,11 @@ export class EmbeddedBackend implements Backend {
     return loading;
   }
 
-  /** The board's ranking as the store has it, in a new epoch after a failed commit. */
-  async #readBoard(rules: BoardRules): Promise<BoardRanking> {
+  /**
+   * The board's ranking as the store has it (its latest checkpoint and the
+   * log after it), in a new epoch after a failed commit.
+   */
+  async #readBoard(rules: BoardRules): Promise<{ ranking: BoardRanking; seq: number; sinceCheckpoint: number }> {
     const stored = this.#store.getBoardNow(rules.id);
     if (stored === null) throw boardNotFound(rules.id);
     let epoch = stored.epoch;
@@ -203,10 +287,15 @@ export class EmbeddedBackend implements Backend {
       await this.#store.setEpoch(rules.id, epoch);
       this.#needNewEpoch.delete(rules.id);
     }
-    const entries = await this.#store.loadEntries(rules.id);
+    // A checkpoint of the board's previous life (released after a failed commit) may still be on its way.
+    if (this.#checkpoint?.boardId === rules.id) await this.#checkpoint.done;
+    const loaded = await this.#store.loadBoard(rules.id);
+    if (loaded === null) throw boardNotFound(rules.id);
     const ranking = new BoardRanking(rules);
-    ranking.load(entries, { epoch, version: stored.version });
-    return ranking;
+    ranking.loadSorted(loaded.ranked, { epoch, version: loaded.board.version }, loaded.changed);
+    // Without a checkpoint the load sorted every entry: the next commit makes one, so that the next load need not.
+    const sorted = loaded.ranked.ids.length === 0 ? loaded.changed.length : 0;
+    return { ranking, seq: loaded.seq, sinceCheckpoint: loaded.replayed + sorted };
   }
 
   #releaseIdle(): void {
@@ -216,15 +305,17 @@ export class EmbeddedBackend implements Backend {
 
   #onBusMessage(message: BusMessage): void {
     if (message.kind !== 'board_deleted') return;
+    if (this.#checkpoint?.boardId === message.boardId) this.#checkpoint.cancelled = true;
     this.#loading.delete(message.boardId);
     this.#needNewEpoch.delete(message.boardId);
     this.#live.delete(message.boardId);
   }
 }
 
-function eventOf(boardId: string, submission: Submission, outcome: SubmitOutcome, receivedAt: number): ScoreEvent {
+function eventOf(boardId: string, seq: number, submission: Submission, outcome: SubmitOutcome, receivedAt: number): ScoreEvent {
   return {
     boardId,
+    seq,
     eventId: submission.eventId,
     participantId: submission.participantId,
     submitted: submission.score,

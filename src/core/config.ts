@@ -67,6 +67,9 @@ export const configSchema = {
   maxViews: option('LADDER_MAX_VIEWS', 1000, integer(1, 1_000_000), 'Distinct live views per board (top-N, around, participant); views without subscribers make room, then subscribes get too_many_views.'),
   maxSubscriptions: option('LADDER_MAX_SUBSCRIPTIONS', 100, integer(1, 10_000), 'Subscriptions one WebSocket connection may hold (too_many_subscriptions beyond).'),
   boardIdleMs: option('LADDER_BOARD_IDLE_MS', 600_000, integer(0, 86_400_000), "A board's entries are loaded on first use and released from memory after this long unused (0: never released)."),
+  checkpointEvents: option('LADDER_CHECKPOINT_EVENTS', 100_000, integer(0, 1_000_000_000), "A board is checkpointed (a snapshot file its next load starts from) after this many events since its last checkpoint (0: never; loads replay the whole log)."),
+  checkpointIntervalMs: option('LADDER_CHECKPOINT_INTERVAL_MS', 30_000, integer(0, 86_400_000), 'At least this long between two checkpoints of a board, which bounds their cost on a busy board; one checkpoint runs at a time.'),
+  auditRetentionDays: option('LADDER_AUDIT_RETENTION_DAYS', 0, integer(0, 36_500), 'Score events older than this many days are deleted from the audit log, except those the kept checkpoints still need (0: kept forever).'),
 } as const;
 
 export type ConfigSchema = typeof configSchema;

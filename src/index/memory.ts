@@ -12,6 +12,7 @@ import { applySubmission } from '../core/operators.js';
 import { submissionFingerprint } from '../core/submission.js';
 import type { BoardRules, Entry, Metadata, RankedEntry, Submission } from '../core/types.js';
 import { aroundSpan, neighborSpan } from '../core/windows.js';
+import type { RankedColumns } from '../store/store.js';
 import type { BoardState, RankIndex, RankPage, RankQuery, RankRead, SubmitOutcome } from './index.js';
 import { ParticipantSlots } from './memory-ids.js';
 import { SlotOrder } from './memory-order.js';
@@ -240,6 +241,84 @@ export class BoardRanking {
     this.#version = state.version;
     this.epoch = state.epoch;
     this.#events = null;
+  }
+
+  /**
+   * Replaces every entry and the version with `ranked`, columns already in
+   * rank order (a checkpoint), then with the `changed` entries on top (the
+   * log after it), each replacing its participant's entry or adding one. The
+   * columns are taken over. Complexity: O(n) for the columns, without an
+   * object per entry or a sort (SlotOrder.load finds them in order), plus
+   * O(k (log n + B)) for k changed entries; when k is large against n they
+   * are merged into the columns instead, and sorted with them (O(n + k)).
+   */
+  loadSorted(ranked: RankedColumns, state: BoardState, changed: readonly Entry[] = []): void {
+    const slots = new ParticipantSlots(ranked.ids);
+    let { scores, achievedAt, updatedAt } = ranked;
+    const metadata = ranked.metadata;
+    const merge = changed.length > ranked.ids.length / 8;
+    if (merge) {
+      const capacity = ranked.ids.length + changed.length;
+      [scores, achievedAt, updatedAt] = [scores, achievedAt, updatedAt].map((column) => {
+        const grown = new Float64Array(capacity);
+        grown.set(column);
+        return grown;
+      }) as [Float64Array, Float64Array, Float64Array];
+      for (const entry of changed) {
+        let slot = slots.slotOf(entry.participantId);
+        if (slot === -1) slot = slots.add(entry.participantId);
+        scores[slot] = entry.score;
+        achievedAt[slot] = entry.achievedAt;
+        updatedAt[slot] = entry.updatedAt;
+        if (entry.metadata === null) metadata.delete(slot);
+        else metadata.set(slot, entry.metadata);
+      }
+      const n = slots.size;
+      [scores, achievedAt, updatedAt] = [scores.subarray(0, n), achievedAt.subarray(0, n), updatedAt.subarray(0, n)];
+    }
+    this.#order = SlotOrder.load(this.rules.sortOrder, slots.ids, scores, achievedAt, updatedAt);
+    this.#slots = slots;
+    this.#metadata = metadata.size === 0 ? null : metadata;
+    this.#version = state.version;
+    this.epoch = state.epoch;
+    this.#events = null;
+    if (merge) return;
+    for (const entry of changed) {
+      let slot = this.#slots.slotOf(entry.participantId);
+      if (slot === -1) {
+        slot = this.#slots.add(entry.participantId);
+        this.#order.insert(slot, entry.score, entry.achievedAt, entry.updatedAt);
+      } else {
+        this.#order.move(this.#order.locate(slot), entry.score, entry.achievedAt);
+        this.#order.setUpdatedAt(slot, entry.updatedAt);
+      }
+      this.#setMetadata(slot, entry.metadata);
+    }
+  }
+
+  /**
+   * Every entry as columns in rank order, for a checkpoint: fresh arrays,
+   * nothing internal. Complexity: O(n), one walk of the order.
+   */
+  rankedColumns(): RankedColumns {
+    const n = this.total;
+    const ids = new Array<string>(n);
+    const scores = new Float64Array(n);
+    const achievedAt = new Float64Array(n);
+    const updatedAt = new Float64Array(n);
+    const metadata = new Map<number, Metadata>();
+    let at = n === 0 ? -1 : this.#order.locateRank(1);
+    for (let i = 0; i < n; i++) {
+      const slot = this.#order.slotAt(at);
+      ids[i] = this.#slots.ids[slot]!;
+      scores[i] = this.#order.scoreAt(at);
+      achievedAt[i] = this.#order.achievedAtOf(slot);
+      updatedAt[i] = this.#order.updatedAtOf(slot);
+      const entryMetadata = this.#metadata?.get(slot);
+      if (entryMetadata !== undefined) metadata.set(i, entryMetadata);
+      at = this.#order.next(at);
+    }
+    return { ids, scores, achievedAt, updatedAt, metadata };
   }
 
   #admit(submission: Submission): SubmitOutcome {

@@ -11,10 +11,20 @@
  * queued behind it, since those may build on what the failed batch did in
  * memory; ops submitted after that go into a fresh batch. Only a writer
  * thread that died fails the group for good.
+ *
+ * The score events of a batch travel packed (sqlite-pack.ts): one transferred
+ * buffer and one string per batch, not an object per event. The writer
+ * thread also writes checkpoint files, on request, between commits.
  */
 import { Worker } from 'node:worker_threads';
+import type { CheckpointSnapshot, WrittenCheckpoint } from './sqlite-checkpoint.js';
+import { packEvents } from './sqlite-pack.js';
 import type { WriterReply, WriterRequest } from './sqlite-worker.js';
 import type { OpResult, WriteOp, WriterOptions } from './sqlite-writer.js';
+import type { ScoreEvent } from './store.js';
+
+/** A write op as the store submits it: an append carries its events, which are packed when its batch is sent. */
+export type StoreOp = Exclude<WriteOp, { kind: 'append' }> | { readonly kind: 'append'; readonly events: readonly ScoreEvent[] };
 
 export interface CommitStats {
   /** Transactions committed. */
@@ -26,7 +36,7 @@ export interface CommitStats {
 }
 
 interface Pending {
-  readonly op: WriteOp;
+  readonly op: StoreOp;
   readonly resolve: (result: OpResult) => void;
   readonly reject: (err: Error) => void;
 }
@@ -46,7 +56,11 @@ export class GroupCommit {
   private readonly opened: Promise<void>;
   private readonly exited: Promise<void>;
   private idleWaiters: (() => void)[] = [];
+  private nextCheckpointId = 1;
+  private readonly checkpoints = new Map<number, { resolve: (written: WrittenCheckpoint) => void; reject: (err: Error) => void }>();
   readonly stats: CommitStats = { commits: 0, ops: 0, events: 0 };
+  /** Checkpoint files that the writer found unrecorded when it opened (a crash interrupted them), and deleted. */
+  swept: readonly string[] = [];
 
   private constructor(
     private readonly worker: Worker,
@@ -64,6 +78,7 @@ export class GroupCommit {
         case 'ready':
           this.ready = true;
           this.recovered = reply.recovered;
+          this.swept = reply.swept;
           openedResolve();
           this.settle();
           break;
@@ -81,6 +96,15 @@ export class GroupCommit {
           this.cancelTimer = null;
           this.finishBatch(reply.id, (pending) => pending.reject(err), false);
           for (const pending of queued) pending.reject(err);
+          break;
+        }
+        case 'checkpoint_written':
+        case 'checkpoint_failed': {
+          const waiting = this.checkpoints.get(reply.id);
+          this.checkpoints.delete(reply.id);
+          if (reply.type === 'checkpoint_written') waiting?.resolve({ file: reply.file, bytes: reply.bytes, crc32: reply.crc32 });
+          else waiting?.reject(new Error(`cannot write the checkpoint file: ${reply.message}`));
+          this.settle();
           break;
         }
         case 'closed':
@@ -111,12 +135,30 @@ export class GroupCommit {
   }
 
   /** Queues the op for the next batch; resolves with its result once that batch is committed. */
-  submit(op: WriteOp): Promise<OpResult> {
+  submit(op: StoreOp): Promise<OpResult> {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new Error('the SQLite store is closed'));
     return new Promise<OpResult>((resolve, reject) => {
       this.collecting.push({ op, resolve, reject });
       this.schedule();
+    });
+  }
+
+  /**
+   * Has the writer thread encode and write the snapshot's file (atomically,
+   * see sqlite-checkpoint.ts), between commits. Takes over the snapshot's
+   * arrays (their buffers are transferred). Nothing is recorded yet: that is
+   * a recordCheckpoint op.
+   */
+  writeCheckpoint(snapshot: CheckpointSnapshot): Promise<WrittenCheckpoint> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.closing) return Promise.reject(new Error('the SQLite store is closed'));
+    const id = this.nextCheckpointId++;
+    return new Promise<WrittenCheckpoint>((resolve, reject) => {
+      this.checkpoints.set(id, { resolve, reject });
+      this.worker.ref();
+      const buffers = [snapshot.scores.buffer, snapshot.achievedAt.buffer, snapshot.updatedAt.buffer, snapshot.metadataIndexes.buffer];
+      this.worker.postMessage({ type: 'writeCheckpoint', id, snapshot } satisfies WriterRequest, [...new Set(buffers)] as ArrayBuffer[]);
     });
   }
 
@@ -161,7 +203,18 @@ export class GroupCommit {
     if (this.committing !== null || this.collecting.length === 0 || this.failure !== null) return;
     this.committing = this.collecting;
     this.collecting = [];
-    this.post({ type: 'commit', id: this.nextBatchId, ops: this.committing.map((pending) => pending.op) });
+    const groups: (readonly ScoreEvent[])[] = [];
+    let packed = 0;
+    const ops = this.committing.map((pending): WriteOp => {
+      const op = pending.op;
+      if (op.kind !== 'append') return op;
+      groups.push(op.events);
+      packed += op.events.length;
+      return { kind: 'append', first: packed - op.events.length, count: op.events.length };
+    });
+    const events = groups.length === 0 ? null : packEvents(groups);
+    const request: WriterRequest = { type: 'commit', id: this.nextBatchId, ops, events };
+    this.worker.postMessage(request, events === null ? [] : [events.numbers.buffer as ArrayBuffer]);
   }
 
   private finishBatch(id: number, settle: (pending: Pending, i: number) => void, committed = true): void {
@@ -185,7 +238,7 @@ export class GroupCommit {
 
   /** When nothing is queued: let the process exit if it wants to, and wake close(). */
   private settle(): void {
-    const idle = this.committing === null && this.collecting.length === 0;
+    const idle = this.committing === null && this.collecting.length === 0 && this.checkpoints.size === 0;
     if (!idle && this.failure === null) return;
     if (this.ready && !this.closing) this.worker.unref();
     const waiters = this.idleWaiters;
@@ -202,6 +255,9 @@ export class GroupCommit {
     this.committing = null;
     this.collecting = [];
     for (const p of pending) p.reject(err);
+    const checkpoints = [...this.checkpoints.values()];
+    this.checkpoints.clear();
+    for (const waiting of checkpoints) waiting.reject(err);
     this.settle();
   }
 

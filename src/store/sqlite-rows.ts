@@ -26,12 +26,10 @@ export interface StoredBoardRow extends NewBoardRow {
   readonly total: number;
 }
 
-/**
- * One score event as INSERT_EVENT and UPSERT_ENTRY take it: the score_events
- * columns, plus entry_metadata, which only the entry keeps.
- */
+/** One score_log row as SELECT_EVENT and SELECT_EVENTS_AFTER read it. */
 export interface EventRow {
   readonly board_id: string;
+  readonly seq: number;
   readonly event_id: string | null;
   readonly participant_id: string;
   readonly submitted: number;
@@ -46,8 +44,33 @@ export interface EventRow {
   readonly metadata: string | null;
   readonly entry_achieved_at: number;
   readonly entry_updated_at: number;
-  readonly entry_metadata: string | null;
   readonly fingerprint: string | null;
+}
+
+/**
+ * SELECT_LOG_TAIL read with .raw(): [count, last seq, then one JSON array
+ * each of participant_id, new_score, entry_achieved_at, entry_updated_at,
+ * metadata_applied, metadata].
+ */
+export type TailColumnsRow = [number, number | null, string, string, string, string, string, string];
+
+/** SELECT_BOARD_LOG_STATE. */
+export interface BoardLogStateRow {
+  readonly base_seq: number | null;
+  readonly last_seq: number | null;
+}
+
+/** One row of the checkpoints table. */
+export interface CheckpointRow {
+  readonly board_id: string;
+  readonly seq: number;
+  readonly version: number;
+  readonly total: number;
+  /** File name under the checkpoints directory. */
+  readonly file: string;
+  readonly bytes: number;
+  readonly crc32: number;
+  readonly created_at: number;
 }
 
 /** SELECT_ENTRY_COLUMNS read with .raw(): [count, last participant_id, then one JSON array per column]. */
@@ -90,43 +113,26 @@ export function boardFromRow(row: StoredBoardRow): StoredBoard {
 }
 
 /**
- * Throws when the event's entry does not belong to it: the entry upsert is
- * fed from the event's participant_id and new_score, so they must agree.
+ * Throws when the event's entry does not belong to it: the log keeps the
+ * entry's state in the event's own participant_id and new_score columns, so
+ * they must agree.
  */
-export function eventToRow(event: ScoreEvent): EventRow {
+export function checkEvent(event: ScoreEvent): void {
   if (event.entry.participantId !== event.participantId || event.entry.score !== event.newScore) {
     throw new Error(`score event of '${event.participantId}' on '${event.boardId}' carries an entry of '${event.entry.participantId}' with score ${event.entry.score}, expected score ${event.newScore}`);
   }
-  return {
-    board_id: event.boardId,
-    event_id: event.eventId,
-    participant_id: event.participantId,
-    submitted: event.submitted,
-    timestamp: event.timestamp,
-    received_at: event.receivedAt,
-    old_score: event.oldScore,
-    new_score: event.newScore,
-    old_rank: event.oldRank,
-    new_rank: event.newRank,
-    version: event.version,
-    changed: event.changed ? 1 : 0,
-    metadata: toJson(event.metadata),
-    entry_achieved_at: event.entry.achievedAt,
-    entry_updated_at: event.entry.updatedAt,
-    entry_metadata: toJson(event.entry.metadata),
-    fingerprint: event.fingerprint,
-  };
 }
 
 /**
- * The audit log does not keep the entry's metadata (it may come from an
- * earlier submission), so a read-back event's `entry.metadata` is the event's
- * own metadata. Its score, achievedAt and updatedAt are exact.
+ * The log does not repeat the entry's metadata when it came from an earlier
+ * submission, so a read-back event's `entry.metadata` is the event's own
+ * metadata. Its score, achievedAt and updatedAt are exact.
  */
-export function eventFromRow(row: Omit<EventRow, 'entry_metadata'>): ScoreEvent {
+export function eventFromRow(row: EventRow): ScoreEvent {
   const metadata = fromJson(row.metadata);
   return {
     boardId: row.board_id,
+    seq: row.seq,
     eventId: row.event_id,
     participantId: row.participant_id,
     submitted: row.submitted,
@@ -150,7 +156,7 @@ export function eventFromRow(row: Omit<EventRow, 'entry_metadata'>): ScoreEvent 
   };
 }
 
-/** Appends the entries of one SELECT_ENTRY_COLUMNS chunk. */
+/** Appends the entries of one SELECT_ENTRY_COLUMNS chunk (a board's base state). */
 export function entriesFromColumns(row: EntryColumnsRow, into: Entry[]): void {
   const ids = JSON.parse(row[2]) as string[];
   const scores = JSON.parse(row[3]) as number[];
@@ -181,6 +187,6 @@ function toJson(metadata: Metadata | null | undefined): string | null {
   return metadata === null || metadata === undefined ? null : JSON.stringify(metadata);
 }
 
-function fromJson(text: string | null): Metadata | null {
+export function fromJson(text: string | null): Metadata | null {
   return text === null ? null : (JSON.parse(text) as Metadata);
 }

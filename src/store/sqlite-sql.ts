@@ -1,7 +1,8 @@
 /**
  * Every SQL statement the SQLite store runs, in one place. The schema is in
  * migrations/sqlite/*.sql. Parameters are named (`@board_id`) after the
- * columns they fill; rows come back with column names (see sqlite-rows.ts).
+ * columns they fill, except in the multi-row log insert, which binds
+ * positional ones; rows come back with column names (see sqlite-rows.ts).
  */
 
 /** Run by the migration runner itself, before any migration. */
@@ -36,7 +37,7 @@ export const SELECT_META = `SELECT value FROM meta WHERE key = ?`;
 
 export const SET_META = `INSERT INTO meta (key, value) VALUES (@key, @value) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
 
-/** Entries and events go with it (ON DELETE CASCADE). */
+/** Its base entries, log and checkpoint records go with it (ON DELETE CASCADE). */
 export const DELETE_BOARD = `DELETE FROM boards WHERE id = ?`;
 
 export const BOARD_EXISTS = `SELECT 1 FROM boards WHERE id = ?`;
@@ -49,32 +50,88 @@ export const RAISE_BOARD_VERSION = `
 UPDATE boards SET version = max(version, @version), total = total + @added
 WHERE id = @board_id`;
 
+/** The columns of score_log in the order insertLogRows and sqlite-pack.ts bind them. */
+export const LOG_COLUMNS = [
+  'board_id', 'seq', 'event_id', 'participant_id', 'submitted', 'timestamp', 'received_at',
+  'old_score', 'new_score', 'old_rank', 'new_rank', 'version', 'changed', 'metadata',
+  'metadata_applied', 'entry_achieved_at', 'entry_updated_at', 'fingerprint',
+] as const;
+
 /**
- * changes = 0 for a duplicate (board_id, event_id). DO NOTHING covers only
- * uniqueness; unlike INSERT OR IGNORE it does not swallow a NOT NULL, CHECK
- * or type error, which must fail loudly.
+ * Appends `rows` events in one statement, with positional parameters:
+ *
+ *   INSERT INTO score_log (board_id, seq, ..., fingerprint)
+ *   VALUES (?, ?, ..., ?), (?, ?, ..., ?), ...
+ *   ON CONFLICT (board_id, event_id) WHERE event_id IS NOT NULL DO NOTHING
+ *
+ * changes < rows when some event id was logged already (those rows are
+ * dropped). The conflict target is only the event-id index: a repeated
+ * (board_id, seq), or a NOT NULL, CHECK or type error, fails loudly.
  */
-export const INSERT_EVENT = `
-INSERT INTO score_events (
-  board_id, event_id, participant_id, submitted, timestamp, received_at,
-  old_score, new_score, old_rank, new_rank, version, changed, metadata,
-  entry_achieved_at, entry_updated_at, fingerprint
-) VALUES (
-  @board_id, @event_id, @participant_id, @submitted, @timestamp, @received_at,
-  @old_score, @new_score, @old_rank, @new_rank, @version, @changed, @metadata,
-  @entry_achieved_at, @entry_updated_at, @fingerprint
-)
+export function insertLogRows(rows: number): string {
+  const row = `(${LOG_COLUMNS.map(() => '?').join(', ')})`;
+  return `INSERT INTO score_log (${LOG_COLUMNS.join(', ')})
+VALUES ${Array.from({ length: rows }, () => row).join(', ')}
+ON CONFLICT (board_id, event_id) WHERE event_id IS NOT NULL DO NOTHING`;
+}
+
+/** After a partial insertLogRows: was this event inserted? */
+export const LOG_ROW_EXISTS = `SELECT 1 FROM score_log WHERE board_id = ? AND seq = ?`;
+
+/** changes = 0 when the board has a checkpoint at this seq already. */
+export const INSERT_CHECKPOINT = `
+INSERT INTO checkpoints (board_id, seq, version, total, file, bytes, crc32, created_at)
+VALUES (@board_id, @seq, @version, @total, @file, @bytes, @crc32, @created_at)
 ON CONFLICT DO NOTHING`;
 
-/** Takes the same row as INSERT_EVENT: the entry after the event. */
-export const UPSERT_ENTRY = `
-INSERT INTO entries (board_id, participant_id, score, achieved_at, updated_at, metadata)
-VALUES (@board_id, @participant_id, @new_score, @entry_achieved_at, @entry_updated_at, @entry_metadata)
-ON CONFLICT (board_id, participant_id) DO UPDATE SET
-  score = excluded.score,
-  achieved_at = excluded.achieved_at,
-  updated_at = excluded.updated_at,
-  metadata = excluded.metadata`;
+/** A board's checkpoints, newest first. */
+export const SELECT_CHECKPOINTS = `
+SELECT board_id, seq, version, total, file, bytes, crc32, created_at FROM checkpoints
+WHERE board_id = ? ORDER BY seq DESC`;
+
+export const DELETE_CHECKPOINT = `DELETE FROM checkpoints WHERE board_id = ? AND seq = ?`;
+
+export const SELECT_CHECKPOINT_FILES = `SELECT file FROM checkpoints`;
+
+export const SELECT_BOARD_CHECKPOINT_FILES = `SELECT file FROM checkpoints WHERE board_id = ?`;
+
+/** The board has two checkpoints: its base state is no longer needed. */
+export const RELEASE_BASE = `UPDATE boards SET base_seq = NULL WHERE id = ? AND base_seq IS NOT NULL`;
+
+/**
+ * Boards whose log may be pruned, with the seq of their oldest kept
+ * checkpoint: only boards with two checkpoints (their base is released), so
+ * that the older one, and the log after it, are there to fall back on.
+ */
+export const SELECT_PRUNABLE_LOGS = `
+SELECT boards.id AS board_id, min(checkpoints.seq) AS upto
+FROM boards JOIN checkpoints ON checkpoints.board_id = boards.id
+WHERE boards.base_seq IS NULL AND (@board_id IS NULL OR boards.id = @board_id)
+GROUP BY boards.id`;
+
+/**
+ * Deletes, among the first @limit events of the board up to @upto, those
+ * received before @cutoff. Log order is arrival order, so once the first
+ * events of the board are young enough a run deletes nothing and pruning
+ * stops (an event received under a clock that stepped back waits for the
+ * events before it).
+ */
+export const PRUNE_LOG = `
+DELETE FROM score_log
+WHERE board_id = @board_id AND received_at < @cutoff AND seq IN (
+  SELECT seq FROM score_log WHERE board_id = @board_id AND seq <= @upto ORDER BY seq LIMIT @limit
+)`;
+
+/** Boards whose released base state still has rows. */
+export const SELECT_RELEASED_BASES = `
+SELECT id FROM boards
+WHERE base_seq IS NULL AND (@board_id IS NULL OR id = @board_id)
+  AND EXISTS (SELECT 1 FROM entries WHERE entries.board_id = boards.id)`;
+
+export const PRUNE_BASE = `
+DELETE FROM entries WHERE board_id = @board_id AND participant_id IN (
+  SELECT participant_id FROM entries WHERE board_id = @board_id LIMIT @limit
+)`;
 
 export const INSERT_API_KEY = `
 INSERT INTO api_keys (id, hash, scope, name, created_at, revoked_at)
@@ -91,8 +148,30 @@ export const SELECT_BOARD = `SELECT ${BOARD_COLUMNS} FROM boards WHERE id = ?`;
 
 export const SELECT_BOARDS = `SELECT ${BOARD_COLUMNS} FROM boards ORDER BY id`;
 
+/** Where the board's base state stands (NULL: released), and the greatest seq of its log. */
+export const SELECT_BOARD_LOG_STATE = `
+SELECT base_seq, (SELECT max(seq) FROM score_log WHERE board_id = boards.id) AS last_seq
+FROM boards WHERE id = ?`;
+
 /**
- * One chunk of a board's entries, in participant order after @after, as one
+ * One chunk of the log of a board after seq @after, oldest first: what a load
+ * replays. Columns as JSON arrays, as SELECT_ENTRY_COLUMNS below (about twice
+ * as fast as rows), plus the count and the last seq (the next cursor). Read
+ * with .raw(): see sqlite-rows.ts TailColumnsRow.
+ */
+export const SELECT_LOG_TAIL = `
+SELECT count(*), max(seq),
+  json_group_array(participant_id), json_group_array(new_score), json_group_array(entry_achieved_at),
+  json_group_array(entry_updated_at), json_group_array(metadata_applied), json_group_array(metadata)
+FROM (
+  SELECT seq, participant_id, new_score, entry_achieved_at, entry_updated_at, metadata_applied, metadata FROM score_log
+  WHERE board_id = @board_id AND seq > @after
+  ORDER BY seq
+  LIMIT @limit
+)`;
+
+/**
+ * One chunk of a board's base state, in participant order after @after, as one
  * JSON array per column plus the last participant id (the next cursor).
  * Building a few JSON strings in SQLite and parsing them is about three times
  * faster than handing out a million rows one by one through the driver.
@@ -110,16 +189,17 @@ FROM (
 )`;
 
 const EVENT_COLUMNS = `
-  board_id, event_id, participant_id, submitted, timestamp, received_at,
+  board_id, seq, event_id, participant_id, submitted, timestamp, received_at,
   old_score, new_score, old_rank, new_rank, version, changed, metadata,
   entry_achieved_at, entry_updated_at, fingerprint`;
 
-export const SELECT_EVENT = `SELECT ${EVENT_COLUMNS} FROM score_events WHERE board_id = ? AND event_id = ?`;
+export const SELECT_EVENT = `SELECT ${EVENT_COLUMNS} FROM score_log WHERE board_id = ? AND event_id = ?`;
 
+/** Served by score_log_board_version, whose last key is the primary key (board_id, seq). */
 export const SELECT_EVENTS_AFTER = `
-SELECT ${EVENT_COLUMNS} FROM score_events
+SELECT ${EVENT_COLUMNS} FROM score_log
 WHERE board_id = @board_id AND version > @after_version
-ORDER BY version, id
+ORDER BY version, seq
 LIMIT @limit`;
 
 const API_KEY_COLUMNS = `id, hash, scope, name, created_at, revoked_at`;

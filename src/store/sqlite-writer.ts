@@ -4,11 +4,17 @@
  * transaction. It is synchronous (better-sqlite3), so the store runs it in a
  * worker thread (sqlite-worker.ts) and the fsync of a commit never blocks the
  * main event loop.
+ *
+ * Appending events is the hot path: a batch's events arrive packed
+ * (sqlite-pack.ts) and go into score_log with multi-row INSERTs of up to
+ * INSERT_CHUNK rows, consecutive append ops together.
  */
 import Database from 'better-sqlite3';
 import { newEpoch } from '../core/epoch.js';
 import { loadMigrations, planMigrations, type AppliedMigration, type Migration } from './migrate.js';
-import type { ApiKeyRow, EventRow, NewBoardRow } from './sqlite-rows.js';
+import { sweepCheckpointFiles } from './sqlite-checkpoint.js';
+import { PackedEventReader } from './sqlite-pack.js';
+import type { ApiKeyRow, CheckpointRow, NewBoardRow } from './sqlite-rows.js';
 import * as SQL from './sqlite-sql.js';
 
 export type SyncMode = 'full' | 'normal';
@@ -16,13 +22,32 @@ export type SyncMode = 'full' | 'normal';
 export interface WriterOptions {
   /** Path of the database file. */
   readonly file: string;
+  /** Directory of the checkpoint files. */
+  readonly checkpointDir: string;
   /** full: every commit survives power loss. normal: it survives a process crash. */
   readonly sync: SyncMode;
 }
 
-/** One write the store asked for. A batch of them shares a transaction. */
+/** Rows per multi-row INSERT: 18 parameters each, far below SQLite's 32766. */
+export const INSERT_CHUNK = 128;
+
+/** Rows deleted per prune op, so that one op never holds the writer for long. */
+export const PRUNE_LIMIT = 10_000;
+
+/**
+ * One write the store asked for. A batch of them shares a transaction. An
+ * append names its events by position in the batch's packed events.
+ */
 export type WriteOp =
-  | { readonly kind: 'append'; readonly events: readonly EventRow[] }
+  | { readonly kind: 'append'; readonly first: number; readonly count: number }
+  | { readonly kind: 'recordCheckpoint'; readonly checkpoint: CheckpointRow }
+  | {
+      readonly kind: 'prune';
+      /** null: every board. */
+      readonly boardId: string | null;
+      /** Log events received before this may go (ms since epoch); null keeps the log. */
+      readonly cutoff: number | null;
+    }
   | { readonly kind: 'createBoard'; readonly board: NewBoardRow }
   | { readonly kind: 'deleteBoard'; readonly boardId: string }
   | { readonly kind: 'setEpoch'; readonly boardId: string; readonly epoch: string }
@@ -31,8 +56,8 @@ export type WriteOp =
 
 /**
  * The outcome of one op. `done` is false when createBoard found the id taken,
- * or deleteBoard, setEpoch or revokeApiKey found nothing to change. A failed
- * op changed nothing.
+ * or deleteBoard, setEpoch, revokeApiKey or recordCheckpoint found nothing to
+ * change, or prune nothing (more) to delete. A failed op changed nothing.
  */
 export type OpResult = { readonly ok: true; readonly done: boolean } | { readonly ok: false; readonly message: string; readonly code: string | null };
 
@@ -45,14 +70,30 @@ export class SqliteWriter {
   private readonly setMeta: Database.Statement<[{ key: string; value: string }]>;
   private readonly boardExists: Database.Statement<[string], number>;
   private readonly raiseVersion: Database.Statement<[{ board_id: string; version: number; added: number }]>;
-  private readonly insertEvent: Database.Statement<[EventRow]>;
-  private readonly upsertEntry: Database.Statement<[EventRow]>;
+  /** insertLogRows(k), prepared on first use for each k ≤ INSERT_CHUNK. */
+  private readonly insertLogRows = new Map<number, Database.Statement<unknown[]>>();
+  private readonly logRowExists: Database.Statement<[string, number], number>;
+  private readonly insertCheckpoint: Database.Statement<[CheckpointRow]>;
+  private readonly selectCheckpoints: Database.Statement<[string], CheckpointRow>;
+  private readonly deleteCheckpoint: Database.Statement<[string, number]>;
+  private readonly selectBoardFiles: Database.Statement<[string], string>;
+  private readonly releaseBase: Database.Statement<[string]>;
+  private readonly selectPrunableLogs: Database.Statement<[{ board_id: string | null }], { board_id: string; upto: number }>;
+  private readonly pruneLog: Database.Statement<[{ board_id: string; upto: number; cutoff: number; limit: number }]>;
+  private readonly selectReleasedBases: Database.Statement<[{ board_id: string | null }], string>;
+  private readonly pruneBase: Database.Statement<[{ board_id: string; limit: number }]>;
   private readonly insertApiKey: Database.Statement<[ApiKeyRow]>;
+  /** The packed events of the batch being committed. */
+  private events: PackedEventReader | null = null;
+  /** Checkpoint files the batch being committed makes obsolete: deleted once it is committed. */
+  private obsolete: string[] = [];
   private readonly commitAll: Database.Transaction<(ops: readonly WriteOp[]) => OpResult[]>;
   private readonly commitEachIsolated: Database.Transaction<(ops: readonly WriteOp[]) => OpResult[]>;
   private readonly applyInSavepoint: Database.Transaction<(op: WriteOp) => boolean>;
   /** Versions applied when this writer opened the database. */
   readonly migrated: number[];
+  /** Checkpoint files that no record named when the writer opened (left by a crash), now deleted. */
+  readonly swept: string[];
   /**
    * True when the last process that had the database open did not close it
    * cleanly (a crash, kill -9): it may have shown changes it never
@@ -79,6 +120,8 @@ export class SqliteWriter {
         this.setMeta.run({ key: 'clean_shutdown', value: '0' });
         return marker === '0';
       }).immediate();
+      const recorded = new Set(this.db.prepare<[], string>(SQL.SELECT_CHECKPOINT_FILES).pluck().all());
+      this.swept = sweepCheckpointFiles(options.checkpointDir, recorded);
     } catch (err) {
       this.db.close();
       throw err;
@@ -89,10 +132,18 @@ export class SqliteWriter {
     this.revokeApiKey = this.db.prepare(SQL.REVOKE_API_KEY);
     this.boardExists = this.db.prepare<[string], number>(SQL.BOARD_EXISTS).pluck();
     this.raiseVersion = this.db.prepare(SQL.RAISE_BOARD_VERSION);
-    this.insertEvent = this.db.prepare(SQL.INSERT_EVENT);
-    this.upsertEntry = this.db.prepare(SQL.UPSERT_ENTRY);
+    this.logRowExists = this.db.prepare<[string, number], number>(SQL.LOG_ROW_EXISTS).pluck();
+    this.insertCheckpoint = this.db.prepare(SQL.INSERT_CHECKPOINT);
+    this.selectCheckpoints = this.db.prepare(SQL.SELECT_CHECKPOINTS);
+    this.deleteCheckpoint = this.db.prepare(SQL.DELETE_CHECKPOINT);
+    this.selectBoardFiles = this.db.prepare<[string], string>(SQL.SELECT_BOARD_CHECKPOINT_FILES).pluck();
+    this.releaseBase = this.db.prepare(SQL.RELEASE_BASE);
+    this.selectPrunableLogs = this.db.prepare(SQL.SELECT_PRUNABLE_LOGS);
+    this.pruneLog = this.db.prepare(SQL.PRUNE_LOG);
+    this.selectReleasedBases = this.db.prepare<[{ board_id: string | null }], string>(SQL.SELECT_RELEASED_BASES).pluck();
+    this.pruneBase = this.db.prepare(SQL.PRUNE_BASE);
     this.insertApiKey = this.db.prepare(SQL.INSERT_API_KEY);
-    this.commitAll = this.db.transaction((ops: readonly WriteOp[]) => ops.map((op): OpResult => ({ ok: true, done: this.apply(op) })));
+    this.commitAll = this.db.transaction((ops: readonly WriteOp[]) => this.applyAll(ops));
     // Nested better-sqlite3 transactions are savepoints: an op that throws is
     // rolled back alone and the rest of the batch still commits.
     this.applyInSavepoint = this.db.transaction((op: WriteOp) => this.apply(op));
@@ -103,17 +154,57 @@ export class SqliteWriter {
    * Applies the ops in one transaction (BEGIN IMMEDIATE ... COMMIT) and
    * returns one result per op; an op that fails changes nothing and fails
    * alone. Throws when the transaction itself fails; then nothing of the
-   * batch is committed.
+   * batch is committed. `events` are the batch's packed events, which its
+   * append ops name.
    */
-  commit(ops: readonly WriteOp[]): OpResult[] {
+  commit(ops: readonly WriteOp[], events: PackedEventReader | null = null): OpResult[] {
+    this.events = events;
     try {
+      this.obsolete = [];
       return this.commitAll.immediate(ops);
     } catch {
       // Rare (a duplicate API key): the whole attempt was rolled back, so redo
       // it with a savepoint per op, which isolates the failure. A savepoint
       // per op on every batch would cost about a third more.
+      this.obsolete = [];
       return this.commitEachIsolated.immediate(ops);
+    } finally {
+      this.events = null;
     }
+  }
+
+  /**
+   * Checkpoint files (names) that the last commit made obsolete, now that it
+   * is committed: the caller deletes them. Empty after a failed commit.
+   */
+  takeObsoleteFiles(): string[] {
+    const files = this.obsolete;
+    this.obsolete = [];
+    return files;
+  }
+
+  /** One result per op; consecutive appends share their multi-row INSERTs. */
+  private applyAll(ops: readonly WriteOp[]): OpResult[] {
+    const results: OpResult[] = [];
+    for (let i = 0; i < ops.length; ) {
+      const op = ops[i]!;
+      if (op.kind !== 'append') {
+        results.push({ ok: true, done: this.apply(op) });
+        i++;
+        continue;
+      }
+      let end = i + 1;
+      let last = op.first + op.count;
+      while (end < ops.length) {
+        const next = ops[end]!;
+        if (next.kind !== 'append' || next.first !== last) break;
+        last += next.count;
+        end++;
+      }
+      this.append(op.first, last);
+      for (; i < end; i++) results.push({ ok: true, done: true });
+    }
+    return results;
   }
 
   /** Records the clean shutdown (everything queued is committed), then closes. */
@@ -140,12 +231,20 @@ export class SqliteWriter {
   private apply(op: WriteOp): boolean {
     switch (op.kind) {
       case 'append':
-        this.append(op.events);
+        this.append(op.first, op.first + op.count);
         return true;
+      case 'recordCheckpoint':
+        return this.recordCheckpoint(op.checkpoint);
+      case 'prune':
+        return this.prune(op.boardId, op.cutoff);
       case 'createBoard':
         return this.insertBoard.run(op.board).changes > 0;
-      case 'deleteBoard':
-        return this.deleteBoard.run(op.boardId).changes > 0;
+      case 'deleteBoard': {
+        const files = this.selectBoardFiles.all(op.boardId);
+        const deleted = this.deleteBoard.run(op.boardId).changes > 0;
+        this.obsolete.push(...files);
+        return deleted;
+      }
       case 'setEpoch':
         return this.setEpoch.run({ board_id: op.boardId, epoch: op.epoch }).changes > 0;
       case 'createApiKey':
@@ -157,28 +256,94 @@ export class SqliteWriter {
   }
 
   /**
-   * Events of a board that no longer exists are dropped, and so is an event
-   * whose (board, event id) is already logged: neither its entry nor the
-   * version is touched then, as the first event with that id already did it.
+   * Appends events [from, to) of the batch. Events of a board that no longer
+   * exists are dropped, and so is an event whose (board, event id) is
+   * already logged: the version and total are not touched then, as the first
+   * event with that id already did it.
    */
-  private append(events: readonly EventRow[]): void {
+  private append(from: number, to: number): void {
+    const events = this.events;
+    if (events === null || to > events.count) throw new Error(`append of events ${from}..${to} without them`);
     const boardExists = new Map<string, boolean>();
     const raised = new Map<string, { board_id: string; version: number; added: number }>();
-    for (const event of events) {
-      let exists = boardExists.get(event.board_id);
+    const chunk: number[] = [];
+    const params: unknown[] = [];
+    const flush = (): void => {
+      if (chunk.length === 0) return;
+      params.length = chunk.length * SQL.LOG_COLUMNS.length;
+      const inserted = this.insertRows(chunk.length).run(params).changes;
+      for (const i of chunk) {
+        // Rows were dropped: only an event with an event id can have been, and then its (board, seq) is missing.
+        if (inserted < chunk.length && events.eventId(i) !== null && this.logRowExists.get(events.boardId(i), events.seq(i)) === undefined) continue;
+        const boardId = events.boardId(i);
+        let board = raised.get(boardId);
+        if (board === undefined) raised.set(boardId, (board = { board_id: boardId, version: 0, added: 0 }));
+        board.version = Math.max(board.version, events.version(i));
+        if (events.isNewEntry(i)) board.added += 1;
+      }
+      chunk.length = 0;
+    };
+    for (let i = from; i < to; i++) {
+      const boardId = events.boardId(i);
+      let exists = boardExists.get(boardId);
       if (exists === undefined) {
-        exists = this.boardExists.get(event.board_id) !== undefined;
-        boardExists.set(event.board_id, exists);
+        exists = this.boardExists.get(boardId) !== undefined;
+        boardExists.set(boardId, exists);
       }
       if (!exists) continue;
-      if (this.insertEvent.run(event).changes === 0) continue;
-      this.upsertEntry.run(event);
-      let board = raised.get(event.board_id);
-      if (board === undefined) raised.set(event.board_id, (board = { board_id: event.board_id, version: 0, added: 0 }));
-      board.version = Math.max(board.version, event.version);
-      if (event.old_rank === null) board.added += 1;
+      events.bind(i, params, chunk.length * SQL.LOG_COLUMNS.length);
+      chunk.push(i);
+      if (chunk.length === INSERT_CHUNK) flush();
     }
+    flush();
     for (const board of raised.values()) this.raiseVersion.run(board);
+  }
+
+  private insertRows(rows: number): Database.Statement<unknown[]> {
+    let statement = this.insertLogRows.get(rows);
+    if (statement === undefined) {
+      statement = this.db.prepare<unknown[]>(SQL.insertLogRows(rows));
+      this.insertLogRows.set(rows, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * Records a checkpoint file that is written already, keeps the board's two
+   * latest checkpoints and drops the older ones. With two, the board's base
+   * state is released. False when the board does not exist (any more).
+   */
+  private recordCheckpoint(checkpoint: CheckpointRow): boolean {
+    if (this.boardExists.get(checkpoint.board_id) === undefined) {
+      this.obsolete.push(checkpoint.file);
+      return false;
+    }
+    // A second checkpoint at the same seq holds the same state, and its file has the same name.
+    if (this.insertCheckpoint.run(checkpoint).changes === 0) return true;
+    const kept = this.selectCheckpoints.all(checkpoint.board_id);
+    for (const old of kept.slice(2)) {
+      this.deleteCheckpoint.run(old.board_id, old.seq);
+      this.obsolete.push(old.file);
+    }
+    if (kept.length >= 2) this.releaseBase.run(checkpoint.board_id);
+    return true;
+  }
+
+  /**
+   * Deletes up to PRUNE_LIMIT rows per board: released base entries, and,
+   * with a cutoff, log events received before it that no kept checkpoint
+   * needs (those up to the older of a board's two checkpoints). True when it
+   * deleted anything, so that another run may find more.
+   */
+  private prune(boardId: string | null, cutoff: number | null): boolean {
+    let deleted = 0;
+    for (const base of this.selectReleasedBases.all({ board_id: boardId })) deleted += this.pruneBase.run({ board_id: base, limit: PRUNE_LIMIT }).changes;
+    if (cutoff !== null) {
+      for (const log of this.selectPrunableLogs.all({ board_id: boardId })) {
+        deleted += this.pruneLog.run({ board_id: log.board_id, upto: log.upto, cutoff, limit: PRUNE_LIMIT }).changes;
+      }
+    }
+    return deleted > 0;
   }
 }
 

@@ -1,9 +1,16 @@
 /**
  * The embedded Store: one SQLite file (`ladder.db` under the data directory)
- * in WAL mode. Writes go through group commit to a writer thread that owns the
- * only write connection (sqlite-group-commit.ts, sqlite-writer.ts); reads run
- * on the main thread's own connection, which WAL lets read while the writer
- * commits. A read sees every write whose promise has resolved.
+ * in WAL mode, and checkpoint files beside it (`checkpoints/`). Writes go
+ * through group commit to a writer thread that owns the only write
+ * connection (sqlite-group-commit.ts, sqlite-writer.ts) and writes the
+ * checkpoint files; reads run on the main thread's own connection, which WAL
+ * lets read while the writer commits. A read sees every write whose promise
+ * has resolved.
+ *
+ * Events are appended to score_log and never update an entry row. A board
+ * loads from its latest checkpoint (sqlite-checkpoint.ts) plus the log after
+ * it; before its first checkpoint, from its base state (the entries table,
+ * as migration 003 left it) plus the log after that.
  *
  * The SQL is in sqlite-sql.ts, the schema in migrations/sqlite/.
  */
@@ -11,7 +18,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { LadderError } from '../core/errors.js';
-import type { BoardConfig, Entry } from '../core/types.js';
+import type { BoardConfig, Entry, Metadata } from '../core/types.js';
+import { CHECKPOINT_DIR_NAME, joinIds, joinMetadata, readCheckpointFile } from './sqlite-checkpoint.js';
 import { GroupCommit, type CommitStats } from './sqlite-group-commit.js';
 import { lockDataDir, type DataDirLock } from './sqlite-lock.js';
 import {
@@ -19,20 +27,29 @@ import {
   apiKeyToRow,
   boardFromRow,
   boardToRow,
+  checkEvent,
   entriesFromColumns,
   eventFromRow,
-  eventToRow,
+  fromJson,
   type ApiKeyRow,
-  type EventRow,
+  type BoardLogStateRow,
+  type CheckpointRow,
   type EntryColumnsRow,
+  type EventRow,
   type StoredBoardRow,
+  type TailColumnsRow,
 } from './sqlite-rows.js';
 import * as SQL from './sqlite-sql.js';
 import type { OpResult, SyncMode } from './sqlite-writer.js';
-import type { ApiKeyRecord, KeyScope, ScoreEvent, Store, StoredBoard } from './store.js';
+import type { ApiKeyRecord, BoardCheckpoint, KeyScope, LoadedBoard, RankedColumns, ScoreEvent, Store, StoredBoard } from './store.js';
 
-/** Entries per chunk of loadEntries: about 30 MB of JSON. */
+/** Entries per chunk of a base-state or log read: about 30 MB of JSON. */
 const LOAD_CHUNK = 500_000;
+
+/** How often the audit-log retention and the release of base states run. */
+const PRUNE_INTERVAL_MS = 10 * 60_000;
+
+const DAY_MS = 86_400_000;
 
 export interface SqliteStoreOptions {
   /** Directory of ladder.db; created when missing. */
@@ -41,6 +58,14 @@ export interface SqliteStoreOptions {
   readonly commitIntervalMs: number;
   /** full survives power loss, normal survives a process crash (LADDER_SQLITE_SYNC). */
   readonly sync: SyncMode;
+  /**
+   * Log events older than this many days are deleted, except those that a
+   * kept checkpoint still needs (LADDER_AUDIT_RETENTION_DAYS). 0 or absent:
+   * the log is kept forever.
+   */
+  readonly auditRetentionDays?: number;
+  /** Told about what the store works around: a checkpoint it could not read, files a crash left. Default: process.emitWarning. */
+  readonly onWarning?: (message: string) => void;
 }
 
 export const SQLITE_FILE_NAME = 'ladder.db';
@@ -56,16 +81,15 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   let writes: GroupCommit | null = null;
   try {
     // The writer opens first: it creates the file, sets WAL and migrates.
-    writes = await GroupCommit.start({ file, sync: options.sync }, options.commitIntervalMs);
-    return new SqliteStore(new Database(file, { fileMustExist: true }), writes, lock);
+    const checkpointDir = join(options.dataDir, CHECKPOINT_DIR_NAME);
+    writes = await GroupCommit.start({ file, checkpointDir, sync: options.sync }, options.commitIntervalMs);
+    return new SqliteStore(new Database(file, { fileMustExist: true }), writes, lock, { ...options, checkpointDir });
   } catch (err) {
     await writes?.close();
     lock.release();
     throw err;
   }
 }
-
-type EventSelectRow = Omit<EventRow, 'entry_metadata'>;
 
 function eventKey(boardId: string, eventId: string): string {
   return `${boardId}\n${eventId}`;
@@ -75,8 +99,11 @@ export class SqliteStore implements Store {
   private readonly selectBoard: Database.Statement<[string], StoredBoardRow>;
   private readonly selectBoards: Database.Statement<[], StoredBoardRow>;
   private readonly selectEntryColumns: Database.Statement<[{ board_id: string; after: string; limit: number }], EntryColumnsRow>;
-  private readonly selectEvent: Database.Statement<[string, string], EventSelectRow>;
-  private readonly selectEventsAfter: Database.Statement<[{ board_id: string; after_version: number; limit: number }], EventSelectRow>;
+  private readonly selectBoardLogState: Database.Statement<[string], BoardLogStateRow>;
+  private readonly selectCheckpoints: Database.Statement<[string], CheckpointRow>;
+  private readonly selectLogTail: Database.Statement<[{ board_id: string; after: number; limit: number }], TailColumnsRow>;
+  private readonly selectEvent: Database.Statement<[string, string], EventRow>;
+  private readonly selectEventsAfter: Database.Statement<[{ board_id: string; after_version: number; limit: number }], EventRow>;
   private readonly selectApiKey: Database.Statement<[string], ApiKeyRow>;
   private readonly selectApiKeyById: Database.Statement<[string], ApiKeyRow>;
   private readonly selectApiKeys: Database.Statement<[], ApiKeyRow>;
@@ -84,18 +111,33 @@ export class SqliteStore implements Store {
   /** Events with an event id that are on their way to the disk, for findEvent. */
   private readonly pendingEvents = new Map<string, ScoreEvent>();
   private closing: Promise<void> | null = null;
+  private readonly checkpointDir: string;
+  private readonly retentionDays: number;
+  private readonly warn: (message: string) => void;
+  private readonly pruneTimer: NodeJS.Timeout;
+  private pruning: Promise<void> | null = null;
 
   /** Use openSqliteStore. */
   constructor(
     private readonly db: Database.Database,
     private readonly writes: GroupCommit,
     private readonly lock: DataDirLock,
+    options: SqliteStoreOptions & { readonly checkpointDir: string },
   ) {
+    this.checkpointDir = options.checkpointDir;
+    this.retentionDays = options.auditRetentionDays ?? 0;
+    this.warn = options.onWarning ?? ((message) => process.emitWarning(message, 'LadderStoreWarning'));
+    if (writes.swept.length > 0) this.warn(`removed ${writes.swept.length} checkpoint file(s) that no checkpoint record names (an interrupted write, or a deletion a stop cut short): ${writes.swept.join(', ')}`);
+    this.pruneTimer = setInterval(() => this.pruneInBackground(null), PRUNE_INTERVAL_MS);
+    this.pruneTimer.unref();
     db.pragma('query_only = ON');
     db.pragma('busy_timeout = 5000');
     this.selectBoard = db.prepare(SQL.SELECT_BOARD);
     this.selectBoards = db.prepare(SQL.SELECT_BOARDS);
     this.selectEntryColumns = db.prepare<[{ board_id: string; after: string; limit: number }], EntryColumnsRow>(SQL.SELECT_ENTRY_COLUMNS).raw(true);
+    this.selectBoardLogState = db.prepare(SQL.SELECT_BOARD_LOG_STATE);
+    this.selectCheckpoints = db.prepare(SQL.SELECT_CHECKPOINTS);
+    this.selectLogTail = db.prepare<[{ board_id: string; after: number; limit: number }], TailColumnsRow>(SQL.SELECT_LOG_TAIL).raw(true);
     this.selectEvent = db.prepare(SQL.SELECT_EVENT);
     this.selectEventsAfter = db.prepare(SQL.SELECT_EVENTS_AFTER);
     this.selectApiKey = db.prepare(SQL.SELECT_API_KEY);
@@ -142,12 +184,13 @@ export class SqliteStore implements Store {
   /**
    * Group-committed (see sqlite-group-commit.ts). Events of a board that does
    * not exist (any more) are dropped, and so is an event whose (board, event
-   * id) is already logged, with its entry. Rejects only this call when its
-   * events are invalid (e.g. a fractional score); the batch commits.
+   * id) is already logged. Rejects only this call when an event's entry is
+   * not its own; an event the database refuses (e.g. a fractional score)
+   * fails its whole batch.
    */
   async appendEvents(events: readonly ScoreEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const rows = events.map(eventToRow);
+    for (const event of events) checkEvent(event);
     const keys: string[] = [];
     for (const event of events) {
       if (event.eventId === null) continue;
@@ -157,7 +200,7 @@ export class SqliteStore implements Store {
       keys.push(key);
     }
     try {
-      expectOk(await this.writes.submit({ kind: 'append', events: rows }));
+      expectOk(await this.writes.submit({ kind: 'append', events }));
     } finally {
       for (const key of keys) this.pendingEvents.delete(key);
     }
@@ -184,16 +227,130 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Complexity: O(n), one range scan of the primary key (participant id
-   * order) at the speed of a bare better-sqlite3 .raw().all(). It runs on the
-   * main thread and blocks it for the scan, which suits startup and rebuilds.
+   * Writes the checkpoint file on the writer thread, then records it. The
+   * ids and metadata are serialized here, in slices that let the event loop
+   * run between them. Complexity: O(n) here and on the writer thread.
    */
-  /** In chunks, so that no JSON string grows near V8's string length limit. */
+  async saveCheckpoint(boardId: string, checkpoint: BoardCheckpoint): Promise<boolean> {
+    const { columns } = checkpoint;
+    const ids = await joinIds(columns.ids);
+    const metadata = await joinMetadata(columns.metadata);
+    const written = await this.reader().writes.writeCheckpoint({
+      boardId,
+      seq: checkpoint.seq,
+      version: checkpoint.version,
+      ids,
+      count: columns.ids.length,
+      scores: columns.scores,
+      achievedAt: columns.achievedAt,
+      updatedAt: columns.updatedAt,
+      metadataIndexes: metadata.indexes,
+      metadata: metadata.text,
+    });
+    const recorded = expectOk(
+      await this.writes.submit({
+        kind: 'recordCheckpoint',
+        checkpoint: { board_id: boardId, seq: checkpoint.seq, version: checkpoint.version, total: columns.ids.length, ...written, created_at: Date.now() },
+      }),
+    );
+    // Two checkpoints release the board's base state and let the log be pruned.
+    if (recorded) this.pruneInBackground(boardId);
+    return recorded;
+  }
+
+  /**
+   * The latest readable checkpoint and the log after it, in one read
+   * transaction. A checkpoint that cannot be read (missing, truncated, a
+   * checksum that does not match) is skipped with a warning for the one
+   * before it; without any, the base state. It runs on the main thread and
+   * blocks it, which suits startup and rebuilds. Complexity: O(n) for the
+   * checkpoint, without an object per entry, plus O(t) for t events after it.
+   */
+  async loadBoard(boardId: string): Promise<LoadedBoard | null> {
+    return this.loadBoardNow(boardId);
+  }
+
+  /** loadBoard, synchronously. */
+  loadBoardNow(boardId: string): LoadedBoard | null {
+    const reader = this.reader();
+    return reader.db.transaction((): LoadedBoard | null => {
+      const row = reader.selectBoard.get(boardId);
+      if (row === undefined) return null;
+      const board = boardFromRow(row);
+      const logState = reader.selectBoardLogState.get(boardId)!;
+      let ranked: RankedColumns = EMPTY_COLUMNS();
+      let base: Entry[] = [];
+      let from: number | null = null;
+      for (const checkpoint of reader.selectCheckpoints.all(boardId)) {
+        try {
+          ranked = readCheckpointFile(reader.checkpointDir, checkpoint.file, { boardId, seq: checkpoint.seq, total: checkpoint.total, bytes: checkpoint.bytes, crc32: checkpoint.crc32 });
+          from = checkpoint.seq;
+          break;
+        } catch (err) {
+          reader.warn(`checkpoint ${checkpoint.file} of board '${boardId}' (seq ${checkpoint.seq}) is unusable, ${(err as Error).message}; loading from the one before it and the log after that`);
+        }
+      }
+      if (from === null) {
+        if (logState.base_seq === null) {
+          throw new Error(`board '${boardId}' has no readable checkpoint, and its base state was released after two checkpoints; restore the checkpoints directory from a backup`);
+        }
+        base = reader.readBase(boardId);
+        from = logState.base_seq;
+      }
+      const { changed, replayed } = reader.readTail(boardId, from, ranked, base);
+      return { board, ranked, changed, replayed, seq: Math.max(logState.last_seq ?? 0, from) };
+    })();
+  }
+
+  /**
+   * Every entry of the board, in no particular order: loadBoard's columns and
+   * changed entries as Entry objects (tools, tests and benchmarks; the
+   * backend loads through loadBoard).
+   */
   async loadEntries(boardId: string): Promise<Entry[]> {
+    const loaded = this.loadBoardNow(boardId);
+    if (loaded === null) return [];
+    const { ranked, changed } = loaded;
+    const replaced = new Set(changed.map((entry) => entry.participantId));
+    const entries: Entry[] = [];
+    for (let i = 0; i < ranked.ids.length; i++) {
+      const participantId = ranked.ids[i]!;
+      if (replaced.has(participantId)) continue;
+      entries.push({ participantId, score: ranked.scores[i]!, achievedAt: ranked.achievedAt[i]!, updatedAt: ranked.updatedAt[i]!, metadata: ranked.metadata.get(i) ?? null });
+    }
+    entries.push(...changed);
+    return entries;
+  }
+
+  /**
+   * Runs the audit-log retention and deletes released base states, in ops of
+   * bounded size that share batches with other writes, until nothing is
+   * left to delete. One run at a time; `boardId` limits it to one board.
+   */
+  prune(boardId: string | null = null): Promise<void> {
+    if (this.pruning !== null) return this.pruning;
+    const run = async (): Promise<void> => {
+      const cutoff = this.retentionDays > 0 ? Date.now() - this.retentionDays * DAY_MS : null;
+      while (this.closing === null && expectOk(await this.writes.submit({ kind: 'prune', boardId, cutoff })));
+    };
+    this.pruning = run().finally(() => {
+      this.pruning = null;
+    });
+    return this.pruning;
+  }
+
+  private pruneInBackground(boardId: string | null): void {
+    this.prune(boardId).catch((err: unknown) => {
+      if (this.closing === null) this.warn(`pruning the store failed: ${(err as Error).message}`);
+    });
+  }
+
+  /** A board's base state (the entries table), in chunks, so that no JSON string grows near V8's string length limit. */
+  private readBase(boardId: string): Entry[] {
     const entries: Entry[] = [];
     let after = '';
     for (;;) {
-      const row = this.reader().selectEntryColumns.get({ board_id: boardId, after, limit: LOAD_CHUNK }) as EntryColumnsRow;
+      const row = this.selectEntryColumns.get({ board_id: boardId, after, limit: LOAD_CHUNK }) as EntryColumnsRow;
       if (row[0] === 0) return entries;
       entriesFromColumns(row, entries);
       if (row[0] < LOAD_CHUNK) return entries;
@@ -201,7 +358,64 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Ordered by (version, id), so events that changed nothing follow the change whose version they carry. */
+  /**
+   * The latest state of each entry the log changed after seq `from`, on top
+   * of the checkpoint's columns or the base entries. An event whose metadata
+   * did not apply leaves the entry the metadata it had: the last applied in
+   * the tail, else the checkpoint's or the base's.
+   */
+  private readTail(boardId: string, from: number, ranked: RankedColumns, base: readonly Entry[]): { changed: Entry[]; replayed: number } {
+    const index = new Map<string, number>();
+    const ids: string[] = [];
+    const numbers: number[] = [];
+    const metadata: (string | null | undefined)[] = [];
+    let replayed = 0;
+    for (let after = from; ; ) {
+      const row = this.selectLogTail.get({ board_id: boardId, after, limit: LOAD_CHUNK }) as TailColumnsRow;
+      const count = row[0];
+      if (count === 0) break;
+      const participants = JSON.parse(row[2]) as string[];
+      const scores = JSON.parse(row[3]) as number[];
+      const achieved = JSON.parse(row[4]) as number[];
+      const updated = JSON.parse(row[5]) as number[];
+      const applied = JSON.parse(row[6]) as (0 | 1 | null)[];
+      const texts = JSON.parse(row[7]) as (string | null)[];
+      for (let k = 0; k < count; k++) {
+        const participantId = participants[k]!;
+        let i = index.get(participantId);
+        if (i === undefined) {
+          i = ids.length;
+          index.set(participantId, i);
+          ids.push(participantId);
+          metadata.push(undefined);
+        }
+        numbers[3 * i] = scores[k]!;
+        numbers[3 * i + 1] = achieved[k]!;
+        numbers[3 * i + 2] = updated[k]!;
+        if (applied[k] !== 0) metadata[i] = texts[k]!;
+      }
+      replayed += count;
+      if (count < LOAD_CHUNK) break;
+      after = row[1]!;
+    }
+    const changed: Entry[] = base.length === 0 ? [] : base.filter((entry) => !index.has(entry.participantId));
+    let earlier: Map<string, Metadata> | null = null;
+    for (let i = 0; i < ids.length; i++) {
+      const participantId = ids[i]!;
+      let entryMetadata: Metadata | null;
+      const text = metadata[i];
+      if (text !== undefined) {
+        entryMetadata = fromJson(text);
+      } else {
+        earlier ??= metadataById(ranked, base);
+        entryMetadata = earlier.get(participantId) ?? null;
+      }
+      changed.push({ participantId, score: numbers[3 * i]!, achievedAt: numbers[3 * i + 1]!, updatedAt: numbers[3 * i + 2]!, metadata: entryMetadata });
+    }
+    return { changed, replayed };
+  }
+
+  /** Ordered by (version, seq), so events that changed nothing follow the change whose version they carry. */
   async listEvents(boardId: string, afterVersion: number, limit: number): Promise<ScoreEvent[]> {
     return this.reader().selectEventsAfter.all({ board_id: boardId, after_version: afterVersion, limit }).map(eventFromRow);
   }
@@ -237,6 +451,7 @@ export class SqliteStore implements Store {
    */
   close(): Promise<void> {
     if (this.closing === null) {
+      clearInterval(this.pruneTimer);
       this.db.close();
       this.closing = this.writes.close().finally(() => this.lock.release());
     }
@@ -247,6 +462,16 @@ export class SqliteStore implements Store {
     if (this.closing !== null) throw new Error('the SQLite store is closed');
     return this;
   }
+}
+
+const EMPTY_COLUMNS = (): RankedColumns => ({ ids: [], scores: new Float64Array(0), achievedAt: new Float64Array(0), updatedAt: new Float64Array(0), metadata: new Map() });
+
+/** Metadata by participant, of the entries that have any (the checkpoint's are sparse). */
+function metadataById(ranked: RankedColumns, base: readonly Entry[]): Map<string, Metadata> {
+  const byId = new Map<string, Metadata>();
+  for (const [i, metadata] of ranked.metadata) byId.set(ranked.ids[i]!, metadata);
+  for (const entry of base) if (entry.metadata !== null) byId.set(entry.participantId, entry.metadata);
+  return byId;
 }
 
 function expectOk(result: OpResult): boolean {

@@ -1,14 +1,25 @@
 /**
- * Durable state (DESIGN.md "store"): boards, entries, the score-event audit
- * log and API keys. Two implementations share this interface and one
+ * Durable state (DESIGN.md "store"): boards, the score-event log, board
+ * checkpoints and API keys. Two implementations share this interface and one
  * conformance suite (test/conformance/store.ts): SQLite (embedded, store/sqlite.ts)
  * and PostgreSQL (cluster).
+ *
+ * A board's entries are never written one by one: the log is append-only, and
+ * each event in it carries the entry it left behind. A checkpoint records the
+ * whole board as of one position of its log (its `seq`), and loading a board
+ * is the latest checkpoint plus the entries that changed after it.
  */
 import type { BoardConfig, Entry, Metadata } from '../core/types.js';
 
 /** One accepted submission, as the audit log keeps it. */
 export interface ScoreEvent {
   readonly boardId: string;
+  /**
+   * Position in the board's log, assigned by the caller: greater than that
+   * of every event of the board appended before (gaps are allowed). A
+   * checkpoint names the log position it covers with it.
+   */
+  readonly seq: number;
   /** The client's event id, or null when it gave none (then retries are not deduplicated). */
   readonly eventId: string | null;
   readonly participantId: string;
@@ -26,7 +37,12 @@ export interface ScoreEvent {
   readonly version: number;
   readonly changed: boolean;
   readonly metadata: Metadata | null;
-  /** The entry after this event; the store upserts it. */
+  /**
+   * The entry after this event. Its metadata must be the event's own or, when
+   * the event's metadata did not apply (core/operators.ts), the entry's
+   * metadata before the event: the log keeps which of the two it is, not a
+   * copy.
+   */
   readonly entry: Entry;
   /** With an event id: what a retry must repeat (core/submission.ts); null otherwise. */
   readonly fingerprint: string | null;
@@ -55,6 +71,45 @@ export interface StoredBoard {
   readonly total: number;
 }
 
+/**
+ * A board's entries as columns in rank order (core/ordering.ts): index i
+ * holds the entry at rank i + 1. Whoever receives the columns takes them over.
+ */
+export interface RankedColumns {
+  readonly ids: string[];
+  readonly scores: Float64Array;
+  readonly achievedAt: Float64Array;
+  readonly updatedAt: Float64Array;
+  /** Sparse, by index: only the entries that have metadata. */
+  readonly metadata: Map<number, Metadata>;
+}
+
+/** The state of a board as of one position of its log. */
+export interface BoardCheckpoint {
+  /** Every event of the board up to this seq is in it, and none after it. */
+  readonly seq: number;
+  /** The board's version after those events. */
+  readonly version: number;
+  readonly columns: RankedColumns;
+}
+
+/** What a rebuild of a board's live ranking needs, as loadBoard reads it. */
+export interface LoadedBoard {
+  readonly board: StoredBoard;
+  /** The entries as of the latest readable checkpoint, in rank order; empty without one. */
+  readonly ranked: RankedColumns;
+  /**
+   * The latest state of every entry that changed after that checkpoint,
+   * metadata included, in no particular order. Each replaces the entry of
+   * `ranked` with the same participant, if any.
+   */
+  readonly changed: readonly Entry[];
+  /** Events after the checkpoint that `changed` sums up. */
+  readonly replayed: number;
+  /** The greatest seq logged for the board (0 when none): the next event's seq must be greater. */
+  readonly seq: number;
+}
+
 export interface Store {
   /** Creates the board at version 0 of `epoch`. Throws LadderError('board_exists') when the id is taken. */
   createBoard(config: BoardConfig, epoch: string): Promise<void>;
@@ -66,33 +121,51 @@ export interface Store {
   deleteBoard(boardId: string): Promise<boolean>;
 
   /**
-   * Makes the events durable: inserts them into the audit log, upserts their
-   * entries and raises the boards' versions. Resolves only once committed.
+   * Makes the events durable: appends them to the log, which is also the
+   * audit log, and raises the boards' versions. Resolves only once committed.
    * Concurrent calls are group-committed: they share one transaction, and are
    * applied in the order they were made (the service relies on it: an entry's
    * states arrive oldest first). A call with an invalid event rejects and
    * keeps nothing; the calls that share its transaction, or are queued behind
    * it, may reject with it (each call is all or nothing); later calls commit.
-   * An event whose (board, event id) is already logged is dropped whole,
-   * entry update included; events of an unknown board are dropped.
+   * An event whose (board, event id) is already logged is dropped whole
+   * (a later load does not see its entry); events of an unknown board are
+   * dropped.
    */
   appendEvents(events: readonly ScoreEvent[]): Promise<void>;
 
   /**
+   * Records the board's state as of `checkpoint.seq`, so that a load reads
+   * it instead of replaying the log up to there. Every event of the board up
+   * to that seq must be committed (its appendEvents resolved) before the
+   * call. Takes the columns over. Resolves true once the checkpoint is
+   * durable; false when the board does not exist. A store keeps the
+   * previous checkpoint, and every log entry after it, until a newer one is
+   * recorded, so that a checkpoint that cannot be read falls back to it.
+   */
+  saveCheckpoint(boardId: string, checkpoint: BoardCheckpoint): Promise<boolean>;
+
+  /**
+   * The board for a rebuild of its live ranking: its latest readable
+   * checkpoint and the entries that changed after it, or null when the board
+   * does not exist. An unreadable checkpoint is skipped, with a warning, for
+   * the one before it.
+   */
+  loadBoard(boardId: string): Promise<LoadedBoard | null>;
+
+  /**
    * The event with this client event id, committed or still on its way to
    * the disk (read-your-writes), or null. Its `entry.metadata` is the
-   * event's own metadata.
+   * event's own metadata (the log does not repeat one carried over).
    */
   findEvent(boardId: string, eventId: string): Promise<ScoreEvent | null>;
-
-  /** Every entry of the board, for a rebuild of the index. */
-  loadEntries(boardId: string): Promise<Entry[]>;
 
   /**
    * Events of the board with version > afterVersion, oldest first, at most
    * `limit`. Events that changed nothing carry the version of the change
    * before them, so a page may end inside such a group: page by the versions
-   * of changed events.
+   * of changed events. A store with a retention period may have deleted the
+   * oldest events.
    */
   listEvents(boardId: string, afterVersion: number, limit: number): Promise<ScoreEvent[]>;
 

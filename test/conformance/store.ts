@@ -17,8 +17,9 @@ import { newEpoch } from '../../src/core/epoch.js';
 import { LadderError } from '../../src/core/errors.js';
 import { MAX_SCORE, MIN_SCORE } from '../../src/core/ordering.js';
 import { fingerprintOf } from '../../src/core/submission.js';
-import type { BoardConfig, Entry, Metadata } from '../../src/core/types.js';
-import type { ApiKeyRecord, ScoreEvent, Store } from '../../src/store/store.js';
+import { compareKeys } from '../../src/core/ordering.js';
+import type { BoardConfig, Entry, Metadata, SortOrder } from '../../src/core/types.js';
+import type { ApiKeyRecord, RankedColumns, ScoreEvent, Store } from '../../src/store/store.js';
 
 export interface StoreFixture {
   /** A freshly opened store. */
@@ -94,11 +95,11 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           await store.appendEvents([scoreEvent(config.id, 1, 'p1', 5, { eventId: 'e1' }), scoreEvent(other.id, 1, 'p1', 7, { eventId: 'e1' })]);
           assert.equal(await store.deleteBoard(config.id), true);
           assert.equal(await store.getBoard(config.id), null);
-          assert.deepEqual(await store.loadEntries(config.id), []);
+          assert.deepEqual(await entriesOf(store, config.id), []);
           assert.deepEqual(await store.listEvents(config.id, 0, 100), []);
           assert.equal(await store.findEvent(config.id, 'e1'), null);
           assert.equal(await store.deleteBoard(config.id), false);
-          assert.equal((await store.loadEntries(other.id)).length, 1, 'another board keeps its entries');
+          assert.equal((await entriesOf(store, other.id)).length, 1, 'another board keeps its entries');
           assert.notEqual(await store.findEvent(other.id, 'e1'), null);
         }));
 
@@ -111,7 +112,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           const epoch = newEpoch();
           await store.createBoard(config, epoch);
           assert.deepEqual(await store.getBoard(config.id), { config, epoch, version: 0, total: 0 });
-          assert.deepEqual(await store.loadEntries(config.id), []);
+          assert.deepEqual(await entriesOf(store, config.id), []);
           assert.equal(await store.findEvent(config.id, 'e1'), null);
         }));
     });
@@ -128,7 +129,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           assert.equal(await store.setEpoch(config.id, second), true);
           const check = async (s: Store): Promise<void> => {
             assert.deepEqual(await s.getBoard(config.id), { config, epoch: second, version: 2, total: 2 });
-            assert.equal((await s.loadEntries(config.id)).length, 2);
+            assert.equal((await entriesOf(s, config.id)).length, 2);
           };
           await check(store);
           await check(await fixture.reopen());
@@ -184,7 +185,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           const check = async (s: Store): Promise<void> => {
             assert.equal((await s.getBoard(config.id))?.total, 3);
             assert.equal((await s.listBoards()).find((board) => board.config.id === config.id)?.total, 3);
-            assert.equal((await s.loadEntries(config.id)).length, 3);
+            assert.equal((await entriesOf(s, config.id)).length, 3);
           };
           await check(store);
           await check(await fixture.reopen());
@@ -227,7 +228,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           await store.appendEvents(events);
           const check = async (s: Store): Promise<void> => {
             assert.equal((await s.getBoard(config.id))?.version, 2);
-            assert.deepEqual(byParticipant(await s.loadEntries(config.id)), byParticipant(events.map((e) => e.entry)));
+            assert.deepEqual(byParticipant(await entriesOf(s, config.id)), byParticipant(events.map((e) => e.entry)));
             assert.deepEqual(await s.listEvents(config.id, 0, 10), events);
           };
           await check(store);
@@ -240,7 +241,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           await store.createBoard(config, newEpoch());
           await store.appendEvents([scoreEvent(config.id, 1, 'p1', 10)]);
           await store.appendEvents([scoreEvent(config.id, 2, 'p1', 30, { oldScore: 10, metadata: { skin: 'red' } })]);
-          const [entry] = await store.loadEntries(config.id);
+          const [entry] = await entriesOf(store, config.id);
           assert.equal(entry?.score, 30);
           assert.deepEqual(entry?.metadata, { skin: 'red' });
         }));
@@ -269,7 +270,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           const reopened = await fixture.reopen();
           assert.equal((await reopened.getBoard(config.id))?.version, 200);
           assert.equal((await reopened.getBoard(config.id))?.total, 200);
-          assert.equal((await reopened.loadEntries(config.id)).length, 200);
+          assert.equal((await entriesOf(reopened, config.id)).length, 200);
           for (let i = 0; i < 200; i += 37) assert.equal((await reopened.findEvent(config.id, `e${i}`))?.newScore, i);
         }));
 
@@ -283,7 +284,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
             store.appendEvents([scoreEvent(config.id, i + 1, 'p1', 1000 - i, { oldScore: i === 0 ? null : 1001 - i, metadata: { call: i } })]),
           );
           await Promise.all(calls);
-          const [entry] = await store.loadEntries(config.id);
+          const [entry] = await entriesOf(store, config.id);
           assert.equal(entry?.score, 951);
           assert.deepEqual(entry?.metadata, { call: 49 });
           assert.deepEqual(
@@ -300,7 +301,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           const reopened = await fixture.reopen();
           await Promise.all(pending);
           assert.equal((await reopened.getBoard(config.id))?.version, 3);
-          assert.equal((await reopened.loadEntries(config.id)).length, 3);
+          assert.equal((await entriesOf(reopened, config.id)).length, 3);
         }));
 
       it('ignores events of unknown and deleted boards, and commits the others', () =>
@@ -313,7 +314,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           await store.appendEvents([scoreEvent(boardId(), 1, 'p1', 1), scoreEvent(deleted.id, 1, 'p1', 1), scoreEvent(live.id, 1, 'p1', 1)]);
           assert.equal((await store.getBoard(live.id))?.version, 1);
           assert.equal(await store.getBoard(deleted.id), null);
-          assert.deepEqual(await store.loadEntries(deleted.id), []);
+          assert.deepEqual(await entriesOf(store, deleted.id), []);
         }));
 
       it('ignores an event whose event id is logged already, within a call and across calls', () =>
@@ -324,7 +325,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           await store.appendEvents([first, scoreEvent(config.id, 2, 'p1', 10, { eventId: 'dup', oldScore: 5 })]);
           await store.appendEvents([scoreEvent(config.id, 3, 'p1', 15, { eventId: 'dup', oldScore: 10 }), scoreEvent(config.id, 2, 'p2', 1, { eventId: 'other' })]);
           assert.deepEqual(await store.findEvent(config.id, 'dup'), first);
-          const entries = byParticipant(await store.loadEntries(config.id));
+          const entries = byParticipant(await entriesOf(store, config.id));
           assert.deepEqual(
             entries.map((e) => [e.participantId, e.score]),
             [
@@ -367,7 +368,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           ];
           const results = await Promise.allSettled(calls.map((events) => store.appendEvents(events)));
           assert.equal(results[1]?.status, 'rejected', 'the call with the invalid event');
-          const kept = new Set((await store.loadEntries(config.id)).map((e) => e.participantId));
+          const kept = new Set((await entriesOf(store, config.id)).map((e) => e.participantId));
           const logged = (await store.listEvents(config.id, 0, 100)).map((e) => e.eventId);
           let version = 0;
           for (const [i, events] of calls.entries()) {
@@ -397,6 +398,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           await store.createBoard(config, newEpoch());
           const event: ScoreEvent = {
             boardId: config.id,
+            seq: nextSeq(),
             eventId: 'match-42:player-7',
             participantId: 'player-7',
             submitted: 1234,
@@ -421,15 +423,19 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
         withStore(async (store) => {
           const config = boardConfig();
           await store.createBoard(config, newEpoch());
-          const event = scoreEvent(config.id, 1, 'p1', 50, {
+          // The second event's metadata does not apply: the entry keeps the first one's.
+          const first = scoreEvent(config.id, 1, 'p1', 40, { eventId: 'e0', metadata: { carried: 'over' } });
+          const event = scoreEvent(config.id, 2, 'p1', 50, {
             eventId: 'e1',
             metadata: null,
+            oldScore: 40,
+            oldRank: 1,
             entry: { participantId: 'p1', score: 50, achievedAt: 111, updatedAt: 222, metadata: { carried: 'over' } },
           });
-          await store.appendEvents([event]);
+          await store.appendEvents([first, event]);
           const found = await store.findEvent(config.id, 'e1');
           assert.deepEqual(found?.entry, { participantId: 'p1', score: 50, achievedAt: 111, updatedAt: 222, metadata: null });
-          assert.deepEqual((await store.loadEntries(config.id))[0]?.metadata, { carried: 'over' }, 'the entry itself keeps its metadata');
+          assert.deepEqual((await entriesOf(store, config.id))[0]?.metadata, { carried: 'over' }, 'the entry itself keeps its metadata');
         }));
 
       it('round-trips fingerprints, and null for an event without one, across a reopen', () =>
@@ -546,7 +552,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
         }));
     });
 
-    describe('loadEntries', () => {
+    describe('loadBoard', () => {
       it('round-trips the extreme scores and large timestamps exactly', () =>
         withStore(async (store, fixture) => {
           const config = boardConfig();
@@ -561,7 +567,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           );
           await store.appendEvents(events);
           const check = async (s: Store): Promise<void> => {
-            assert.deepEqual(byParticipant(await s.loadEntries(config.id)), byParticipant(events.map((e) => e.entry)));
+            assert.deepEqual(byParticipant(await entriesOf(s, config.id)), byParticipant(events.map((e) => e.entry)));
             assert.deepEqual(await s.listEvents(config.id, 0, 100), events);
           };
           await check(store);
@@ -584,7 +590,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           );
           await store.appendEvents(events);
           assert.deepEqual(
-            byParticipant(await store.loadEntries(config.id)).map((e) => e.metadata),
+            byParticipant(await entriesOf(store, config.id)).map((e) => e.metadata),
             samples,
           );
           assert.deepEqual(
@@ -602,11 +608,109 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           await store.createBoard(b, newEpoch());
           await store.appendEvents([scoreEvent(a.id, 1, 'p1', 1), scoreEvent(b.id, 1, 'p2', 2), scoreEvent(b.id, 2, 'p3', 3)]);
           assert.deepEqual(
-            (await store.loadEntries(a.id)).map((e) => e.participantId),
+            (await entriesOf(store, a.id)).map((e) => e.participantId),
             ['p1'],
           );
-          assert.equal((await store.loadEntries(b.id)).length, 2);
-          assert.deepEqual(await store.loadEntries(boardId()), []);
+          assert.equal((await entriesOf(store, b.id)).length, 2);
+          assert.deepEqual(await entriesOf(store, boardId()), []);
+        }));
+    });
+
+    describe('checkpoints', () => {
+      it('loads a board without a checkpoint as empty columns and every entry changed, with its last seq', () =>
+        withStore(async (store) => {
+          const config = boardConfig({ operator: 'increment' });
+          await store.createBoard(config, newEpoch());
+          const empty = await store.loadBoard(config.id);
+          assert.deepEqual([empty?.ranked.ids, empty?.changed, empty?.replayed, empty?.seq], [[], [], 0, 0]);
+          const events = [scoreEvent(config.id, 1, 'p1', 5), scoreEvent(config.id, 2, 'p2', 7), scoreEvent(config.id, 3, 'p1', 9, { submitted: 4, oldScore: 5, oldRank: 2 })];
+          await store.appendEvents(events);
+          const loaded = await store.loadBoard(config.id);
+          assert.deepEqual(loaded?.board, { config, epoch: loaded?.board.epoch, version: 3, total: 2 });
+          assert.equal(loaded?.ranked.ids.length, 0);
+          assert.deepEqual(byParticipant(loaded?.changed ?? []), byParticipant([events[2]!.entry, events[1]!.entry]));
+          assert.equal(loaded?.replayed, 3);
+          assert.equal(loaded?.seq, events[2]!.seq);
+          assert.equal(await store.loadBoard(boardId()), null);
+        }));
+
+      it('loads the checkpoint in rank order, and on top only what changed after it, metadata included, across a reopen', () =>
+        withStore(async (store, fixture) => {
+          const config = boardConfig({ operator: 'best' });
+          await store.createBoard(config, newEpoch());
+          const before = [
+            scoreEvent(config.id, 1, 'p1', 10, { metadata: { skin: 'red' } }),
+            scoreEvent(config.id, 2, 'p2', 30),
+            scoreEvent(config.id, 3, 'p3', 20, { metadata: { skin: 'gold' } }),
+          ];
+          await store.appendEvents(before);
+          const ranked = (): RankedColumns => rankedColumnsOf([before[1]!.entry, before[2]!.entry, before[0]!.entry]);
+          assert.equal(await store.saveCheckpoint(config.id, { seq: before[2]!.seq, version: 3, columns: ranked() }), true);
+          // p1 improves without metadata (keeps red), p3 submits less with new metadata (keeps gold), p4 is new, p2 gets metadata.
+          const p1 = scoreEvent(config.id, 4, 'p1', 40, { oldScore: 10, oldRank: 3, metadata: null, entry: { ...before[0]!.entry, score: 40, achievedAt: 4, updatedAt: 4 } });
+          const p3 = scoreEvent(config.id, 4, 'p3', 20, { submitted: 5, oldScore: 20, oldRank: 3, changed: false, metadata: { skin: 'blue' }, entry: { ...before[2]!.entry, updatedAt: 9 } });
+          const p4 = scoreEvent(config.id, 5, 'p4', 1);
+          const p2 = scoreEvent(config.id, 6, 'p2', 50, { oldScore: 30, oldRank: 2, metadata: { skin: 'green' }, entry: { ...before[1]!.entry, score: 50, achievedAt: 6, updatedAt: 6, metadata: { skin: 'green' } } });
+          await store.appendEvents([p1, p3]);
+          await store.appendEvents([p4, p2]);
+          const check = async (s: Store): Promise<void> => {
+            const loaded = await s.loadBoard(config.id);
+            assert.ok(loaded !== null);
+            assert.deepEqual(loaded.ranked, ranked());
+            assert.deepEqual(byParticipant(loaded.changed), byParticipant([p1.entry, p3.entry, p4.entry, p2.entry]));
+            assert.deepEqual(byParticipant(loaded.changed).map((e) => e.metadata), [{ skin: 'red' }, { skin: 'green' }, { skin: 'gold' }, null]);
+            assert.equal(loaded.replayed, 4);
+            assert.equal(loaded.seq, p2.seq);
+            assert.deepEqual([loaded.board.version, loaded.board.total], [6, 4]);
+          };
+          await check(store);
+          await check(await fixture.reopen());
+        }));
+
+      it('loads from the latest checkpoint; events, findEvent and listEvents keep the whole log', () =>
+        withStore(async (store, fixture) => {
+          const config = boardConfig({ operator: 'latest', sortOrder: 'asc' });
+          await store.createBoard(config, newEpoch());
+          const events: ScoreEvent[] = [];
+          const latest = new Map<string, Entry>();
+          for (let round = 0; round < 3; round++) {
+            const batch = Array.from({ length: 5 }, (_, i) => {
+              const version = events.length + i + 1;
+              return scoreEvent(config.id, version, `p${(round + i) % 4}`, 100 - version, { eventId: `e${version}` });
+            });
+            await store.appendEvents(batch);
+            events.push(...batch);
+            for (const event of batch) latest.set(event.participantId, event.entry);
+            const columns = rankedColumnsOf([...latest.values()], 'asc');
+            assert.equal(await store.saveCheckpoint(config.id, { seq: batch[4]!.seq, version: events.length, columns }), true);
+          }
+          const tail = scoreEvent(config.id, 16, 'p9', 1, { eventId: 'e16' });
+          await store.appendEvents([tail]);
+          const check = async (s: Store): Promise<void> => {
+            const loaded = await s.loadBoard(config.id);
+            assert.deepEqual(loaded?.ranked, rankedColumnsOf([...latest.values()], 'asc'));
+            assert.deepEqual(loaded?.changed, [tail.entry]);
+            assert.equal(loaded?.replayed, 1);
+            assert.deepEqual(await s.listEvents(config.id, 0, 100), [...events, tail]);
+            assert.deepEqual(await s.findEvent(config.id, 'e1'), events[0]);
+          };
+          await check(store);
+          await check(await fixture.reopen());
+        }));
+
+      it('answers false for a checkpoint of an unknown or deleted board; a re-created board loads empty', () =>
+        withStore(async (store) => {
+          const config = boardConfig();
+          assert.equal(await store.saveCheckpoint(config.id, { seq: 1, version: 1, columns: rankedColumnsOf([]) }), false);
+          await store.createBoard(config, newEpoch());
+          const event = scoreEvent(config.id, 1, 'p1', 5);
+          await store.appendEvents([event]);
+          assert.equal(await store.saveCheckpoint(config.id, { seq: event.seq, version: 1, columns: rankedColumnsOf([event.entry]) }), true);
+          await store.deleteBoard(config.id);
+          assert.equal(await store.saveCheckpoint(config.id, { seq: event.seq + 1, version: 1, columns: rankedColumnsOf([event.entry]) }), false);
+          await store.createBoard(config, newEpoch());
+          const loaded = await store.loadBoard(config.id);
+          assert.deepEqual([loaded?.ranked.ids, loaded?.changed, loaded?.seq], [[], [], 0]);
         }));
     });
 
@@ -705,12 +809,23 @@ function boardConfig(overrides: Partial<BoardConfig> = {}): BoardConfig {
   return { id: boardId(), name: 'Conformance board', sortOrder: 'desc', operator: 'best', metadata: null, createdAt: 1_700_000_000_000, ...overrides };
 }
 
-/** An accepted submission whose entry is consistent with it (score = newScore). */
+let lastSeq = 0;
+
+/** A seq greater than every one handed out before, whatever the board: seqs only need to grow per board. */
+function nextSeq(): number {
+  return ++lastSeq;
+}
+
+/**
+ * An accepted submission whose entry is consistent with it (score = newScore),
+ * with the next seq: build a board's events in the order they are appended.
+ */
 function scoreEvent(board: string, version: number, participantId: string, newScore: number, overrides: Partial<ScoreEvent> = {}): ScoreEvent {
   const timestamp = overrides.timestamp ?? 1_700_000_000_000 + version;
   const metadata = overrides.metadata === undefined ? null : overrides.metadata;
   return {
     boardId: board,
+    seq: nextSeq(),
     eventId: null,
     participantId,
     submitted: newScore,
@@ -732,6 +847,36 @@ function scoreEvent(board: string, version: number, participantId: string, newSc
 /** An unrevoked key, created `age` ms after the others. */
 function apiKey(scope: ApiKeyRecord['scope'], age = 0): ApiKeyRecord {
   return { id: `k-${randomBytes(6).toString('hex')}`, hash: randomBytes(32).toString('hex'), scope, name: `${scope} key`, createdAt: 1_700_000_000_000 + age, revokedAt: null };
+}
+
+/** Every entry of the board as loadBoard gives it: the checkpoint's columns with the changed entries on top. */
+export async function entriesOf(store: Store, id: string): Promise<Entry[]> {
+  const loaded = await store.loadBoard(id);
+  if (loaded === null) return [];
+  const entries = new Map<string, Entry>();
+  const { ranked } = loaded;
+  for (let i = 0; i < ranked.ids.length; i++) {
+    const participantId = ranked.ids[i]!;
+    entries.set(participantId, { participantId, score: ranked.scores[i]!, achievedAt: ranked.achievedAt[i]!, updatedAt: ranked.updatedAt[i]!, metadata: ranked.metadata.get(i) ?? null });
+  }
+  for (const entry of loaded.changed) entries.set(entry.participantId, entry);
+  return [...entries.values()];
+}
+
+/** The entries as checkpoint columns, sorted into rank order here. */
+export function rankedColumnsOf(entries: readonly Entry[], sortOrder: SortOrder = 'desc'): RankedColumns {
+  const sorted = [...entries].sort((a, b) => compareKeys(sortOrder, a, b));
+  const metadata = new Map<number, Metadata>();
+  sorted.forEach((entry, i) => {
+    if (entry.metadata !== null) metadata.set(i, entry.metadata);
+  });
+  return {
+    ids: sorted.map((entry) => entry.participantId),
+    scores: Float64Array.from(sorted, (entry) => entry.score),
+    achievedAt: Float64Array.from(sorted, (entry) => entry.achievedAt),
+    updatedAt: Float64Array.from(sorted, (entry) => entry.updatedAt),
+    metadata,
+  };
 }
 
 function byParticipant(entries: readonly Entry[]): Entry[] {

@@ -4,8 +4,9 @@
  * integer the board hands out once per participant.
  *
  * Layout, chosen for memory and cache behaviour rather than one object per entry:
- * - Per slot, one record of three float64s: achievedAt, updatedAt and the id of
- *   the block holding the slot. A submission reads all three, and side by side
+ * - Per slot, one record of three float64s: achievedAt, updatedAt and where
+ *   the slot was last seen (a location, see below): its block for sure, and a
+ *   hint of its index there that inserts and removals in the block make stale. A submission reads all three, and side by side
  *   they cost one cache miss instead of three. Participant ids live in the
  *   board's array, shared by reference.
  * - The ranking is a list of blocks of at most BLOCK_CAPACITY entries. A block
@@ -40,10 +41,10 @@ const LOAD_FILL = BLOCK_CAPACITY - (BLOCK_CAPACITY >> 3);
 /** A board's first block starts this small and doubles up to BLOCK_CAPACITY. */
 const FIRST_BLOCK_CAPACITY = 8;
 
-/** Per-slot record: achievedAt, updatedAt, block. */
+/** Per-slot record: achievedAt, updatedAt, last location (block exact, index a hint). */
 const RECORD = 3;
 const UPDATED_AT = 1;
-const BLOCK = 2;
+const SEEN_AT = 2;
 
 const NO_SLOTS = new Int32Array(0);
 const NO_KEYS = new Float64Array(0);
@@ -120,7 +121,7 @@ export class SlotOrder {
         const slot = ranked[next + i]!;
         blockSlots[i] = slot;
         blockKeys[i] = keys[slot]!;
-        records[slot * RECORD + BLOCK] = b;
+        records[slot * RECORD + SEEN_AT] = (b << BLOCK_SHIFT) | i;
       }
       order.#blockSlots.push(blockSlots);
       order.#blockKeys.push(blockKeys);
@@ -162,13 +163,23 @@ export class SlotOrder {
     return this.#place(slot, this.#desc ? 0 - score : score, achievedAt);
   }
 
-  /** Where the slot is now. Complexity: O(B), a scan of one block (native indexOf beats a JS loop here). */
+  /**
+   * Where the slot is now. Complexity: O(1) when the hint holds (no change in
+   * its block since it was last seen), else O(B), a scan of the block (native
+   * indexOf beats a JS loop here), which renews the hint.
+   */
   locate(slot: number): number {
-    const block = this.#records[slot * RECORD + BLOCK]!;
+    const seen = this.#records[slot * RECORD + SEEN_AT]!;
+    const block = seen >>> BLOCK_SHIFT;
+    const slots = this.#blockSlots[block]!;
+    const hint = seen & INDEX_MASK;
     // Stale copies may sit past the block's length, but never before the live one.
-    const index = this.#blockSlots[block]!.indexOf(slot);
+    if (slots[hint] === slot && hint < this.#blockLength[block]!) return seen;
+    const index = slots.indexOf(slot);
     if (index < 0) throw new Error(`slot ${slot} is missing from block ${block}`);
-    return (block << BLOCK_SHIFT) | index;
+    const at = (block << BLOCK_SHIFT) | index;
+    this.#records[slot * RECORD + SEEN_AT] = at;
+    return at;
   }
 
   /** Complexity: O(log blocks). */
@@ -294,7 +305,7 @@ export class SlotOrder {
     slots[index] = slot;
     keys[index] = key;
     this.#blockLength[block] = end + 1;
-    this.#records[slot * RECORD + BLOCK] = block;
+    this.#records[slot * RECORD + SEEN_AT] = (block << BLOCK_SHIFT) | index;
     this.#size++;
     const placed = this.#blockPosition[block]!;
     if (index === 0) this.#firstKey[placed] = key;
@@ -346,7 +357,7 @@ export class SlotOrder {
     const slots = this.#blockSlots[to]!;
     slots.set(this.#blockSlots[from]!.subarray(fromIndex, fromIndex + count), toIndex);
     this.#blockKeys[to]!.set(this.#blockKeys[from]!.subarray(fromIndex, fromIndex + count), toIndex);
-    for (let i = toIndex; i < toIndex + count; i++) this.#records[slots[i]! * RECORD + BLOCK] = to;
+    for (let i = toIndex; i < toIndex + count; i++) this.#records[slots[i]! * RECORD + SEEN_AT] = (to << BLOCK_SHIFT) | i;
   }
 
   /** After entries moved across the boundary between the blocks at `position` and `position + 1`; the left one keeps its first entry. */

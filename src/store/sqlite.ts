@@ -318,7 +318,7 @@ export class SqliteStore implements Store {
       if (replaced.has(participantId)) continue;
       entries.push({ participantId, score: ranked.scores[i]!, achievedAt: ranked.achievedAt[i]!, updatedAt: ranked.updatedAt[i]!, metadata: ranked.metadata.get(i) ?? null });
     }
-    entries.push(...changed);
+    for (const entry of changed) entries.push(entry);
     return entries;
   }
 

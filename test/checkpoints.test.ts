@@ -31,11 +31,11 @@ interface Opened {
   close(): Promise<void>;
 }
 
-async function open(dataDir: string, checkpointEvents: number): Promise<Opened> {
+async function open(dataDir: string, checkpointEvents: number, checkpointIntervalMs = 0): Promise<Opened> {
   const warnings: string[] = [];
   const store = await openSqliteStore({ dataDir, commitIntervalMs: 0, sync: 'normal', onWarning: (message) => warnings.push(message) });
   const failures: Error[] = [];
-  const backend = new EmbeddedBackend(store, new LocalBus(), { boardIdleMs: 0, checkpointEvents, checkpointIntervalMs: 0, onCheckpointFailed: (_, err) => failures.push(err) });
+  const backend = new EmbeddedBackend(store, new LocalBus(), { boardIdleMs: 0, checkpointEvents, checkpointIntervalMs, onCheckpointFailed: (_, err) => failures.push(err) });
   return {
     store,
     backend,
@@ -137,6 +137,25 @@ describe('restart from a checkpoint and the log', () => {
     const loaded = opened.store.loadBoardNow('b')!;
     assert.equal(loaded.ranked.ids.length, (await everyEntry(opened.backend, rules)).total, 'the checkpoint holds the board');
     assert.equal(loaded.replayed, 0);
+    await opened.close();
+  });
+
+  it('checkpoints at a clean stop a board whose log grew since its last checkpoint, so the next start replays nothing', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ladder-restart-'));
+    dirs.push(dataDir);
+    const rules: BoardRules = { id: 'b', sortOrder: 'desc', operator: 'latest' };
+    // One checkpoint after 300 events, then none for an hour: the rest of the log is the tail.
+    let opened = await open(dataDir, 300, 3_600_000);
+    await opened.store.createBoard({ ...rules, name: 'b', metadata: null, createdAt: T0 }, newEpoch());
+    await submitAll(opened.backend, rules, workload(7, 1200, 'latest'), 7);
+    await opened.backend.checkpointing;
+    assert.ok(opened.store.loadBoardNow('b')!.replayed >= 300, 'a long tail after the checkpoint');
+    const before = await everyEntry(opened.backend, rules);
+    await opened.close();
+
+    opened = await open(dataDir, 300, 3_600_000);
+    assert.equal(opened.store.loadBoardNow('b')!.replayed, 0, 'the stop checkpointed the tail');
+    assert.deepEqual(await everyEntry(opened.backend, rules), before);
     await opened.close();
   });
 });

@@ -129,17 +129,6 @@ function harness(overrides: Partial<Config> = {}): Harness {
         boardId,
         epoch,
         version: outcome.version,
-        changes: [
-          {
-            boardId,
-            version: outcome.version,
-            participantId,
-            score: outcome.entry.score,
-            achievedAt: outcome.entry.achievedAt,
-            oldRank: outcome.previous?.rank ?? null,
-            newRank: outcome.entry.rank,
-          },
-        ],
       });
       return outcome.version;
     },

@@ -59,15 +59,3 @@ export interface Submission {
   readonly fingerprint?: string;
 }
 
-/** What one accepted submission did to the ranking (DESIGN.md "change"). */
-export interface Change {
-  readonly boardId: string;
-  readonly version: number;
-  readonly participantId: string;
-  readonly score: number;
-  readonly achievedAt: number;
-  /** null when the participant is new. */
-  readonly oldRank: number | null;
-  /** null when the participant left the board. */
-  readonly newRank: number | null;
-}

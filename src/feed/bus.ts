@@ -4,11 +4,16 @@
  * keys. Embedded mode uses LocalBus, in the same process; cluster mode puts
  * Redis behind the same interface.
  */
-import type { BoardConfig, Change } from '../core/types.js';
+import type { BoardConfig } from '../core/types.js';
 
 export type BusMessage =
-  /** Changes of one board were committed; `version` is the board's version after them. */
-  | { readonly kind: 'changes'; readonly boardId: string; readonly epoch: string; readonly version: number; readonly changes: readonly Change[] }
+  /**
+   * Changes of one board were committed; `version` is the board's version
+   * after them. Listeners read the board again for what changed (the feed
+   * reads its views' windows), so the message carries no entries and costs
+   * the same over Redis as in-process.
+   */
+  | { readonly kind: 'changes'; readonly boardId: string; readonly epoch: string; readonly version: number }
   /** The board's live state was replaced (a reload after a failed commit, a rebuild): viewers resync. */
   | { readonly kind: 'board_reset'; readonly boardId: string }
   | { readonly kind: 'board_created'; readonly config: BoardConfig }
@@ -23,6 +28,12 @@ export interface ChangeBus {
   publish(message: BusMessage): void;
   /** Returns the function that unsubscribes. */
   subscribe(listener: BusListener): () => void;
+  /**
+   * Asks for the board's `changes` published by other processes too, until
+   * the returned function is called; resolves once they are delivered. Other
+   * messages reach every process unasked.
+   */
+  watch(boardId: string): Promise<() => void>;
 }
 
 export class LocalBus implements ChangeBus {
@@ -44,5 +55,10 @@ export class LocalBus implements ChangeBus {
   subscribe(listener: BusListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** One process: every change is published here, so there is nothing to ask for. */
+  watch(): Promise<() => void> {
+    return Promise.resolve(() => undefined);
   }
 }

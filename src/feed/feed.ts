@@ -43,6 +43,8 @@ interface BoardFeed {
   readonly subscribers: Set<Subscriber>;
   /** Counts the board's changes heard on the bus, so that a view can tell whether its window is current. */
   changes: number;
+  /** Stops the bus from delivering this board's changes made elsewhere (ChangeBus.watch); null until it does. */
+  unwatch: (() => void) | null;
 }
 
 /**
@@ -53,6 +55,7 @@ const FANOUT_CHUNK = 500;
 
 export class Feed {
   private readonly source: FeedSource;
+  private readonly bus: ChangeBus;
   private readonly config: FeedConfig;
   private readonly log: FeedLog | undefined;
   private readonly boards = new Map<string, BoardFeed>();
@@ -65,6 +68,7 @@ export class Feed {
 
   constructor(options: FeedOptions) {
     this.source = options.source;
+    this.bus = options.bus;
     this.config = options.config;
     this.log = options.log;
     this.unsubscribeBus = options.bus.subscribe((message) => this.onBusMessage(message));
@@ -159,10 +163,31 @@ export class Feed {
   private board(boardId: string): BoardFeed {
     let board = this.boards.get(boardId);
     if (board === undefined) {
-      board = { id: boardId, views: new Map(), subscribers: new Set(), changes: 0 };
-      this.boards.set(boardId, board);
+      const created: BoardFeed = { id: boardId, views: new Map(), subscribers: new Set(), changes: 0, unwatch: null };
+      this.boards.set(boardId, created);
+      this.watch(created);
+      board = created;
     }
     return board;
+  }
+
+  /**
+   * Asks the bus for the board's changes made by other processes. Until it
+   * listens, a change made elsewhere may go unheard, so once it does the
+   * board counts as changed and its views are read again.
+   */
+  private watch(board: BoardFeed): void {
+    this.bus.watch(board.id).then(
+      (unwatch) => {
+        if (this.boards.get(board.id) !== board) {
+          unwatch();
+          return;
+        }
+        board.unwatch = unwatch;
+        this.onBusMessage({ kind: 'board_reset', boardId: board.id });
+      },
+      (err: unknown) => this.log?.error({ err, boardId: board.id }, 'feed: the bus cannot deliver changes of this board made by other processes'),
+    );
   }
 
   /** Frees the longest-lingering view when the board is at its bound; throws when none lingers. */
@@ -181,14 +206,13 @@ export class Feed {
   }
 
   private forgetIfIdle(board: BoardFeed): void {
-    if (board.views.size === 0 && board.subscribers.size === 0 && this.boards.get(board.id) === board) {
-      this.boards.delete(board.id);
-      this.dirty.delete(board);
-    }
+    if (board.views.size === 0 && board.subscribers.size === 0 && this.boards.get(board.id) === board) this.free(board);
   }
 
   private free(board: BoardFeed): void {
     this.boards.delete(board.id);
+    board.unwatch?.();
+    board.unwatch = null;
     this.dirty.delete(board);
     for (const view of board.views.values()) {
       if (view.lingerTimer !== null) clearTimeout(view.lingerTimer);

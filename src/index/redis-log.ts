@@ -68,7 +68,8 @@ function integer(id: string, name: string, text: string): number {
   return value;
 }
 
-function metadataOf(text: string): Metadata | null {
+/** Metadata as the scripts carry it: JSON, or '' for none. */
+export function metadataOf(text: string): Metadata | null {
   return text === '' ? null : (JSON.parse(text) as Metadata);
 }
 

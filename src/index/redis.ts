@@ -6,6 +6,12 @@
  * `drop`, and the final step of `load`, whose entries go in beforehand under
  * temporary keys. The layout is in index/redis-keys.ts; the change log that
  * `apply` appends to, for a persister and for viewers, in index/redis-log.ts.
+ *
+ * What it asks of the server: Redis 5.0 or newer (RedisIndex.create checks),
+ * and no eviction of these keys (`maxmemory-policy noeviction`): a board that
+ * lost its state or a bucket hash would answer wrongly. The scripts name the
+ * bucket and event-id keys from prefixes passed in KEYS; those keys carry the
+ * board's hash tag, so on a cluster they live in the declared keys' slot.
  */
 import { randomBytes } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
@@ -14,7 +20,7 @@ import { isParticipantId } from '../core/ids.js';
 import { scoreOverflow } from '../core/operators.js';
 import { MAX_SCORE } from '../core/ordering.js';
 import { submissionFingerprint } from '../core/submission.js';
-import type { BoardRules, Entry, Metadata, RankedEntry, Submission } from '../core/types.js';
+import type { BoardRules, Entry, RankedEntry, Submission } from '../core/types.js';
 import type { BoardState, RankIndex, RankPage, RankQuery, RankRead, SubmitOutcome } from './index.js';
 import {
   BUCKET_FILL,
@@ -30,6 +36,7 @@ import {
   type BoardKeys,
   type BucketShape,
 } from './redis-keys.js';
+import { metadataOf } from './redis-log.js';
 import { assertRedisVersion, ReplyCode, scripts, type RedisClient, type ScriptArg } from './redis-scripts.js';
 
 export interface RedisIndexOptions {
@@ -51,10 +58,6 @@ const LOAD_IN_FLIGHT = 3;
 const LOAD_CHUNK = 2_000;
 /** A load's temporary keys expire after this long, should the loader die before its last step. */
 const LOAD_TTL_MS = 3_600_000;
-
-function metadataOf(text: string): Metadata | null {
-  return text === '' ? null : (JSON.parse(text) as Metadata);
-}
 
 /**
  * The entry of a reply at `at`: participant id, score, achievedAt, updatedAt

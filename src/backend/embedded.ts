@@ -330,7 +330,8 @@ export class EmbeddedBackend implements Backend {
   }
 }
 
-function eventOf(boardId: string, seq: number, submission: Submission, outcome: SubmitOutcome, receivedAt: number): ScoreEvent {
+/** The event that logs an applied submission (the cluster backend's log, index/redis-log.ts, holds the same). */
+export function eventOf(boardId: string, seq: number, submission: Submission, outcome: SubmitOutcome, receivedAt: number): ScoreEvent {
   return {
     boardId,
     seq,

@@ -74,3 +74,7 @@ export function participantNotFound(boardId: string, participantId: string): Lad
     participant_id: participantId,
   });
 }
+
+export function eventIdConflict(eventId: string): LadderError {
+  return new LadderError('event_id_conflict', `event_id '${eventId}' was used before with a different submission`, { field: 'event_id', event_id: eventId });
+}

@@ -79,16 +79,19 @@ function applyIncrement(current: Entry, sub: Submission): Applied {
   const score = current.score + sub.score;
   // Both operands are safe integers, so an out-of-range sum is detected exactly
   // (|sum| < 2^54 and the comparison against ±(2^53−1) is exact).
-  if (score > MAX_SCORE || score < MIN_SCORE) {
-    throw new LadderError('score_overflow', `score increment of ${sub.score} would take participant '${sub.participantId}' outside ±(2^53−1)`, {
-      field: 'score',
-      current: current.score,
-    });
-  }
+  if (score > MAX_SCORE || score < MIN_SCORE) throw scoreOverflow(sub, current.score);
   return {
     entry: { ...current, score, achievedAt: Math.max(current.achievedAt, sub.timestamp), updatedAt, metadata: sub.metadata ?? current.metadata },
     changed: true,
   };
+}
+
+/** The error of an increment `sub` that would take the score `current` outside ±(2^53−1). */
+export function scoreOverflow(sub: Submission, current: number): LadderError {
+  return new LadderError('score_overflow', `score increment of ${sub.score} would take participant '${sub.participantId}' outside ±(2^53−1)`, {
+    field: 'score',
+    current,
+  });
 }
 
 function unchanged(current: Entry, updatedAt: number): Applied {

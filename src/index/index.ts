@@ -2,7 +2,7 @@
  * The live ranking of every board (DESIGN.md "index"). Two implementations
  * share this interface and one conformance suite (test/conformance/index.ts):
  * the in-process engine (index/memory.ts) and, in cluster mode, Redis sorted
- * sets driven by Lua.
+ * sets driven by Lua (index/redis.ts).
  *
  * It is a port, not a set of building blocks: `apply` takes a board's
  * submissions and, in one atomic step, deduplicates their event ids, applies

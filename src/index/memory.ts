@@ -7,7 +7,7 @@
  * Every answer is a fresh object; no internal array ever leaves, so a reader
  * keeps a consistent copy however many writes follow.
  */
-import { boardNotFound, LadderError } from '../core/errors.js';
+import { boardNotFound, eventIdConflict, LadderError } from '../core/errors.js';
 import { applySubmission } from '../core/operators.js';
 import { submissionFingerprint } from '../core/submission.js';
 import type { BoardRules, Entry, Metadata, RankedEntry, Submission } from '../core/types.js';
@@ -394,8 +394,4 @@ export class MemoryIndex implements RankIndex {
     if (board === undefined) throw boardNotFound(boardId);
     return board;
   }
-}
-
-function eventIdConflict(eventId: string): LadderError {
-  return new LadderError('event_id_conflict', `event_id '${eventId}' was used before with a different submission`, { field: 'event_id', event_id: eventId });
 }

@@ -1,0 +1,355 @@
+/**
+ * The Redis rank engine (DESIGN.md "index", cluster mode): RankIndex over a
+ * sorted set per board, driven by the Lua scripts in index/lua/. Every call
+ * is one script call on the board's keys (one hash tag, so one cluster
+ * slot): `apply` for a whole batch, `read` for all its queries, `open`,
+ * `drop`, and the final step of `load`, whose entries go in beforehand under
+ * temporary keys. The layout is in index/redis-keys.ts; the change log that
+ * `apply` appends to, for a persister and for viewers, in index/redis-log.ts.
+ *
+ * What it asks of the server: Redis 5.0 or newer (RedisIndex.create checks),
+ * and no eviction of these keys (`maxmemory-policy noeviction`): a board that
+ * lost its state or a bucket hash would answer wrongly. The scripts name the
+ * bucket and event-id keys from prefixes passed in KEYS; those keys carry the
+ * board's hash tag, so on a cluster they live in the declared keys' slot.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ChainableCommander } from 'ioredis';
+import { boardNotFound, eventIdConflict, LadderError } from '../core/errors.js';
+import { isParticipantId } from '../core/ids.js';
+import { scoreOverflow } from '../core/operators.js';
+import { MAX_SCORE } from '../core/ordering.js';
+import { submissionFingerprint } from '../core/submission.js';
+import type { BoardRules, Entry, RankedEntry, Submission } from '../core/types.js';
+import type { BoardState, RankIndex, RankPage, RankQuery, RankRead, SubmitOutcome } from './index.js';
+import {
+  BUCKET_FILL,
+  bucketCount,
+  bucketIndex,
+  bucketShape,
+  boardKeys,
+  DEFAULT_PREFIX,
+  loadKeys,
+  participantHash,
+  TIME_BYTES,
+  writeTime,
+  type BoardKeys,
+  type BucketShape,
+} from './redis-keys.js';
+import { metadataOf } from './redis-log.js';
+import { assertRedisVersion, ReplyCode, scripts, type RedisClient, type ScriptArg } from './redis-scripts.js';
+
+export interface RedisIndexOptions {
+  /** Put before every key: `${prefix}{${boardId}}:…`. Default 'ladder:'. */
+  readonly prefix?: string;
+}
+
+/** What one apply did, with the epoch the board had then (the same script call). */
+export interface AppliedBatch {
+  readonly epoch: string;
+  readonly outcomes: (SubmitOutcome | LadderError)[];
+}
+
+type Reply = readonly (string | number | Reply)[];
+
+/** A load's entries go to Redis in pipelines of this many commands, each of up to LOAD_CHUNK entries. */
+const LOAD_PIPELINE = 64;
+const LOAD_IN_FLIGHT = 3;
+const LOAD_CHUNK = 2_000;
+/** A load's temporary keys expire after this long, should the loader die before its last step. */
+const LOAD_TTL_MS = 3_600_000;
+
+/**
+ * The entry of a reply at `at`: participant id, score, achievedAt, updatedAt
+ * (these three decimal strings: ioredis's decoder rounds integer replies near
+ * 2^53), metadata JSON, rank.
+ */
+function rankedAt(reply: Reply, at: number): RankedEntry {
+  return {
+    participantId: reply[at] as string,
+    score: Number(reply[at + 1]),
+    achievedAt: Number(reply[at + 2]),
+    updatedAt: Number(reply[at + 3]),
+    metadata: metadataOf(reply[at + 4] as string),
+    rank: reply[at + 5] as number,
+  };
+}
+
+function outcomeOf(reply: Reply, submission: Submission): SubmitOutcome | LadderError {
+  switch (reply[0]) {
+    case ReplyCode.ok:
+      return {
+        entry: rankedAt(reply, 4),
+        previous: reply.length > 10 ? rankedAt(reply, 10) : null,
+        changed: reply[2] === 1,
+        version: reply[3] as number,
+        duplicate: reply[1] === 1,
+      };
+    case ReplyCode.scoreOverflow:
+      return scoreOverflow(submission, Number(reply[1]));
+    case ReplyCode.eventIdConflict:
+      return eventIdConflict(submission.eventId!);
+    default:
+      throw new Error(`applyScores answered the unknown code ${String(reply[0])}`);
+  }
+}
+
+function pageOf(reply: Reply): RankPage {
+  let at = 1;
+  let focus: RankedEntry | null = null;
+  if (reply[0] === 1) {
+    focus = rankedAt(reply, 1);
+    at = 7;
+  }
+  const entries: RankedEntry[] = [];
+  for (; at < reply.length; at += 6) entries.push(rankedAt(reply, at));
+  return { entries, focus };
+}
+
+function isTime(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0;
+}
+
+function checkSubmissionShape(submission: Submission, i: number): void {
+  if (!Number.isSafeInteger(submission.score) || !isTime(submission.timestamp)) {
+    throw new RangeError(`submission ${i}: RedisIndex takes integer scores and timestamps of 0 .. 2^53 − 1 (core/submission.ts checks them)`);
+  }
+}
+
+function checkEntry(entry: Entry, i: number): void {
+  if (!isParticipantId(entry.participantId)) throw new RangeError(`entry ${i}: '${entry.participantId}' is no participant id`);
+  if (!Number.isSafeInteger(entry.score) || Math.abs(entry.score) > MAX_SCORE || !isTime(entry.achievedAt) || !isTime(entry.updatedAt)) {
+    throw new RangeError(`entry ${i} ('${entry.participantId}'): score, achievedAt and updatedAt must be integers, the times 0 .. 2^53 − 1`);
+  }
+}
+
+function queryArgs(query: RankQuery): ScriptArg[] {
+  const integers = (...values: number[]) => {
+    for (const value of values) if (!Number.isSafeInteger(value)) throw new RangeError(`${query.kind} query: ${value} is not an integer`);
+    return values.map(String);
+  };
+  switch (query.kind) {
+    case 'page':
+      return ['page', ...integers(query.offset, query.limit)];
+    case 'around':
+      return ['around', query.participantId, ...integers(query.size)];
+    case 'neighbors':
+      return ['neighbors', query.participantId, ...integers(query.radius)];
+    case 'participants':
+      return ['participants', String(query.participantIds.length), ...query.participantIds];
+  }
+}
+
+/** Throws the first error of a pipeline's answers. */
+function settled(results: [Error | null, unknown][] | null): void {
+  for (const [err] of results ?? []) if (err !== null) throw err;
+}
+
+/**
+ * The pipelines of a load: up to LOAD_IN_FLIGHT of them on their way at a
+ * time, so that Redis applies one while the next is built.
+ */
+class PipelineQueue {
+  readonly #client: RedisClient;
+  #pipeline: ChainableCommander;
+  #queued = 0;
+  readonly #inFlight: Promise<void>[] = [];
+
+  constructor(client: RedisClient) {
+    this.#client = client;
+    this.#pipeline = client.pipeline();
+  }
+
+  async add(write: (pipeline: ChainableCommander) => void): Promise<void> {
+    write(this.#pipeline);
+    if (++this.#queued < LOAD_PIPELINE) return;
+    this.#send();
+    if (this.#inFlight.length >= LOAD_IN_FLIGHT) await this.#inFlight.shift();
+  }
+
+  /** Sends what is queued and waits for every pipeline; throws the first error. */
+  async finish(): Promise<void> {
+    if (this.#queued > 0) this.#send();
+    await Promise.all(this.#inFlight.splice(0));
+  }
+
+  #send(): void {
+    const sent = this.#pipeline.exec().then(settled);
+    // Awaited later (add, finish); until then a failure must not count as unhandled.
+    sent.catch(() => undefined);
+    this.#inFlight.push(sent);
+    this.#pipeline = this.#client.pipeline();
+    this.#queued = 0;
+  }
+}
+
+/**
+ * Checks a load's entries and puts them in bucket order (a counting sort),
+ * so that each bucket is written once: `order` holds indexes into `list`,
+ * `buckets` the bucket of each entry. Throws RangeError on an invalid entry
+ * or a participant that appears twice.
+ */
+function sortByBucket(list: readonly Entry[], shape: BucketShape): { order: Int32Array; buckets: Int32Array } {
+  const seen = new Set<string>();
+  const buckets = new Int32Array(list.length);
+  const starts = new Int32Array(bucketCount(shape) + 1);
+  list.forEach((entry, i) => {
+    checkEntry(entry, i);
+    if (seen.has(entry.participantId)) throw new RangeError(`participant '${entry.participantId}' appears twice`);
+    seen.add(entry.participantId);
+    buckets[i] = bucketIndex(participantHash(entry.participantId), shape);
+    starts[buckets[i]! + 1]!++;
+  });
+  for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!;
+  const order = new Int32Array(list.length);
+  for (let i = 0; i < list.length; i++) order[starts[buckets[i]!]!++] = i;
+  return { order, buckets };
+}
+
+export class RedisIndex implements RankIndex {
+  readonly prefix: string;
+  readonly dedupRetention =
+    "each event id for at least 24 hours after it was applied, and up to 48, by the caller's clock: a board keeps one hash of event ids per UTC day, which expires at the end of the next day (a load or drop forgets them all)";
+
+  readonly #client: RedisClient;
+
+  constructor(client: RedisClient, options: RedisIndexOptions = {}) {
+    this.#client = client;
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+  }
+
+  /** A RedisIndex over the client, once every server (every master of a cluster) is known to be new enough. */
+  static async create(client: RedisClient, options: RedisIndexOptions = {}): Promise<RedisIndex> {
+    await assertRedisVersion(client);
+    return new RedisIndex(client, options);
+  }
+
+  /** The board's keys (index/redis-keys.ts), e.g. its change log for a persister. */
+  keys(boardId: string): BoardKeys {
+    return boardKeys(this.prefix, boardId);
+  }
+
+  /**
+   * Makes the board known unless it is (RankIndex.open): one small hash.
+   * `seq` is the log position its change log continues after (the store's
+   * last seq of the board). Complexity: O(1).
+   */
+  async open(rules: BoardRules, state: BoardState, seq = 0): Promise<void> {
+    const keys = this.keys(rules.id);
+    await scripts.openBoard.run(this.#client, [keys.state], [state.epoch, String(state.version), rules.sortOrder, rules.operator, String(seq), String(BUCKET_FILL)]);
+  }
+
+  /** Forgets the board, its entries, change log and event ids. Idempotent. Complexity: O(n) to free, O(n / BUCKET_FILL) in the script. */
+  async drop(boardId: string): Promise<void> {
+    const keys = this.keys(boardId);
+    await scripts.dropBoard.run(this.#client, [keys.state, keys.ranking, keys.metadata, keys.log, keys.buckets, keys.events], []);
+  }
+
+  /**
+   * Replaces the board's entries and state, and forgets its change log and
+   * event ids (RankIndex.load). The entries go in first under temporary keys,
+   * in pipelines, and one script then swaps them in: reads and applies see
+   * the board before or after, never between. An apply that lands during the
+   * load is lost with the old entries, as with any rebuild: the caller
+   * rebuilds a board it has stopped writing. `seq`: where the change log
+   * continues (default: where it was). Throws RangeError, before writing
+   * anything, on an entry that is no valid entry or a participant that
+   * appears twice. Complexity: O(n log n) in Redis, O(n) round trips / LOAD_CHUNK.
+   */
+  async load(boardId: string, entries: Iterable<Entry>, state: BoardState, seq?: number): Promise<void> {
+    const keys = this.keys(boardId);
+    const order = await this.#client.hget(keys.state, 'order');
+    if (order === null) throw boardNotFound(boardId);
+    const list = Array.isArray(entries) ? (entries as readonly Entry[]) : [...entries];
+    const shape = bucketShape(list.length, BUCKET_FILL);
+    const { order: sorted, buckets } = sortByBucket(list, shape);
+    const temp = loadKeys(this.prefix, boardId, randomBytes(8).toString('hex'));
+
+    const writes = new PipelineQueue(this.#client);
+    let ranking: ScriptArg[] = [];
+    let metadata: ScriptArg[] = [];
+    let bucket: ScriptArg[] = [];
+    const writeRanking = (args: ScriptArg[]) => writes.add((pipeline) => pipeline.zadd(temp.ranking, ...args).pexpire(temp.ranking, LOAD_TTL_MS));
+    const writeMetadata = (args: ScriptArg[]) => writes.add((pipeline) => pipeline.hset(temp.metadata, ...args).pexpire(temp.metadata, LOAD_TTL_MS));
+    for (let k = 0; k < sorted.length; k++) {
+      const entry = list[sorted[k]!]!;
+      const member = Buffer.allocUnsafe(TIME_BYTES + entry.participantId.length);
+      writeTime(entry.achievedAt, member, 0);
+      member.write(entry.participantId, TIME_BYTES, 'latin1');
+      ranking.push(String(order === 'desc' ? 0 - entry.score : entry.score), member);
+      const time = member.subarray(0, TIME_BYTES);
+      const delta = entry.updatedAt - entry.achievedAt;
+      bucket.push(entry.participantId, delta === 0 ? time : Buffer.concat([time, Buffer.from(String(delta))]));
+      if (entry.metadata !== null) metadata.push(entry.participantId, JSON.stringify(entry.metadata));
+      if (ranking.length >= 2 * LOAD_CHUNK) {
+        await writeRanking(ranking);
+        ranking = [];
+      }
+      if (metadata.length >= 2 * LOAD_CHUNK) {
+        await writeMetadata(metadata);
+        metadata = [];
+      }
+      const index = buckets[sorted[k]!]!;
+      if (k + 1 === sorted.length || buckets[sorted[k + 1]!] !== index) {
+        const key = `${temp.buckets}${index}`;
+        const fields = bucket;
+        bucket = [];
+        await writes.add((pipeline) => pipeline.hset(key, ...fields).pexpire(key, LOAD_TTL_MS));
+      }
+    }
+    if (ranking.length > 0) await writeRanking(ranking);
+    if (metadata.length > 0) await writeMetadata(metadata);
+    await writes.finish();
+
+    const code = await scripts.loadBoard.run(
+      this.#client,
+      [keys.state, keys.ranking, keys.metadata, keys.log, keys.buckets, keys.events, temp.ranking, temp.metadata, temp.buckets],
+      [state.epoch, String(state.version), seq === undefined ? '' : String(seq), String(shape.level), String(shape.split), String(BUCKET_FILL)],
+    );
+    if (code === ReplyCode.boardNotFound) throw boardNotFound(boardId);
+  }
+
+  async apply(boardId: string, submissions: readonly Submission[], receivedAt = Date.now()): Promise<(SubmitOutcome | LadderError)[]> {
+    return (await this.submit(boardId, submissions, receivedAt)).outcomes;
+  }
+
+  /**
+   * RankIndex.apply, with the board's epoch read in the same script call,
+   * for a backend to publish the changes under. `receivedAt` is the
+   * caller's clock (ms), logged with every event and deciding the day its
+   * event id is kept under. Complexity: O(k log n) for k submissions.
+   */
+  async submit(boardId: string, submissions: readonly Submission[], receivedAt = Date.now()): Promise<AppliedBatch> {
+    const keys = this.keys(boardId);
+    const args: ScriptArg[] = [String(receivedAt)];
+    submissions.forEach((submission, i) => {
+      checkSubmissionShape(submission, i);
+      const { eventId, metadata } = submission;
+      args.push(
+        submission.participantId,
+        String(submission.score),
+        String(submission.timestamp),
+        eventId ?? '',
+        metadata === null ? '' : JSON.stringify(metadata),
+        eventId === null ? '' : submissionFingerprint(submission),
+      );
+    });
+    const reply = (await scripts.applyScores.run(this.#client, [keys.state, keys.ranking, keys.metadata, keys.log, keys.buckets, keys.events], args)) as Reply;
+    if (reply[0] === ReplyCode.boardNotFound) throw boardNotFound(boardId);
+    return { epoch: reply[1] as string, outcomes: submissions.map((submission, i) => outcomeOf(reply[i + 2] as Reply, submission)) };
+  }
+
+  /** RankIndex.read: one script call for every query. Complexity: O(log n + entries returned) per query. */
+  async read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead> {
+    const keys = this.keys(boardId);
+    const reply = (await scripts.readRanks.run(this.#client, [keys.state, keys.ranking, keys.metadata, keys.buckets], queries.flatMap(queryArgs))) as Reply;
+    if (reply[0] === ReplyCode.boardNotFound) throw boardNotFound(boardId);
+    return {
+      epoch: reply[1] as string,
+      version: reply[2] as number,
+      total: reply[3] as number,
+      pages: reply.slice(4).map((page) => pageOf(page as Reply)),
+    };
+  }
+
+}

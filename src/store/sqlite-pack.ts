@@ -11,6 +11,7 @@
  * for null. `text` holds the board ids, then per event its event id,
  * participant id, metadata JSON and fingerprint, in that order.
  */
+import { metadataApplied } from './score-events.js';
 import type { ScoreEvent } from './store.js';
 
 const enum Field {
@@ -38,18 +39,6 @@ const EVENT_FIELDS = 18;
 export interface PackedEvents {
   readonly numbers: Float64Array;
   readonly text: string;
-}
-
-/**
- * Whether the entry's metadata after the event is the event's own. The
- * operators hand the submission's object on when it applies, so identity
- * answers almost always; equal JSON means the same metadata either way.
- */
-export function metadataApplied(event: ScoreEvent, metadataJson: string | null): boolean {
-  const entryMetadata = event.entry.metadata;
-  if (entryMetadata === event.metadata) return true;
-  if (entryMetadata === null || event.metadata === null) return false;
-  return JSON.stringify(entryMetadata) === metadataJson;
 }
 
 /** Packs the events of every group, in order, as one batch. Complexity: O(events). */

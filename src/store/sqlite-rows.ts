@@ -113,17 +113,6 @@ export function boardFromRow(row: StoredBoardRow): StoredBoard {
 }
 
 /**
- * Throws when the event's entry does not belong to it: the log keeps the
- * entry's state in the event's own participant_id and new_score columns, so
- * they must agree.
- */
-export function checkEvent(event: ScoreEvent): void {
-  if (event.entry.participantId !== event.participantId || event.entry.score !== event.newScore) {
-    throw new Error(`score event of '${event.participantId}' on '${event.boardId}' carries an entry of '${event.entry.participantId}' with score ${event.entry.score}, expected score ${event.newScore}`);
-  }
-}
-
-/**
  * The log does not repeat the entry's metadata when it came from an earlier
  * submission, so a read-back event's `entry.metadata` is the event's own
  * metadata. Its score, achievedAt and updatedAt are exact.

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { LadderError } from '../core/errors.js';
 import type { BoardConfig, Entry, Metadata } from '../core/types.js';
+import { checkEvent } from './score-events.js';
 import { CHECKPOINT_DIR_NAME, joinIds, joinMetadata, readCheckpointFile } from './sqlite-checkpoint.js';
 import { GroupCommit, type CommitStats } from './sqlite-group-commit.js';
 import { lockDataDir, type DataDirLock } from './sqlite-lock.js';
@@ -27,7 +28,6 @@ import {
   apiKeyToRow,
   boardFromRow,
   boardToRow,
-  checkEvent,
   entriesFromColumns,
   eventFromRow,
   fromJson,

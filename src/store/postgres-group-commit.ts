@@ -1,0 +1,108 @@
+/**
+ * Group commit for the PostgreSQL store: appendEvents calls are collected
+ * for up to `intervalMs` after the first one arrives (with 0, those of one
+ * turn of the event loop), then committed in one transaction. One commit
+ * runs at a time; calls that arrive meanwhile go out together the moment it
+ * is done. A call resolves only once its commit's COMMIT returned.
+ *
+ * A failed commit (a lost connection, a server shutting down) rejects its
+ * calls and every call queued behind it, since those may build on what the
+ * failed calls did in memory (the embedded backend's live ranking does);
+ * calls made after that go into a fresh commit. Nothing latches.
+ */
+import type { ScoreEvent } from './store.js';
+
+export interface CommitStats {
+  /** Transactions committed. */
+  commits: number;
+  /** appendEvents calls committed. */
+  calls: number;
+  /** Score events in the committed calls. */
+  events: number;
+}
+
+interface Pending {
+  readonly events: readonly ScoreEvent[];
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+export class GroupCommit {
+  private collecting: Pending[] = [];
+  private committing = false;
+  private cancelTimer: (() => void) | null = null;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  readonly stats: CommitStats = { commits: 0, calls: 0, events: 0 };
+
+  /** `commit` makes the events durable in one transaction, in order, or throws and keeps nothing. */
+  constructor(
+    private readonly commit: (events: readonly ScoreEvent[]) => Promise<void>,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** Queues the events for the next commit; resolves once it is committed. */
+  submit(events: readonly ScoreEvent[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the PostgreSQL store is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.collecting.push({ events, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Commits what is queued and refuses what comes after. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.cancelTimer !== null) this.send();
+    if (!this.committing && this.collecting.length === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.committing || this.cancelTimer !== null) return;
+    if (this.intervalMs > 0) {
+      const timer = setTimeout(() => this.send(), this.intervalMs);
+      this.cancelTimer = () => clearTimeout(timer);
+    } else {
+      const immediate = setImmediate(() => this.send());
+      this.cancelTimer = () => clearImmediate(immediate);
+    }
+  }
+
+  private send(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+    if (this.committing || this.collecting.length === 0) return;
+    const batch = this.collecting;
+    this.collecting = [];
+    this.committing = true;
+    const events = batch.length === 1 ? batch[0]!.events : batch.flatMap((pending) => pending.events);
+    this.commit(events).then(
+      () => {
+        this.stats.commits += 1;
+        this.stats.calls += batch.length;
+        this.stats.events += events.length;
+        for (const pending of batch) pending.resolve();
+        this.finish();
+      },
+      (err: Error) => {
+        const queued = this.collecting;
+        this.collecting = [];
+        for (const pending of [...batch, ...queued]) pending.reject(err);
+        this.finish();
+      },
+    );
+  }
+
+  private finish(): void {
+    this.committing = false;
+    // Calls that arrived during the commit have waited long enough.
+    if (this.collecting.length > 0) {
+      this.send();
+      return;
+    }
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}

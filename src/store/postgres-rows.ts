@@ -1,0 +1,238 @@
+/**
+ * Domain objects <-> PostgreSQL rows and parameters. The driver hands int8
+ * (BIGINT, count(*)) over as decimal strings, which `int` converts with a
+ * check: every integer the store writes is within ±(2^53−1), so a value
+ * beyond it is a database someone else wrote, and refused rather than
+ * rounded. Numbers go to the driver as JS numbers, which it sends as their
+ * decimal text, exact for safe integers. metadata travels as JSON text.
+ */
+import type { BoardConfig, Entry, Metadata, Operator, SortOrder } from '../core/types.js';
+import { metadataApplied } from './score-events.js';
+import type { ApiKeyRecord, KeyScope, ScoreEvent, StoredBoard } from './store.js';
+
+/** An int8 as the driver gives it, as an exact number. */
+export function int(text: string): number {
+  const value = Number(text);
+  if (text === '' || !Number.isSafeInteger(value)) throw new Error(`PostgreSQL returned ${JSON.stringify(text)} where an integer within ±(2^53−1) belongs`);
+  return value;
+}
+
+function intOrNull(text: string | null): number | null {
+  return text === null ? null : int(text);
+}
+
+export function toJson(metadata: Metadata | null | undefined): string | null {
+  return metadata === null || metadata === undefined ? null : JSON.stringify(metadata);
+}
+
+export function fromJson(text: string | null): Metadata | null {
+  return text === null ? null : (JSON.parse(text) as Metadata);
+}
+
+/** SELECT_BOARD and SELECT_BOARDS. */
+export interface BoardRow {
+  readonly id: string;
+  readonly name: string;
+  readonly sort_order: string;
+  readonly operator: string;
+  readonly metadata: string | null;
+  readonly created_at: string;
+  readonly epoch: string;
+  readonly version: string;
+  readonly total: string;
+}
+
+/** SELECT_BOARD_STATE and LOCK_BOARD_STATE: the board, its last seq and its checkpoint's seq and total (null without one). */
+export interface BoardStateRow extends BoardRow {
+  readonly last_seq: string;
+  readonly checkpoint_seq: string | null;
+  readonly checkpoint_total: string | null;
+}
+
+/** INSERT_BOARD's parameters. */
+export function boardParams(config: BoardConfig, epoch: string): unknown[] {
+  return [config.id, config.name, config.sortOrder, config.operator, toJson(config.metadata), config.createdAt, epoch];
+}
+
+export function boardFromRow(row: BoardRow): StoredBoard {
+  return {
+    config: {
+      id: row.id,
+      name: row.name,
+      sortOrder: row.sort_order as SortOrder,
+      operator: row.operator as Operator,
+      metadata: fromJson(row.metadata),
+      createdAt: int(row.created_at),
+    },
+    epoch: row.epoch,
+    version: int(row.version),
+    total: int(row.total),
+  };
+}
+
+/** One score_events row as SELECT_EVENT and SELECT_EVENTS_AFTER read it. */
+export interface EventRow {
+  readonly board_id: string;
+  readonly seq: string;
+  readonly event_id: string | null;
+  readonly participant_id: string;
+  readonly submitted: string;
+  readonly timestamp: string;
+  readonly received_at: string;
+  readonly old_score: string | null;
+  readonly new_score: string;
+  readonly old_rank: string | null;
+  readonly new_rank: string;
+  readonly version: string;
+  readonly changed: boolean;
+  readonly metadata: string | null;
+  readonly entry_achieved_at: string;
+  readonly entry_updated_at: string;
+  readonly fingerprint: string | null;
+}
+
+/**
+ * The log does not repeat the entry's metadata when it came from an earlier
+ * submission, so a read-back event's `entry.metadata` is the event's own
+ * metadata. Its score, achievedAt and updatedAt are exact.
+ */
+export function eventFromRow(row: EventRow): ScoreEvent {
+  const metadata = fromJson(row.metadata);
+  const newScore = int(row.new_score);
+  return {
+    boardId: row.board_id,
+    seq: int(row.seq),
+    eventId: row.event_id,
+    participantId: row.participant_id,
+    submitted: int(row.submitted),
+    timestamp: int(row.timestamp),
+    receivedAt: int(row.received_at),
+    oldScore: intOrNull(row.old_score),
+    newScore,
+    oldRank: intOrNull(row.old_rank),
+    newRank: int(row.new_rank),
+    version: int(row.version),
+    changed: row.changed,
+    metadata,
+    entry: { participantId: row.participant_id, score: newScore, achievedAt: int(row.entry_achieved_at), updatedAt: int(row.entry_updated_at), metadata },
+    fingerprint: row.fingerprint,
+  };
+}
+
+/** The integer fields of an event, by name, for the check before it is queued. */
+function integerFields(event: ScoreEvent): [string, number | null][] {
+  return [
+    ['seq', event.seq],
+    ['submitted', event.submitted],
+    ['timestamp', event.timestamp],
+    ['receivedAt', event.receivedAt],
+    ['oldScore', event.oldScore],
+    ['newScore', event.newScore],
+    ['oldRank', event.oldRank],
+    ['newRank', event.newRank],
+    ['version', event.version],
+    ['entry.achievedAt', event.entry.achievedAt],
+    ['entry.updatedAt', event.entry.updatedAt],
+  ];
+}
+
+/**
+ * Throws when a number of the event is not an integer within ±(2^53−1).
+ * BIGINT would refuse it too, but only for the whole transaction it shares
+ * with other calls; checked here, the call with it fails alone.
+ */
+export function checkIntegers(event: ScoreEvent): void {
+  for (const [field, value] of integerFields(event)) {
+    if (value !== null && !Number.isSafeInteger(value)) {
+      throw new Error(`score event of '${event.participantId}' on '${event.boardId}': ${field} ${value} is not an integer within ±(2^53−1)`);
+    }
+  }
+}
+
+/**
+ * The events as one array per score_events column, in LOG_COLUMNS order
+ * (postgres-sql.ts): APPEND_EVENTS unnests them into rows.
+ */
+export function eventColumns(events: readonly ScoreEvent[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 18 }, () => new Array<unknown>(events.length));
+  events.forEach((event, i) => {
+    const metadata = toJson(event.metadata);
+    const row = [
+      event.boardId,
+      event.seq,
+      event.eventId,
+      event.participantId,
+      event.submitted,
+      event.timestamp,
+      event.receivedAt,
+      event.oldScore,
+      event.newScore,
+      event.oldRank,
+      event.newRank,
+      event.version,
+      event.changed,
+      metadata,
+      metadataApplied(event, metadata),
+      event.entry.achievedAt,
+      event.entry.updatedAt,
+      event.fingerprint,
+    ];
+    row.forEach((value, column) => (columns[column]![i] = value));
+  });
+  return columns;
+}
+
+/**
+ * SELECT_CHANGED_ENTRIES read in array mode: participant_id, new_score,
+ * entry_achieved_at, entry_updated_at, whether an event after the
+ * checkpoint applied its metadata, the latest such metadata, and the count
+ * of events after the checkpoint.
+ */
+export type ChangedEntryRow = [string, string, string, string, boolean, string | null, string];
+
+/**
+ * The entry a ChangedEntryRow describes. Without metadata applied after the
+ * checkpoint, the entry keeps the checkpoint's (`earlier`).
+ */
+export function changedEntryFromRow(row: ChangedEntryRow, earlier: (participantId: string) => Metadata | null): Entry {
+  const [participantId, score, achievedAt, updatedAt, applied, metadata] = row;
+  return {
+    participantId,
+    score: int(score),
+    achievedAt: int(achievedAt),
+    updatedAt: int(updatedAt),
+    metadata: applied ? fromJson(metadata) : earlier(participantId),
+  };
+}
+
+/**
+ * One chunk of a checkpoint's entries as SELECT_CHECKPOINT_ENTRIES gives
+ * it: json columns, which the driver parses. JSON numbers are exact here,
+ * as every stored integer is within ±(2^53−1).
+ */
+export interface EntryColumnsRow {
+  readonly ids: string[] | null;
+  readonly scores: number[] | null;
+  readonly achieved_at: number[] | null;
+  readonly updated_at: number[] | null;
+  /** 1-based ranks of the entries with metadata, and their metadata. */
+  readonly metadata_ranks: number[] | null;
+  readonly metadata: Metadata[] | null;
+}
+
+export interface ApiKeyRow {
+  readonly id: string;
+  readonly hash: string;
+  readonly scope: string;
+  readonly name: string;
+  readonly created_at: string;
+  readonly revoked_at: string | null;
+}
+
+export function apiKeyParams(record: ApiKeyRecord): unknown[] {
+  return [record.id, record.hash, record.scope, record.name, record.createdAt, record.revokedAt];
+}
+
+export function apiKeyFromRow(row: ApiKeyRow): ApiKeyRecord {
+  return { id: row.id, hash: row.hash, scope: row.scope as KeyScope, name: row.name, createdAt: int(row.created_at), revokedAt: intOrNull(row.revoked_at) };
+}

@@ -1,0 +1,325 @@
+/**
+ * The cluster's Store: PostgreSQL (LADDER_DATABASE_URL), through a pool of
+ * connections. Any number of processes may open the same database at once:
+ * the migrations run under an advisory lock, appends lock the rows of their
+ * boards, and partition maintenance runs in one process at a time.
+ *
+ * Tables (migrations/postgres/001_initial.sql):
+ * - score_events, the append-only log and audit log, partitioned by the day
+ *   an event was received (postgres-partitions.ts), with score_event_ids
+ *   beside it for the uniqueness of event ids across partitions;
+ * - entries and checkpoints: each board's latest checkpoint, in rank order
+ *   (postgres-checkpoint.ts). A board loads from it plus the log after it,
+ *   each participant's latest state taken in SQL;
+ * - boards, api_keys, and final_rankings for the lifecycle work to come.
+ *
+ * appendEvents is group-committed (postgres-group-commit.ts), each commit one
+ * transaction with one insert of all its events (postgres-append.ts). The
+ * other writes are transactions of their own. Reads go to any connection of
+ * the pool; a read sees every write whose promise has resolved, and
+ * findEvent also the events still on their way.
+ *
+ * A failure of the database or the connection rejects with
+ * LadderError('storage_failed') (postgres-client.ts), and the store goes on
+ * with new connections once the database answers again.
+ */
+import type pg from 'pg';
+import { LadderError } from '../core/errors.js';
+import type { BoardConfig } from '../core/types.js';
+import { loadMigrations } from './migrate.js';
+import { appendInTransaction } from './postgres-append.js';
+import { readChangedEntries, readCheckpoint, writeCheckpoint } from './postgres-checkpoint.js';
+import { checkConnection, createPool, storageError, transaction } from './postgres-client.js';
+import { GroupCommit, type CommitStats } from './postgres-group-commit.js';
+import { migratePostgres } from './postgres-migrate.js';
+import { createPartitions, DAY_MS, DAYS_AHEAD, dropPartitionsBefore, pruneDefaultPartition } from './postgres-partitions.js';
+import {
+  apiKeyFromRow,
+  apiKeyParams,
+  boardFromRow,
+  boardParams,
+  checkIntegers,
+  eventFromRow,
+  int,
+  type ApiKeyRow,
+  type BoardRow,
+  type BoardStateRow,
+  type EventRow,
+} from './postgres-rows.js';
+import * as SQL from './postgres-sql.js';
+import { checkEvent } from './score-events.js';
+import type { ApiKeyRecord, BoardCheckpoint, KeyScope, LoadedBoard, ScoreEvent, Store, StoredBoard } from './store.js';
+
+/** How often partitions are created ahead and the audit-log retention runs. */
+const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
+
+export interface PostgresStoreOptions {
+  /** A postgres:// connection URL (LADDER_DATABASE_URL). */
+  readonly url: string;
+  /** Group commit window (LADDER_COMMIT_INTERVAL_MS). Default 0: the calls of one event-loop turn, and those made during a commit. */
+  readonly commitIntervalMs?: number;
+  /** Connections at most. Default 10. */
+  readonly poolSize?: number;
+  /**
+   * Log events received more than this many days ago are deleted, in whole
+   * days, except those after their board's checkpoint
+   * (LADDER_AUDIT_RETENTION_DAYS). 0 or absent: the log is kept forever.
+   */
+  readonly auditRetentionDays?: number;
+  /** Told about what the store works around: a broken idle connection, a maintenance step that failed. Default: process.emitWarning. */
+  readonly onWarning?: (message: string) => void;
+}
+
+function eventKey(boardId: string, eventId: string): string {
+  return `${boardId}\n${eventId}`;
+}
+
+export class PostgresStore implements Store {
+  /** Events with an event id that are on their way to the database, for findEvent. */
+  private readonly pendingEvents = new Map<string, ScoreEvent>();
+  private readonly writes: GroupCommit;
+  /** Calls under way, which close() waits for. */
+  private readonly running = new Set<Promise<unknown>>();
+  private closing: Promise<void> | null = null;
+  private maintaining: Promise<void> | null = null;
+  private readonly maintenanceTimer: NodeJS.Timeout;
+  private readonly retentionDays: number;
+  private readonly warn: (message: string) => void;
+
+  /**
+   * Connects, applies the pending migrations (an empty database gets the
+   * whole schema) and creates the partitions of the coming days. Throws,
+   * naming LADDER_DATABASE_URL, when the database cannot be reached.
+   */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const warn = options.onWarning ?? ((message: string) => process.emitWarning(message, 'LadderStoreWarning'));
+    const pool = createPool({ url: options.url, size: options.poolSize ?? 10, onWarning: warn });
+    try {
+      await checkConnection(pool, options.url);
+      const migrated = await migratePostgres(pool, loadMigrations('postgres'));
+      const store = new PostgresStore(pool, { ...options, onWarning: warn }, migrated.map((m) => m.version));
+      // Without them the events of these days go to the default partition: nothing fails, retention is slower.
+      await store.createPartitionsAhead().catch((err: unknown) => warn(`creating the log partitions of the coming days failed, they are tried again in 10 minutes: ${(err as Error).message}`));
+      return store;
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+  }
+
+  /** Use PostgresStore.open. */
+  private constructor(
+    private readonly pool: pg.Pool,
+    options: PostgresStoreOptions & { readonly onWarning: (message: string) => void },
+    /** Versions of the migrations this open applied. */
+    readonly migrated: readonly number[],
+  ) {
+    this.warn = options.onWarning;
+    this.retentionDays = options.auditRetentionDays ?? 0;
+    this.writes = new GroupCommit(
+      (events) => transaction(pool, (client) => appendInTransaction(client, events)).catch((err: unknown) => Promise.reject(storageError(err, 'appending score events'))),
+      options.commitIntervalMs ?? 0,
+    );
+    this.maintenanceTimer = setInterval(() => this.maintainInBackground(), MAINTENANCE_INTERVAL_MS);
+    this.maintenanceTimer.unref();
+  }
+
+  /** Committed transactions, calls and events since open (for metrics and tests). */
+  get commitStats(): Readonly<CommitStats> {
+    return { ...this.writes.stats };
+  }
+
+  async createBoard(config: BoardConfig, epoch: string): Promise<void> {
+    const created = await this.run('creating a board', () => this.pool.query(SQL.INSERT_BOARD, boardParams(config, epoch)));
+    if (created.rowCount === 0) throw new LadderError('board_exists', `leaderboard '${config.id}' exists already`, { leaderboard_id: config.id });
+  }
+
+  async setEpoch(boardId: string, epoch: string): Promise<boolean> {
+    const updated = await this.run('setting an epoch', () => this.pool.query(SQL.SET_BOARD_EPOCH, [boardId, epoch]));
+    return updated.rowCount === 1;
+  }
+
+  async getBoard(boardId: string): Promise<StoredBoard | null> {
+    const { rows } = await this.run('reading a board', () => this.pool.query<BoardRow>(SQL.SELECT_BOARD, [boardId]));
+    return rows[0] === undefined ? null : boardFromRow(rows[0]);
+  }
+
+  async listBoards(): Promise<StoredBoard[]> {
+    const { rows } = await this.run('listing the boards', () => this.pool.query<BoardRow>(SQL.SELECT_BOARDS));
+    return rows.map(boardFromRow);
+  }
+
+  /** One transaction: the board row first (it waits for the appends and checkpoints that hold it), then its rows elsewhere. */
+  async deleteBoard(boardId: string): Promise<boolean> {
+    return this.run('deleting a board', () =>
+      transaction(this.pool, async (client) => {
+        const deleted = await client.query(SQL.DELETE_BOARD, [boardId]);
+        if (deleted.rowCount === 0) return false;
+        for (const statement of SQL.DELETE_BOARD_ROWS) await client.query(statement, [boardId]);
+        return true;
+      }),
+    );
+  }
+
+  /**
+   * Group-committed (see postgres-group-commit.ts). Events of a board that
+   * does not exist (any more) are dropped, and so is an event whose (board,
+   * event id) or (board, seq) is logged already, so that a redelivery is
+   * harmless. Rejects only this call, before anything is queued, when an
+   * event's entry is not its own or a number is not an integer within
+   * ±(2^53−1); a commit that fails rejects its calls and those queued
+   * behind it with storage_failed.
+   */
+  async appendEvents(events: readonly ScoreEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    for (const event of events) {
+      checkEvent(event);
+      checkIntegers(event);
+    }
+    const keys: string[] = [];
+    for (const event of events) {
+      if (event.eventId === null) continue;
+      const key = eventKey(event.boardId, event.eventId);
+      if (this.pendingEvents.has(key)) continue;
+      this.pendingEvents.set(key, event);
+      keys.push(key);
+    }
+    try {
+      await this.writes.submit(events);
+    } finally {
+      for (const key of keys) this.pendingEvents.delete(key);
+    }
+  }
+
+  /**
+   * The logged event first: a pending event whose id is logged already is a
+   * duplicate that its commit will drop. The pending one is taken before the
+   * query, since its commit may complete (and forget it) while the query
+   * runs; the query, made after, then sees it. Complexity: two index lookups.
+   */
+  async findEvent(boardId: string, eventId: string): Promise<ScoreEvent | null> {
+    const pending = this.pendingEvents.get(eventKey(boardId, eventId)) ?? null;
+    const { rows } = await this.run('finding an event', () => this.pool.query<EventRow>(SQL.SELECT_EVENT, [boardId, eventId]));
+    return rows[0] === undefined ? pending : eventFromRow(rows[0]);
+  }
+
+  /**
+   * Replaces the board's checkpoint with this one, in one transaction, its
+   * entries written with COPY (postgres-checkpoint.ts). Appends to the board
+   * go on meanwhile. Complexity: O(n) rows written.
+   */
+  async saveCheckpoint(boardId: string, checkpoint: BoardCheckpoint): Promise<boolean> {
+    return this.run('saving a checkpoint', () => writeCheckpoint(this.pool, boardId, checkpoint));
+  }
+
+  /**
+   * The checkpoint and the entries changed after it, in one repeatable-read
+   * transaction, so both are of one moment. Complexity: O(n) for the
+   * checkpoint, as a few json values per 200,000 entries, plus the log after
+   * it, folded into one row per changed participant by PostgreSQL.
+   */
+  async loadBoard(boardId: string): Promise<LoadedBoard | null> {
+    return this.run('loading a board', () =>
+      transaction(
+        this.pool,
+        async (client): Promise<LoadedBoard | null> => {
+          const { rows } = await client.query<BoardStateRow>(SQL.SELECT_BOARD_STATE, [boardId]);
+          const row = rows[0];
+          if (row === undefined) return null;
+          const from = row.checkpoint_seq === null ? 0 : int(row.checkpoint_seq);
+          const ranked = await readCheckpoint(client, boardId, row.checkpoint_total === null ? 0 : int(row.checkpoint_total));
+          const { changed, replayed } = await readChangedEntries(client, boardId, from, ranked);
+          return { board: boardFromRow(row), ranked, changed, replayed, seq: Math.max(int(row.last_seq), from) };
+        },
+        'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+      ),
+    );
+  }
+
+  /** Ordered by (version, seq), so events that changed nothing follow the change whose version they carry. */
+  async listEvents(boardId: string, afterVersion: number, limit: number): Promise<ScoreEvent[]> {
+    const { rows } = await this.run('listing events', () => this.pool.query<EventRow>(SQL.SELECT_EVENTS_AFTER, [boardId, afterVersion, limit]));
+    return rows.map(eventFromRow);
+  }
+
+  /** Rejects when the id or the hash exists already. */
+  async createApiKey(record: ApiKeyRecord): Promise<void> {
+    await this.run('creating an API key', () => this.pool.query(SQL.INSERT_API_KEY, apiKeyParams(record)));
+  }
+
+  async findApiKey(hash: string): Promise<ApiKeyRecord | null> {
+    const { rows } = await this.run('finding an API key', () => this.pool.query<ApiKeyRow>(SQL.SELECT_API_KEY, [hash]));
+    return rows[0] === undefined ? null : apiKeyFromRow(rows[0]);
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const { rows } = await this.run('listing API keys', () => this.pool.query<ApiKeyRow>(SQL.SELECT_API_KEYS));
+    return rows.map(apiKeyFromRow);
+  }
+
+  async revokeApiKey(id: string, at: number): Promise<ApiKeyRecord | null> {
+    const { rows } = await this.run('revoking an API key', () => this.pool.query<ApiKeyRow>(SQL.REVOKE_API_KEY, [id, at]));
+    return rows[0] === undefined ? null : apiKeyFromRow(rows[0]);
+  }
+
+  async countApiKeys(scope: KeyScope): Promise<number> {
+    const { rows } = await this.run('counting API keys', () => this.pool.query<{ count: string }>(SQL.COUNT_API_KEYS, [scope]));
+    return int(rows[0]!.count);
+  }
+
+  /**
+   * Creates the partitions of the coming days, then runs the audit-log
+   * retention: drops the partitions of days before the cutoff and prunes the
+   * default partition, keeping the events after each board's checkpoint.
+   * Runs every 10 minutes on its own; one run at a time in this process,
+   * and in one process at a time (the others skip it).
+   */
+  maintain(): Promise<void> {
+    if (this.maintaining !== null) return this.maintaining;
+    const run = async (): Promise<void> => {
+      await this.createPartitionsAhead();
+      if (this.retentionDays === 0) return;
+      const cutoff = Date.now() - this.retentionDays * DAY_MS;
+      await dropPartitionsBefore(this.pool, cutoff);
+      await pruneDefaultPartition(this.pool, cutoff);
+    };
+    this.maintaining = this.run('maintaining the log partitions', run).finally(() => {
+      this.maintaining = null;
+    });
+    return this.maintaining;
+  }
+
+  /** Commits what is queued, waits for the calls under way, then closes the connections. Idempotent. */
+  close(): Promise<void> {
+    if (this.closing === null) {
+      clearInterval(this.maintenanceTimer);
+      this.closing = (async () => {
+        await this.writes.close();
+        await Promise.allSettled([...this.running]);
+        await this.pool.end();
+      })();
+    }
+    return this.closing;
+  }
+
+  private async createPartitionsAhead(): Promise<void> {
+    const now = Date.now();
+    await createPartitions(this.pool, now - DAY_MS, now + DAYS_AHEAD * DAY_MS, this.warn);
+  }
+
+  private maintainInBackground(): void {
+    this.maintain().catch((err: unknown) => {
+      if (this.closing === null) this.warn(`maintaining the PostgreSQL log partitions failed, it is tried again in 10 minutes: ${(err as Error).message}`);
+    });
+  }
+
+  /** Runs one call against the database: refused once the store is closing, waited for by close(), its failure a storage error. */
+  private run<T>(doing: string, call: () => Promise<T>): Promise<T> {
+    if (this.closing !== null) return Promise.reject(new Error('the PostgreSQL store is closed'));
+    const running = call().catch((err: unknown) => Promise.reject(storageError(err, doing)));
+    this.running.add(running);
+    const forget = (): void => void this.running.delete(running);
+    running.then(forget, forget);
+    return running;
+  }
+}

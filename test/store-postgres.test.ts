@@ -10,13 +10,14 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { newEpoch } from '../src/core/epoch.js';
 import { LadderError } from '../src/core/errors.js';
-import type { BoardRules, Entry, Submission } from '../src/core/types.js';
+import type { BoardConfig, BoardRules, Entry, Submission } from '../src/core/types.js';
 import { PostgresStore, type PostgresStoreOptions } from '../src/store/postgres.js';
 import { createPartitions, DAY_MS, partitionDays, partitionName } from '../src/store/postgres-partitions.js';
 import type { LoadedBoard, ScoreEvent } from '../src/store/store.js';
 import { entriesOf, storeConformance, type StoreFixture } from './conformance/store.js';
 import { BoardDriver, entriesOfRanking, rankingOf } from './helpers/board-driver.js';
 import { skipWithoutPostgres, TestDatabase } from './helpers/postgres.js';
+import { newEntryEvent as event } from './helpers/store-events.js';
 
 const skip = await skipWithoutPostgres('the PostgreSQL store tests (the store conformance suite and test/store-postgres.test.ts)');
 
@@ -242,40 +243,15 @@ describe('PostgresStore', { skip }, () => {
         fixture.warnings.length = 0;
       }));
   });
-
 });
-
-let lastSeq = 0;
 
 function boardId(): string {
   return `pg-${randomBytes(6).toString('hex')}`;
 }
 
-function rules(id: string) {
-  return { id, name: id, sortOrder: 'desc' as const, operator: 'best' as const, metadata: null, createdAt: 1 };
-}
-
-/** A new participant's event, with a seq greater than every one before (seqs only need to grow per board). */
-function event(boardId: string, version: number, participantId: string, score: number, eventId: string | null = null): ScoreEvent {
-  const entry: Entry = { participantId, score, achievedAt: version, updatedAt: version, metadata: null };
-  return {
-    boardId,
-    seq: ++lastSeq,
-    eventId,
-    participantId,
-    submitted: score,
-    timestamp: version,
-    receivedAt: version,
-    oldScore: null,
-    newScore: score,
-    oldRank: null,
-    newRank: 1,
-    version,
-    changed: true,
-    metadata: null,
-    entry,
-    fingerprint: eventId === null ? null : `fp-${eventId}`,
-  };
+/** A new board's config. */
+function rules(id: string): BoardConfig {
+  return { id, name: id, sortOrder: 'desc', operator: 'best', metadata: null, createdAt: 1 };
 }
 
 /** `count` submissions of participants p0..p(participants-1), with event ids tagged `tag`, metadata now and then. */

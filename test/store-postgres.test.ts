@@ -105,6 +105,34 @@ describe('PostgresStore', { skip }, () => {
     });
   });
 
+  describe('group commit', () => {
+    it('commits the concurrent calls of one window in one transaction', () =>
+      withStore({ commitIntervalMs: 20 }, async (store) => {
+        const id = boardId();
+        await store.createBoard(rules(id), newEpoch());
+        const before = store.commitStats;
+        await Promise.all(Array.from({ length: 200 }, (_, i) => store.appendEvents([event(id, i + 1, `p${i}`, i, `e${i}`)])));
+        assert.deepEqual(store.commitStats, { commits: before.commits + 1, calls: before.calls + 200, events: before.events + 200 });
+        assert.deepEqual([(await store.getBoard(id))?.version, (await store.getBoard(id))?.total], [200, 200]);
+      }));
+
+    it('sends the calls that arrive during a commit together in the next one', () =>
+      withStore({ commitIntervalMs: 0 }, async (store) => {
+        const id = boardId();
+        await store.createBoard(rules(id), newEpoch());
+        const before = store.commitStats.commits;
+        let version = 0;
+        await Promise.all(
+          Array.from({ length: 50 }, async (_, caller) => {
+            for (let i = 0; i < 10; i++) await store.appendEvents([event(id, ++version, `p${caller}`, i)]);
+          }),
+        );
+        const commits = store.commitStats.commits - before;
+        assert.ok(commits <= 30, `500 calls of 50 callers took ${commits} commits`);
+        assert.equal((await store.getBoard(id))?.version, 500);
+      }));
+  });
+
   describe('redelivered events', () => {
     it('drops an event whose (board, seq) is logged already, with or without an event id, and logs the ones that come late', () =>
       withStore({}, async (store) => {

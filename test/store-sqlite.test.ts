@@ -12,9 +12,10 @@ import type { BoardRules, Entry } from '../src/core/types.js';
 import { loadMigrations } from '../src/store/migrate.js';
 import { openSqliteStore, SQLITE_FILE_NAME, type SqliteStore, type SqliteStoreOptions } from '../src/store/sqlite.js';
 import { migrateSqlite } from '../src/store/sqlite-writer.js';
-import type { ApiKeyRecord, ScoreEvent } from '../src/store/store.js';
+import type { ApiKeyRecord } from '../src/store/store.js';
 import { storeConformance, type StoreFixture } from './conformance/store.js';
 import { BoardDriver, entriesOfRanking, rankingOf } from './helpers/board-driver.js';
+import { newEntryEvent as event } from './helpers/store-events.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -52,30 +53,6 @@ async function sqliteFixture(options: Partial<SqliteStoreOptions> = {}): Promise
 
 storeConformance('sqlite', () => sqliteFixture());
 
-let lastSeq = 0;
-
-/** A new participant's event, with a seq greater than every one before (seqs only need to grow per board). */
-function event(boardId: string, version: number, participantId: string, score: number, eventId: string | null = null): ScoreEvent {
-  const entry: Entry = { participantId, score, achievedAt: version, updatedAt: version, metadata: null };
-  return {
-    boardId,
-    seq: ++lastSeq,
-    eventId,
-    participantId,
-    submitted: score,
-    timestamp: version,
-    receivedAt: version,
-    oldScore: null,
-    newScore: score,
-    oldRank: null,
-    newRank: 1,
-    version,
-    changed: true,
-    metadata: null,
-    entry,
-    fingerprint: eventId === null ? null : `fp-${eventId}`,
-  };
-}
 
 async function createBoard(store: SqliteStore, id = `b-${randomBytes(4).toString('hex')}`, epoch = newEpoch()): Promise<string> {
   await store.createBoard({ id, name: id, sortOrder: 'desc', operator: 'best', metadata: null, createdAt: 1 }, epoch);

@@ -10,6 +10,7 @@
  * failed calls did in memory (the embedded backend's live ranking does);
  * calls made after that go into a fresh commit. Nothing latches.
  */
+import { openCommitWindow } from './commit-window.js';
 import type { ScoreEvent } from './store.js';
 
 export interface CommitStats {
@@ -60,13 +61,7 @@ export class GroupCommit {
 
   private schedule(): void {
     if (this.committing || this.cancelTimer !== null) return;
-    if (this.intervalMs > 0) {
-      const timer = setTimeout(() => this.send(), this.intervalMs);
-      this.cancelTimer = () => clearTimeout(timer);
-    } else {
-      const immediate = setImmediate(() => this.send());
-      this.cancelTimer = () => clearImmediate(immediate);
-    }
+    this.cancelTimer = openCommitWindow(this.intervalMs, () => this.send());
   }
 
   private send(): void {

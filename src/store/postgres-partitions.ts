@@ -43,7 +43,7 @@ function dayOf(ms: number): number {
 }
 
 /** The days (their first ms) that have a partition. */
-export async function partitionDays(client: pg.ClientBase): Promise<number[]> {
+export async function partitionDays(client: pg.ClientBase | pg.Pool): Promise<number[]> {
   const { rows } = await client.query<{ name: string }>(`
     SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
     WHERE i.inhparent = 'score_events'::regclass`);

@@ -125,7 +125,9 @@ const LOG_NAMES = LOG_COLUMNS.map(([name]) => name).join(', ');
  * - an event whose (board_id, event_id) is logged already (by an earlier
  *   commit, or another process) is dropped whole: the insert into
  *   score_event_ids skips it, and only the events it returned, or without
- *   an event id, go on into the log;
+ *   an event id, go on into the log. A join, not `IN (SELECT ...)`: with
+ *   the arrays' real length known, the planner gives up hashing a large
+ *   IN list that may not fit work_mem, and rescans it for every row;
  * - the boards' versions only go up, whatever order commits land in; total
  *   counts the events that brought a new participant (no old rank); last_seq
  *   is the greatest seq logged.
@@ -143,8 +145,9 @@ ids AS (
 ),
 logged AS (
   INSERT INTO score_events (${LOG_NAMES})
-  SELECT ${LOG_NAMES} FROM input
-  WHERE event_id IS NULL OR (board_id, event_id) IN (SELECT board_id, event_id FROM ids)
+  SELECT ${LOG_COLUMNS.map(([name]) => `input.${name}`).join(', ')}
+  FROM input LEFT JOIN ids ON ids.board_id = input.board_id AND ids.event_id = input.event_id
+  WHERE input.event_id IS NULL OR ids.event_id IS NOT NULL
   RETURNING board_id, seq, version, old_rank IS NULL AS new_entry
 )
 UPDATE boards SET

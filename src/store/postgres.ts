@@ -31,6 +31,7 @@ import { appendInTransaction } from './postgres-append.js';
 import { readChangedEntries, readCheckpoint, writeCheckpoint } from './postgres-checkpoint.js';
 import { checkConnection, createPool, storageError, transaction } from './postgres-client.js';
 import { GroupCommit, type CommitStats } from './postgres-group-commit.js';
+import { PendingEvents } from './pending-events.js';
 import { migratePostgres } from './postgres-migrate.js';
 import { createPartitions, DAY_MS, DAYS_AHEAD, dropPartitionsBefore, pruneDefaultPartition } from './postgres-partitions.js';
 import {
@@ -70,13 +71,8 @@ export interface PostgresStoreOptions {
   readonly onWarning?: (message: string) => void;
 }
 
-function eventKey(boardId: string, eventId: string): string {
-  return `${boardId}\n${eventId}`;
-}
-
 export class PostgresStore implements Store {
-  /** Events with an event id that are on their way to the database, for findEvent. */
-  private readonly pendingEvents = new Map<string, ScoreEvent>();
+  private readonly pendingEvents = new PendingEvents();
   private readonly writes: GroupCommit;
   /** Calls under way, which close() waits for. */
   private readonly running = new Set<Promise<unknown>>();
@@ -140,13 +136,12 @@ export class PostgresStore implements Store {
   }
 
   async getBoard(boardId: string): Promise<StoredBoard | null> {
-    const { rows } = await this.run('reading a board', () => this.pool.query<BoardRow>(SQL.SELECT_BOARD, [boardId]));
-    return rows[0] === undefined ? null : boardFromRow(rows[0]);
+    const [row] = await this.select<BoardRow>('reading a board', SQL.SELECT_BOARD, [boardId]);
+    return row === undefined ? null : boardFromRow(row);
   }
 
   async listBoards(): Promise<StoredBoard[]> {
-    const { rows } = await this.run('listing the boards', () => this.pool.query<BoardRow>(SQL.SELECT_BOARDS));
-    return rows.map(boardFromRow);
+    return (await this.select<BoardRow>('listing the boards', SQL.SELECT_BOARDS)).map(boardFromRow);
   }
 
   /** One transaction: the board row first (it waits for the appends and checkpoints that hold it), then its rows elsewhere. */
@@ -176,18 +171,11 @@ export class PostgresStore implements Store {
       checkEvent(event);
       checkIntegers(event);
     }
-    const keys: string[] = [];
-    for (const event of events) {
-      if (event.eventId === null) continue;
-      const key = eventKey(event.boardId, event.eventId);
-      if (this.pendingEvents.has(key)) continue;
-      this.pendingEvents.set(key, event);
-      keys.push(key);
-    }
+    const forget = this.pendingEvents.add(events);
     try {
       await this.writes.submit(events);
     } finally {
-      for (const key of keys) this.pendingEvents.delete(key);
+      forget();
     }
   }
 
@@ -198,9 +186,9 @@ export class PostgresStore implements Store {
    * runs; the query, made after, then sees it. Complexity: two index lookups.
    */
   async findEvent(boardId: string, eventId: string): Promise<ScoreEvent | null> {
-    const pending = this.pendingEvents.get(eventKey(boardId, eventId)) ?? null;
-    const { rows } = await this.run('finding an event', () => this.pool.query<EventRow>(SQL.SELECT_EVENT, [boardId, eventId]));
-    return rows[0] === undefined ? pending : eventFromRow(rows[0]);
+    const pending = this.pendingEvents.get(boardId, eventId);
+    const [row] = await this.select<EventRow>('finding an event', SQL.SELECT_EVENT, [boardId, eventId]);
+    return row === undefined ? pending : eventFromRow(row);
   }
 
   /**
@@ -238,8 +226,7 @@ export class PostgresStore implements Store {
 
   /** Ordered by (version, seq), so events that changed nothing follow the change whose version they carry. */
   async listEvents(boardId: string, afterVersion: number, limit: number): Promise<ScoreEvent[]> {
-    const { rows } = await this.run('listing events', () => this.pool.query<EventRow>(SQL.SELECT_EVENTS_AFTER, [boardId, afterVersion, limit]));
-    return rows.map(eventFromRow);
+    return (await this.select<EventRow>('listing events', SQL.SELECT_EVENTS_AFTER, [boardId, afterVersion, limit])).map(eventFromRow);
   }
 
   /** Rejects when the id or the hash exists already. */
@@ -248,23 +235,22 @@ export class PostgresStore implements Store {
   }
 
   async findApiKey(hash: string): Promise<ApiKeyRecord | null> {
-    const { rows } = await this.run('finding an API key', () => this.pool.query<ApiKeyRow>(SQL.SELECT_API_KEY, [hash]));
-    return rows[0] === undefined ? null : apiKeyFromRow(rows[0]);
+    const [row] = await this.select<ApiKeyRow>('finding an API key', SQL.SELECT_API_KEY, [hash]);
+    return row === undefined ? null : apiKeyFromRow(row);
   }
 
   async listApiKeys(): Promise<ApiKeyRecord[]> {
-    const { rows } = await this.run('listing API keys', () => this.pool.query<ApiKeyRow>(SQL.SELECT_API_KEYS));
-    return rows.map(apiKeyFromRow);
+    return (await this.select<ApiKeyRow>('listing API keys', SQL.SELECT_API_KEYS)).map(apiKeyFromRow);
   }
 
   async revokeApiKey(id: string, at: number): Promise<ApiKeyRecord | null> {
-    const { rows } = await this.run('revoking an API key', () => this.pool.query<ApiKeyRow>(SQL.REVOKE_API_KEY, [id, at]));
-    return rows[0] === undefined ? null : apiKeyFromRow(rows[0]);
+    const [row] = await this.select<ApiKeyRow>('revoking an API key', SQL.REVOKE_API_KEY, [id, at]);
+    return row === undefined ? null : apiKeyFromRow(row);
   }
 
   async countApiKeys(scope: KeyScope): Promise<number> {
-    const { rows } = await this.run('counting API keys', () => this.pool.query<{ count: string }>(SQL.COUNT_API_KEYS, [scope]));
-    return int(rows[0]!.count);
+    const [row] = await this.select<{ count: string }>('counting API keys', SQL.COUNT_API_KEYS, [scope]);
+    return int(row!.count);
   }
 
   /**
@@ -311,6 +297,11 @@ export class PostgresStore implements Store {
     this.maintain().catch((err: unknown) => {
       if (this.closing === null) this.warn(`maintaining the PostgreSQL log partitions failed, it is tried again in 10 minutes: ${(err as Error).message}`);
     });
+  }
+
+  /** The rows of one statement, run on any connection of the pool (see run). */
+  private async select<R extends pg.QueryResultRow>(doing: string, text: string, values: unknown[] = []): Promise<R[]> {
+    return (await this.run(doing, () => this.pool.query<R>(text, values))).rows;
   }
 
   /** Runs one call against the database: refused once the store is closing, waited for by close(), its failure a storage error. */

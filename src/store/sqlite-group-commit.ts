@@ -17,6 +17,7 @@
  * thread also writes checkpoint files, on request, between commits.
  */
 import { Worker } from 'node:worker_threads';
+import { openCommitWindow } from './commit-window.js';
 import type { CheckpointSnapshot, WrittenCheckpoint } from './sqlite-checkpoint.js';
 import { packEvents } from './sqlite-pack.js';
 import type { WriterReply, WriterRequest } from './sqlite-worker.js';
@@ -187,14 +188,7 @@ export class GroupCommit {
   private schedule(): void {
     if (this.committing !== null || this.cancelTimer !== null) return;
     this.worker.ref();
-    if (this.intervalMs > 0) {
-      const timer = setTimeout(() => this.send(), this.intervalMs);
-      this.cancelTimer = () => clearTimeout(timer);
-    } else {
-      // Still batches every call made in the same turn of the event loop.
-      const immediate = setImmediate(() => this.send());
-      this.cancelTimer = () => clearImmediate(immediate);
-    }
+    this.cancelTimer = openCommitWindow(this.intervalMs, () => this.send());
   }
 
   private send(): void {

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { LadderError } from '../core/errors.js';
 import type { BoardConfig, Entry, Metadata } from '../core/types.js';
+import { PendingEvents } from './pending-events.js';
 import { checkEvent } from './score-events.js';
 import { CHECKPOINT_DIR_NAME, joinIds, joinMetadata, readCheckpointFile } from './sqlite-checkpoint.js';
 import { GroupCommit, type CommitStats } from './sqlite-group-commit.js';
@@ -91,10 +92,6 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   }
 }
 
-function eventKey(boardId: string, eventId: string): string {
-  return `${boardId}\n${eventId}`;
-}
-
 export class SqliteStore implements Store {
   private readonly selectBoard: Database.Statement<[string], StoredBoardRow>;
   private readonly selectBoards: Database.Statement<[], StoredBoardRow>;
@@ -108,8 +105,7 @@ export class SqliteStore implements Store {
   private readonly selectApiKeyById: Database.Statement<[string], ApiKeyRow>;
   private readonly selectApiKeys: Database.Statement<[], ApiKeyRow>;
   private readonly countApiKeysByScope: Database.Statement<[string], number>;
-  /** Events with an event id that are on their way to the disk, for findEvent. */
-  private readonly pendingEvents = new Map<string, ScoreEvent>();
+  private readonly pendingEvents = new PendingEvents();
   private closing: Promise<void> | null = null;
   private readonly checkpointDir: string;
   private readonly retentionDays: number;
@@ -191,18 +187,11 @@ export class SqliteStore implements Store {
   async appendEvents(events: readonly ScoreEvent[]): Promise<void> {
     if (events.length === 0) return;
     for (const event of events) checkEvent(event);
-    const keys: string[] = [];
-    for (const event of events) {
-      if (event.eventId === null) continue;
-      const key = eventKey(event.boardId, event.eventId);
-      if (this.pendingEvents.has(key)) continue;
-      this.pendingEvents.set(key, event);
-      keys.push(key);
-    }
+    const forget = this.pendingEvents.add(events);
     try {
       expectOk(await this.writes.submit({ kind: 'append', events }));
     } finally {
-      for (const key of keys) this.pendingEvents.delete(key);
+      forget();
     }
   }
 
@@ -217,7 +206,7 @@ export class SqliteStore implements Store {
     // duplicate that the writer will drop.
     const row = this.reader().selectEvent.get(boardId, eventId);
     if (row !== undefined) return eventFromRow(row);
-    return this.pendingEvents.get(eventKey(boardId, eventId)) ?? null;
+    return this.pendingEvents.get(boardId, eventId);
   }
 
   /** getBoard, synchronously. */

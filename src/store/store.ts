@@ -2,7 +2,7 @@
  * Durable state (DESIGN.md "store"): boards, the score-event log, board
  * checkpoints and API keys. Two implementations share this interface and one
  * conformance suite (test/conformance/store.ts): SQLite (embedded, store/sqlite.ts)
- * and PostgreSQL (cluster).
+ * and PostgreSQL (cluster, store/postgres.ts).
  *
  * A board's entries are never written one by one: the log is append-only, and
  * each event in it carries the entry it left behind. A checkpoint records the

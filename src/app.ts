@@ -1,21 +1,25 @@
 /**
- * The composition root: opens the store, puts the embedded backend (the
- * in-process index over SQLite and the local bus) behind the service, and
- * starts the HTTP server. Boards' entries load lazily, on first use.
+ * The composition root: opens the parts of the mode the configuration asks
+ * for (embedded: the in-process index over SQLite and the local bus;
+ * cluster: Redis, PostgreSQL and the Redis bus, backend/cluster-parts.ts),
+ * puts them behind the service, and starts the HTTP server. Boards' entries
+ * load lazily, on first use.
  */
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import type { Config } from './core/config.js';
+import { isCluster, type Config } from './core/config.js';
+import type { Backend } from './backend/backend.js';
 import { EmbeddedBackend } from './backend/embedded.js';
-import { LocalBus } from './feed/bus.js';
+import { LocalBus, type ChangeBus } from './feed/bus.js';
 import { Feed } from './feed/feed.js';
 import { httpAuth } from './http/auth.js';
 import { buildServer } from './http/server.js';
 import { Auth } from './service/auth.js';
 import { Ladder } from './service/ladder.js';
 import { openSqliteStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
 
 const SHUTDOWN_GRACE_MS = 2000;
 
@@ -30,9 +34,18 @@ export interface RunningLadder {
   close(): Promise<void>;
 }
 
-export async function startLadder(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<RunningLadder> {
+/** The parts behind the service: the store, the bus and the backend of one mode. */
+interface Parts {
+  readonly store: Store;
+  readonly bus: ChangeBus;
+  readonly backend: Backend;
+  /** Closes what the parts hold beyond the store (connections), after the service closed. */
+  readonly close: () => Promise<void>;
+}
+
+/** Embedded mode: the in-process index over SQLite and the local bus. */
+async function embeddedParts(config: Config, logger: Logger): Promise<Parts> {
   mkdirSync(config.dataDir, { recursive: true });
-  const started = performance.now();
   const store = await openSqliteStore({
     dataDir: config.dataDir,
     commitIntervalMs: config.commitIntervalMs,
@@ -49,6 +62,15 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
     onCommitFailed: (boardIds, err) => logger.error({ err, boardIds }, 'a commit failed: its submissions were refused, and the boards reload from the store with a new epoch'),
     onCheckpointFailed: (boardId, err) => logger.warn({ err, boardId }, 'a checkpoint failed: the board loads from its previous one and a longer log until the next succeeds'),
   });
+  return { store, bus, backend, close: async () => undefined };
+}
+
+export async function startLadder(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<RunningLadder> {
+  const started = performance.now();
+  // Cluster mode's modules (ioredis, pg) load only when it is on, so an embedded start does not pay for them.
+  const { store, bus, backend, close: closeParts } = isCluster(config)
+    ? await (await import('./backend/cluster-parts.js')).clusterParts(config, logger)
+    : await embeddedParts(config, logger);
   const ladder = await Ladder.open({ config, backend, store, bus });
   logger.info({ boards: ladder.boardCount, ms: Math.round(performance.now() - started) }, 'store opened');
 
@@ -81,6 +103,7 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
         clearTimeout(grace);
         keys.close();
         await ladder.close();
+        await closeParts();
       })();
       return closing;
     },

@@ -1,19 +1,23 @@
 #!/usr/bin/env node
 /**
  * `ladder serve` (the default) runs the server; `ladder demo` runs it with a
- * simulated tournament; `ladder config` prints every LADDER_* option.
+ * simulated tournament; `ladder rebuild` restores cluster mode's live ranks
+ * in Redis from PostgreSQL; `ladder config` prints every LADDER_* option.
  */
+import cluster from 'node:cluster';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { startupErrorMessage } from './cli-errors.js';
-import { configTable, loadConfig, unknownVariableWarnings, type Config } from './core/config.js';
+import { configTable, isCluster, loadConfig, unknownVariableWarnings, type Config } from './core/config.js';
 import { startLadder, type RunningLadder } from './app.js';
 import { generateKey } from './service/auth.js';
 
-const usage = `usage: ladder [serve|demo|config]
+const usage = `usage: ladder [serve|demo|rebuild|config]
   serve    run the server (default); configure with LADDER_* variables (ladder config lists them)
   demo     run the server with bots submitting scores on several boards (LADDER_DEMO_RATE scores/s, default 50),
            keeping its data in ./data-demo unless LADDER_DATA_DIR is set
+  rebuild  cluster mode: restore every board's live ranks and versions in Redis from PostgreSQL (after Redis
+           lost data), with a new epoch; --board <id> does one board. Running processes serve the result at once.
   config   print the configuration options as a Markdown table`;
 
 async function serve(config: Config): Promise<RunningLadder> {
@@ -43,6 +47,76 @@ async function serve(config: Config): Promise<RunningLadder> {
   return running;
 }
 
+/**
+ * LADDER_WORKERS: this process forks the workers, which share the port
+ * (node:cluster hands connections out in turn) and are each a full cluster
+ * member. The first starts alone, so that a first start generates one admin
+ * key, not several; a worker that dies is started again; SIGTERM and SIGINT
+ * go to every worker, and this process exits after the last.
+ */
+function superviseWorkers(count: number): void {
+  let stopping = false;
+  const fork = () => {
+    const worker = cluster.fork();
+    worker.on('exit', (code, signal) => {
+      if (stopping) {
+        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+        return;
+      }
+      process.stderr.write(`ladder: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+      setTimeout(fork, 1_000).unref();
+    });
+    return worker;
+  };
+  fork().once('listening', () => {
+    for (let i = 1; i < count; i++) fork();
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** `ladder rebuild [--board <id>]`: see the usage. */
+async function rebuild(args: string[]): Promise<void> {
+  let boardId: string | null = null;
+  if (args.length > 0) {
+    if (args[0] !== '--board' || args[1] === undefined || args.length > 2) {
+      process.stderr.write(`${usage}\n`);
+      process.exit(2);
+    }
+    boardId = args[1];
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`ladder: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  if (!isCluster(config)) {
+    process.stderr.write('ladder: rebuild restores Redis from PostgreSQL in cluster mode: set LADDER_REDIS_URL and LADDER_DATABASE_URL\n');
+    process.exit(2);
+  }
+  try {
+    const logger = pino({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+    const { rebuildBoards } = await import('./backend/cluster-rebuild.js');
+    const done = await rebuildBoards(config, logger, boardId, (progress) => process.stderr.write(progressLine(progress)));
+    process.stderr.write(`\nrebuilt ${done.boards} board(s), ${done.entries.toLocaleString('en-US')} entries, in ${(done.ms / 1000).toFixed(1)} s\n`);
+  } catch (err) {
+    fail(err, config);
+  }
+}
+
+/** `\r[#####.....] 3/10 boards  1,234,567 entries  current-board`, redrawn in place. */
+function progressLine(progress: { boards: number; of: number; entries: number; boardId: string }): string {
+  const width = 24;
+  const filled = progress.of === 0 ? width : Math.round((progress.boards / progress.of) * width);
+  return `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${progress.boards}/${progress.of} boards  ${progress.entries.toLocaleString('en-US')} entries  ${progress.boardId}\x1b[K`;
+}
+
 /** LADDER_DEMO_RATE, checked before anything starts; unset means 50. */
 function demoRate(raw: string | undefined): number {
   if (raw === undefined) return 50;
@@ -67,6 +141,10 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${configTable()}\n`);
     return;
   }
+  if (command === 'rebuild') {
+    await rebuild(argv.slice(1));
+    return;
+  }
   if (command !== 'serve' && command !== 'demo') {
     process.stderr.write(`${usage}\n`);
     process.exit(command === 'help' || command === '--help' ? 0 : 2);
@@ -85,6 +163,12 @@ async function main(argv: string[]): Promise<void> {
   } catch (err) {
     process.stderr.write(`ladder: ${(err as Error).message}\n`);
     process.exit(2);
+  }
+  if (config.workers > 1 && command === 'serve') {
+    if (cluster.isPrimary) {
+      superviseWorkers(config.workers);
+      return;
+    }
   }
   try {
     const running = await serve(config);

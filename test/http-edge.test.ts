@@ -134,7 +134,7 @@ describe('HTTP edges', () => {
     it('keeps serving, and still accepts HTTP/1.0 without Host', async () => {
       const res = await rawRequest(server, 'GET /healthz HTTP/1.0\r\n\r\n');
       assert.equal(res.status, 200);
-      assert.deepEqual(res.body, { status: 'ok' });
+      assert.deepEqual(res.body, { status: 'ok', mode: 'embedded', loaded_boards: 0 });
     });
   });
 

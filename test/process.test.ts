@@ -205,14 +205,14 @@ describe('startup messages', () => {
     assert.equal(closestName('LADDER_LOGLEVEL'), 'LADDER_LOG_LEVEL');
     assert.equal(closestName('LADDER_DEMORATE'), 'LADDER_DEMO_RATE');
     assert.equal(closestName('LADDER_HSOT'), 'LADDER_HOST');
-    assert.equal(closestName('LADDER_REDIS_URL'), null);
+    assert.equal(closestName('LADDER_MEMCACHED_URL'), null);
     assert.equal(closestName('LADDER_X'), null);
   });
 
   it('warns about unknown LADDER_* variables only', () => {
     assert.deepEqual(
-      unknownVariableWarnings({ LADDER_PROT: '1', LADDER_PORT: '0', LADDER_DEMO_RATE: '5', LADDER_REDIS_URL: 'redis://', PATH: '/bin', ladder_port: '1' }),
-      ['unknown variable LADDER_PROT; did you mean LADDER_PORT?', 'unknown variable LADDER_REDIS_URL (ladder config lists the options)'],
+      unknownVariableWarnings({ LADDER_PROT: '1', LADDER_PORT: '0', LADDER_DEMO_RATE: '5', LADDER_MEMCACHED_URL: 'memcached://', PATH: '/bin', ladder_port: '1' }),
+      ['unknown variable LADDER_MEMCACHED_URL (ladder config lists the options)', 'unknown variable LADDER_PROT; did you mean LADDER_PORT?'],
     );
     // Every LADDER_* variable read in src/ is known.
     assert.ok(knownVariables().includes('LADDER_DEMO_RATE'));

@@ -9,7 +9,8 @@
  * The service is a thin orchestrator over this interface: it validates,
  * looks up the board's rules in the registry and maps results to answers.
  */
-import type { LadderError } from '../core/errors.js';
+import { LadderError } from '../core/errors.js';
+import { checkSubmission } from '../core/submission.js';
 import type { BoardRules, Submission } from '../core/types.js';
 import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
 
@@ -44,6 +45,36 @@ export interface Backend {
   /** Where the board stands, or null when it does not exist. Never loads its entries. */
   standing(boardId: string): Promise<BoardStanding | null>;
 
+  /** Figures for the health answer (GET /healthz): the mode, and in cluster mode the persister's lag. */
+  health(): Record<string, string | number>;
+
   /** Stops background work. The store is closed by its owner. */
   close(): Promise<void>;
+}
+
+/**
+ * The write port's first step, for every backend: each submission passes
+ * checkSubmission (and `also`, when given) or gets its LadderError at its
+ * position of `outcomes`; `valid` are the others, `positions` where their
+ * outcomes go.
+ */
+export function checkedSubmissions(
+  submissions: readonly Submission[],
+  also?: (submission: Submission) => void,
+): { outcomes: (SubmitOutcome | LadderError)[]; valid: Submission[]; positions: number[] } {
+  const outcomes: (SubmitOutcome | LadderError)[] = new Array(submissions.length);
+  const valid: Submission[] = [];
+  const positions: number[] = [];
+  submissions.forEach((submission, i) => {
+    try {
+      checkSubmission(submission);
+      also?.(submission);
+      valid.push(submission);
+      positions.push(i);
+    } catch (err) {
+      if (!(err instanceof LadderError)) throw err;
+      outcomes[i] = err;
+    }
+  });
+  return { outcomes, valid, positions };
 }

@@ -32,14 +32,14 @@
 import { configSchema } from '../core/config.js';
 import { boardNotFound, LadderError } from '../core/errors.js';
 import { newEpoch } from '../core/epoch.js';
-import { checkSubmission, fingerprintOf, submissionFingerprint } from '../core/submission.js';
+import { fingerprintOf, submissionFingerprint } from '../core/submission.js';
 import type { BoardRules, Submission } from '../core/types.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
 import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
 import { BoardRanking } from '../index/memory.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import type { ScoreEvent } from '../store/store.js';
-import type { Backend, BoardStanding, SubmitBatch } from './backend.js';
+import { checkedSubmissions, type Backend, type BoardStanding, type SubmitBatch } from './backend.js';
 
 /** A clean stop checkpoints the boards with at least this many events (or LADDER_CHECKPOINT_EVENTS, if fewer) since their last checkpoint. */
 const CLOSE_CHECKPOINT_EVENTS = 10_000;
@@ -118,20 +118,7 @@ export class EmbeddedBackend implements Backend {
   async submit(rules: BoardRules, submissions: readonly Submission[]): Promise<SubmitBatch> {
     const board = this.#live.get(rules.id) ?? (await this.#load(rules));
     board.lastUsed = Date.now();
-    const outcomes: (SubmitOutcome | LadderError)[] = new Array(submissions.length);
-    const valid: Submission[] = [];
-    const positions: number[] = [];
-    submissions.forEach((submission, i) => {
-      try {
-        checkSubmission(submission);
-        this.#recallFromStore(rules.id, board.ranking, submission);
-        valid.push(submission);
-        positions.push(i);
-      } catch (err) {
-        if (!(err instanceof LadderError)) throw err;
-        outcomes[i] = err;
-      }
-    });
+    const { outcomes, valid, positions } = checkedSubmissions(submissions, (submission) => this.#recallFromStore(rules.id, board.ranking, submission));
     const applied = board.ranking.applyMany(valid);
     const epoch = board.ranking.epoch;
     const receivedAt = Date.now();
@@ -173,6 +160,10 @@ export class EmbeddedBackend implements Backend {
     if (ranking !== undefined) return { epoch: ranking.epoch, version: ranking.version, total: ranking.total };
     const stored = this.#store.getBoardNow(boardId);
     return stored === null ? null : { epoch: stored.epoch, version: stored.version, total: stored.total };
+  }
+
+  health(): Record<string, string | number> {
+    return { mode: 'embedded', loaded_boards: this.#live.size };
   }
 
   /**

@@ -5,6 +5,7 @@
  * the variable. The README table is generated from this schema
  * (`npm run docs:config`), so the two cannot drift apart.
  */
+import { availableParallelism } from 'node:os';
 
 type Parser<T> = (raw: string) => T;
 
@@ -40,6 +41,9 @@ const boolean: Parser<boolean> = (raw) => {
 };
 
 const text: Parser<string> = (raw) => raw;
+
+/** A count of worker processes, or `auto`: one per core this process may use. */
+const workers: Parser<number> = (raw) => (raw.trim() === 'auto' ? availableParallelism() : integer(1, 256)(raw));
 const optionalText: Parser<string | null> = (raw) => (raw === '' ? null : raw);
 
 function option<T>(env: string, defaultValue: T, parse: Parser<T>, doc: string): Option<T> {
@@ -69,6 +73,11 @@ export const configSchema = {
   boardIdleMs: option('LADDER_BOARD_IDLE_MS', 600_000, integer(0, 86_400_000), "A board's entries are loaded on first use and released from memory after this long unused (0: never released)."),
   checkpointEvents: option('LADDER_CHECKPOINT_EVENTS', 100_000, integer(0, 1_000_000_000), "A board is checkpointed (a snapshot file its next load starts from) after this many events since its last checkpoint (0: never; loads replay the whole log)."),
   checkpointIntervalMs: option('LADDER_CHECKPOINT_INTERVAL_MS', 30_000, integer(0, 86_400_000), 'At least this long between two checkpoints of a board, which bounds their cost on a busy board; one checkpoint runs at a time.'),
+  redisUrl: option<string | null>('LADDER_REDIS_URL', null, optionalText, 'Redis of cluster mode, e.g. redis://127.0.0.1:6379/0; several comma-separated seed nodes for a Redis Cluster. Needs LADDER_DATABASE_URL too.'),
+  databaseUrl: option<string | null>('LADDER_DATABASE_URL', null, optionalText, 'PostgreSQL of cluster mode, e.g. postgres://user@host:5432/ladder (an empty database is migrated on start). Needs LADDER_REDIS_URL too.'),
+  redisPrefix: option('LADDER_REDIS_PREFIX', 'ladder:', text, "Prefix of every Redis key and channel of cluster mode; clusters sharing one Redis need different ones."),
+  workers: option('LADDER_WORKERS', 1, workers, 'Cluster mode: worker processes sharing the port on this machine (node:cluster), or auto for one per core. Each is a full cluster member.'),
+  ack: option('LADDER_ACK', 'redis' as const, oneOf('redis', 'durable'), 'Cluster mode: when a submission is answered. redis: applied in Redis and its stream (PostgreSQL within the persister lag); durable: also committed to PostgreSQL.'),
   auditRetentionDays: option('LADDER_AUDIT_RETENTION_DAYS', 0, integer(0, 36_500), 'Score events older than this many days are deleted from the audit log, except those the kept checkpoints still need (0: kept forever).'),
 } as const;
 
@@ -91,7 +100,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       throw err;
     }
   }
-  return Object.freeze({ ...config, ...overrides }) as Config;
+  const loaded = Object.freeze({ ...config, ...overrides }) as Config;
+  if ((loaded.redisUrl === null) !== (loaded.databaseUrl === null)) {
+    const [set, unset] = loaded.redisUrl === null ? ['LADDER_DATABASE_URL', 'LADDER_REDIS_URL'] : ['LADDER_REDIS_URL', 'LADDER_DATABASE_URL'];
+    throw new Error(`${set} is set but ${unset} is not: cluster mode needs both (Redis for live ranks, PostgreSQL for durable history); unset ${set} for embedded mode`);
+  }
+  if (loaded.workers > 1 && loaded.redisUrl === null) {
+    throw new Error(`LADDER_WORKERS=${loaded.workers} needs cluster mode (LADDER_REDIS_URL and LADDER_DATABASE_URL): embedded mode keeps its ranking in one process, so it runs one`);
+  }
+  return loaded;
+}
+
+/** True when the configuration makes this process a cluster member (Redis + PostgreSQL). */
+export function isCluster(config: Config): boolean {
+  return config.redisUrl !== null && config.databaseUrl !== null;
 }
 
 /** Markdown table of every option, for the README. */
@@ -107,6 +129,10 @@ const otherVariables = [
   // Read by the benchmarks and the tests, which pass their environment on to the server.
   'LADDER_BENCH_REDIS_URL',
   'LADDER_TEST_SEED',
+  'LADDER_TEST_REDIS_URL',
+  'LADDER_TEST_DATABASE_URL',
+  // The ports of `npm run cluster` (scripts/cluster.mjs), which passes its environment on to the members.
+  'LADDER_CLUSTER_PORTS',
 ];
 
 /** Every LADDER_* name Ladder reads. */

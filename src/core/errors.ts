@@ -30,6 +30,9 @@ export const ErrorCodes = {
   headers_too_large: { status: 431, doc: 'The request line and headers exceed the server limit (16 KiB).' },
   internal_error: { status: 500, doc: 'A bug in Ladder. The log has the details.' },
   storage_failed: { status: 503, doc: 'A commit to the durable store failed; the submissions in it were not applied (retry them). The log has the cause.' },
+  not_durable_yet: { status: 503, doc: 'Cluster mode, LADDER_ACK=durable: the submission was applied to the live ranking, but PostgreSQL did not commit it in time; retry with the same event_id.' },
+  index_unavailable: { status: 503, doc: 'Cluster mode: Redis (the live ranking) cannot be reached or failed. Retry; a submission with an event_id is applied once however often it is retried.' },
+  board_rebuilding: { status: 503, doc: 'Cluster mode: the board is being rebuilt from PostgreSQL (ladder rebuild); nothing was applied, retry in a moment.' },
   shutting_down: { status: 503, doc: 'The server is shutting down; retry on another instance.' },
 } as const satisfies Record<string, { status: number; doc: string }>;
 

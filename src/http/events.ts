@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { parseStateTag } from '../core/epoch.js';
-import { boardNotFound, invalidField, LadderError } from '../core/errors.js';
+import { invalidField, LadderError } from '../core/errors.js';
 import type { ViewSpec } from '../feed/protocol.js';
 import { CloseCode, type Transport } from '../feed/subscriber.js';
 import { parseViewParam } from '../feed/view.js';
@@ -21,7 +21,7 @@ export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext): voi
     { config: { scope: 'read' }, schema: { params: boardParams } },
     async (request, reply) => {
       const boardId = request.params.id;
-      if (ctx.ladder.boardRules(boardId) === undefined) throw boardNotFound(boardId);
+      await ctx.ladder.requireBoard(boardId);
       const spec = viewOf(request.query.view);
       const lastEventId = request.headers['last-event-id'];
       // Anything that is not `<epoch>-<version>` means "no resume": a snapshot.

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { boardNotFound, LadderError } from '../core/errors.js';
+import { LadderError } from '../core/errors.js';
 import type { SubmissionInput } from '../core/submission.js';
 import type { Metadata } from '../core/types.js';
 import type { HttpContext } from './context.js';
@@ -37,7 +37,7 @@ export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): voi
     '/v1/leaderboards/:id/scores/batch',
     { config: { scope: 'write' }, schema: { params: boardParams, body: batchBody } },
     async (request) => {
-      if (!ladder.boardRules(request.params.id)) throw boardNotFound(request.params.id);
+      await ladder.requireBoard(request.params.id);
       const results: unknown[] = new Array(request.body.scores.length);
       const valid: SubmissionInput[] = [];
       const fields: string[] = [];

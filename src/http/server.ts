@@ -61,7 +61,7 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
   app.addHook('onRequest', requireHost);
   app.addHook('onRequest', authorizeRoute(ctx.auth));
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', async () => ({ status: 'ok', ...ctx.ladder.backend.health() }));
   registerBoardRoutes(app, ctx);
   registerScoreRoutes(app, ctx);
   registerRankingRoutes(app, ctx);

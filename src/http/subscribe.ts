@@ -95,7 +95,7 @@ async function refusalOf(request: FastifyRequest, boardId: string, ctx: HttpCont
     const code = err.code === 'missing_api_key' || err.code === 'invalid_api_key' ? err.code : 'forbidden';
     return { code, message: err.message, closeCode: 4000 + err.status };
   }
-  if (ctx.ladder.boardRules(boardId) === undefined) return boardNotFound(boardId);
+  if ((await ctx.ladder.requireBoard(boardId).catch(() => undefined)) === undefined) return boardNotFound(boardId);
   return null;
 }
 

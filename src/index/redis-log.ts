@@ -14,7 +14,7 @@
  * their names once per node): see LOG_FIELDS. Empty means null; numbers
  * are decimal integers.
  */
-import type { Change, Entry, Metadata } from '../core/types.js';
+import type { Entry, Metadata } from '../core/types.js';
 import type { ScoreEvent } from '../store/store.js';
 
 export const LOG_FIELDS = [
@@ -110,19 +110,5 @@ export function decodeLogEntry(boardId: string, id: string, fields: readonly str
     metadata,
     entry,
     fingerprint: text('fingerprint') === '' ? null : text('fingerprint'),
-  };
-}
-
-/** What a logged event did to the ranking, for the feed; null when it changed nothing. */
-export function changeOf(event: ScoreEvent): Change | null {
-  if (!event.changed) return null;
-  return {
-    boardId: event.boardId,
-    version: event.version,
-    participantId: event.participantId,
-    score: event.newScore,
-    achievedAt: event.entry.achievedAt,
-    oldRank: event.oldRank,
-    newRank: event.newRank,
   };
 }

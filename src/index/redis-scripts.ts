@@ -26,6 +26,7 @@ export const ReplyCode = {
   boardNotFound: 1,
   scoreOverflow: 2,
   eventIdConflict: 3,
+  boardBusy: 4,
 } as const;
 
 const LUA_DIR = new URL('./lua/', import.meta.url);

@@ -336,7 +336,33 @@ export class RedisIndex implements RankIndex {
     });
     const reply = (await scripts.applyScores.run(this.#client, [keys.state, keys.ranking, keys.metadata, keys.log, keys.buckets, keys.events], args)) as Reply;
     if (reply[0] === ReplyCode.boardNotFound) throw boardNotFound(boardId);
+    if (reply[0] === ReplyCode.boardBusy) {
+      throw new LadderError('board_rebuilding', `leaderboard '${boardId}' is being rebuilt from the durable store (ladder rebuild); nothing was applied, retry in a moment`, { leaderboard_id: boardId });
+    }
     return { epoch: reply[1] as string, outcomes: submissions.map((submission, i) => outcomeOf(reply[i + 2] as Reply, submission)) };
+  }
+
+  /**
+   * Refuses the board's writes (board_rebuilding) until `untilMs` by the
+   * writers' clocks, or until thaw: a rebuild drains the board's change log,
+   * then loads it, and no write may land between the two.
+   */
+  async freeze(boardId: string, untilMs: number): Promise<void> {
+    await this.#client.hset(this.keys(boardId).state, 'frozen_until', String(untilMs));
+  }
+
+  async thaw(boardId: string): Promise<void> {
+    await this.#client.hdel(this.keys(boardId).state, 'frozen_until');
+  }
+
+  /** True when Redis holds the board (its state hash). */
+  async exists(boardId: string): Promise<boolean> {
+    return (await this.#client.exists(this.keys(boardId).state)) === 1;
+  }
+
+  /** The seq of the board's last logged event, 0 for none (or an unknown board). */
+  async lastSeq(boardId: string): Promise<number> {
+    return Number((await this.#client.hget(this.keys(boardId).state, 'seq')) ?? 0);
   }
 
   /** RankIndex.read: one script call for every query. Complexity: O(log n + entries returned) per query. */

@@ -97,7 +97,7 @@ export class Ladder {
 
   /** Opens the service over the ports. Boards' entries are loaded on first use, by the backend. */
   static async open(parts: LadderParts): Promise<Ladder> {
-    return new Ladder(parts, await BoardRegistry.open(parts.store, parts.bus));
+    return new Ladder(parts, await BoardRegistry.open(parts.store, parts.bus, { shared: parts.config.redisUrl !== null }));
   }
 
   /** Number of boards. Complexity: O(1). */
@@ -128,7 +128,7 @@ export class Ladder {
   }
 
   async getBoard(boardId: string): Promise<BoardSummary> {
-    const config = this.requireBoard(boardId);
+    const config = await this.requireBoard(boardId);
     const standing = await this.backend.standing(boardId);
     if (standing === null) throw boardNotFound(boardId);
     return { config, ...standing };
@@ -143,7 +143,7 @@ export class Ladder {
   }
 
   async deleteBoard(boardId: string): Promise<void> {
-    this.requireBoard(boardId);
+    await this.requireBoard(boardId);
     if (!(await this.registry.delete(boardId))) throw boardNotFound(boardId);
   }
 
@@ -164,7 +164,7 @@ export class Ladder {
    * others. `fields` names each item in error messages (e.g. `scores[3]`).
    */
   async submitMany(boardId: string, inputs: readonly SubmissionInput[], fields?: readonly string[]): Promise<(SubmitResult | LadderError)[]> {
-    const rules = this.requireBoard(boardId);
+    const rules = await this.requireBoard(boardId);
     const now = Date.now();
     const results: (SubmitResult | LadderError)[] = new Array(inputs.length);
     const submissions: Submission[] = [];
@@ -192,7 +192,7 @@ export class Ladder {
    * of the listed participants ("friends" board). One read of one state.
    */
   async rankings(boardId: string, query: RankingsQuery): Promise<RankingsPage> {
-    const rules = this.requireBoard(boardId);
+    const rules = await this.requireBoard(boardId);
     let rankQuery: RankQuery;
     if (query.participants !== undefined) rankQuery = { kind: 'participants', participantIds: query.participants };
     else if (query.around !== undefined) rankQuery = { kind: 'around', participantId: query.around, size: query.limit };
@@ -205,7 +205,7 @@ export class Ladder {
 
   /** A participant's standing with up to `neighbors` entries above and below (core/windows.ts neighborSpan). */
   async participant(boardId: string, participantId: string, neighbors: number): Promise<ParticipantStanding> {
-    const rules = this.requireBoard(boardId);
+    const rules = await this.requireBoard(boardId);
     const read = await this.backend.read(rules, [{ kind: 'neighbors', participantId, radius: neighbors }]);
     const { entries, focus } = read.pages[0]!;
     if (focus === null) throw participantNotFound(boardId, participantId);
@@ -217,8 +217,8 @@ export class Ladder {
   }
 
   /** Answers the queries from one state of the board (the feed's read). */
-  read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead> {
-    return this.backend.read(this.requireBoard(boardId), queries);
+  async read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead> {
+    return this.backend.read(await this.requireBoard(boardId), queries);
   }
 
   /**
@@ -228,10 +228,20 @@ export class Ladder {
    * (long-poll).
    */
   async waitForVersion(boardId: string, afterVersion: number, epoch: string | null, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    this.requireBoard(boardId);
-    const standing = await this.backend.standing(boardId);
-    if (standing === null || passed(standing, afterVersion, epoch) || timeoutMs <= 0 || signal?.aborted) return;
-    await new Promise<void>((resolve) => {
+    await this.requireBoard(boardId);
+    // Listening first, then reading: a change between the two is not missed.
+    const unwatch = await this.bus.watch(boardId);
+    try {
+      const standing = await this.backend.standing(boardId);
+      if (standing === null || passed(standing, afterVersion, epoch) || timeoutMs <= 0 || signal?.aborted) return;
+      await this.waitForChange(boardId, afterVersion, epoch, timeoutMs, signal);
+    } finally {
+      unwatch();
+    }
+  }
+
+  private waitForChange(boardId: string, afterVersion: number, epoch: string | null, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
       const waiters = this.versionWaiters.get(boardId) ?? new Set<VersionWaiter>();
       this.versionWaiters.set(boardId, waiters);
       const waiter: VersionWaiter = {
@@ -268,8 +278,9 @@ export class Ladder {
     for (const waiter of [...(this.versionWaiters.get(boardId) ?? [])]) if (due(waiter)) waiter.wake();
   }
 
-  private requireBoard(boardId: string): BoardConfig {
-    const board = this.registry.get(boardId);
+  /** The board's configuration; one created through another process a moment ago is looked up in the store. */
+  async requireBoard(boardId: string): Promise<BoardConfig> {
+    const board = this.registry.get(boardId) ?? (await this.registry.find(boardId));
     if (!board) throw boardNotFound(boardId);
     return board;
   }

@@ -18,6 +18,8 @@ export class BoardRegistry {
   private constructor(
     private readonly store: Store,
     private readonly bus: ChangeBus,
+    /** The store is shared with other processes (cluster mode): a board unknown here may have just been created by one. */
+    private readonly shared: boolean,
   ) {
     this.#unsubscribe = bus.subscribe((message) => {
       switch (message.kind) {
@@ -33,8 +35,8 @@ export class BoardRegistry {
   }
 
   /** Reads every board's configuration from the store. Complexity: O(b). */
-  static async open(store: Store, bus: ChangeBus): Promise<BoardRegistry> {
-    const registry = new BoardRegistry(store, bus);
+  static async open(store: Store, bus: ChangeBus, options: { shared?: boolean } = {}): Promise<BoardRegistry> {
+    const registry = new BoardRegistry(store, bus, options.shared ?? false);
     for (const stored of await store.listBoards()) registry.#set(stored.config);
     return registry;
   }
@@ -46,6 +48,19 @@ export class BoardRegistry {
   /** The board's configuration, or undefined. Synchronous, from memory. */
   get(boardId: string): BoardConfig | undefined {
     return this.#boards.get(boardId);
+  }
+
+  /**
+   * The board's configuration, looked up in a shared store when it is not
+   * known here yet: a board created through another process a moment ago,
+   * whose announcement is still on its way, is answered, not 404.
+   */
+  async find(boardId: string): Promise<BoardConfig | undefined> {
+    const known = this.#boards.get(boardId);
+    if (known !== undefined || !this.shared) return known;
+    const stored = await this.store.getBoard(boardId);
+    if (stored !== null) this.#set(stored.config);
+    return stored?.config;
   }
 
   /** Board ids in order. Complexity: O(1), O(b log b) after a change. */

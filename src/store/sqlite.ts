@@ -42,7 +42,7 @@ import {
 } from './sqlite-rows.js';
 import * as SQL from './sqlite-sql.js';
 import type { OpResult, SyncMode } from './sqlite-writer.js';
-import type { ApiKeyRecord, BoardCheckpoint, KeyScope, LoadedBoard, RankedColumns, ScoreEvent, Store, StoredBoard } from './store.js';
+import { loadedEntries, type ApiKeyRecord, type BoardCheckpoint, type KeyScope, type LoadedBoard, type RankedColumns, type ScoreEvent, type Store, type StoredBoard } from './store.js';
 
 /** Entries per chunk of a base-state or log read: about 30 MB of JSON. */
 const LOAD_CHUNK = 500_000;
@@ -298,18 +298,9 @@ export class SqliteStore implements Store {
    */
   async loadEntries(boardId: string): Promise<Entry[]> {
     const loaded = this.loadBoardNow(boardId);
-    if (loaded === null) return [];
-    const { ranked, changed } = loaded;
-    const replaced = new Set(changed.map((entry) => entry.participantId));
-    const entries: Entry[] = [];
-    for (let i = 0; i < ranked.ids.length; i++) {
-      const participantId = ranked.ids[i]!;
-      if (replaced.has(participantId)) continue;
-      entries.push({ participantId, score: ranked.scores[i]!, achievedAt: ranked.achievedAt[i]!, updatedAt: ranked.updatedAt[i]!, metadata: ranked.metadata.get(i) ?? null });
-    }
-    for (const entry of changed) entries.push(entry);
-    return entries;
+    return loaded === null ? [] : loadedEntries(loaded);
   }
+
 
   /**
    * Runs the audit-log retention and deletes released base states, in ops of

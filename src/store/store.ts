@@ -110,6 +110,20 @@ export interface LoadedBoard {
   readonly seq: number;
 }
 
+/** The loaded board's entries as objects, in no particular order: the checkpoint's columns with the entries changed after it on top. */
+export function loadedEntries(loaded: LoadedBoard): Entry[] {
+  const { ranked, changed } = loaded;
+  const replaced = new Set(changed.map((entry) => entry.participantId));
+  const entries: Entry[] = [];
+  for (let i = 0; i < ranked.ids.length; i++) {
+    const participantId = ranked.ids[i]!;
+    if (replaced.has(participantId)) continue;
+    entries.push({ participantId, score: ranked.scores[i]!, achievedAt: ranked.achievedAt[i]!, updatedAt: ranked.updatedAt[i]!, metadata: ranked.metadata.get(i) ?? null });
+  }
+  for (const entry of changed) entries.push(entry);
+  return entries;
+}
+
 export interface Store {
   /** Creates the board at version 0 of `epoch`. Throws LadderError('board_exists') when the id is taken. */
   createBoard(config: BoardConfig, epoch: string): Promise<void>;

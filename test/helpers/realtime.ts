@@ -9,16 +9,19 @@ import { applyDelta, stateFromSnapshot, type ViewState } from '../../src/client/
 import type { ServerMessage, ViewSpec, WireEntry } from '../../src/feed/protocol.js';
 import { api, boardId as uniqueBoardId, type TestServer } from './server.js';
 
+/** What these helpers need of a server: where it is, and a key that may do anything. */
+type Target = Pick<TestServer, 'url' | 'adminKey'>;
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function createBoard(server: TestServer, sortOrder: 'desc' | 'asc' = 'desc'): Promise<string> {
+export async function createBoard(server: Target, sortOrder: 'desc' | 'asc' = 'desc'): Promise<string> {
   const id = uniqueBoardId('rt');
   const res = await api(server, 'POST', '/v1/leaderboards', { key: server.adminKey, body: { id, sort_order: sortOrder, operator: 'best' } });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return id;
 }
 
-export async function submit(server: TestServer, board: string, participantId: string, score: number, timestamp?: number): Promise<{ version: number; rank: number }> {
+export async function submit(server: Target, board: string, participantId: string, score: number, timestamp?: number): Promise<{ version: number; rank: number }> {
   const body: Record<string, unknown> = { participant_id: participantId, score };
   if (timestamp !== undefined) body.timestamp = timestamp;
   const res = await api(server, 'POST', `/v1/leaderboards/${board}/scores`, { key: server.adminKey, body });
@@ -26,13 +29,13 @@ export async function submit(server: TestServer, board: string, participantId: s
   return res.body;
 }
 
-export async function submitBatch(server: TestServer, board: string, scores: { participant_id: string; score: number; timestamp?: number }[]): Promise<void> {
+export async function submitBatch(server: Target, board: string, scores: { participant_id: string; score: number; timestamp?: number }[]): Promise<void> {
   const res = await api(server, 'POST', `/v1/leaderboards/${board}/scores/batch`, { key: server.adminKey, body: { scores } });
   assert.equal(res.status, 200, JSON.stringify(res.body));
 }
 
 /** The entries the REST API answers for the same window as `view`. */
-export async function restWindow(server: TestServer, board: string, view: ViewSpec): Promise<WireEntry[]> {
+export async function restWindow(server: Target, board: string, view: ViewSpec): Promise<WireEntry[]> {
   let query: string;
   // The same window rule for both (core/windows.ts): an around view of radius k is `around` with limit 2k+1.
   if ('top' in view) query = `limit=${view.top}&offset=0`;
@@ -58,7 +61,7 @@ export async function eventually(check: () => void | Promise<void>, ms = 3_000):
   }
 }
 
-export function wsUrl(server: TestServer, board: string, query = ''): string {
+export function wsUrl(server: Target, board: string, query = ''): string {
   return `${server.url.replace(/^http/, 'ws')}/v1/leaderboards/${board}/subscribe${query}`;
 }
 

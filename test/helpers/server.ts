@@ -1,6 +1,10 @@
 /**
  * Starts the real server (embedded mode, port 0, a temp data directory) for
- * tests that go through the front door.
+ * tests that go through the front door. With LADDER_TEST_CLUSTER=1 (set by
+ * the files of test/cluster-suites/) it starts a two-member cluster instead,
+ * behind a round-robin proxy (helpers/cluster.ts), so that the same suites
+ * check cluster mode, with their requests and sockets spread over both
+ * members; `ladder` and `feed` are then the first member's.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +26,7 @@ export interface TestServer {
 }
 
 export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  if (process.env.LADDER_TEST_CLUSTER === '1') return startClusterServer(overrides);
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'ladder-test-'));
   const adminKey = overrides.adminKey ?? generateKey();
   const config = loadConfig({}, { port: 0, logLevel: 'silent', ...overrides, dataDir, adminKey });
@@ -36,6 +41,20 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Test
       await running.close();
       if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+async function startClusterServer(overrides: Partial<Config>): Promise<TestServer> {
+  const { startCluster } = await import('./cluster.js');
+  const cluster = await startCluster({ members: 2, overrides });
+  const first = cluster.members[0]!;
+  return {
+    url: cluster.url,
+    adminKey: cluster.adminKey,
+    ladder: first.ladder,
+    feed: first.feed,
+    dataDir: '',
+    close: () => cluster.close(),
   };
 }
 

@@ -28,7 +28,9 @@
              fingerprint ('' without an event id)
 
   Output:
-    {BOARD_NOT_FOUND} when the board does not exist, else
+    {BOARD_NOT_FOUND} when the board does not exist,
+    {BOARD_BUSY} while a rebuild holds it (state field frozen_until, ms,
+    later than receivedAt; index/redis.ts freeze), else
     {OK, epoch, outcome 1, outcome 2, ...}, an outcome per submission:
       {OK, duplicate 0|1, changed 0|1, version, <entry>[, <previous>]}
       {SCORE_OVERFLOW, current score}
@@ -41,6 +43,8 @@
 
 local board = readBoard(KEYS[1], KEYS[2], KEYS[3], KEYS[5])
 if not board then return {BOARD_NOT_FOUND} end
+local frozenUntil = redis.call('HGET', KEYS[1], 'frozen_until')
+if frozenUntil and tonumber(frozenUntil) > tonumber(ARGV[1]) then return {BOARD_BUSY} end
 local desc = board.desc
 local state = redis.call('HMGET', KEYS[1], 'operator', 'seq', 'log_n', 'event_day')
 local operator = state[1]

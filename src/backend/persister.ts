@@ -1,0 +1,280 @@
+/**
+ * The persister of cluster mode (DESIGN.md "Cluster durability"): the events
+ * that the Redis scripts appended to the boards' streams go to PostgreSQL in
+ * batches, through the Store port, by a consumer group that every Ladder
+ * process joins.
+ *
+ * - A process drains the streams of the boards it wrote to, at once
+ *   (`touched`): its events reach PostgreSQL within a commit or two.
+ * - Every `sweepMs` it also looks at every board: entries no one read yet
+ *   (their writer died before it could) are read, and entries that another
+ *   consumer read but did not acknowledge for `claimIdleMs` (it died
+ *   mid-batch) are claimed (XAUTOCLAIM). So a process that dies loses
+ *   nothing: the others finish its work.
+ * - appendEvents is idempotent on (board, seq) and on event ids, so an
+ *   entry persisted twice (claimed from a consumer that had committed but not
+ *   yet acknowledged) is kept once.
+ * - An entry is acknowledged only after its commit, and a stream is trimmed
+ *   only below its oldest entry that is not acknowledged.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import type { ScoreEvent, Store } from '../store/store.js';
+
+type Client = Redis | Cluster;
+
+/** The consumer group every Ladder process joins. */
+export const PERSISTER_GROUP = 'ladder-persister';
+
+/** A stream entry as XREADGROUP and XAUTOCLAIM return it: id and flat field list. */
+type StreamEntry = [id: string, fields: string[]];
+
+export interface PersisterOptions {
+  /** This process's consumer name in the group (unique per process). */
+  readonly consumer: string;
+  /** The key of a board's stream. */
+  readonly streamKey: (boardId: string) => string;
+  /** Turns a stream entry into the event it logged. */
+  readonly decode: (boardId: string, id: string, fields: readonly string[]) => ScoreEvent;
+  /** Every board id, for the sweep. */
+  readonly boardIds: () => Promise<readonly string[]>;
+  /** Entries read per call. */
+  readonly batchSize?: number;
+  readonly sweepMs?: number;
+  /** An entry read by another consumer and not acknowledged for this long is claimed. */
+  readonly claimIdleMs?: number;
+  /** Called after events of a board are committed, with the greatest seq committed. */
+  readonly onPersisted?: (boardId: string, seq: number) => void;
+  readonly onError?: (err: unknown, boardId: string | null) => void;
+  /** Told the lag after each sweep. */
+  readonly onSwept?: (lag: PersisterLag) => void;
+}
+
+export interface PersisterLag {
+  /** Stream entries not committed to PostgreSQL yet, as of the last sweep. */
+  readonly events: number;
+  /** Age of the oldest of them (ms), as of the last sweep; 0 when none. */
+  readonly ms: number;
+}
+
+export class Persister {
+  readonly #redis: Client;
+  readonly #store: Store;
+  readonly #options: PersisterOptions;
+  readonly #batchSize: number;
+  /** Boards to drain; a board being drained is drained again when touched meanwhile. */
+  readonly #touched = new Set<string>();
+  readonly #draining = new Map<string, Promise<void>>();
+  readonly #groups = new Set<string>();
+  readonly #sweeper: NodeJS.Timeout;
+  #sweeping: Promise<void> | null = null;
+  #lag: PersisterLag = { events: 0, ms: 0 };
+  #closed = false;
+
+  constructor(redis: Client, store: Store, options: PersisterOptions) {
+    this.#redis = redis;
+    this.#store = store;
+    this.#options = options;
+    this.#batchSize = options.batchSize ?? 1000;
+    this.#sweeper = setInterval(() => void this.sweep(), options.sweepMs ?? 2000);
+    this.#sweeper.unref();
+  }
+
+  get lag(): PersisterLag {
+    return this.#lag;
+  }
+
+  /** The board's stream has new entries written by this process: drain it soon. */
+  touched(boardId: string): void {
+    if (this.#closed) return;
+    this.#touched.add(boardId);
+    if (!this.#draining.has(boardId)) this.#startDrain(boardId);
+  }
+
+  /**
+   * Moves everything the board's stream holds to PostgreSQL now: entries no
+   * one read, and those other consumers read and did not acknowledge yet,
+   * however recent (a rebuild, which must not lose them).
+   */
+  async drainBoard(boardId: string): Promise<void> {
+    await this.#claim(boardId, 0);
+    this.touched(boardId);
+    await this.#draining.get(boardId);
+  }
+
+  /** Resolves once every board touched so far is drained (tests, shutdown). */
+  async flush(): Promise<void> {
+    while (this.#draining.size > 0) await Promise.all(this.#draining.values());
+  }
+
+  /** One pass over every board: unread entries, stale pending ones, the lag. */
+  sweep(): Promise<void> {
+    this.#sweeping ??= this.#sweepAll().finally(() => {
+      this.#sweeping = null;
+    });
+    return this.#sweeping;
+  }
+
+  /** Stops sweeping and waits for the drains under way. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    await this.flush();
+    await this.#sweeping;
+  }
+
+  #startDrain(boardId: string): void {
+    const drain = (async () => {
+      while (this.#touched.delete(boardId)) {
+        try {
+          while ((await this.#readAndPersist(boardId)) === this.#batchSize);
+        } catch (err) {
+          if (isNoGroup(err)) {
+            // The stream was deleted and written again (a rebuild): make the group anew and read on.
+            this.#groups.delete(boardId);
+            this.#touched.add(boardId);
+          } else {
+            this.#options.onError?.(err, boardId);
+          }
+        }
+      }
+    })().finally(() => this.#draining.delete(boardId));
+    this.#draining.set(boardId, drain);
+  }
+
+  async #sweepAll(): Promise<void> {
+    let events = 0;
+    let oldest = Infinity;
+    let boardIds: readonly string[];
+    try {
+      boardIds = await this.#options.boardIds();
+    } catch (err) {
+      this.#options.onError?.(err, null);
+      return;
+    }
+    for (const boardId of boardIds) {
+      if (this.#closed) return;
+      try {
+        await this.#claim(boardId, this.#options.claimIdleMs ?? 10_000);
+        if (!this.#draining.has(boardId)) this.touched(boardId);
+        await this.#draining.get(boardId);
+        const lag = await this.#boardLag(boardId);
+        events += lag.events;
+        if (lag.events > 0) oldest = Math.min(oldest, lag.oldest);
+      } catch (err) {
+        if (isNoGroup(err)) this.#groups.delete(boardId);
+        else this.#options.onError?.(err, boardId);
+      }
+    }
+    this.#lag = { events, ms: events === 0 ? 0 : Math.max(0, Date.now() - oldest) };
+    this.#options.onSwept?.(this.#lag);
+  }
+
+  /** Reads up to a batch of entries no one read, commits it, acknowledges it. Returns how many it read. */
+  async #readAndPersist(boardId: string): Promise<number> {
+    const key = this.#options.streamKey(boardId);
+    await this.#ensureGroup(boardId, key);
+    const reply = (await this.#redis.xreadgroup('GROUP', PERSISTER_GROUP, this.#options.consumer, 'COUNT', this.#batchSize, 'STREAMS', key, '>')) as
+      | [string, StreamEntry[]][]
+      | null;
+    const entries = reply?.[0]?.[1] ?? [];
+    await this.#persist(boardId, key, entries);
+    return entries.length;
+  }
+
+  /** Takes over (and persists) the entries another consumer read and left unacknowledged for `minIdleMs`. */
+  async #claim(boardId: string, minIdleMs: number): Promise<void> {
+    const key = this.#options.streamKey(boardId);
+    await this.#ensureGroup(boardId, key);
+    let cursor = '0-0';
+    do {
+      const [next, entries] = (await this.#redis.xautoclaim(key, PERSISTER_GROUP, this.#options.consumer, minIdleMs, cursor, 'COUNT', this.#batchSize)) as [
+        string,
+        (StreamEntry | null)[],
+        ...unknown[],
+      ];
+      // Entries trimmed away meanwhile come back as null.
+      await this.#persist(boardId, key, entries.filter((entry): entry is StreamEntry => entry !== null));
+      cursor = next;
+    } while (cursor !== '0-0' && !this.#closed);
+  }
+
+  async #persist(boardId: string, key: string, entries: readonly StreamEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const events = entries.map(([id, fields]) => this.#options.decode(boardId, id, fields));
+    await this.#store.appendEvents(events);
+    const ids = entries.map(([id]) => id);
+    await this.#redis.xack(key, PERSISTER_GROUP, ...ids);
+    this.#options.onPersisted?.(boardId, events[events.length - 1]!.seq);
+    await this.#trim(key);
+  }
+
+  /** Trims the stream below its oldest entry that is not acknowledged. */
+  async #trim(key: string): Promise<void> {
+    const [pending, smallest] = (await this.#redis.xpending(key, PERSISTER_GROUP)) as [number, string | null, ...unknown[]];
+    let below: string;
+    if (pending > 0 && smallest !== null) {
+      below = smallest;
+    } else {
+      const group = await this.#groupInfo(key);
+      if (group === null) return;
+      // Everything up to last-delivered-id is acknowledged; the entries after it are unread.
+      below = group.lastDelivered;
+    }
+    await this.#redis.xtrim(key, 'MINID', below);
+  }
+
+  /** Unread plus unacknowledged entries, and the receipt time of the oldest of them. */
+  async #boardLag(boardId: string): Promise<{ events: number; oldest: number }> {
+    const key = this.#options.streamKey(boardId);
+    const group = await this.#groupInfo(key);
+    if (group === null) return { events: 0, oldest: 0 };
+    const [pending, smallest] = (await this.#redis.xpending(key, PERSISTER_GROUP)) as [number, string | null, ...unknown[]];
+    const events = pending + group.lag;
+    if (events === 0) return { events: 0, oldest: 0 };
+    const first = (await this.#redis.xrange(key, pending > 0 && smallest !== null ? smallest : `(${group.lastDelivered}`, '+', 'COUNT', 1)) as StreamEntry[];
+    const entry = first[0];
+    return { events, oldest: entry === undefined ? Date.now() : this.#options.decode(boardId, entry[0], entry[1]).receivedAt };
+  }
+
+  async #groupInfo(key: string): Promise<{ lastDelivered: string; lag: number } | null> {
+    let groups: unknown[][];
+    try {
+      groups = (await this.#redis.xinfo('GROUPS', key)) as unknown[][];
+    } catch (err) {
+      if (isNoSuchKey(err)) return null;
+      throw err;
+    }
+    for (const fields of groups) {
+      const info = new Map<string, unknown>();
+      for (let i = 0; i + 1 < fields.length; i += 2) info.set(String(fields[i]), fields[i + 1]);
+      if (info.get('name') !== PERSISTER_GROUP) continue;
+      const lag = info.get('lag');
+      return { lastDelivered: String(info.get('last-delivered-id')), lag: typeof lag === 'number' ? lag : Number(lag ?? 0) };
+    }
+    return null;
+  }
+
+  /** Creates the group on the board's stream (and the stream) unless it exists. */
+  async #ensureGroup(boardId: string, key: string): Promise<void> {
+    if (this.#groups.has(boardId)) return;
+    try {
+      await this.#redis.xgroup('CREATE', key, PERSISTER_GROUP, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!(err instanceof Error && err.message.startsWith('BUSYGROUP'))) throw err;
+    }
+    this.#groups.add(boardId);
+  }
+
+  /** The board's stream was deleted (a rebuild, a deleted board): its group goes with it. */
+  forget(boardId: string): void {
+    this.#groups.delete(boardId);
+  }
+}
+
+function isNoGroup(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOGROUP');
+}
+
+function isNoSuchKey(err: unknown): boolean {
+  return err instanceof Error && /no such key/i.test(err.message);
+}

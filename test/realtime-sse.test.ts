@@ -10,6 +10,9 @@ import { Subscriber } from '../src/feed/subscriber.js';
 import { api, startServer, type TestServer } from './helpers/server.js';
 import { createBoard, eventually, restWindow, sleep, SseReader, submit } from './helpers/realtime.js';
 
+/** In the cluster suites a reconnection may reach the other member, which has no history of the view: it resyncs from a snapshot (README, Cluster mode). */
+const PER_PROCESS_HISTORY = process.env.LADDER_TEST_CLUSTER === '1' ? 'delta history is per process; across members a resume gets a snapshot' : false;
+
 const HEARTBEAT_MS = 200;
 
 describe('SSE events', () => {
@@ -67,7 +70,7 @@ describe('SSE events', () => {
     });
   });
 
-  it('resumes from Last-Event-ID with the missed deltas, or sends a snapshot when they are gone', async () => {
+  it('resumes from Last-Event-ID with the missed deltas, or sends a snapshot when they are gone', { skip: PER_PROCESS_HISTORY }, async () => {
     const board = await createBoard(server);
     const first = await open(board, 'top:5');
     const { epoch } = (await first.next((e) => e.event === 'snapshot')).data as SnapshotMessage;

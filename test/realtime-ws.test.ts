@@ -12,6 +12,9 @@ import type { DeltaMessage, ServerMessage, SnapshotMessage } from '../src/feed/p
 import { api, startServer, type TestServer } from './helpers/server.js';
 import { createBoard, eventually, FeedClient, restWindow, sleep, submit, submitBatch, wsUrl } from './helpers/realtime.js';
 
+/** In the cluster suites a reconnection may reach the other member, which has no history of the view: it resyncs from a snapshot (README, Cluster mode). */
+const PER_PROCESS_HISTORY = process.env.LADDER_TEST_CLUSTER === '1' ? 'delta history is per process; across members a resume gets a snapshot' : false;
+
 const HEARTBEAT_MS = 300;
 
 describe('WebSocket subscribe', () => {
@@ -102,7 +105,7 @@ describe('WebSocket subscribe', () => {
     assert.deepEqual(client.gaps, []);
   });
 
-  it('resumes within the history with the missed deltas, and beyond it with a snapshot', async () => {
+  it('resumes within the history with the missed deltas, and beyond it with a snapshot', { skip: PER_PROCESS_HISTORY }, async () => {
     const board = await createBoard(server);
     const first = await connect(board);
     await first.subscribe('t', { top: 10 });
@@ -150,7 +153,7 @@ describe('WebSocket subscribe', () => {
     watcher.close();
   });
 
-  it('resumes a view that lingered through changes with one delta from where it was', async () => {
+  it('resumes a view that lingered through changes with one delta from where it was', { skip: PER_PROCESS_HISTORY }, async () => {
     const board = await createBoard(server);
     const first = await connect(board);
     await first.subscribe('t', { top: 5 });
@@ -333,7 +336,7 @@ describe('WebSocket slow consumers', () => {
     return socket;
   }
 
-  it('skips deltas to a client that stopped reading without stalling the others, then resyncs it with a snapshot', async () => {
+  it('skips deltas to a client that stopped reading without stalling the others, then resyncs it with a snapshot', { skip: process.env.LADDER_TEST_CLUSTER === '1' ? "the cluster suites' TCP proxy buffers what the client does not read, so the server cannot see it stall" : false }, async () => {
     await start(64 * 1024 * 1024);
     const board = await bigBoard();
     const slow = await FeedClient.connect(wsUrl(server, board));

@@ -1,0 +1,218 @@
+/**
+ * Cluster mode on a real Redis Cluster: three redis-server masters that this
+ * file starts itself (test/helpers/redis-cluster.ts), reached through
+ * connectRedis, as LADDER_REDIS_URL reaches them.
+ *
+ * - The RankIndex conformance suite, unchanged, over ioredis' Cluster client,
+ *   and a check that boards really spread over the nodes, each board's keys
+ *   on the one node that owns its hash tag's slot.
+ * - A smoke test of a whole Ladder member over HTTP and WebSocket: boards,
+ *   single and batch submissions, rankings, a participant with neighbours, a
+ *   live delta, every event persisted to PostgreSQL, and `ladder rebuild`
+ *   after one board's keys were lost.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
+import { startLadder, type RunningLadder } from '../src/app.js';
+import { connectRedis, type RedisClient } from '../src/backend/redis-client.js';
+import { loadConfig, type Config } from '../src/core/config.js';
+import type { DeltaMessage, SnapshotMessage } from '../src/feed/protocol.js';
+import { RedisIndex } from '../src/index/redis.js';
+import { generateKey } from '../src/service/auth.js';
+import { indexConformance } from './conformance/index.js';
+import { skipWithoutPostgres, TestDatabase } from './helpers/postgres.js';
+import { runCli } from './helpers/process.js';
+import { eventually, FeedClient, wsUrl } from './helpers/realtime.js';
+import { skipWithoutRedisServer, startRedisCluster, type TestRedisCluster } from './helpers/redis-cluster.js';
+import { api } from './helpers/server.js';
+
+const SUITES = ['RankIndex conformance: RedisIndex on a Redis Cluster', 'RedisIndex on a Redis Cluster', 'cluster mode on a Redis Cluster'];
+const skipCluster = skipWithoutRedisServer(SUITES.join(', '));
+const T0 = 1_700_000_000_000;
+
+/** The keys under `prefix` that this node holds itself (SCAN on a cluster node sees only its own slots). */
+async function keysOn(node: Redis, prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await node.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1_000);
+    found.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return found;
+}
+
+/** The board id of a key `<prefix>{<board>}:…`. */
+function boardOf(key: string): string {
+  return key.slice(key.indexOf('{') + 1, key.indexOf('}'));
+}
+
+/** Which node (index into cluster.nodes) owns the slot of `key`, by CLUSTER SLOTS. */
+async function ownerOf(cluster: TestRedisCluster, key: string): Promise<number> {
+  const slot = (await cluster.nodes[0]!.cluster('KEYSLOT', key)) as number;
+  const range = (await cluster.nodes[0]!.cluster('SLOTS')).find(([from, to]) => slot >= from && slot <= to);
+  assert.ok(range?.[2] !== undefined, `slot ${slot} is served`);
+  return cluster.ports.indexOf(range[2][1]);
+}
+
+if (skipCluster === false) {
+  const cluster = await startRedisCluster();
+  const client: RedisClient = await connectRedis(cluster.seeds);
+  after(async () => {
+    client.disconnect();
+    await cluster.stop();
+  });
+
+  it('connectRedis takes the seed list for a Redis Cluster and gets a cluster client', () => {
+    assert.ok('nodes' in client, 'an ioredis Cluster');
+    assert.equal(client.nodes('master').length, 3);
+  });
+
+  indexConformance('RedisIndex on a Redis Cluster', async () => RedisIndex.create(client, { prefix: `conf-${randomBytes(4).toString('hex')}:` }));
+
+  describe('RedisIndex on a Redis Cluster', () => {
+    it("spreads boards over the nodes, every key of a board on the node that owns its hash tag's slot", async () => {
+      const prefix = `spread-${randomBytes(4).toString('hex')}:`;
+      const index = new RedisIndex(client, { prefix });
+      const ids = Array.from({ length: 12 }, (_, i) => `board-${i}`);
+      for (const id of ids) {
+        await index.open({ id, sortOrder: 'desc', operator: 'increment' }, { epoch: `epoch-${id}`, version: 0 });
+        const eventId = `e-${id}`;
+        await index.apply(id, [{ participantId: 'a', score: 1, timestamp: T0, eventId, metadata: { id } }]);
+        // A load goes through temporary keys and a pipeline: the same slot too.
+        await index.load(id, [{ participantId: 'b', score: 2, achievedAt: T0, updatedAt: T0, metadata: null }], { epoch: `loaded-${id}`, version: 5 });
+        await index.apply(id, [{ participantId: 'c', score: 3, timestamp: T0, eventId, metadata: null }]);
+      }
+      const holders = new Map<string, number>();
+      for (const [n, node] of cluster.nodes.entries()) {
+        for (const key of await keysOn(node, prefix)) {
+          const id = boardOf(key);
+          assert.equal(holders.get(id) ?? n, n, `every key of ${id} on one node (${key})`);
+          holders.set(id, n);
+        }
+      }
+      assert.deepEqual([...holders.keys()].sort(), [...ids].sort(), 'every board has keys');
+      for (const id of ids) assert.equal(holders.get(id), await ownerOf(cluster, index.keys(id).state), `${id} lives where its slot is served`);
+      const used = new Set(holders.values());
+      assert.ok(used.size >= 2, `the boards' keys sit on ${used.size} node(s) of 3`);
+      for (const id of ids) {
+        const read = await index.read(id, [{ kind: 'page', offset: 0, limit: 10 }]);
+        assert.deepEqual(
+          read.pages[0]!.entries.map((e) => [e.participantId, e.score]),
+          [
+            ['c', 3],
+            ['b', 2],
+          ],
+        );
+        await index.drop(id);
+      }
+      for (const node of cluster.nodes) assert.deepEqual(await keysOn(node, prefix), [], 'drop leaves nothing behind');
+    });
+  });
+
+  const skipPostgres = await skipWithoutPostgres(SUITES[2]!);
+  describe(SUITES[2]!, { skip: skipPostgres }, () => {
+    let database: TestDatabase;
+    let config: Config;
+    let ladder: RunningLadder;
+    let target: { url: string; adminKey: string };
+    const viewers: FeedClient[] = [];
+    const boards = Array.from({ length: 6 }, (_, i) => `smoke-${i}`);
+
+    before(async () => {
+      database = await TestDatabase.create();
+      const adminKey = generateKey();
+      config = loadConfig({}, { port: 0, logLevel: 'silent', tickMs: 10, adminKey, redisUrl: cluster.seeds, databaseUrl: database.url, redisPrefix: `smoke-${randomBytes(4).toString('hex')}:` });
+      ladder = await startLadder(config);
+      target = { url: ladder.url, adminKey };
+    });
+    after(async () => {
+      for (const viewer of viewers) viewer.ws.terminate();
+      await ladder?.close();
+      await database?.drop();
+    });
+
+    async function call(method: string, path: string, body?: unknown, status = 200) {
+      const res = await api(target, method, path, { key: target.adminKey, body });
+      assert.equal(res.status, status, `${method} ${path}: ${JSON.stringify(res.body)}`);
+      return res.body;
+    }
+
+    async function loggedEvents(): Promise<number> {
+      const [row] = await database.query<{ count: string }>('SELECT count(*) AS count FROM score_events');
+      return Number(row!.count);
+    }
+
+    it('serves boards on several nodes: scores, rankings, a participant with neighbours, a live delta, the audit log, a rebuild', async () => {
+      const owners = new Set<number>();
+      for (const id of boards) {
+        await call('POST', '/v1/leaderboards', { id, sort_order: 'desc', operator: 'best' }, 201);
+        owners.add(await ownerOf(cluster, `${config.redisPrefix}{${id}}:s`));
+      }
+      assert.ok(owners.size >= 2, `the boards' slots are on ${owners.size} node(s) of 3`);
+      assert.equal((await api(target, 'GET', '/healthz')).body.mode, 'cluster');
+
+      let submitted = 0;
+      for (const [b, id] of boards.entries()) {
+        const single = await call('POST', `/v1/leaderboards/${id}/scores`, { participant_id: 'solo', score: 50 + b, timestamp: T0 });
+        assert.equal(single.rank, 1);
+        const scores = Array.from({ length: 20 }, (_, i) => ({ participant_id: `p${i}`, score: i * 5, timestamp: T0 + i }));
+        const batch = await call('POST', `/v1/leaderboards/${id}/scores/batch`, { scores });
+        assert.equal(batch.results.length, 20);
+        submitted += 21;
+      }
+
+      const [first] = boards;
+      const ranking = await call('GET', `/v1/leaderboards/${first}/rankings?limit=5`);
+      assert.equal(ranking.total, 21);
+      assert.deepEqual(
+        ranking.entries.map((e: { rank: number; participant_id: string; score: number }) => [e.rank, e.participant_id, e.score]),
+        [
+          [1, 'p19', 95],
+          [2, 'p18', 90],
+          [3, 'p17', 85],
+          [4, 'p16', 80],
+          [5, 'p15', 75],
+        ],
+      );
+      const standing = await call('GET', `/v1/leaderboards/${first}/participants/solo?neighbors=1`);
+      // p10 scored 50 at T0 + 10, after solo's 50 at T0: solo ranks first of the two.
+      assert.equal(standing.rank, 10);
+      assert.deepEqual(
+        [standing.neighbors.above.map((e: { participant_id: string }) => e.participant_id), standing.neighbors.below.map((e: { participant_id: string }) => e.participant_id)],
+        [['p11'], ['p10']],
+      );
+
+      const viewer = await FeedClient.connect(wsUrl(target, first!));
+      viewers.push(viewer);
+      const snapshot = (await viewer.subscribe('top', { top: 3 })) as SnapshotMessage;
+      assert.deepEqual(snapshot.entries.map((e) => e.participant_id), ['p19', 'p18', 'p17']);
+      const written = await call('POST', `/v1/leaderboards/${first}/scores`, { participant_id: 'newcomer', score: 1_000 });
+      submitted += 1;
+      const delta = (await viewer.next((m) => m.type === 'delta' && m.to_version === written.version)) as DeltaMessage;
+      assert.equal(delta.type, 'delta');
+
+      await eventually(async () => assert.equal(await loggedEvents(), submitted), 10_000);
+
+      // Redis loses one board; `ladder rebuild` restores it (and every other board) from PostgreSQL.
+      const lost = boards[boards.length - 1]!;
+      const before = await call('GET', `/v1/leaderboards/${lost}/rankings?limit=100`);
+      const holder = cluster.nodes[await ownerOf(cluster, `${config.redisPrefix}{${lost}}:s`)]!;
+      const keys = await keysOn(holder, `${config.redisPrefix}{${lost}}`);
+      assert.ok(keys.length > 0);
+      await holder.unlink(...keys);
+      const run = runCli(['rebuild'], { LADDER_REDIS_URL: cluster.seeds, LADDER_DATABASE_URL: database.url, LADDER_REDIS_PREFIX: config.redisPrefix });
+      assert.equal(await run.exited, 0, run.errors());
+      assert.match(run.errors(), new RegExp(`rebuilt ${boards.length} board\\(s\\), ${submitted} entries`));
+      const after = await call('GET', `/v1/leaderboards/${lost}/rankings?limit=100`);
+      assert.deepEqual(after.entries, before.entries);
+      assert.equal(after.version, before.version);
+      assert.notEqual(after.epoch, before.epoch);
+      assert.equal((await call('POST', `/v1/leaderboards/${lost}/scores`, { participant_id: 'after-rebuild', score: 1 })).version, before.version + 1);
+    });
+  });
+} else {
+  for (const suite of SUITES) describe(suite, { skip: skipCluster }, () => {});
+}

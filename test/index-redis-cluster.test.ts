@@ -3,6 +3,7 @@
  * file starts itself (test/helpers/redis-cluster.ts), reached through
  * connectRedis, as LADDER_REDIS_URL reaches them.
  *
+ * - connectRedis: any live seed, or one node alone, joins the cluster.
  * - The RankIndex conformance suite, unchanged, over ioredis' Cluster client,
  *   and a check that boards really spread over the nodes, each board's keys
  *   on the one node that owns its hash tag's slot.
@@ -14,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { startLadder, type RunningLadder } from '../src/app.js';
 import { connectRedis, type RedisClient } from '../src/backend/redis-client.js';
 import { loadConfig, type Config } from '../src/core/config.js';
@@ -22,13 +23,19 @@ import type { DeltaMessage, SnapshotMessage } from '../src/feed/protocol.js';
 import { RedisIndex } from '../src/index/redis.js';
 import { generateKey } from '../src/service/auth.js';
 import { indexConformance } from './conformance/index.js';
+import { closedPort } from './helpers/ports.js';
 import { skipWithoutPostgres, TestDatabase } from './helpers/postgres.js';
 import { runCli } from './helpers/process.js';
 import { eventually, FeedClient, wsUrl } from './helpers/realtime.js';
 import { skipWithoutRedisServer, startRedisCluster, type TestRedisCluster } from './helpers/redis-cluster.js';
 import { api } from './helpers/server.js';
 
-const SUITES = ['RankIndex conformance: RedisIndex on a Redis Cluster', 'RedisIndex on a Redis Cluster', 'cluster mode on a Redis Cluster'];
+const SUITES = [
+  'connectRedis on a Redis Cluster',
+  'RankIndex conformance: RedisIndex on a Redis Cluster',
+  'RedisIndex on a Redis Cluster',
+  'cluster mode on a Redis Cluster',
+];
 const skipCluster = skipWithoutRedisServer(SUITES.join(', '));
 const T0 = 1_700_000_000_000;
 
@@ -65,9 +72,32 @@ if (skipCluster === false) {
     await cluster.stop();
   });
 
-  it('connectRedis takes the seed list for a Redis Cluster and gets a cluster client', () => {
-    assert.ok('nodes' in client, 'an ioredis Cluster');
-    assert.equal(client.nodes('master').length, 3);
+  describe('connectRedis on a Redis Cluster', () => {
+    it('takes the seed list and gets a cluster client that knows every master', () => {
+      assert.ok(client instanceof Cluster, 'an ioredis Cluster');
+      assert.equal(client.nodes('master').length, 3);
+    });
+
+    it('joins through any live seed, or through one node alone, and names every seed when none answers', async () => {
+      const dead = `redis://127.0.0.1:${await closedPort()}`;
+      for (const urls of [`${dead},${cluster.seeds}`, `redis://127.0.0.1:${cluster.ports[1]}`]) {
+        const joined = await connectRedis(urls);
+        try {
+          assert.ok(joined instanceof Cluster, urls);
+          assert.equal(joined.nodes('master').length, 3, urls);
+        } finally {
+          joined.disconnect();
+        }
+      }
+      const alsoDead = `redis://u:secret@127.0.0.1:${await closedPort()}`;
+      await assert.rejects(connectRedis(`${dead},${alsoDead}`), (err: Error) => {
+        assert.ok(err.message.startsWith('cannot use the Redis of LADDER_REDIS_URL'), err.message);
+        assert.ok(err.message.includes(`${dead}: connect ECONNREFUSED`), err.message);
+        assert.ok(err.message.includes(`${alsoDead.replace('secret', '***')}: connect ECONNREFUSED`), err.message);
+        assert.doesNotMatch(err.message, /secret/);
+        return true;
+      });
+    });
   });
 
   indexConformance('RedisIndex on a Redis Cluster', async () => RedisIndex.create(client, { prefix: `conf-${randomBytes(4).toString('hex')}:` }));
@@ -112,8 +142,8 @@ if (skipCluster === false) {
     });
   });
 
-  const skipPostgres = await skipWithoutPostgres(SUITES[2]!);
-  describe(SUITES[2]!, { skip: skipPostgres }, () => {
+  const skipPostgres = await skipWithoutPostgres(SUITES[3]!);
+  describe(SUITES[3]!, { skip: skipPostgres }, () => {
     let database: TestDatabase;
     let config: Config;
     let ladder: RunningLadder;
@@ -201,7 +231,7 @@ if (skipCluster === false) {
       const before = await call('GET', `/v1/leaderboards/${lost}/rankings?limit=100`);
       const holder = cluster.nodes[await ownerOf(cluster, `${config.redisPrefix}{${lost}}:s`)]!;
       const keys = await keysOn(holder, `${config.redisPrefix}{${lost}}`);
-      assert.ok(keys.length > 0);
+      assert.ok(keys.length > 0, `${lost} has keys on its node`);
       await holder.unlink(...keys);
       const run = runCli(['rebuild'], { LADDER_REDIS_URL: cluster.seeds, LADDER_DATABASE_URL: database.url, LADDER_REDIS_PREFIX: config.redisPrefix });
       assert.equal(await run.exited, 0, run.errors());

@@ -11,10 +11,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { isFree } from './ports.js';
 
 const SERVER = process.env.LADDER_TEST_REDIS_SERVER ?? 'redis-server';
 const NODES = 3;
@@ -45,15 +45,6 @@ export function skipWithoutRedisServer(suites: string): string | false {
   if (process.env.CI === 'true') throw new Error(`${reason}: ${suites} cannot run; install Redis 7 or set LADDER_TEST_REDIS_SERVER`);
   process.stderr.write(`\n!!! ${reason}: SKIPPING ${suites}. Install Redis 7 or set LADDER_TEST_REDIS_SERVER. On CI this fails. !!!\n\n`);
   return reason;
-}
-
-/** True when nothing listens on `port` of 127.0.0.1 now. */
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 /** NODES distinct ports of PORT_RANGE that are free, and whose bus ports are free too. */

@@ -7,26 +7,30 @@
  * - The RankIndex conformance suite, unchanged, over ioredis' Cluster client,
  *   and a check that boards really spread over the nodes, each board's keys
  *   on the one node that owns its hash tag's slot.
- * - A smoke test of a whole Ladder member over HTTP and WebSocket: boards,
+ * - The Redis bus between processes, and what it says after its pub/sub
+ *   connection dropped or its node went away.
+ * - A smoke test of whole Ladder members over HTTP and WebSocket: boards,
  *   single and batch submissions, rankings, a participant with neighbours, a
- *   live delta, every event persisted to PostgreSQL, and `ladder rebuild`
- *   after one board's keys were lost.
+ *   live delta through another member, every event persisted to PostgreSQL,
+ *   and `ladder rebuild` after one board's keys were lost.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Cluster, type Redis } from 'ioredis';
+import { Cluster, Redis as IORedis, type Redis } from 'ioredis';
 import { startLadder, type RunningLadder } from '../src/app.js';
 import { connectRedis, type RedisClient } from '../src/backend/redis-client.js';
 import { loadConfig, type Config } from '../src/core/config.js';
+import type { BusMessage } from '../src/feed/bus.js';
 import type { DeltaMessage, SnapshotMessage } from '../src/feed/protocol.js';
+import { RedisBus } from '../src/feed/redis-bus.js';
 import { RedisIndex } from '../src/index/redis.js';
 import { generateKey } from '../src/service/auth.js';
 import { indexConformance } from './conformance/index.js';
 import { closedPort } from './helpers/ports.js';
 import { skipWithoutPostgres, TestDatabase } from './helpers/postgres.js';
 import { runCli } from './helpers/process.js';
-import { eventually, FeedClient, wsUrl } from './helpers/realtime.js';
+import { eventually, FeedClient, sleep, wsUrl } from './helpers/realtime.js';
 import { skipWithoutRedisServer, startRedisCluster, type TestRedisCluster } from './helpers/redis-cluster.js';
 import { api } from './helpers/server.js';
 
@@ -34,6 +38,7 @@ const SUITES = [
   'connectRedis on a Redis Cluster',
   'RankIndex conformance: RedisIndex on a Redis Cluster',
   'RedisIndex on a Redis Cluster',
+  'the Redis bus on a Redis Cluster',
   'cluster mode on a Redis Cluster',
 ];
 const skipCluster = skipWithoutRedisServer(SUITES.join(', '));
@@ -142,11 +147,110 @@ if (skipCluster === false) {
     });
   });
 
-  const skipPostgres = await skipWithoutPostgres(SUITES[3]!);
-  describe(SUITES[3]!, { skip: skipPostgres }, () => {
+  describe('the Redis bus on a Redis Cluster', () => {
+    const prefix = `bus-${randomBytes(4).toString('hex')}:`;
+    let clients: RedisClient[];
+    let writer: RedisBus;
+    let reader: RedisBus;
+    const heard: BusMessage[] = [];
+    let resubscribed = 0;
+
+    before(async () => {
+      clients = [await connectRedis(cluster.seeds), await connectRedis(cluster.seeds)];
+      writer = await RedisBus.open(clients[0]!, { prefix });
+      reader = await RedisBus.open(clients[1]!, { prefix, onResubscribed: () => resubscribed++ });
+      reader.subscribe((message) => heard.push(message));
+      await reader.watch('watched');
+    });
+    after(async () => {
+      await writer?.close();
+      await reader?.close();
+      for (const client of clients ?? []) client.disconnect();
+    });
+
+    /** Publishes a change from the writer until the reader hears it (pub/sub may drop what it sends while a subscription is on its way). */
+    async function carried(version: number): Promise<void> {
+      await eventually(async () => {
+        writer.publish({ kind: 'changes', boardId: 'watched', epoch: 'e', version });
+        await sleep(20);
+        assert.ok(heard.some((m) => m.kind === 'changes' && m.version === version), `change ${version} reached the other process`);
+      }, 10_000);
+    }
+
+    /** The reader announced its watched board as changed, and its registry as stale: it may have missed messages. */
+    async function caughtUp(since: number): Promise<void> {
+      await eventually(() => {
+        assert.ok(resubscribed > since, 'onResubscribed');
+        assert.ok(heard.some((m) => m.kind === 'board_reset' && m.boardId === 'watched'), `the watched board announced as reset: ${JSON.stringify(heard)}`);
+      }, 10_000);
+      heard.length = 0;
+    }
+
+    // Every assert.ok here names its message: inside `eventually`, one that node:assert generates from the source took over 90 s here, past the deadline.
+    it("carries a board's changes and the registry's messages from one process to another", async () => {
+      await carried(1);
+      writer.publish({ kind: 'board_deleted', boardId: 'gone' });
+      await eventually(() => assert.ok(heard.some((m) => m.kind === 'board_deleted' && m.boardId === 'gone'), `a registry message reached the other process: ${JSON.stringify(heard)}`));
+    });
+
+    it('says it may have missed messages when Redis dropped its pub/sub connection (CLIENT KILL), and listens again', async () => {
+      const since = resubscribed;
+      for (const node of cluster.nodes) await node.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      await caughtUp(since);
+      await carried(2);
+    });
+
+    it('moves to another node when its node goes away, says it may have missed messages, and listens again', async () => {
+      const since = resubscribed;
+      const lost = cluster.ports.indexOf(Number(reader.listeningOn.split(':')[1]));
+      assert.ok(lost >= 0, reader.listeningOn);
+      await cluster.killNode(lost);
+      try {
+        await caughtUp(since);
+        assert.notEqual(reader.listeningOn, `127.0.0.1:${cluster.ports[lost]}`);
+      } finally {
+        await cluster.restartNode(lost);
+      }
+      await carried(3);
+    });
+
+    it('over a single Redis connection, reconnects to its server when it is back, and says it may have missed messages', async () => {
+      // A plain client of one node is what a single Redis gets: its subscriber is a duplicate, which waits for that server.
+      const single = new IORedis({ host: '127.0.0.1', port: cluster.ports[2], lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      single.on('error', () => undefined);
+      await single.connect();
+      let missed = 0;
+      const alone: BusMessage[] = [];
+      const bus = await RedisBus.open(single, { prefix, onResubscribed: () => missed++ });
+      try {
+        bus.subscribe((message) => alone.push(message));
+        await bus.watch('watched');
+        assert.equal(bus.listeningOn, `127.0.0.1:${cluster.ports[2]}`);
+        await cluster.restartNode(2);
+        await eventually(() => {
+          assert.ok(missed > 0, 'onResubscribed');
+          assert.ok(alone.some((m) => m.kind === 'board_reset' && m.boardId === 'watched'), `the watched board announced as reset: ${JSON.stringify(alone)}`);
+        }, 10_000);
+        assert.equal(bus.listeningOn, `127.0.0.1:${cluster.ports[2]}`);
+        await eventually(async () => {
+          writer.publish({ kind: 'changes', boardId: 'watched', epoch: 'e', version: 4 });
+          await sleep(20);
+          assert.ok(alone.some((m) => m.kind === 'changes' && m.version === 4), 'the change reached it after the restart');
+        }, 10_000);
+      } finally {
+        await bus.close();
+        single.disconnect();
+      }
+    });
+  });
+
+  const skipPostgres = await skipWithoutPostgres(SUITES[4]!);
+  describe(SUITES[4]!, { skip: skipPostgres }, () => {
     let database: TestDatabase;
     let config: Config;
     let ladder: RunningLadder;
+    /** A second member on the same Redis Cluster and database, for a viewer. */
+    let other: RunningLadder;
     let target: { url: string; adminKey: string };
     const viewers: FeedClient[] = [];
     const boards = Array.from({ length: 6 }, (_, i) => `smoke-${i}`);
@@ -156,10 +260,12 @@ if (skipCluster === false) {
       const adminKey = generateKey();
       config = loadConfig({}, { port: 0, logLevel: 'silent', tickMs: 10, adminKey, redisUrl: cluster.seeds, databaseUrl: database.url, redisPrefix: `smoke-${randomBytes(4).toString('hex')}:` });
       ladder = await startLadder(config);
+      other = await startLadder(config);
       target = { url: ladder.url, adminKey };
     });
     after(async () => {
       for (const viewer of viewers) viewer.ws.terminate();
+      await other?.close();
       await ladder?.close();
       await database?.drop();
     });
@@ -175,7 +281,7 @@ if (skipCluster === false) {
       return Number(row!.count);
     }
 
-    it('serves boards on several nodes: scores, rankings, a participant with neighbours, a live delta, the audit log, a rebuild', async () => {
+    it('serves boards on several nodes: scores, rankings, a participant with neighbours, a live delta through another member, the audit log, a rebuild', async () => {
       const owners = new Set<number>();
       for (const id of boards) {
         await call('POST', '/v1/leaderboards', { id, sort_order: 'desc', operator: 'best' }, 201);
@@ -215,7 +321,8 @@ if (skipCluster === false) {
         [['p11'], ['p10']],
       );
 
-      const viewer = await FeedClient.connect(wsUrl(target, first!));
+      // The viewer watches through the other member: the change reaches it over the cluster's pub/sub.
+      const viewer = await FeedClient.connect(wsUrl({ url: other.url, adminKey: target.adminKey }, first!));
       viewers.push(viewer);
       const snapshot = (await viewer.subscribe('top', { top: 3 })) as SnapshotMessage;
       assert.deepEqual(snapshot.entries.map((e) => e.participant_id), ['p19', 'p18', 'p17']);

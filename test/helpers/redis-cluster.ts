@@ -31,6 +31,10 @@ export interface TestRedisCluster {
   readonly ports: readonly number[];
   /** A plain (non-cluster) connection to each node, in the order of `ports`. */
   readonly nodes: readonly Redis[];
+  /** Kills node i (SIGKILL), as a crash would. */
+  killNode(i: number): Promise<void>;
+  /** Starts node i again on its port and configuration (its data is gone), and waits until the cluster is ok again. */
+  restartNode(i: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -114,7 +118,8 @@ function stopServer(child: ChildProcess): Promise<void> {
 async function untilClusterOk(nodes: readonly Redis[]): Promise<void> {
   const deadline = Date.now() + READY_MS;
   for (;;) {
-    const infos = await Promise.all(nodes.map((node) => node.cluster('INFO') as Promise<string>));
+    // A node that is just back may not answer yet.
+    const infos = await Promise.all(nodes.map((node) => (node.cluster('INFO') as Promise<string>).catch((err: Error) => err.message)));
     if (infos.every((info) => /cluster_state:ok/.test(info) && new RegExp(`cluster_known_nodes:${NODES}\\b`).test(info))) return;
     if (Date.now() > deadline) throw new Error(`the Redis Cluster did not reach cluster_state:ok in ${READY_MS} ms:\n${infos.join('\n---\n')}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -147,13 +152,29 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
         if (attempt === START_ATTEMPTS) throw err;
       }
     }
-    for (const port of ports) nodes.push(new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1 }));
+    for (const port of ports) {
+      const node = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1 });
+      // A killed node's connection reconnects by itself once it is back.
+      node.on('error', () => undefined);
+      nodes.push(node);
+    }
     // By hand what `redis-cli --cluster create … --cluster-replicas 0` does: an even share of the slots each, then a handshake.
     const share = Math.ceil(SLOTS / NODES);
     await Promise.all(nodes.map((node, i) => node.cluster('ADDSLOTSRANGE', i * share, Math.min(SLOTS, (i + 1) * share) - 1)));
     await Promise.all(nodes.slice(1).map((_, i) => nodes[0]!.cluster('MEET', '127.0.0.1', ports[i + 1]!)));
     await untilClusterOk(nodes);
-    return { seeds: ports.map((port) => `redis://127.0.0.1:${port}`).join(','), ports, nodes, stop };
+    return {
+      seeds: ports.map((port) => `redis://127.0.0.1:${port}`).join(','),
+      ports,
+      nodes,
+      killNode: (i) => stopServer(children[i]!),
+      async restartNode(i) {
+        await stopServer(children[i]!);
+        children[i] = await startServer(ports[i]!, dir);
+        await untilClusterOk(nodes);
+      },
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -20,6 +20,7 @@ import WebSocket from 'ws';
 import { LadderApiError, LadderClient, type LadderClientOptions, type SubscriptionStatus, type View, type ViewUpdate, type WebSocketLike } from '../src/client/index.js';
 import type { ClientMessage, ServerMessage } from '../src/client/protocol.js';
 import { generateKey } from '../src/service/auth.js';
+import { closedPort } from './helpers/ports.js';
 import { startServerProcess, type ServerProcess } from './helpers/process.js';
 import { boardId, startServer, type TestServer } from './helpers/server.js';
 
@@ -43,15 +44,6 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.js';
 import { RedisBus } from '../feed/redis-bus.js';
@@ -58,7 +59,8 @@ export async function clusterParts(config: Config, logger: Logger) {
     { index, store, bus, redis, persister },
     { ack: config.ack, onError: (err, context) => logger.warn({ err }, context) },
   );
-  logger.info({ redis: redis.constructor.name, ack: config.ack }, 'cluster mode: live ranks in Redis, durable history in PostgreSQL');
+  // Not redis.constructor.name: ioredis mixes EventEmitter into Cluster, whose constructor it then names.
+  logger.info({ redis: redis instanceof Cluster ? 'Redis Cluster' : 'Redis', ack: config.ack }, 'cluster mode: live ranks in Redis, durable history in PostgreSQL');
   return {
     store,
     bus,

@@ -1,8 +1,9 @@
 /**
  * The Redis connection of cluster mode: one URL is a single Redis, several
  * comma-separated seeds (or one node of a Redis Cluster) make ioredis'
- * cluster client. Startup fails with a message naming LADDER_REDIS_URL when
- * Redis cannot be reached or is too old.
+ * cluster client. The seeds are tried in turn until one answers, so a seed
+ * that is down does not stop startup. Startup fails with a message naming
+ * LADDER_REDIS_URL when no seed can be reached or Redis is too old.
  *
  * Commands fail fast while the connection is down (no offline queue, one
  * retry), so a request answers 503 at once instead of hanging; ioredis
@@ -28,19 +29,32 @@ export async function connectRedis(urls: string): Promise<RedisClient> {
     .map((url) => url.trim())
     .filter((url) => url !== '');
   if (seeds.length === 0) throw new Error('LADDER_REDIS_URL is empty');
-  const first = new Redis(seeds[0]!, CONNECTION);
-  first.on('error', () => undefined);
-  let clusterEnabled: boolean;
-  try {
-    await first.connect();
-    checkVersion(await first.info('server'));
-    clusterEnabled = /cluster_enabled:1/.test(await first.info('cluster'));
-  } catch (err) {
-    first.disconnect();
-    throw new Error(`cannot use the Redis of LADDER_REDIS_URL (${redact(seeds[0]!)}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  // Any seed of a cluster will do: the first that answers says whether it is one (a dead first seed must not stop startup).
+  let first: Redis | null = null;
+  let clusterEnabled = false;
+  const failures: string[] = [];
+  for (const seed of seeds) {
+    const node = new Redis(seed, CONNECTION);
+    // The connection's own error (e.g. ECONNREFUSED) says more than the rejected connect's "Connection is closed".
+    let cause: Error | null = null;
+    node.on('error', (err: Error) => (cause ??= err));
+    try {
+      await node.connect();
+      checkVersion(await node.info('server'));
+      clusterEnabled = /cluster_enabled:1/.test(await node.info('cluster'));
+      first = node;
+      break;
+    } catch (err) {
+      node.disconnect();
+      if (err instanceof TooOld) throw new Error(`cannot use the Redis of LADDER_REDIS_URL (${redact(seed)}): ${err.message}`, { cause: err });
+      const reason: unknown = cause ?? err;
+      failures.push(`${redact(seed)}: ${reason instanceof Error ? reason.message : String(reason)}`);
+    }
   }
+  if (first === null) throw new Error(`cannot use the Redis of LADDER_REDIS_URL (${failures.join('; ')})`);
   if (!clusterEnabled && seeds.length === 1) return first;
   first.disconnect();
+  if (!clusterEnabled) throw new Error(`LADDER_REDIS_URL lists ${seeds.length} seeds, but ${first.options.host ?? '?'}:${first.options.port ?? '?'} is no Redis Cluster node (cluster_enabled:0): give one URL for a single Redis`);
   // A Redis Cluster has database 0 only; the seeds share one user and password.
   const { password, username } = new URL(seeds[0]!.replace(/^rediss?:/, 'http:'));
   const cluster = new Cluster(
@@ -64,12 +78,15 @@ export async function connectRedis(urls: string): Promise<RedisClient> {
   return cluster;
 }
 
+/** A Redis that answered, but is too old: no other seed is tried. */
+class TooOld extends Error {}
+
 function checkVersion(info: string): void {
   const version = /redis_version:(\d+)\.(\d+)/.exec(info);
   if (version === null) return;
   const [major, minor] = [Number(version[1]), Number(version[2])];
   if (major < MIN_VERSION[0]! || (major === MIN_VERSION[0] && minor < MIN_VERSION[1]!)) {
-    throw new Error(`Redis ${major}.${minor} is too old: cluster mode needs Redis ${MIN_VERSION.join('.')} or later (streams with XAUTOCLAIM and consumer-group lag)`);
+    throw new TooOld(`Redis ${major}.${minor} is too old: cluster mode needs Redis ${MIN_VERSION.join('.')} or later (streams with XAUTOCLAIM and consumer-group lag)`);
   }
 }
 

@@ -19,10 +19,13 @@
  * Pub/sub delivers at most once. What a process may miss while its
  * connection is down is caught up on reconnect: every watched board is
  * announced as changed, and the registry reads the store again (`onResubscribed`).
+ * The connection that listens is feed/redis-subscriber.ts's, which says when
+ * that is, on a single Redis and on a Redis Cluster alike.
  */
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { BusListener, BusMessage, ChangeBus } from './bus.js';
+import { RedisSubscriber } from './redis-subscriber.js';
 
 type Client = Redis | Cluster;
 
@@ -43,7 +46,7 @@ export interface RedisBusOptions {
 export class RedisBus implements ChangeBus {
   readonly #origin = randomBytes(8).toString('hex');
   readonly #publisher: Client;
-  readonly #subscriber: Client;
+  readonly #subscriber: RedisSubscriber;
   readonly #registryChannel: string;
   readonly #prefix: string;
   readonly #listeners = new Set<BusListener>();
@@ -52,33 +55,34 @@ export class RedisBus implements ChangeBus {
   /** Changes waiting for the end of this event-loop turn, newest per board. */
   readonly #pendingChanges = new Map<string, BusMessage>();
   #flushScheduled = false;
-  #connectedOnce = false;
   readonly #options: RedisBusOptions;
 
-  private constructor(publisher: Client, subscriber: Client, options: RedisBusOptions) {
+  private constructor(publisher: Client, subscriber: RedisSubscriber, options: RedisBusOptions) {
     this.#publisher = publisher;
     this.#subscriber = subscriber;
     this.#options = options;
     this.#prefix = options.prefix;
     this.#registryChannel = `${options.prefix}bus`;
-    subscriber.on('message', (channel: string, payload: string) => this.#receive(channel, payload));
-    subscriber.on('ready', () => {
-      // ioredis resubscribes by itself; what was published meanwhile is lost, so announce it as unknown.
-      if (this.#connectedOnce) this.#caughtUp();
-      this.#connectedOnce = true;
-    });
   }
 
-  /** Opens the bus over `client`; a second connection (a duplicate) listens. */
+  /** Opens the bus over `client`; a connection of its own listens (feed/redis-subscriber.ts). */
   static async open(client: Client, options: RedisBusOptions): Promise<RedisBus> {
-    const subscriber: Client = 'nodes' in client ? client.duplicate() : client.duplicate();
-    subscriber.on('error', (err: unknown) => options.onError?.(err));
-    // The connection options are the client's (lazy, no offline queue): connect before subscribing.
-    if (subscriber.status === 'wait') await subscriber.connect();
-    const bus = new RedisBus(client, subscriber, options);
+    let bus: RedisBus | null = null;
+    const subscriber = await RedisSubscriber.open(client, {
+      // Nothing is subscribed before the bus exists, so neither comes earlier.
+      message: (channel, payload) => bus!.#receive(channel, payload),
+      // What was published meanwhile is lost, so announce it as unknown.
+      missed: () => bus!.#caughtUp(),
+      error: (err) => options.onError?.(err),
+    });
+    bus = new RedisBus(client, subscriber, options);
     await subscriber.subscribe(bus.#registryChannel);
-    bus.#connectedOnce = true;
     return bus;
+  }
+
+  /** Where the bus listens, host:port (on a cluster, one of its nodes). */
+  get listeningOn(): string {
+    return this.#subscriber.node;
   }
 
   publish(message: BusMessage): void {
@@ -125,7 +129,7 @@ export class RedisBus implements ChangeBus {
   async close(): Promise<void> {
     this.#flushChanges();
     this.#listeners.clear();
-    this.#subscriber.disconnect();
+    this.#subscriber.close();
   }
 
   #changesChannel(boardId: string): string {

@@ -12,23 +12,23 @@ import { ratios, ratioTo, type Figure } from './lib/report.js';
 
 type Result = Omit<HttpBenchResult, 'figures'>;
 
-function anchorOf(anchor: RedisAnchor | { skipped: string } | null): RedisAnchor | null {
+export function anchorOf(anchor: RedisAnchor | { skipped: string } | null): RedisAnchor | null {
   return anchor === null || 'skipped' in anchor ? null : anchor;
 }
 
 /** redis-server's CPU per request of a Redis anchor's run (µs), or undefined. */
-function redisUsPerRequest(m: Measurement | undefined): number | undefined {
+export function redisUsPerRequest(m: Measurement | undefined): number | undefined {
   if (m === undefined || m.redisCpuCores === undefined || m.redisCpuCores === null || !(m.requestsPerS > 0)) return undefined;
   return (m.redisCpuCores / m.requestsPerS) * 1e6;
 }
 
 /** The route's own CPU plus redis-server's, per request (µs): what one submission costs that anchor. */
-function withRedisUsPerRequest(m: Measurement | undefined): number | undefined {
+export function withRedisUsPerRequest(m: Measurement | undefined): number | undefined {
   const redis = redisUsPerRequest(m);
   return m?.serverCpuUsPerRequest === null || m?.serverCpuUsPerRequest === undefined || redis === undefined ? undefined : m.serverCpuUsPerRequest + redis;
 }
 
-function skipNote(anchor: RedisAnchor | { skipped: string } | null): string | undefined {
+export function skipNote(anchor: RedisAnchor | { skipped: string } | null): string | undefined {
   return anchor !== null && 'skipped' in anchor ? `skipped: ${anchor.skipped}` : undefined;
 }
 

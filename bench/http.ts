@@ -33,7 +33,7 @@ import { pickGenerator, type LoadGenerator, type LoadResult, type LoadSpec } fro
 import { cpuSeconds, freePort, machineBusySeconds, onInterrupt, startServer, type ServerProcess } from './lib/proc.js';
 import { openRedisBoard, type RedisBoard } from './lib/redis-board.js';
 import { table, type Figure } from './lib/report.js';
-import { split, threadTimes } from './lib/threads.js';
+import { split, threadTimes, type ThreadTimes } from './lib/threads.js';
 import { measureRestart, type RestartResult } from './restart.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -158,11 +158,11 @@ export interface HttpBenchResult {
   readonly figures: Figure[];
 }
 
-const BOARD = 'bench';
+export const BOARD = 'bench';
 /** The board of the fresh-board batch run: empty when the run starts. */
 const FRESH_BOARD = 'bench-fresh';
 
-function settingsOf(options: HttpBenchOptions) {
+export function settingsOf(options: HttpBenchOptions) {
   const quick = options.quick ?? false;
   const series = options.connections === undefined ? [64, 256] : typeof options.connections === 'number' ? [options.connections] : [...options.connections];
   if (series.length === 0 || series.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('connections must be positive integers');
@@ -182,7 +182,7 @@ function settingsOf(options: HttpBenchOptions) {
   };
 }
 
-type Settings = ReturnType<typeof settingsOf>;
+export type Settings = ReturnType<typeof settingsOf>;
 
 /** The filesystem type of the mount that holds `path` (ext4, tmpfs, ...), from /proc/mounts. */
 function fsType(path: string): string {
@@ -215,7 +215,7 @@ function randomScores(seed: number): () => number {
   return () => next() % 1_000_000_000;
 }
 
-async function request(method: string, url: string, key: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+export async function request(method: string, url: string, key: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   const response = await fetch(url, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -233,32 +233,84 @@ async function request(method: string, url: string, key: string, body?: unknown)
 }
 
 /** One request of each kind before any load: a wrong route or key fails here, not after a minute. */
-async function probe(url: string, path: string, key: string, body: unknown, expect: (json: unknown) => boolean): Promise<void> {
+export async function probe(url: string, path: string, key: string, body: unknown, expect: (json: unknown) => boolean): Promise<void> {
   const answer = await request('POST', url + path, key, body);
   if (answer.status !== 200 || !expect(answer.json)) {
     throw new Error(`probe POST ${path} answered ${answer.status}: ${JSON.stringify(answer.json).slice(0, 300)}`);
   }
 }
 
-class Runner {
+/**
+ * Load results of generators that ran at the same time against different
+ * servers, as one: rates and counts add up; p50 and p90 are the means of the
+ * generators' weighted by their requests, p99 and max the largest (the
+ * generators report percentiles, not their histograms).
+ */
+export function combinedLoad(loads: readonly LoadResult[]): LoadResult {
+  if (loads.length === 1) return loads[0] as LoadResult;
+  const sum = (pick: (load: LoadResult) => number) => loads.reduce((total, load) => total + pick(load), 0);
+  const requests = sum((load) => load.requests);
+  const weighted = (pick: (load: LoadResult) => number) => (requests === 0 ? NaN : sum((load) => pick(load) * load.requests) / requests);
+  const cpu = loads.every((load) => load.cpuSeconds !== null) ? sum((load) => load.cpuSeconds as number) : null;
+  return {
+    generator: `${loads.length} × ${loads[0]?.generator ?? '?'}`,
+    requests,
+    durationS: Math.max(...loads.map((load) => load.durationS)),
+    requestsPerS: sum((load) => load.requestsPerS),
+    itemsPerS: sum((load) => load.itemsPerS),
+    latencyMs: {
+      p50: weighted((load) => load.latencyMs.p50),
+      p90: weighted((load) => load.latencyMs.p90),
+      p99: Math.max(...loads.map((load) => load.latencyMs.p99)),
+      max: Math.max(...loads.map((load) => load.latencyMs.max)),
+    },
+    socketErrors: sum((load) => load.socketErrors),
+    errorAnswers: sum((load) => load.errorAnswers),
+    cpuSeconds: cpu,
+    cpuCores: loads.every((load) => load.cpuCores !== null) ? sum((load) => load.cpuCores as number) : null,
+  };
+}
+
+export class Runner {
   constructor(
     private readonly generator: LoadGenerator,
-    private readonly settings: Settings,
+    private readonly settings: { readonly warmupS: number; readonly durationS: number },
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Warm-up, then the measured run, with the CPU of the server (and of redis-server) over the measured run. */
-  async measure(label: string, server: ServerProcess, spec: Omit<LoadSpec, 'durationS' | 'url'>, redisPid: number | null = null): Promise<Measurement> {
-    await this.generator.run({ ...spec, url: server.url, durationS: this.settings.warmupS });
-    const serverBefore = server.cpuSeconds();
-    const threadsBefore = threadTimes(server.pid);
+  /**
+   * Warm-up, then the measured run, with the CPU of the server (and of
+   * redis-server) over the measured run. Given several servers, the
+   * connections are spread over them, one generator per server, all at
+   * once (wrk targets one host per run), and their CPU is summed.
+   */
+  async measure(
+    label: string,
+    target: ServerProcess | readonly ServerProcess[],
+    spec: Omit<LoadSpec, 'durationS' | 'url'>,
+    redisPid: number | null = null,
+  ): Promise<Measurement> {
+    const servers: readonly ServerProcess[] = Array.isArray(target) ? target : [target as ServerProcess];
+    const run = (durationS: number) =>
+      Promise.all(
+        servers.map((server, i) =>
+          this.generator.run({ ...spec, url: server.url, durationS, connections: Math.floor(spec.connections / servers.length) + (i < spec.connections % servers.length ? 1 : 0) }),
+        ),
+      );
+    const serversCpu = () => {
+      const each = servers.map((server) => server.cpuSeconds());
+      return each.every((v) => v !== null) ? (each as number[]).reduce((a, b) => a + b, 0) : null;
+    };
+    await run(this.settings.warmupS);
+    const serverBefore = serversCpu();
+    const threadsBefore = servers.map((server) => threadTimes(server.pid));
     const redisBefore = redisPid === null ? null : cpuSeconds(redisPid);
     const machineBefore = machineBusySeconds();
     const started = performance.now();
-    const load = await this.generator.run({ ...spec, url: server.url, durationS: this.settings.durationS });
+    const load = combinedLoad(await run(this.settings.durationS));
     const wall = (performance.now() - started) / 1000;
-    const serverAfter = server.cpuSeconds();
-    const threadsAfter = threadTimes(server.pid);
+    const serverAfter = serversCpu();
+    const threadsAfter = servers.map((server) => threadTimes(server.pid));
     const redisAfter = redisPid === null ? null : cpuSeconds(redisPid);
     const machineAfter = machineBusySeconds();
     const serverCpu = serverBefore === null || serverAfter === null ? null : serverAfter - serverBefore;
@@ -267,15 +319,21 @@ class Runner {
     const otherCpu = machineBefore === null || machineAfter === null || ours === null ? null : Math.max(0, machineAfter - machineBefore - ours);
     const perRequest = (seconds: number) => (load.requests === 0 ? NaN : (seconds / load.requests) * 1e6);
     let threads: ThreadCpu | null = null;
-    if (threadsBefore !== null && threadsAfter !== null) {
-      const used = split(threadsBefore, threadsAfter);
+    if (threadsBefore.every((t) => t !== null) && threadsAfter.every((t) => t !== null)) {
+      const used = servers.map((_, i) => split(threadsBefore[i] as ThreadTimes, threadsAfter[i] as ThreadTimes));
+      const mainSeconds = used.reduce((total, u) => total + u.mainSeconds, 0);
+      const otherSeconds = used.reduce((total, u) => total + u.otherSeconds, 0);
       threads = {
-        mainCores: used.mainSeconds / wall,
-        mainUsPerRequest: perRequest(used.mainSeconds),
-        otherCores: used.otherSeconds / wall,
-        otherUsPerRequest: perRequest(used.otherSeconds),
-        named: used.named,
-        busiest: used.others.slice(0, 3).map((t) => ({ tid: t.tid, name: t.name, usPerRequest: perRequest(t.seconds) })),
+        mainCores: mainSeconds / wall,
+        mainUsPerRequest: perRequest(mainSeconds),
+        otherCores: otherSeconds / wall,
+        otherUsPerRequest: perRequest(otherSeconds),
+        named: used.some((u) => u.named),
+        busiest: used
+          .flatMap((u) => u.others)
+          .sort((a, b) => b.seconds - a.seconds)
+          .slice(0, 3)
+          .map((t) => ({ tid: t.tid, name: t.name, usPerRequest: perRequest(t.seconds) })),
       };
     }
     const measurement: Measurement = {
@@ -314,7 +372,7 @@ function describe(label: string, m: Measurement, batch: boolean): string {
   );
 }
 
-function nodeEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+export function nodeEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   // The default configuration: LADDER_* variables of the caller's shell do not leak in.
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('LADDER_') && !name.startsWith('ANCHOR_')) env[name] = value;
@@ -341,11 +399,11 @@ async function startAnchor(mode: AnchorMode, redis?: RedisBoard): Promise<Server
   });
 }
 
-const singleBody = { participant_id: 'p-1', score: 12345 };
-const singlePath = (board: string) => `/v1/leaderboards/${board}/scores`;
-const batchPath = (board: string) => `/v1/leaderboards/${board}/scores/batch`;
+export const singleBody = { participant_id: 'p-1', score: 12345 };
+export const singlePath = (board: string) => `/v1/leaderboards/${board}/scores`;
+export const batchPath = (board: string) => `/v1/leaderboards/${board}/scores/batch`;
 
-function singleSpec(settings: Settings, connections: number, key = '', participants = settings.participants): Omit<LoadSpec, 'durationS' | 'url'> {
+export function singleSpec(settings: Settings, connections: number, key = '', participants = settings.participants): Omit<LoadSpec, 'durationS' | 'url'> {
   return { path: singlePath(BOARD), mode: 'single', participants, batchSize: 1, key, connections };
 }
 
@@ -362,14 +420,14 @@ async function benchBare(runner: Runner, settings: Settings, label: string): Pro
   }
 }
 
-async function boardState(url: string, key: string, board = BOARD): Promise<{ version: number; total: number }> {
+export async function boardState(url: string, key: string, board = BOARD): Promise<{ version: number; total: number }> {
   const answer = await request('GET', `${url}/v1/leaderboards/${board}`, key);
   if (answer.status !== 200) throw new Error(`GET /v1/leaderboards/${board} answered ${answer.status}`);
   return answer.json as { version: number; total: number };
 }
 
 /** Puts `size` entries on the board through the batch endpoint, a few requests in flight, within `deadlineS`. */
-async function prefill(url: string, key: string, size: number, batchSize: number, deadlineS: number) {
+export async function prefill(url: string, key: string, size: number, batchSize: number, deadlineS: number) {
   const random = randomScores(7);
   let next = 0;
   let done = 0;
@@ -520,7 +578,15 @@ function redisRankVersion(): string | null {
 }
 
 /** A Redis-backed anchor (EVALSHA or redis-rank) on a sorted set of its own, at every connection count. */
-async function benchRedisAnchor(mode: 'redis' | 'redis-rank', runner: Runner, settings: Settings, url: string, log: (line: string) => void): Promise<RedisAnchor | { skipped: string }> {
+export async function benchRedisAnchor(
+  mode: 'redis' | 'redis-rank',
+  runner: Runner,
+  settings: Settings,
+  url: string,
+  log: (line: string) => void,
+  /** Runs on the filled sorted set before the load (the cluster benchmark measures its memory). */
+  onFilled?: (board: RedisBoard) => Promise<void>,
+): Promise<RedisAnchor | { skipped: string }> {
   const label = mode === 'redis' ? 'Redis route (EVALSHA)' : 'redis-rank route';
   const library = mode === 'redis-rank' ? redisRankVersion() : null;
   if (mode === 'redis-rank' && library === null) {
@@ -535,6 +601,7 @@ async function benchRedisAnchor(mode: 'redis' | 'redis-rank', runner: Runner, se
   }
   log(`  ${label}: Redis ${board.redisVersion}, ${board.members.toLocaleString('en-US')} members filled in ${board.fillSeconds.toFixed(1)} s under ${board.keyPrefix}${library === null ? '' : `; redis-rank ${library}`}`);
   try {
+    await onFilled?.(board);
     const server = await startAnchor(mode, board);
     try {
       await probe(server.url, singlePath(BOARD), '', singleBody, (json) => typeof (json as { rank?: unknown }).rank === 'number');
@@ -556,6 +623,19 @@ async function benchRedisAnchor(mode: 'redis' | 'redis-rank', runner: Runner, se
   } finally {
     await board.drop();
   }
+}
+
+/** Runs a part of a benchmark; a failure is logged and kept in `errors`, answers null, and the other parts still run. */
+export function guard(errors: string[], log: (line: string) => void) {
+  return async <T>(name: string, run: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await run();
+    } catch (err) {
+      errors.push(`${name}: ${(err as Error).message}`);
+      log(`  ${name} FAILED: ${(err as Error).message}`);
+      return null;
+    }
+  };
 }
 
 /** What Ladder's figures are divided by: the mean of the bare route's runs (before and after Ladder's). */
@@ -617,15 +697,7 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
   );
   const runner = new Runner(generator, settings, log);
   const errors: string[] = [];
-  const guarded = async <T>(name: string, run: () => Promise<T>): Promise<T | null> => {
-    try {
-      return await run();
-    } catch (err) {
-      errors.push(`${name}: ${(err as Error).message}`);
-      log(`  ${name} FAILED: ${(err as Error).message}`);
-      return null;
-    }
-  };
+  const guarded = guard(errors, log);
 
   // The bare route runs first and last, so that a machine whose speed drifts shows as spread.
   const bareAt: Record<string, Measurement[]> = Object.fromEntries(settings.connectionSeries.map((c) => [String(c), [] as Measurement[]]));

@@ -4,6 +4,9 @@
  *   engine   the in-process rank engine (bench/engine.ts, benchEngine)
  *   http     the real server over HTTP against three anchors (bench/http.ts, benchHttp),
  *            then restarts on the data directory it filled (bench/restart.ts)
+ *   cluster  cluster mode on Redis + PostgreSQL: one and two processes against the
+ *            Redis anchors, the persister's lag, rebuild, Redis memory per entry
+ *            (bench/cluster.ts, benchCluster); skipped when either is unreachable
  *   fanout   pushing changes to subscribers, against the loopback write floor
  *            (bench/fanout.ts, benchFanout)
  *
@@ -11,8 +14,8 @@
  * Prints one combined table and writes bench/results/<ISO time>.json and
  * bench/results/latest.json.
  *
- *   npm run bench -- [--only=engine,http,fanout] [--quick] [--duration=8] [--connections=64,256]
- *                    [--restarts=3] [--step-ups=3] [--hold-p99=500]
+ *   npm run bench -- [--only=engine,http,cluster,fanout] [--quick] [--duration=8] [--connections=64,256]
+ *                    [--restarts=3] [--step-ups=3] [--hold-p99=500] [--rate=20000] [--rate-seconds=10]
  *                    [--generator=wrk|autocannon] [--no-redis] [--no-build] [--cli=path/to/cli.js]
  *
  * Figures only: nothing here fails on a timing.
@@ -30,7 +33,7 @@ import { figuresFrom, machineInfo, table, writeResults, type Figure } from './li
 const root = fileURLToPath(new URL('..', import.meta.url));
 const benchDir = join(root, 'bench');
 const distCli = join(root, 'dist', 'cli.js');
-const BENCHES = ['engine', 'http', 'fanout'] as const;
+const BENCHES = ['engine', 'http', 'cluster', 'fanout'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 interface BenchOutcome {
@@ -139,6 +142,28 @@ async function runHttp(ctx: RunContext): Promise<{ options: unknown; result: unk
   return { options, result: await benchHttp(options) };
 }
 
+async function runCluster(ctx: RunContext): Promise<{ options: unknown; result: unknown }> {
+  if (ctx.buildProblem !== null) throw new Skip(ctx.buildProblem);
+  const { benchCluster, clusterUnavailable } = await import('./cluster.js');
+  const generator = ctx.flags.get('generator');
+  if (generator !== undefined && generator !== 'wrk' && generator !== 'autocannon') throw new Error('--generator must be wrk or autocannon');
+  const connections = ctx.flags.get('connections')?.split(',')[0];
+  const options = {
+    quick: ctx.quick,
+    durationS: numberFlag(ctx.flags, 'duration'),
+    connections: connections === undefined ? undefined : numberFlag(new Map([['connections', connections]]), 'connections'),
+    boardSize: numberFlag(ctx.flags, 'board-size'),
+    rate: numberFlag(ctx.flags, 'rate'),
+    rateSeconds: numberFlag(ctx.flags, 'rate-seconds'),
+    anchors: !booleanFlag(ctx.flags, 'no-redis'),
+    generator,
+    cli: ctx.cli,
+  } as const;
+  const unavailable = await clusterUnavailable(options);
+  if (unavailable !== null) throw new Skip(unavailable);
+  return { options, result: await benchCluster(options) };
+}
+
 async function runFanout(ctx: RunContext): Promise<{ options: unknown; result: unknown }> {
   const module = findModule('fanout');
   if (module === null) throw new Skip('bench/fanout.ts is not there yet');
@@ -158,6 +183,7 @@ class Skip extends Error {}
 const runners: Record<BenchName, (ctx: RunContext) => Promise<{ options: unknown; result: unknown }>> = {
   engine: runEngine,
   http: runHttp,
+  cluster: runCluster,
   fanout: runFanout,
 };
 
@@ -209,6 +235,7 @@ async function main(): Promise<void> {
   }
 
   const http = outcomes.http?.result as { generator?: unknown; dataDir?: unknown; anchors?: { redis?: { redisVersion?: string } | null } } | undefined;
+  const cluster = outcomes.cluster?.result as { generator?: unknown; redisVersion?: string } | undefined;
   const report = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -216,8 +243,8 @@ async function main(): Promise<void> {
     argv: process.argv.slice(2),
     machine: {
       ...machine,
-      loadGenerator: http?.generator ?? null,
-      redisVersion: http?.anchors?.redis?.redisVersion ?? null,
+      loadGenerator: http?.generator ?? cluster?.generator ?? null,
+      redisVersion: http?.anchors?.redis?.redisVersion ?? cluster?.redisVersion ?? null,
       dataDir: http?.dataDir ?? null,
     },
     benches: outcomes,

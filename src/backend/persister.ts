@@ -155,11 +155,13 @@ export class Persister {
       if (this.#closed) return;
       try {
         await this.#claim(boardId, this.#options.claimIdleMs ?? 10_000);
-        if (!this.#draining.has(boardId)) this.touched(boardId);
-        await this.#draining.get(boardId);
+        // Measured before the drain it starts, so the lag counts what waits, not what is left after catching up.
         const lag = await this.#boardLag(boardId);
         events += lag.events;
-        if (lag.events > 0) oldest = Math.min(oldest, lag.oldest);
+        if (lag.events > 0) {
+          oldest = Math.min(oldest, lag.oldest);
+          this.touched(boardId);
+        }
       } catch (err) {
         if (isNoGroup(err)) this.#groups.delete(boardId);
         else this.#options.onError?.(err, boardId);

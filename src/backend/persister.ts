@@ -210,16 +210,14 @@ export class Persister {
 
   /** Trims the stream below its oldest entry that is not acknowledged. */
   async #trim(key: string): Promise<void> {
+    // last-delivered-id is read before the pending entries. Read after them, it could take in
+    // entries another consumer read in between and has not acknowledged, which were then trimmed
+    // away: if that consumer dies, the claim finds them deleted and they never reach PostgreSQL.
+    const group = await this.#groupInfo(key);
+    if (group === null) return;
     const [pending, smallest] = (await this.#redis.xpending(key, PERSISTER_GROUP)) as [number, string | null, ...unknown[]];
-    let below: string;
-    if (pending > 0 && smallest !== null) {
-      below = smallest;
-    } else {
-      const group = await this.#groupInfo(key);
-      if (group === null) return;
-      // Everything up to last-delivered-id is acknowledged; the entries after it are unread.
-      below = group.lastDelivered;
-    }
+    // With none pending, everything up to that last-delivered-id is acknowledged; the entries after it are unread.
+    const below = pending > 0 && smallest !== null ? smallest : group.lastDelivered;
     await this.#redis.xtrim(key, 'MINID', below);
   }
 

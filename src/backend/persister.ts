@@ -65,6 +65,20 @@ export class Persister {
   readonly #touched = new Set<string>();
   readonly #draining = new Map<string, Promise<void>>();
   readonly #groups = new Set<string>();
+  /**
+   * The boards the sweep goes over: the last listing that succeeded, and the
+   * boards touched since. While the listing fails (it comes from PostgreSQL,
+   * which may be down) the sweep goes on over these, so the lag it measures
+   * shows what waits for PostgreSQL instead of staying at its last value.
+   */
+  #known = new Set<string>();
+  /**
+   * Boards whose last drain failed: what it read is pending under this
+   * consumer, and XREADGROUP '>' never returns it again. The next drain reads
+   * it again first (from id 0), so that it is retried at the next sweep, not
+   * only once XAUTOCLAIM finds it idle for claimIdleMs.
+   */
+  readonly #unfinished = new Set<string>();
   readonly #sweeper: NodeJS.Timeout;
   #sweeping: Promise<void> | null = null;
   #lag: PersisterLag = { events: 0, ms: 0 };
@@ -86,6 +100,7 @@ export class Persister {
   /** The board's stream has new entries written by this process: drain it soon. */
   touched(boardId: string): void {
     if (this.#closed) return;
+    this.#known.add(boardId);
     this.#touched.add(boardId);
     if (!this.#draining.has(boardId)) this.#startDrain(boardId);
   }
@@ -126,13 +141,19 @@ export class Persister {
     const drain = (async () => {
       while (this.#touched.delete(boardId)) {
         try {
-          while ((await this.#readAndPersist(boardId)) === this.#batchSize);
+          if (this.#unfinished.has(boardId)) {
+            while ((await this.#readAndPersist(boardId, '0')) === this.#batchSize);
+            this.#unfinished.delete(boardId);
+          }
+          while ((await this.#readAndPersist(boardId, '>')) === this.#batchSize);
         } catch (err) {
           if (isNoGroup(err)) {
             // The stream was deleted and written again (a rebuild): make the group anew and read on.
             this.#groups.delete(boardId);
+            this.#unfinished.delete(boardId);
             this.#touched.add(boardId);
           } else {
+            this.#unfinished.add(boardId);
             this.#options.onError?.(err, boardId);
           }
         }
@@ -144,23 +165,30 @@ export class Persister {
   async #sweepAll(): Promise<void> {
     let events = 0;
     let oldest = Infinity;
-    let boardIds: readonly string[];
+    const drains: Promise<void>[] = [];
     try {
-      boardIds = await this.#options.boardIds();
+      this.#known = new Set(await this.#options.boardIds());
     } catch (err) {
       this.#options.onError?.(err, null);
-      return;
     }
-    for (const boardId of boardIds) {
+    for (const boardId of [...this.#known]) {
       if (this.#closed) return;
       try {
         await this.#claim(boardId, this.#options.claimIdleMs ?? 10_000);
-        // Measured before the drain it starts, so the lag counts what waits, not what is left after catching up.
+      } catch (err) {
+        if (isNoGroup(err)) this.#groups.delete(boardId);
+        else this.#options.onError?.(err, boardId);
+      }
+      // Measured before the drain it starts, so that it counts what waits, not what is left after
+      // catching up; and even when the events could not be moved, which is when the lag matters.
+      try {
         const lag = await this.#boardLag(boardId);
         events += lag.events;
         if (lag.events > 0) {
           oldest = Math.min(oldest, lag.oldest);
           this.touched(boardId);
+          const drain = this.#draining.get(boardId);
+          if (drain !== undefined) drains.push(drain);
         }
       } catch (err) {
         if (isNoGroup(err)) this.#groups.delete(boardId);
@@ -169,17 +197,28 @@ export class Persister {
     }
     this.#lag = { events, ms: events === 0 ? 0 : Math.max(0, Date.now() - oldest) };
     this.#options.onSwept?.(this.#lag);
+    // The sweep ends with the drains it started (a caller of sweep() sees their work done), but
+    // waits at most one sweep interval: a busy board's drain goes on as long as writes arrive.
+    await Promise.race([Promise.all(drains), new Promise((resolve) => setTimeout(resolve, this.#options.sweepMs ?? 2000).unref())]);
   }
 
-  /** Reads up to a batch of entries no one read, commits it, acknowledges it. Returns how many it read. */
-  async #readAndPersist(boardId: string): Promise<number> {
+  /**
+   * Reads up to a batch of entries, commits it, acknowledges it. Returns how
+   * many it read. `from`: '>' for entries no one read, '0' for those this
+   * consumer read and did not acknowledge.
+   */
+  async #readAndPersist(boardId: string, from: '>' | '0'): Promise<number> {
     const key = this.#options.streamKey(boardId);
     await this.#ensureGroup(boardId, key);
-    const reply = (await this.#redis.xreadgroup('GROUP', PERSISTER_GROUP, this.#options.consumer, 'COUNT', this.#batchSize, 'STREAMS', key, '>')) as
-      | [string, StreamEntry[]][]
+    const reply = (await this.#redis.xreadgroup('GROUP', PERSISTER_GROUP, this.#options.consumer, 'COUNT', this.#batchSize, 'STREAMS', key, from)) as
+      | [string, (StreamEntry | [string, null])[]][]
       | null;
     const entries = reply?.[0]?.[1] ?? [];
-    await this.#persist(boardId, key, entries);
+    // Re-reading pending entries, one trimmed away comes back without fields: it is gone, and is
+    // acknowledged so that it stops holding the trim back (XAUTOCLAIM drops such entries the same way).
+    const gone = entries.filter(([, fields]) => fields === null).map(([id]) => id);
+    if (gone.length > 0) await this.#redis.xack(key, PERSISTER_GROUP, ...gone);
+    await this.#persist(boardId, key, entries.filter((entry): entry is StreamEntry => entry[1] !== null));
     return entries.length;
   }
 
@@ -212,16 +251,14 @@ export class Persister {
 
   /** Trims the stream below its oldest entry that is not acknowledged. */
   async #trim(key: string): Promise<void> {
+    // last-delivered-id is read before the pending entries. Read after them, it could take in
+    // entries another consumer read in between and has not acknowledged, which were then trimmed
+    // away: if that consumer dies, the claim finds them deleted and they never reach PostgreSQL.
+    const group = await this.#groupInfo(key);
+    if (group === null) return;
     const [pending, smallest] = (await this.#redis.xpending(key, PERSISTER_GROUP)) as [number, string | null, ...unknown[]];
-    let below: string;
-    if (pending > 0 && smallest !== null) {
-      below = smallest;
-    } else {
-      const group = await this.#groupInfo(key);
-      if (group === null) return;
-      // Everything up to last-delivered-id is acknowledged; the entries after it are unread.
-      below = group.lastDelivered;
-    }
+    // With none pending, everything up to that last-delivered-id is acknowledged; the entries after it are unread.
+    const below = pending > 0 && smallest !== null ? smallest : group.lastDelivered;
     await this.#redis.xtrim(key, 'MINID', below);
   }
 
@@ -270,6 +307,9 @@ export class Persister {
   /** The board's stream was deleted (a rebuild, a deleted board): its group goes with it. */
   forget(boardId: string): void {
     this.#groups.delete(boardId);
+    this.#unfinished.delete(boardId);
+    // Not swept while the listing fails (a deleted board's stream must not be made anew); a board in use is known again once listed or touched.
+    this.#known.delete(boardId);
   }
 }
 

@@ -19,6 +19,13 @@ export interface PoolOptions {
 
 /** How long to wait for a connection (at start, and when the pool must open one). */
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * A transaction left idle this long is ended by PostgreSQL. A member that
+ * hangs mid-commit (stopped, not killed: its connection stays open) holds
+ * its boards' row locks, and every other member's commits to those boards
+ * would wait on it without end.
+ */
+const IDLE_IN_TRANSACTION_MS = 60_000;
 
 export function createPool(options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
@@ -27,6 +34,7 @@ export function createPool(options: PoolOptions): pg.Pool {
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
     application_name: 'ladder',
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
     // Idle connections must not keep a process alive that is done.
     allowExitOnIdle: true,
   });

@@ -105,6 +105,12 @@ export function clusterFigures(result: Result): Figure[] {
     });
   }
 
+  const live = result.live;
+  if (live !== null) {
+    add({ name: 'cross-member delta p50', value: live.p50Ms, unit: 'ms', note: 'submit through one member, top-10 viewer on the other, 10 submissions/s' });
+    add({ name: 'cross-member delta p99', value: live.p99Ms, unit: 'ms', goal: { of: 'value', atMost: 100 }, note: `${live.samples} deltas, max ${live.maxMs.toFixed(1)} ms` });
+  }
+
   const persister = result.persister;
   if (persister !== null) {
     const rate = result.settings.rate;

@@ -33,6 +33,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { crossMemberLatency, type LiveLatency } from './cluster-live.js';
 import { clusterFigures } from './cluster-figures.js';
 import { healthzLag, PersisterProbe, submitAtFixedRate, type FixedRateResult, type PersisterSample } from './cluster-persister.js';
 import { BOARD, benchRedisAnchor, guard, nodeEnv, prefill, probe, request, Runner, settingsOf, singleBody, singlePath, singleSpec, type Measurement, type RedisAnchor } from './http.js';
@@ -127,6 +128,8 @@ export interface ClusterBenchResult {
   readonly ladder: { readonly one: Measurement | null; readonly two: Measurement | null };
   readonly anchors: { readonly redis: RedisAnchor | { readonly skipped: string } | null; readonly redisRank: RedisAnchor | { readonly skipped: string } | null };
   readonly persister: PersisterRun | null;
+  /** Submit through one member, delta to a viewer on the other, at light load (bench/cluster-live.ts). */
+  readonly live: LiveLatency | null;
   /** Redis' busiest commands (INFO commandstats) over each run, warm-up included. */
   readonly redisCommands: { readonly one: CommandCost[] | null; readonly two: CommandCost[] | null; readonly evalsha: CommandCost[] | null };
   readonly rebuild: { readonly seconds: number; readonly reportedSeconds: number | null; readonly entriesBefore: number; readonly entriesAfter: number; readonly cpuSeconds: number | null } | null;
@@ -374,6 +377,12 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
     await probe(second.url, singlePath(BOARD), key, singleBody, (json) => typeof (json as { rank?: unknown }).rank === 'number');
     const two = await attempt('Ladder cluster, 2 processes', () => withCommands(() => runner.measure('Ladder cluster single submit, 2 processes', servers, spec, redisPid)));
 
+    const live = await attempt('cross-member latency', async () => {
+      const measured = await crossMemberLatency(first.url, second.url, key, settings.quick ? 20 : 100, 10);
+      log(`  cross-member real time, 10 submissions/s through one member, a viewer on the other: p50 ${measured.p50Ms.toFixed(1)} ms, p99 ${measured.p99Ms.toFixed(1)} ms, max ${measured.maxMs.toFixed(1)} ms (${measured.samples} deltas)`);
+      return measured;
+    });
+
     const persister = await attempt('persister', async () => {
       if ((await probeOf.caughtUp(60_000)) === null) throw new Error('PostgreSQL did not catch up with the single submissions within 60 s');
       const done = deferred();
@@ -440,6 +449,7 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
       redisCommands: { one: one?.commands ?? null, two: two?.commands ?? null, evalsha: evalshaCommands },
       anchors: { redis: redisAnchor, redisRank },
       persister,
+      live,
       rebuild,
       memory: { grown, rebuilt, plainBytesPerEntry: plain.value?.bytesPerEntry ?? null, plainMembers: plain.value?.members ?? null },
       errors,

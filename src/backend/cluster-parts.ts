@@ -48,7 +48,7 @@ export async function clusterParts(config: Config, logger: Logger) {
     decode: decodeLogEntry,
     boardIds: async () => (await store.listBoards()).map((board) => board.config.id),
     // Only a durable acknowledgement waits for these; other processes need not hear them otherwise.
-    onPersisted: durable ? (boardId, seq) => bus.publish({ kind: 'persisted', boardId, seq }) : undefined,
+    onPersisted: durable ? (boardId, ranges) => bus.publish({ kind: 'persisted', boardId, ranges }) : undefined,
     onError: (err, boardId) => logger.warn({ err, boardId }, 'the persister failed to move events to PostgreSQL; it retries on its next sweep'),
     onSwept: (lag) => {
       if (lag.ms > LAG_WARN_MS) logger.warn({ lag_events: lag.events, lag_ms: lag.ms }, 'the persister lags: events wait in Redis streams for PostgreSQL');

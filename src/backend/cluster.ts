@@ -36,6 +36,12 @@ export interface ClusterOptions {
   readonly onError?: (err: unknown, context: string) => void;
 }
 
+/** A durable submission batch: the log positions of its events that no persister has reported yet. */
+interface DurableWaiter {
+  readonly remaining: Set<number>;
+  readonly done: () => void;
+}
+
 /** A load holds the board's lock at most this long (another process takes over after it). */
 const LOAD_LOCK_MS = 60_000;
 const LOCK_POLL_MS = 25;
@@ -49,8 +55,8 @@ export class ClusterBackend implements Backend {
   readonly #redis: Redis | Cluster;
   readonly #persister: Persister;
   readonly #options: ClusterOptions;
-  /** Greatest seq known committed to PostgreSQL, per board, and who waits for more (LADDER_ACK=durable). */
-  readonly #persisted = new Map<string, { seq: number; waiters: Set<{ seq: number; done: () => void }> }>();
+  /** Submissions waiting for PostgreSQL, per board (LADDER_ACK=durable). */
+  readonly #durableWaiters = new Map<string, Set<DurableWaiter>>();
   readonly #unsubscribe: () => void;
 
   constructor(parts: { index: RedisIndex; store: Store; bus: ChangeBus; redis: Redis | Cluster; persister: Persister }, options: ClusterOptions) {
@@ -67,17 +73,19 @@ export class ClusterBackend implements Backend {
     const { outcomes, valid, positions } = checkedSubmissions(submissions);
     const applied = await this.#onBoard(rules, () => this.#whenWritable(() => this.#index.submit(rules.id, valid, Date.now())));
     let changedVersion = -1;
-    let logged = false;
+    let logged = 0;
     applied.outcomes.forEach((outcome, k) => {
       outcomes[positions[k]!] = outcome;
       if (outcome instanceof LadderError || outcome.duplicate) return;
-      logged = true;
+      logged += 1;
       if (outcome.changed) changedVersion = outcome.version;
     });
-    if (logged) this.#persister.touched(rules.id);
+    // The batch's logged events took the last `logged` log positions up to applied.seq. The wait
+    // starts before the persister is told, so that no report of them can come first.
+    const durable = this.#options.ack === 'durable' && logged > 0 ? this.#persistedAll(rules.id, applied.seq - logged + 1, applied.seq) : null;
+    if (logged > 0) this.#persister.touched(rules.id);
     if (changedVersion >= 0) this.#bus.publish({ kind: 'changes', boardId: rules.id, epoch: applied.epoch, version: changedVersion });
-    // The board's last seq now is at least that of this batch's last event.
-    if (this.#options.ack === 'durable' && logged && !(await this.#persistedUpTo(rules.id, await this.#index.lastSeq(rules.id)))) {
+    if (durable !== null && !(await durable)) {
       const late = new LadderError(
         'not_durable_yet',
         `the submissions were applied to the live ranking, but PostgreSQL has not committed them within ${this.#durableTimeoutMs} ms (LADDER_ACK=durable); retry with the same event_id to learn when it has`,
@@ -199,49 +207,42 @@ export class ClusterBackend implements Backend {
     }
   }
 
-  /** Resolves true once PostgreSQL holds the board's events up to `seq`, false after the timeout. */
-  #persistedUpTo(boardId: string, seq: number): Promise<boolean> {
-    const state = this.#persistedState(boardId);
-    if (state.seq >= seq) return Promise.resolve(true);
+  /**
+   * Resolves true once PostgreSQL holds the board's events at log positions
+   * first..last, as persisters (of any process) report them, false after the
+   * timeout. Each position counts only when it is reported itself: a later
+   * batch persisted by another member says nothing of these.
+   */
+  #persistedAll(boardId: string, first: number, last: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const waiter = {
-        seq,
-        done: () => {
-          clearTimeout(timer);
-          state.waiters.delete(waiter);
-          resolve(true);
-        },
+      const remaining = new Set<number>();
+      for (let seq = first; seq <= last; seq++) remaining.add(seq);
+      const waiters = this.#durableWaiters.get(boardId) ?? new Set<DurableWaiter>();
+      this.#durableWaiters.set(boardId, waiters);
+      const settle = (done: boolean) => {
+        clearTimeout(timer);
+        waiters.delete(waiter);
+        if (waiters.size === 0 && this.#durableWaiters.get(boardId) === waiters) this.#durableWaiters.delete(boardId);
+        resolve(done);
       };
-      const timer = setTimeout(() => {
-        state.waiters.delete(waiter);
-        resolve(false);
-      }, this.#durableTimeoutMs);
-      state.waiters.add(waiter);
+      const waiter: DurableWaiter = { remaining, done: () => settle(true) };
+      const timer = setTimeout(() => settle(false), this.#durableTimeoutMs);
+      waiters.add(waiter);
     });
   }
 
-  #persistedState(boardId: string): { seq: number; waiters: Set<{ seq: number; done: () => void }> } {
-    let state = this.#persisted.get(boardId);
-    if (state === undefined) {
-      state = { seq: 0, waiters: new Set() };
-      this.#persisted.set(boardId, state);
+  /** A persister committed the board's events at these log positions (inclusive ranges). */
+  persisted(boardId: string, ranges: readonly (readonly [number, number])[]): void {
+    for (const waiter of [...(this.#durableWaiters.get(boardId) ?? [])]) {
+      for (const [from, to] of ranges) for (const seq of [...waiter.remaining]) if (seq >= from && seq <= to) waiter.remaining.delete(seq);
+      if (waiter.remaining.size === 0) waiter.done();
     }
-    return state;
-  }
-
-  /** The persister of some process committed the board's events up to `seq`. */
-  persisted(boardId: string, seq: number): void {
-    const state = this.#persisted.get(boardId);
-    if (state === undefined) return;
-    state.seq = Math.max(state.seq, seq);
-    for (const waiter of [...state.waiters]) if (waiter.seq <= state.seq) waiter.done();
-    if (state.waiters.size === 0) this.#persisted.delete(boardId);
   }
 
   #onBusMessage(message: BusMessage): void {
     switch (message.kind) {
       case 'persisted':
-        this.persisted(message.boardId, message.seq);
+        this.persisted(message.boardId, message.ranges);
         break;
       case 'board_deleted':
         this.#persister.forget(message.boardId);

@@ -42,8 +42,8 @@ export interface PersisterOptions {
   readonly sweepMs?: number;
   /** An entry read by another consumer and not acknowledged for this long is claimed. */
   readonly claimIdleMs?: number;
-  /** Called after events of a board are committed, with the greatest seq committed. */
-  readonly onPersisted?: (boardId: string, seq: number) => void;
+  /** Called after events of a board are committed, with their log positions as inclusive ranges, ascending. */
+  readonly onPersisted?: (boardId: string, ranges: readonly (readonly [number, number])[]) => void;
   readonly onError?: (err: unknown, boardId: string | null) => void;
   /** Told the lag after each sweep. */
   readonly onSwept?: (lag: PersisterLag) => void;
@@ -245,7 +245,7 @@ export class Persister {
     await this.#store.appendEvents(events);
     const ids = entries.map(([id]) => id);
     await this.#redis.xack(key, PERSISTER_GROUP, ...ids);
-    this.#options.onPersisted?.(boardId, events[events.length - 1]!.seq);
+    this.#options.onPersisted?.(boardId, seqRanges(events.map((event) => event.seq)));
     await this.#trim(key);
   }
 
@@ -311,6 +311,17 @@ export class Persister {
     // Not swept while the listing fails (a deleted board's stream must not be made anew); a board in use is known again once listed or touched.
     this.#known.delete(boardId);
   }
+}
+
+/** The positions as inclusive ranges of consecutive ones, ascending. */
+function seqRanges(seqs: number[]): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (const seq of seqs.sort((a, b) => a - b)) {
+    const last = ranges[ranges.length - 1];
+    if (last !== undefined && seq <= last[1] + 1) last[1] = Math.max(last[1], seq);
+    else ranges.push([seq, seq]);
+  }
+  return ranges;
 }
 
 function isNoGroup(err: unknown): boolean {

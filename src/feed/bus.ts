@@ -19,8 +19,8 @@ export type BusMessage =
   | { readonly kind: 'board_created'; readonly config: BoardConfig }
   | { readonly kind: 'board_changed'; readonly config: BoardConfig }
   | { readonly kind: 'board_deleted'; readonly boardId: string }
-  /** Cluster mode: a persister committed the board's events up to `seq` to PostgreSQL (LADDER_ACK=durable waits for it). */
-  | { readonly kind: 'persisted'; readonly boardId: string; readonly seq: number }
+  /** Cluster mode: a persister committed the board's events at these log positions (inclusive ranges) to PostgreSQL; LADDER_ACK=durable waits for it. */
+  | { readonly kind: 'persisted'; readonly boardId: string; readonly ranges: readonly (readonly [number, number])[] }
   /** An API key was revoked: every process forgets it at once. */
   | { readonly kind: 'key_revoked'; readonly keyId: string; readonly hash: string };
 

@@ -47,6 +47,8 @@ export interface RedisIndexOptions {
 /** What one apply did, with the epoch the board had then (the same script call). */
 export interface AppliedBatch {
   readonly epoch: string;
+  /** The board's log position after the batch: its logged submissions (not duplicates, not errors) took the last ones, in order. */
+  readonly seq: number;
   readonly outcomes: (SubmitOutcome | LadderError)[];
 }
 
@@ -339,7 +341,7 @@ export class RedisIndex implements RankIndex {
     if (reply[0] === ReplyCode.boardBusy) {
       throw new LadderError('board_rebuilding', `leaderboard '${boardId}' is being rebuilt from the durable store (ladder rebuild); nothing was applied, retry in a moment`, { leaderboard_id: boardId });
     }
-    return { epoch: reply[1] as string, outcomes: submissions.map((submission, i) => outcomeOf(reply[i + 2] as Reply, submission)) };
+    return { epoch: reply[1] as string, seq: Number(reply[2]), outcomes: submissions.map((submission, i) => outcomeOf(reply[i + 3] as Reply, submission)) };
   }
 
   /**
@@ -358,11 +360,6 @@ export class RedisIndex implements RankIndex {
   /** True when Redis holds the board (its state hash). */
   async exists(boardId: string): Promise<boolean> {
     return (await this.#client.exists(this.keys(boardId).state)) === 1;
-  }
-
-  /** The seq of the board's last logged event, 0 for none (or an unknown board). */
-  async lastSeq(boardId: string): Promise<number> {
-    return Number((await this.#client.hget(this.keys(boardId).state, 'seq')) ?? 0);
   }
 
   /** RankIndex.read: one script call for every query. Complexity: O(log n + entries returned) per query. */

@@ -31,7 +31,9 @@
     {BOARD_NOT_FOUND} when the board does not exist,
     {BOARD_BUSY} while a rebuild holds it (state field frozen_until, ms,
     later than receivedAt; index/redis.ts freeze), else
-    {OK, epoch, outcome 1, outcome 2, ...}, an outcome per submission:
+    {OK, epoch, seq, outcome 1, outcome 2, ...}: seq (decimal) is the board's
+    log position after the batch, whose logged submissions (those not
+    duplicate) took the positions up to it in order; an outcome per submission:
       {OK, duplicate 0|1, changed 0|1, version, <entry>[, <previous>]}
       {SCORE_OVERFLOW, current score}
       {EVENT_ID_CONFLICT}
@@ -197,7 +199,7 @@ local function submit(participantId, scoreText, timestampText, eventId, metadata
   return outcome
 end
 
-local reply = {OK, board.epoch}
+local reply = {OK, board.epoch, ''}
 for i = 2, #ARGV - 5, 6 do
   local participantId, eventId, metadata, fingerprint = ARGV[i], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
   local outcome
@@ -221,4 +223,5 @@ end
 redis.call('HSET', KEYS[1], 'version', decimal(board.version), 'seq', decimal(seq), 'log_n', decimal(logN),
   'bucket_level', decimal(board.level), 'bucket_split', decimal(board.split), 'event_day', decimal(eventDay))
 if eventsWritten then redis.call('PEXPIREAT', latestEvents, decimal((eventDay + 2) * DAY_MS)) end
+reply[3] = decimal(seq)
 return reply

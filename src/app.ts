@@ -12,6 +12,7 @@ import { pino, type Logger } from 'pino';
 import { isCluster, type Config } from './core/config.js';
 import type { Backend } from './backend/backend.js';
 import { EmbeddedBackend } from './backend/embedded.js';
+import type { WindowArchive } from './feed/archive.js';
 import { LocalBus, type ChangeBus } from './feed/bus.js';
 import { Feed } from './feed/feed.js';
 import { httpAuth } from './http/auth.js';
@@ -39,6 +40,8 @@ interface Parts {
   readonly store: Store;
   readonly bus: ChangeBus;
   readonly backend: Backend;
+  /** Cluster mode: views' windows kept for resumes on other members. */
+  readonly archive?: WindowArchive;
   /** Closes what the parts hold beyond the store (connections), after the service closed. */
   readonly close: () => Promise<void>;
 }
@@ -68,7 +71,7 @@ async function embeddedParts(config: Config, logger: Logger): Promise<Parts> {
 export async function startLadder(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<RunningLadder> {
   const started = performance.now();
   // Cluster mode's modules (ioredis, pg) load only when it is on, so an embedded start does not pay for them.
-  const { store, bus, backend, close: closeParts } = isCluster(config)
+  const { store, bus, backend, archive, close: closeParts }: Parts = isCluster(config)
     ? await (await import('./backend/cluster-parts.js')).clusterParts(config, logger)
     : await embeddedParts(config, logger);
   const ladder = await Ladder.open({ config, backend, store, bus });
@@ -77,7 +80,7 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
   const keys = new Auth(store, bus, config.adminKey);
   const issued = await keys.ensureAdminKey();
   const source = { rules: (id: string) => ladder.boardRules(id), read: ladder.read.bind(ladder) };
-  const feed = new Feed({ source, bus, config, log: logger });
+  const feed = new Feed({ source, bus, archive, config, log: logger });
   const app = buildServer({ ladder, config, auth: httpAuth(keys, config), feed }, logger);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address() as AddressInfo;

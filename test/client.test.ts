@@ -536,7 +536,7 @@ describe('LadderClient', () => {
       const resubscribe = subscribes[1];
       assert.ok(resubscribe?.type === 'subscribe');
       assert.deepEqual([resubscribe.since_version, resubscribe.epoch], [versionBeforeDrop, epoch], 'resumes from its version within its epoch');
-      // In the cluster suites the second connection may reach the other member, which has no history of the view: it answers a snapshot.
+      // In the cluster suites the second connection may reach the other member, which resumes from the window archive or, when the window expired there, answers a snapshot.
       const resumed = process.env.LADDER_TEST_CLUSTER === '1' ? ['resumed', 'snapshot'] : ['resumed'];
       const answers = wire.received.filter((m) => m.type === 'snapshot' || m.type === 'resumed').map((m) => m.type);
       assert.equal(answers.length, 2);

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { SnapshotMessage } from '../src/feed/protocol.js';
 import { skipWithoutCluster, startCluster, type TestCluster } from './helpers/cluster.js';
 import { runCli } from './helpers/process.js';
-import { eventually, FeedClient, wsUrl } from './helpers/realtime.js';
+import { eventually, FeedClient, restWindow, SseReader, wsUrl } from './helpers/realtime.js';
 import { api } from './helpers/server.js';
 
 const skip = await skipWithoutCluster('the cluster-mode suite (test/cluster.test.ts)');
@@ -45,12 +45,14 @@ async function loggedEvents(cluster: TestCluster, board: string): Promise<number
 describe('cluster mode', { skip }, () => {
   let cluster: TestCluster;
   const sockets: FeedClient[] = [];
+  const readers: SseReader[] = [];
 
   before(async () => {
     cluster = await startCluster({ members: 2, overrides: { tickMs: 10 } });
   });
   after(async () => {
     for (const socket of sockets) socket.ws.terminate();
+    for (const reader of readers) reader.close();
     await cluster?.close();
   });
 
@@ -101,6 +103,54 @@ describe('cluster mode', { skip }, () => {
     assert.equal(delta.type, 'delta');
   });
 
+  it('resumes a viewer that reconnects to the other member with one delta from where it was', async () => {
+    const [a, b] = [member(cluster, 0), member(cluster, 1)];
+    await createBoard(a, 'resume');
+    for (let i = 0; i < 5; i++) await submit(a, 'resume', { participant_id: `p${i}`, score: 10 * i });
+    const first = await FeedClient.connect(wsUrl(a, 'resume'));
+    sockets.push(first);
+    await first.subscribe('t', { top: 3 });
+    const seen = await submit(a, 'resume', { participant_id: 'q', score: 35 });
+    await first.next((m) => m.type === 'delta' && m.to_version === seen.version);
+    const left = first.states.get('t')!;
+    first.close();
+
+    // Missed while away: the top changes twice, written through the first member.
+    await submit(a, 'resume', { participant_id: 'r', score: 100 });
+    const latest = await submit(a, 'resume', { participant_id: 'p0', score: 50 });
+    const back = await FeedClient.connect(wsUrl(b, 'resume'));
+    sockets.push(back);
+    back.states.set('t', left);
+    const epoch = first.epochs.get('t')!;
+    const answer = await back.subscribe('t', { top: 3 }, left.version, epoch);
+    assert.deepEqual(answer, { type: 'resumed', sub: 't', epoch, version: left.version }, 'resumed on the other member, not a snapshot');
+    await back.next((m) => m.type === 'delta' && m.to_version >= latest.version);
+    assert.deepEqual(back.gaps, []);
+    assert.deepEqual(back.entries('t'), await restWindow(b, 'resume', { top: 3 }));
+  });
+
+  it('resumes an SSE stream that reconnects to the other member with Last-Event-ID', async () => {
+    const [a, b] = [member(cluster, 0), member(cluster, 1)];
+    await createBoard(a, 'resume-sse');
+    await submit(a, 'resume-sse', { participant_id: 'p', score: 1 });
+    const first = await SseReader.open(`${a.url}/v1/leaderboards/resume-sse/events?view=top:5`);
+    readers.push(first);
+    const { epoch } = (await first.next((e) => e.event === 'snapshot')).data as SnapshotMessage;
+    const { version } = await submit(a, 'resume-sse', { participant_id: 'q', score: 2 });
+    await first.next((e) => e.id === `${epoch}-${version}`);
+    first.close();
+
+    const missed = await submit(a, 'resume-sse', { participant_id: 'r', score: 3 });
+    // SseReader sends Last-Event-ID from the state it is given.
+    const back = await SseReader.open(`${b.url}/v1/leaderboards/resume-sse/events?view=top:5`, first.state);
+    readers.push(back);
+    const answer = await back.next((e) => e.event === 'resumed');
+    assert.equal(answer.id, `${epoch}-${version}`, 'resumed on the other member, not a snapshot');
+    await back.next((e) => e.id === `${epoch}-${missed.version}`);
+    assert.deepEqual(back.gaps, []);
+    assert.deepEqual(back.state?.entries, await restWindow(b, 'resume-sse', { top: 5 }));
+  });
+
   it('persists every event written through either member to PostgreSQL, once', async () => {
     const [a, b] = [member(cluster, 0), member(cluster, 1)];
     await createBoard(a, 'audit', 'increment');
@@ -112,27 +162,35 @@ describe('cluster mode', { skip }, () => {
     assert.equal(await loggedEvents(cluster, 'audit'), 50);
   });
 
-  it('ladder rebuild restores every rank after Redis lost the board, with a new epoch that viewers resync to', async () => {
+  it('ladder rebuild restores every rank after Redis lost everything, with new epochs, and writes go on', async () => {
     const a = member(cluster, 0);
     await createBoard(a, 'lost');
     for (let i = 0; i < 200; i++) await submit(a, 'lost', { participant_id: `p${i}`, score: (i * 7919) % 1000, timestamp: 1_700_000_000_000 + i });
     await eventually(async () => assert.equal(await loggedEvents(cluster, 'lost'), 200), 5_000);
-    const before = await ranking(a, 'lost');
-    const lost = await cluster.redis.keys('{lost}');
-    assert.ok(lost.length > 0, 'the board has keys in Redis');
-    await cluster.redis.client.unlink(...lost);
+    await eventually(async () => assert.equal(await loggedEvents(cluster, 'ties'), 4), 5_000);
+    const before = { lost: await ranking(a, 'lost'), ties: await ranking(a, 'ties') };
+    // What a flush does to this cluster: every key under its prefix is gone (the shared Redis is not flushed).
+    const all = await cluster.redis.keys();
+    assert.ok(all.length > 0, 'the cluster has keys in Redis');
+    for (let i = 0; i < all.length; i += 500) await cluster.redis.client.unlink(...all.slice(i, i + 500));
 
-    const run = runCli(['rebuild', '--board', 'lost'], {
+    const run = runCli(['rebuild'], {
       LADDER_REDIS_URL: cluster.config.redisUrl!,
       LADDER_DATABASE_URL: cluster.config.databaseUrl!,
       LADDER_REDIS_PREFIX: cluster.config.redisPrefix,
     });
     assert.equal(await run.exited, 0, run.errors());
-    assert.match(run.errors(), /rebuilt 1 board\(s\), 200 entries/);
-    const after = await ranking(member(cluster, 1), 'lost');
-    assert.deepEqual(after.entries, before.entries);
-    assert.equal(after.version, before.version);
-    assert.notEqual(after.epoch, before.epoch);
+    assert.match(run.errors(), /rebuilt \d+ board\(s\), \d+ entries/);
+    for (const board of ['lost', 'ties'] as const) {
+      const after = await ranking(member(cluster, 1), board);
+      assert.deepEqual(after.entries, before[board].entries, `${board}: every rank is back`);
+      assert.equal(after.version, before[board].version);
+      assert.notEqual(after.epoch, before[board].epoch);
+    }
+    const next = await submit(a, 'lost', { participant_id: 'late', score: 5000 });
+    assert.equal(next.version, before.lost.version + 1);
+    assert.equal(next.rank, 1);
+    await eventually(async () => assert.equal(await loggedEvents(cluster, 'lost'), 201), 5_000);
   });
 });
 

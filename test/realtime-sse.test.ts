@@ -10,8 +10,12 @@ import { Subscriber } from '../src/feed/subscriber.js';
 import { api, startServer, type TestServer } from './helpers/server.js';
 import { createBoard, eventually, restWindow, sleep, SseReader, submit } from './helpers/realtime.js';
 
-/** In the cluster suites a reconnection may reach the other member, which has no history of the view: it resyncs from a snapshot (README, Cluster mode). */
-const PER_PROCESS_HISTORY = process.env.LADDER_TEST_CLUSTER === '1' ? 'delta history is per process; across members a resume gets a snapshot' : false;
+/**
+ * In the cluster suites a reconnection may reach the other member, which has no history of the
+ * view: it resumes from the window archive with one delta (test/cluster.test.ts), not with the
+ * history's deltas, and a version beyond the history still resumes there.
+ */
+const PER_PROCESS_HISTORY = process.env.LADDER_TEST_CLUSTER === '1' ? 'delta history is per process; across members a resume gets one delta from the window archive (test/cluster.test.ts)' : false;
 
 const HEARTBEAT_MS = 200;
 

@@ -14,8 +14,12 @@ import { createBoard, eventually, FeedClient, restWindow, sleep, submit, submitB
 
 /** The cluster suites' TCP proxy reads what a stalled client leaves unread, so the server cannot see the stall. */
 const PROXY_BUFFERS = process.env.LADDER_TEST_CLUSTER === '1' ? "the cluster suites' TCP proxy buffers what the client does not read, so the server cannot see it stall" : false;
-/** In the cluster suites a reconnection may reach the other member, which has no history of the view: it resyncs from a snapshot (README, Cluster mode). */
-const PER_PROCESS_HISTORY = process.env.LADDER_TEST_CLUSTER === '1' ? 'delta history is per process; across members a resume gets a snapshot' : false;
+/**
+ * In the cluster suites a reconnection may reach the other member, which has no history of the
+ * view: it resumes from the window archive with one delta (test/cluster.test.ts), not with the
+ * history's deltas, and a version beyond the history still resumes there.
+ */
+const PER_PROCESS_HISTORY = process.env.LADDER_TEST_CLUSTER === '1' ? 'delta history is per process; across members a resume gets one delta from the window archive (test/cluster.test.ts)' : false;
 
 const HEARTBEAT_MS = 300;
 

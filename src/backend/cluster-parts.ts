@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.js';
+import { RedisWindowArchive } from '../feed/redis-archive.js';
 import { RedisBus } from '../feed/redis-bus.js';
 import { RedisIndex } from '../index/redis.js';
 import { decodeLogEntry } from '../index/redis-log.js';
@@ -61,10 +62,13 @@ export async function clusterParts(config: Config, logger: Logger) {
   );
   // Not redis.constructor.name: ioredis mixes EventEmitter into Cluster, whose constructor it then names.
   logger.info({ redis: redis instanceof Cluster ? 'Redis Cluster' : 'Redis', ack: config.ack }, 'cluster mode: live ranks in Redis, durable history in PostgreSQL');
+  // Windows of views are kept as long as a view lingers for resumes in its own process.
+  const archive = new RedisWindowArchive(redis, prefix, config.viewLingerMs, (err) => logger.warn({ err }, 'keeping a view window for resumes on other members failed'));
   return {
     store,
     bus,
     backend,
+    archive,
     async close() {
       await bus.close();
       redis.disconnect();

@@ -14,12 +14,13 @@
  */
 import type { Config } from '../core/config.js';
 import { boardNotFound, LadderError } from '../core/errors.js';
+import type { WindowArchive } from './archive.js';
 import type { BusMessage, ChangeBus } from './bus.js';
 import type { ViewSpec } from './protocol.js';
 import type { Delta } from './history.js';
 import { CloseCode, Subscriber, type Subscription, type Transport } from './subscriber.js';
 import { View, viewKey } from './view.js';
-import { readWindows, type FeedSource } from './window.js';
+import { readWindows, type FeedSource, type ViewWindow } from './window.js';
 
 export type FeedConfig = Pick<Config, 'tickMs' | 'historySize' | 'historyBytes' | 'viewLingerMs' | 'slowSocketBytes' | 'maxSocketBytes' | 'maxViews'>;
 
@@ -32,6 +33,8 @@ export interface FeedLog {
 export interface FeedOptions {
   readonly source: FeedSource;
   readonly bus: ChangeBus;
+  /** Cluster mode: views' windows kept for resumes on other processes (feed/archive.ts). */
+  readonly archive?: WindowArchive;
   readonly config: FeedConfig;
   readonly log?: FeedLog;
 }
@@ -56,6 +59,7 @@ const FANOUT_CHUNK = 500;
 export class Feed {
   private readonly source: FeedSource;
   private readonly bus: ChangeBus;
+  private readonly archive: WindowArchive | null;
   private readonly config: FeedConfig;
   private readonly log: FeedLog | undefined;
   private readonly boards = new Map<string, BoardFeed>();
@@ -69,6 +73,7 @@ export class Feed {
   constructor(options: FeedOptions) {
     this.source = options.source;
     this.bus = options.bus;
+    this.archive = options.archive ?? null;
     this.config = options.config;
     this.log = options.log;
     this.unsubscribeBus = options.bus.subscribe((message) => this.onBusMessage(message));
@@ -238,6 +243,22 @@ export class Feed {
     }
   }
 
+  /** Archives the view's window at its chain point, for resumes on other processes. */
+  private keep(view: View): void {
+    this.archive?.keep(view.boardId, view.key, view.epoch, view.version, view.currentWindow);
+  }
+
+  /** The view's window at `version` of its epoch as some process archived it, or null (also without an archive, or when it fails). */
+  async archivedWindow(view: View, version: number): Promise<ViewWindow | null> {
+    if (this.archive === null) return null;
+    try {
+      return await this.archive.find(view.boardId, view.key, view.epoch, version);
+    } catch (err) {
+      this.log?.warn({ err, boardId: view.boardId }, 'feed: reading an archived window failed; the resume gets a snapshot');
+      return null;
+    }
+  }
+
   private markDirty(board: BoardFeed): void {
     this.dirty.add(board);
     this.schedule();
@@ -265,9 +286,10 @@ export class Feed {
     const window = read.windows[0]!;
     if (!view.ready) {
       view.start(window, read.epoch, read.version, read.total);
+      this.keep(view);
     } else {
       // An idle view has no subscribers to deliver to: the delta only goes into its history, for resumes.
-      view.advance(window, read.epoch, read.version, read.total);
+      if (view.advance(window, read.epoch, read.version, read.total).kind !== 'unchanged') this.keep(view);
     }
     view.readAt = changes;
     // A tick that ran during the read skipped this view, which was not ready yet.
@@ -329,6 +351,7 @@ export class Feed {
       if (board.views.get(view.key) !== view) return;
       const advance = view.advance(read.windows[i]!, read.epoch, read.version, read.total);
       view.readAt = changes;
+      if (advance.kind !== 'unchanged') this.keep(view);
       if (advance.kind === 'reset') {
         for (const subscription of view.subscriptions) subscription.subscriber.resync(subscription);
       } else if (advance.kind === 'delta' && view.subscriptions.size > 0) {

@@ -209,10 +209,23 @@ export class Subscriber {
       this.feed.release(view);
       return;
     }
+    // A version of another epoch (or of none) may be issued again in this one: never resume from it.
+    const point = since !== null && since.epoch === view.epoch ? since : null;
+    let missed = point === null ? null : view.history.since(point.version, view.version);
+    // Not in this process's history: another process may have served the view at that version (one
+    // before this view's; a later one means this view is behind, and the client gets a snapshot).
+    const archived = point !== null && missed === null && point.version < view.version ? await this.feed.archivedWindow(view, point.version) : null;
+    if (point !== null && archived !== null) {
+      if (this.closed || this.subscriptions.get(sub) !== subscription) {
+        this.feed.release(view);
+        return;
+      }
+      // The view may have moved on while the archive answered: the delta leads to where it is now,
+      // and its epoch is checked again.
+      missed = view.epoch === point.epoch ? [view.deltaFrom(archived, point.version)] : null;
+    }
     subscription.view = view;
     view.subscriptions.add(subscription);
-    // A version of another epoch (or of none) may be issued again in this one: never resume from it.
-    const missed = since === null || since.epoch !== view.epoch ? null : view.history.since(since.version, view.version);
     if (since === null || missed === null) {
       this.sendSnapshot(subscription, view);
       return;

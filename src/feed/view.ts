@@ -154,23 +154,46 @@ export class View {
       this.total = total;
       this.snapshot = null;
     }
-    const diff = diffWindows(this.window, window);
-    if (diff === null) return { kind: 'unchanged' };
-    const body = JSON.stringify({
-      epoch,
-      from_version: this.version,
-      to_version: version,
-      total,
-      first_rank: window.firstRank,
-      removes: diff.removes,
-      upserts: diff.upserts,
-    }).slice(1);
-    const delta: Delta = { fromVersion: this.version, toVersion: version, body, bytes: Buffer.byteLength(body) };
+    const delta = this.#delta(this.window, this.version, window, version);
+    if (delta === null) return { kind: 'unchanged' };
     this.history.push(delta);
     this.window = window;
     this.version = version;
     this.snapshot = null;
     return { kind: 'delta', delta };
+  }
+
+  /** The window at `version`. */
+  get currentWindow(): ViewWindow {
+    return this.window;
+  }
+
+  /**
+   * The one delta that leads from `window`, this view's window at
+   * `fromVersion` as another process kept it (feed/archive.ts), to the
+   * current one: empty when they are the same, since the version moves
+   * anyway. Not part of the history.
+   */
+  deltaFrom(window: ViewWindow, fromVersion: number): Delta {
+    return this.#delta(window, fromVersion, this.window, this.version) ?? this.#body(fromVersion, this.version, this.window, { removes: [], upserts: [] });
+  }
+
+  #delta(from: ViewWindow, fromVersion: number, to: ViewWindow, toVersion: number): Delta | null {
+    const diff = diffWindows(from, to);
+    return diff === null ? null : this.#body(fromVersion, toVersion, to, diff);
+  }
+
+  #body(fromVersion: number, toVersion: number, to: ViewWindow, diff: NonNullable<ReturnType<typeof diffWindows>>): Delta {
+    const body = JSON.stringify({
+      epoch: this.epoch,
+      from_version: fromVersion,
+      to_version: toVersion,
+      total: this.total,
+      first_rank: to.firstRank,
+      removes: diff.removes,
+      upserts: diff.upserts,
+    }).slice(1);
+    return { fromVersion, toVersion, body, bytes: Buffer.byteLength(body) };
   }
 
   /** The current window as a snapshot body; serialized once per version. */

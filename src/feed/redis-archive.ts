@@ -4,12 +4,19 @@
  * holding the window as JSON and expiring after `ttlMs`. Processes serving
  * the same view write the same window at the same version (a window is what
  * the board holds at that version), so a key written twice holds one value.
+ *
+ * It costs one SET per view and tick in which the view's window changed, so
+ * the windows kept in one event-loop turn (a fan-out tick) go out together,
+ * in one pipeline per board (a pipeline stays in one slot of a Redis Cluster).
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { WindowArchive } from './archive.js';
 import type { ViewWindow } from './window.js';
 
 export class RedisWindowArchive implements WindowArchive {
+  /** Windows to keep at the end of this turn, by board: key → JSON. */
+  readonly #pending = new Map<string, Map<string, string>>();
+
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly prefix: string,
@@ -20,7 +27,22 @@ export class RedisWindowArchive implements WindowArchive {
 
   keep(boardId: string, viewKey: string, epoch: string, version: number, window: ViewWindow): void {
     if (this.ttlMs <= 0) return;
-    this.redis.set(this.#key(boardId, viewKey, epoch, version), JSON.stringify(window), 'PX', this.ttlMs).catch(this.onError);
+    if (this.#pending.size === 0) setImmediate(() => this.#flush());
+    let board = this.#pending.get(boardId);
+    if (board === undefined) {
+      board = new Map();
+      this.#pending.set(boardId, board);
+    }
+    board.set(this.#key(boardId, viewKey, epoch, version), JSON.stringify(window));
+  }
+
+  #flush(): void {
+    for (const windows of this.#pending.values()) {
+      const pipeline = this.redis.pipeline();
+      for (const [key, json] of windows) pipeline.set(key, json, 'PX', this.ttlMs);
+      pipeline.exec().catch(this.onError);
+    }
+    this.#pending.clear();
   }
 
   async find(boardId: string, viewKey: string, epoch: string, version: number): Promise<ViewWindow | null> {

@@ -25,6 +25,9 @@ type Client = Redis | Cluster;
 /** The consumer group every Ladder process joins. */
 export const PERSISTER_GROUP = 'ladder-persister';
 
+/** Batches whose commits may be under way while the next one is read. */
+const PERSIST_AHEAD = 4;
+
 /** A stream entry as XREADGROUP and XAUTOCLAIM return it: id and flat field list. */
 type StreamEntry = [id: string, fields: string[]];
 
@@ -142,10 +145,10 @@ export class Persister {
       while (this.#touched.delete(boardId)) {
         try {
           if (this.#unfinished.has(boardId)) {
-            while ((await this.#readAndPersist(boardId, '0')) === this.#batchSize);
+            while ((await this.#persistOwnPending(boardId)) === this.#batchSize);
             this.#unfinished.delete(boardId);
           }
-          while ((await this.#readAndPersist(boardId, '>')) === this.#batchSize);
+          await this.#persistUnread(boardId);
         } catch (err) {
           if (isNoGroup(err)) {
             // The stream was deleted and written again (a rebuild): make the group anew and read on.
@@ -203,17 +206,52 @@ export class Persister {
   }
 
   /**
-   * Reads up to a batch of entries, commits it, acknowledges it. Returns how
-   * many it read. `from`: '>' for entries no one read, '0' for those this
-   * consumer read and did not acknowledge.
+   * Moves the entries no one read to PostgreSQL, reading the next batch while
+   * the commits of up to PERSIST_AHEAD others are under way: the store
+   * applies its calls in order and group-commits those that meet, so a
+   * backlog goes out in larger transactions with no round trip waiting on
+   * another. The stream is trimmed once, after the last commit.
    */
-  async #readAndPersist(boardId: string, from: '>' | '0'): Promise<number> {
+  async #persistUnread(boardId: string): Promise<void> {
     const key = this.#options.streamKey(boardId);
     await this.#ensureGroup(boardId, key);
+    const commits = new Set<Promise<void>>();
+    let failure: { err: unknown } | null = null;
+    for (;;) {
+      const entries = await this.#read(key, '>');
+      if (entries.length === 0) break;
+      const commit: Promise<void> = this.#persist(boardId, key, entries as StreamEntry[], false).then(
+        () => void commits.delete(commit),
+        (err: unknown) => {
+          commits.delete(commit);
+          failure ??= { err };
+        },
+      );
+      commits.add(commit);
+      if (commits.size >= PERSIST_AHEAD) await Promise.race(commits);
+      if (failure !== null || entries.length < this.#batchSize) break;
+    }
+    await Promise.all(commits);
+    // What was read and not committed stays pending for this consumer: the next drain reads it again.
+    if (failure !== null) throw (failure as { err: unknown }).err;
+    await this.#trim(key);
+  }
+
+  async #read(key: string, from: '>' | '0'): Promise<(StreamEntry | [string, null])[]> {
     const reply = (await this.#redis.xreadgroup('GROUP', PERSISTER_GROUP, this.#options.consumer, 'COUNT', this.#batchSize, 'STREAMS', key, from)) as
       | [string, (StreamEntry | [string, null])[]][]
       | null;
-    const entries = reply?.[0]?.[1] ?? [];
+    return reply?.[0]?.[1] ?? [];
+  }
+
+  /**
+   * Reads up to a batch of the entries this consumer read and did not
+   * acknowledge ('0'), commits it, acknowledges it. Returns how many it read.
+   */
+  async #persistOwnPending(boardId: string): Promise<number> {
+    const key = this.#options.streamKey(boardId);
+    await this.#ensureGroup(boardId, key);
+    const entries = await this.#read(key, '0');
     // Re-reading pending entries, one trimmed away comes back without fields: it is gone, and is
     // acknowledged so that it stops holding the trim back (XAUTOCLAIM drops such entries the same way).
     const gone = entries.filter(([, fields]) => fields === null).map(([id]) => id);
@@ -239,14 +277,15 @@ export class Persister {
     } while (cursor !== '0-0' && !this.#closed);
   }
 
-  async #persist(boardId: string, key: string, entries: readonly StreamEntry[]): Promise<void> {
+  /** Commits the entries' events, acknowledges them, and (unless `trim` is false) trims the stream. */
+  async #persist(boardId: string, key: string, entries: readonly StreamEntry[], trim = true): Promise<void> {
     if (entries.length === 0) return;
     const events = entries.map(([id, fields]) => this.#options.decode(boardId, id, fields));
     await this.#store.appendEvents(events);
     const ids = entries.map(([id]) => id);
     await this.#redis.xack(key, PERSISTER_GROUP, ...ids);
     this.#options.onPersisted?.(boardId, seqRanges(events.map((event) => event.seq)));
-    await this.#trim(key);
+    if (trim) await this.#trim(key);
   }
 
   /** Trims the stream below its oldest entry that is not acknowledged. */

@@ -131,6 +131,7 @@ const otherVariables = [
   'LADDER_TEST_SEED',
   'LADDER_TEST_REDIS_URL',
   'LADDER_TEST_DATABASE_URL',
+  'LADDER_TEST_REDIS_SERVER',
   // The ports of `npm run cluster` (scripts/cluster.mjs), which passes its environment on to the members.
   'LADDER_CLUSTER_PORTS',
 ];

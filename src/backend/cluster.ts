@@ -232,7 +232,7 @@ export class ClusterBackend implements Backend {
   }
 
   /** A persister committed the board's events at these log positions (inclusive ranges). */
-  persisted(boardId: string, ranges: readonly (readonly [number, number])[]): void {
+  #persisted(boardId: string, ranges: readonly (readonly [number, number])[]): void {
     for (const waiter of [...(this.#durableWaiters.get(boardId) ?? [])]) {
       for (const [from, to] of ranges) for (const seq of [...waiter.remaining]) if (seq >= from && seq <= to) waiter.remaining.delete(seq);
       if (waiter.remaining.size === 0) waiter.done();
@@ -242,7 +242,7 @@ export class ClusterBackend implements Backend {
   #onBusMessage(message: BusMessage): void {
     switch (message.kind) {
       case 'persisted':
-        this.persisted(message.boardId, message.ranges);
+        this.#persisted(message.boardId, message.ranges);
         break;
       case 'board_deleted':
         this.#persister.forget(message.boardId);

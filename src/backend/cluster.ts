@@ -100,9 +100,16 @@ export class ClusterBackend implements Backend {
   }
 
   async standing(boardId: string): Promise<BoardStanding | null> {
-    const stored = await this.#store.getBoard(boardId);
-    if (stored === null) return null;
-    const read = await this.#onBoard(stored.config, () => this.#index.read(boardId, []));
+    let read: RankRead;
+    try {
+      read = await this.#index.read(boardId, []);
+    } catch (err) {
+      if (!(err instanceof LadderError && err.code === 'board_not_found')) throw err;
+      // Not in Redis: the store says whether the board exists, and it is loaded if it does.
+      const stored = await this.#store.getBoard(boardId);
+      if (stored === null) return null;
+      read = await this.#onBoard(stored.config, () => this.#index.read(boardId, []));
+    }
     return { epoch: read.epoch, version: read.version, total: read.total };
   }
 

@@ -128,7 +128,7 @@ export class Ladder {
   }
 
   async getBoard(boardId: string): Promise<BoardSummary> {
-    const config = await this.requireBoard(boardId);
+    const config = this.registry.get(boardId) ?? (await this.requireBoard(boardId));
     const standing = await this.backend.standing(boardId);
     if (standing === null) throw boardNotFound(boardId);
     return { config, ...standing };
@@ -143,7 +143,7 @@ export class Ladder {
   }
 
   async deleteBoard(boardId: string): Promise<void> {
-    await this.requireBoard(boardId);
+    if (this.registry.get(boardId) === undefined) await this.requireBoard(boardId);
     if (!(await this.registry.delete(boardId))) throw boardNotFound(boardId);
   }
 
@@ -164,7 +164,7 @@ export class Ladder {
    * others. `fields` names each item in error messages (e.g. `scores[3]`).
    */
   async submitMany(boardId: string, inputs: readonly SubmissionInput[], fields?: readonly string[]): Promise<(SubmitResult | LadderError)[]> {
-    const rules = await this.requireBoard(boardId);
+    const rules = this.registry.get(boardId) ?? (await this.requireBoard(boardId));
     const now = Date.now();
     const results: (SubmitResult | LadderError)[] = new Array(inputs.length);
     const submissions: Submission[] = [];
@@ -192,7 +192,7 @@ export class Ladder {
    * of the listed participants ("friends" board). One read of one state.
    */
   async rankings(boardId: string, query: RankingsQuery): Promise<RankingsPage> {
-    const rules = await this.requireBoard(boardId);
+    const rules = this.registry.get(boardId) ?? (await this.requireBoard(boardId));
     let rankQuery: RankQuery;
     if (query.participants !== undefined) rankQuery = { kind: 'participants', participantIds: query.participants };
     else if (query.around !== undefined) rankQuery = { kind: 'around', participantId: query.around, size: query.limit };
@@ -205,7 +205,7 @@ export class Ladder {
 
   /** A participant's standing with up to `neighbors` entries above and below (core/windows.ts neighborSpan). */
   async participant(boardId: string, participantId: string, neighbors: number): Promise<ParticipantStanding> {
-    const rules = await this.requireBoard(boardId);
+    const rules = this.registry.get(boardId) ?? (await this.requireBoard(boardId));
     const read = await this.backend.read(rules, [{ kind: 'neighbors', participantId, radius: neighbors }]);
     const { entries, focus } = read.pages[0]!;
     if (focus === null) throw participantNotFound(boardId, participantId);
@@ -218,7 +218,7 @@ export class Ladder {
 
   /** Answers the queries from one state of the board (the feed's read). */
   async read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead> {
-    return this.backend.read(await this.requireBoard(boardId), queries);
+    return this.backend.read(this.registry.get(boardId) ?? (await this.requireBoard(boardId)), queries);
   }
 
   /**
@@ -228,7 +228,7 @@ export class Ladder {
    * (long-poll).
    */
   async waitForVersion(boardId: string, afterVersion: number, epoch: string | null, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    await this.requireBoard(boardId);
+    if (this.registry.get(boardId) === undefined) await this.requireBoard(boardId);
     // Listening first, then reading: a change between the two is not missed.
     const unwatch = await this.bus.watch(boardId);
     try {
@@ -278,7 +278,12 @@ export class Ladder {
     for (const waiter of [...(this.versionWaiters.get(boardId) ?? [])]) if (due(waiter)) waiter.wake();
   }
 
-  /** The board's configuration; one created through another process a moment ago is looked up in the store. */
+  /**
+   * The board's configuration; one created through another process a moment
+   * ago is looked up in the store. Callers on hot paths try the registry
+   * first (`registry.get(id) ?? await requireBoard(id)`), so a known board
+   * costs no promise.
+   */
   async requireBoard(boardId: string): Promise<BoardConfig> {
     const board = this.registry.get(boardId) ?? (await this.registry.find(boardId));
     if (!board) throw boardNotFound(boardId);

@@ -19,6 +19,7 @@ import type { BoardState } from '../src/index/index.js';
 import { BoardRanking, MemoryIndex } from '../src/index/memory.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { random32 } from '../test/helpers/random.js';
+import { BOARD_DEFAULTS } from '../src/core/board.js';
 
 /** Each timed loop runs for about this long. */
 const RUN_MS = 1_500;
@@ -210,7 +211,7 @@ async function rebuildFromStore(board: BoardRanking): Promise<{ readMs: number; 
   const rules = board.rules;
   try {
     const created = await openSqliteStore(options);
-    await created.createBoard({ ...rules, name: 'bench', metadata: null, createdAt: 0 }, FRESH.epoch);
+    await created.createBoard({ ...BOARD_DEFAULTS, ...rules, name: 'bench', metadata: null, createdAt: 0 }, FRESH.epoch);
     await created.saveCheckpoint(rules.id, { seq: 0, version: 0, columns: board.rankedColumns() });
     await created.close();
 

@@ -41,6 +41,7 @@ import { migrateSqlite, SqliteWriter } from '../src/store/sqlite-writer.js';
 import type { ScoreEvent } from '../src/store/store.js';
 import { numberFlag, parseFlags } from './lib/args.js';
 import { uint32s } from '../test/helpers/random.js';
+import { BOARD_DEFAULTS } from '../src/core/board.js';
 
 const flags = parseFlags(process.argv.slice(2));
 const ENTRIES = numberFlag(flags, 'entries') ?? 1_000_000;
@@ -186,7 +187,7 @@ function timeOld(dir: string, perCommit: number, ids: EventIds): number {
 
 async function createNewBoard(dir: string): Promise<void> {
   const store = await openSqliteStore({ dataDir: dir, commitIntervalMs: 0, sync: 'full' });
-  await store.createBoard({ id: BOARD, name: BOARD, sortOrder: 'desc', operator: 'increment', metadata: null, createdAt: 0 }, 'bench');
+  await store.createBoard({ ...BOARD_DEFAULTS, id: BOARD, name: BOARD, sortOrder: 'desc', operator: 'increment', metadata: null, createdAt: 0 }, 'bench');
   await store.close();
 }
 

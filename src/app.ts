@@ -18,6 +18,7 @@ import { Feed } from './feed/feed.js';
 import { httpAuth } from './http/auth.js';
 import { buildServer } from './http/server.js';
 import { Auth } from './service/auth.js';
+import type { Clock } from './service/clock.js';
 import { Ladder } from './service/ladder.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
@@ -68,13 +69,25 @@ async function embeddedParts(config: Config, logger: Logger): Promise<Parts> {
   return { store, bus, backend, close: async () => undefined };
 }
 
-export async function startLadder(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<RunningLadder> {
+export interface StartOptions {
+  /** The service's clock (tests move one by hand); default the system clock shifted by LADDER_CLOCK_OFFSET_MS. */
+  readonly clock?: Clock;
+}
+
+export async function startLadder(config: Config, logger: Logger = pino({ level: config.logLevel }), options: StartOptions = {}): Promise<RunningLadder> {
   const started = performance.now();
   // Cluster mode's modules (ioredis, pg) load only when it is on, so an embedded start does not pay for them.
   const { store, bus, backend, archive, close: closeParts }: Parts = isCluster(config)
     ? await (await import('./backend/cluster-parts.js')).clusterParts(config, logger)
     : await embeddedParts(config, logger);
-  const ladder = await Ladder.open({ config, backend, store, bus });
+  const ladder = await Ladder.open({
+    config,
+    backend,
+    store,
+    bus,
+    clock: options.clock,
+    onLifecycleError: (err, boardId) => logger.warn({ err, boardId }, 'closing a period or a board failed; it is tried again at the next tick'),
+  });
   logger.info({ boards: ladder.boardCount, ms: Math.round(performance.now() - started) }, 'store opened');
 
   const keys = new Auth(store, bus, config.adminKey);
@@ -87,6 +100,7 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   logger.info({ url }, 'ladder listening');
+  ladder.startLifecycle();
 
   let closing: Promise<void> | null = null;
   return {

@@ -17,6 +17,7 @@ import { LocalBus } from '../src/feed/bus.js';
 import { BoardRanking } from '../src/index/memory.js';
 import { openSqliteStore, type SqliteStore } from '../src/store/sqlite.js';
 import { uint32s } from './helpers/random.js';
+import { BOARD_DEFAULTS } from '../src/core/board.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -97,7 +98,7 @@ describe('restart from a checkpoint and the log', () => {
         reference.applyMany(submissions);
 
         let opened = await open(dataDir, 97);
-        await opened.store.createBoard({ ...rules, name: rules.id, metadata: null, createdAt: T0 }, newEpoch());
+        await opened.store.createBoard({ ...BOARD_DEFAULTS, ...rules, name: rules.id, metadata: null, createdAt: T0 }, newEpoch());
         // Three segments, with a restart after each: every load but the first starts from a checkpoint.
         for (const [segment, part] of [submissions.slice(0, 600), submissions.slice(600, 1200), submissions.slice(1200)].entries()) {
           await submitAll(opened.backend, rules, part, seed + segment);
@@ -123,7 +124,7 @@ describe('restart from a checkpoint and the log', () => {
     dirs.push(dataDir);
     const rules: BoardRules = { id: 'b', sortOrder: 'desc', operator: 'best' };
     let opened = await open(dataDir, 0);
-    await opened.store.createBoard({ ...rules, name: 'b', metadata: null, createdAt: T0 }, newEpoch());
+    await opened.store.createBoard({ ...BOARD_DEFAULTS, ...rules, name: 'b', metadata: null, createdAt: T0 }, newEpoch());
     await submitAll(opened.backend, rules, workload(5, 500, 'best'), 5);
     const before = await everyEntry(opened.backend, rules);
     await opened.close();
@@ -146,7 +147,7 @@ describe('restart from a checkpoint and the log', () => {
     const rules: BoardRules = { id: 'b', sortOrder: 'desc', operator: 'latest' };
     // One checkpoint after 300 events, then none for an hour: the rest of the log is the tail.
     let opened = await open(dataDir, 300, 3_600_000);
-    await opened.store.createBoard({ ...rules, name: 'b', metadata: null, createdAt: T0 }, newEpoch());
+    await opened.store.createBoard({ ...BOARD_DEFAULTS, ...rules, name: 'b', metadata: null, createdAt: T0 }, newEpoch());
     await submitAll(opened.backend, rules, workload(7, 1200, 'latest'), 7);
     await opened.backend.checkpointing;
     assert.ok(opened.store.loadBoardNow('b')!.replayed >= 300, 'a long tail after the checkpoint');

@@ -33,6 +33,7 @@ import { startServerProcess, type ServerProcess } from './helpers/process.js';
 import { eventually, FeedClient, restWindow, sleep, wsUrl } from './helpers/realtime.js';
 import { connectTestRedis, testRedisUrl, type TestRedis } from './helpers/redis.js';
 import { api } from './helpers/server.js';
+import { BOARD_DEFAULTS } from '../src/core/board.js';
 
 const skip = await skipWithoutCluster('the cluster failure suite (test/cluster-failures.test.ts)');
 
@@ -403,7 +404,7 @@ describe('cluster mode: PostgreSQL unreachable while writes go on', { skip }, ()
 
 /** A board in PostgreSQL and in Redis, as a member makes it, and a writer that applies `n` increments of 1 with event ids e0, e1, … */
 async function openBoard(store: PostgresStore, index: RedisIndex, id: string) {
-  const board: BoardConfig = { id, name: id, sortOrder: 'desc', operator: 'increment', metadata: null, createdAt: 1 };
+  const board: BoardConfig = { ...BOARD_DEFAULTS, id, name: id, sortOrder: 'desc', operator: 'increment', metadata: null, createdAt: 1 };
   const epoch = newEpoch();
   await store.createBoard(board, epoch);
   await index.open(board, { epoch, version: 0 });

@@ -261,7 +261,7 @@ if (redis !== null) {
       const fresh = new LuaScript(`ladder_applyScores_test${nonce}`, 6, `${scripts.applyScores.source}\n-- ${nonce}`);
       assert.deepEqual(await client.script('EXISTS', fresh.sha), [0]);
       const keys = index.keys(id);
-      const run = (score: number) => fresh.run(client, [keys.state, keys.ranking, keys.metadata, keys.log, keys.buckets, keys.events], [String(T0), 'a', String(score), String(T0), '', '', '']);
+      const run = (score: number) => fresh.run(client, [keys.state, keys.ranking, keys.metadata, keys.log, keys.buckets, keys.events], [String(T0), '', 'a', String(score), String(T0), '', '', '']);
       assert.deepEqual(((await run(5)) as unknown[])[0], 0);
       assert.deepEqual(await client.script('EXISTS', fresh.sha), [1]);
       await run(9);

@@ -17,6 +17,7 @@ import type { SubmissionInput } from '../src/core/submission.js';
 import { LocalBus } from '../src/feed/bus.js';
 import { Ladder } from '../src/service/ladder.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
+import { BOARD_DEFAULTS } from '../src/core/board.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -147,7 +148,7 @@ describe('boards in memory', () => {
 describe('registry', () => {
   it('applies board changes heard on the bus, as from another process', async () => {
     const { ladder, bus } = await open();
-    const config = { id: 'elsewhere', name: 'elsewhere', sortOrder: 'desc' as const, operator: 'best' as const, metadata: null, createdAt: 1 };
+    const config = { ...BOARD_DEFAULTS, id: 'elsewhere', name: 'elsewhere', sortOrder: 'desc' as const, operator: 'best' as const, metadata: null, createdAt: 1 };
     bus.publish({ kind: 'board_created', config });
     assert.equal(ladder.boardRules('elsewhere')?.name, 'elsewhere');
     bus.publish({ kind: 'board_changed', config: { ...config, name: 'renamed' } });

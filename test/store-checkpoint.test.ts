@@ -20,6 +20,7 @@ import { openSqliteStore, SQLITE_FILE_NAME, type SqliteStore } from '../src/stor
 import type { ScoreEvent } from '../src/store/store.js';
 import { BoardDriver, entriesOfRanking, rankingOf } from './helpers/board-driver.js';
 import { uint32s } from './helpers/random.js';
+import { BOARD_DEFAULTS } from '../src/core/board.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dirs: string[] = [];
@@ -69,7 +70,7 @@ describe('an unusable checkpoint', () => {
   /** A board with two checkpoints and log events after each; returns its entries and the two files, newest first. */
   async function twoCheckpoints(dataDir: string, warnings: string[]): Promise<{ expected: Entry[]; files: string[] }> {
     const store = await openStore(dataDir, warnings);
-    await store.createBoard({ ...rules, name: 'board', metadata: null, createdAt: 1 }, newEpoch());
+    await store.createBoard({ ...BOARD_DEFAULTS, ...rules, name: 'board', metadata: null, createdAt: 1 }, newEpoch());
     const board = await BoardDriver.load(store, rules);
     for (let round = 0; round < 3; round++) {
       await board.submit(submissions(round, 300, 80)).committed;
@@ -123,7 +124,7 @@ describe('an unusable checkpoint', () => {
     const dataDir = tempDir('ckpt-one');
     const warnings: string[] = [];
     let store = await openStore(dataDir, warnings);
-    await store.createBoard({ ...rules, name: 'board', metadata: null, createdAt: 1 }, newEpoch());
+    await store.createBoard({ ...BOARD_DEFAULTS, ...rules, name: 'board', metadata: null, createdAt: 1 }, newEpoch());
     const board = await BoardDriver.load(store, rules);
     await board.submit(submissions(1, 300, 50)).committed;
     await board.checkpoint();
@@ -273,7 +274,7 @@ describe('audit-log retention', () => {
     const warnings: string[] = [];
     const rules: BoardRules = { id: 'kept', sortOrder: 'asc', operator: 'latest' };
     let store = await openStore(dataDir, warnings, 2);
-    await store.createBoard({ ...rules, name: 'kept', metadata: null, createdAt: 1 }, newEpoch());
+    await store.createBoard({ ...BOARD_DEFAULTS, ...rules, name: 'kept', metadata: null, createdAt: 1 }, newEpoch());
     const board = await BoardDriver.load(store, rules);
     const now = Date.now();
     // Old events, then the first checkpoint; old events again, the second checkpoint; then recent ones.

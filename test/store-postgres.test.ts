@@ -18,6 +18,7 @@ import { entriesOf, storeConformance, type StoreFixture } from './conformance/st
 import { BoardDriver, entriesOfRanking, rankingOf } from './helpers/board-driver.js';
 import { skipWithoutPostgres, TestDatabase } from './helpers/postgres.js';
 import { newEntryEvent as event } from './helpers/store-events.js';
+import { BOARD_DEFAULTS } from '../src/core/board.js';
 
 const skip = await skipWithoutPostgres('the PostgreSQL store tests (the store conformance suite and test/store-postgres.test.ts)');
 
@@ -181,7 +182,7 @@ describe('PostgresStore', { skip }, () => {
         // A board checkpointed after its old events, and a quiet one never checkpointed.
         const busy: BoardRules = { id: boardId(), sortOrder: 'desc', operator: 'best' };
         const quiet: BoardRules = { id: boardId(), sortOrder: 'asc', operator: 'latest' };
-        for (const board of [busy, quiet]) await store.createBoard({ ...board, name: board.id, metadata: null, createdAt: 1 }, newEpoch());
+        for (const board of [busy, quiet]) await store.createBoard({ ...BOARD_DEFAULTS, ...board, name: board.id, metadata: null, createdAt: 1 }, newEpoch());
         const busyBoard = await BoardDriver.load(store, busy);
         const quietBoard = await BoardDriver.load(store, quiet);
         const busyOld = busyBoard.submit(submissions('old', 100, 30), oldDay + 1000).events;
@@ -279,7 +280,7 @@ function boardId(): string {
 
 /** A new board's config. */
 function rules(id: string): BoardConfig {
-  return { id, name: id, sortOrder: 'desc', operator: 'best', metadata: null, createdAt: 1 };
+  return { ...BOARD_DEFAULTS, id, name: id, sortOrder: 'desc', operator: 'best', metadata: null, createdAt: 1 };
 }
 
 /** `count` submissions of participants p0..p(participants-1), with event ids tagged `tag`, metadata now and then. */

@@ -16,6 +16,7 @@ import type { ApiKeyRecord } from '../src/store/store.js';
 import { storeConformance, type StoreFixture } from './conformance/store.js';
 import { BoardDriver, entriesOfRanking, rankingOf } from './helpers/board-driver.js';
 import { newEntryEvent as event } from './helpers/store-events.js';
+import { BOARD_DEFAULTS } from '../src/core/board.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -55,7 +56,7 @@ storeConformance('sqlite', () => sqliteFixture());
 
 
 async function createBoard(store: SqliteStore, id = `b-${randomBytes(4).toString('hex')}`, epoch = newEpoch()): Promise<string> {
-  await store.createBoard({ id, name: id, sortOrder: 'desc', operator: 'best', metadata: null, createdAt: 1 }, epoch);
+  await store.createBoard({ ...BOARD_DEFAULTS, id, name: id, sortOrder: 'desc', operator: 'best', metadata: null, createdAt: 1 }, epoch);
   return id;
 }
 
@@ -114,6 +115,7 @@ describe('SqliteStore', () => {
       { version: 1, name: '001_initial' },
       { version: 2, name: '002_epochs' },
       { version: 3, name: '003_log' },
+      { version: 4, name: '004_lifecycle' },
     ];
 
     it('applies each migration once and nothing on a restart', async () => {

@@ -11,7 +11,7 @@
  */
 import { LadderError } from '../core/errors.js';
 import { checkSubmission } from '../core/submission.js';
-import type { BoardRules, Submission } from '../core/types.js';
+import type { BoardConfig, BoardRules, Submission } from '../core/types.js';
 import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
 
 export interface SubmitBatch {
@@ -28,6 +28,32 @@ export interface BoardStanding {
   readonly total: number;
 }
 
+/** What closing a board's live period asks of a backend (Backend.closePeriod). */
+export interface PeriodCloseRequest {
+  /** The archive's id: the period's, or 'final' for a board without resets. */
+  readonly periodId: string;
+  readonly startsAt: number;
+  readonly endsAt: number;
+  readonly closedAt: number;
+  /** The board's configuration after the close; with `reset`, its periodStart is the next period's start. */
+  readonly next: BoardConfig;
+  /** true: the live standings start again, empty, in a new epoch; false: the board is finalized, its live state released. */
+  readonly reset: boolean;
+  readonly webhook: { readonly url: string; readonly top: number } | null;
+}
+
+/** submit: the live standings belong to an earlier period than the submissions, whose close is due first. */
+export class PeriodPassed extends Error {
+  constructor(boardId: string) {
+    super(`the live period of leaderboard '${boardId}' has ended and is not closed yet`);
+  }
+}
+
+/** The answer for submissions whose period has closed (the live standings belong to a later one). */
+export function periodClosed(boardId: string, field = 'timestamp'): LadderError {
+  return new LadderError('period_closed', `${field} lies in a period of leaderboard '${boardId}' that has closed`, { leaderboard_id: boardId, field });
+}
+
 export interface Backend {
   /**
    * The write port. Atomically per board: validates each submission (the
@@ -37,7 +63,20 @@ export interface Backend {
    * under the backend's contract (embedded: committed to SQLite). Each item
    * fails alone with its own LadderError; none latches the board or the store.
    */
-  submit(rules: BoardRules, submissions: readonly Submission[]): Promise<SubmitBatch>;
+  submit(rules: BoardRules, submissions: readonly Submission[], periodStart?: number | null): Promise<SubmitBatch>;
+
+  /**
+   * With `periodStart` (boards with resets), submit applies nothing unless
+   * the live standings belong to the period that starts then: each
+   * submission is period_closed when they belong to a later one, and it
+   * throws PeriodPassed when to an earlier one.
+   *
+   * closePeriod archives the board's live standings exactly as they are
+   * (no write lands between the capture and the archive) with the store's
+   * closePeriod, then resets or releases them (PeriodCloseRequest). Exactly
+   * once: false when the period was closed already (by another process).
+   */
+  closePeriod(config: BoardConfig, close: PeriodCloseRequest): Promise<boolean>;
 
   /** The read port: answers the queries from one state of the board. */
   read(rules: BoardRules, queries: readonly RankQuery[]): Promise<RankRead>;

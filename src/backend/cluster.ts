@@ -21,12 +21,13 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { boardNotFound, LadderError } from '../core/errors.js';
 import { newEpoch } from '../core/epoch.js';
-import type { BoardRules, Submission } from '../core/types.js';
+import type { BoardConfig, BoardRules, Submission } from '../core/types.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
 import type { RankQuery, RankRead } from '../index/index.js';
-import type { RedisIndex } from '../index/redis.js';
+import { BoardRanking } from '../index/memory.js';
+import { PeriodMismatch, type AppliedBatch, type RedisIndex } from '../index/redis.js';
 import { loadedEntries, type Store } from '../store/store.js';
-import { checkedSubmissions, type Backend, type BoardStanding, type SubmitBatch } from './backend.js';
+import { checkedSubmissions, PeriodPassed, periodClosed, type Backend, type BoardStanding, type PeriodCloseRequest, type SubmitBatch } from './backend.js';
 import type { Persister } from './persister.js';
 
 export interface ClusterOptions {
@@ -69,9 +70,16 @@ export class ClusterBackend implements Backend {
     this.#unsubscribe = this.#bus.subscribe((message) => this.#onBusMessage(message));
   }
 
-  async submit(rules: BoardRules, submissions: readonly Submission[]): Promise<SubmitBatch> {
+  async submit(rules: BoardRules, submissions: readonly Submission[], periodStart: number | null = null): Promise<SubmitBatch> {
     const { outcomes, valid, positions } = checkedSubmissions(submissions);
-    const applied = await this.#onBoard(rules, () => this.#whenWritable(() => this.#index.submit(rules.id, valid, Date.now())));
+    let applied: AppliedBatch;
+    try {
+      applied = await this.#onBoard(rules, () => this.#whenWritable(() => this.#index.submit(rules.id, valid, Date.now(), periodStart)));
+    } catch (err) {
+      if (!(err instanceof PeriodMismatch)) throw err;
+      if (periodStart !== null && err.periodStart < periodStart) throw new PeriodPassed(rules.id);
+      return { epoch: '', outcomes: submissions.map(() => periodClosed(rules.id)) };
+    }
     let changedVersion = -1;
     let logged = 0;
     applied.outcomes.forEach((outcome, k) => {
@@ -93,6 +101,56 @@ export class ClusterBackend implements Backend {
       for (let i = 0; i < outcomes.length; i++) if (!(outcomes[i] instanceof LadderError)) outcomes[i] = late;
     }
     return { epoch: applied.epoch, outcomes };
+  }
+
+  /**
+   * Under the board's lock, by one process at a time: the store says whether
+   * the period is still open (another process may have closed it), the
+   * board's writes are frozen and its stream drained into PostgreSQL, and
+   * the archive is what PostgreSQL then holds, which is every acknowledged
+   * write. Then Redis starts the next period (empty, new epoch) or forgets
+   * the finalized board.
+   */
+  async closePeriod(config: BoardConfig, close: PeriodCloseRequest): Promise<boolean> {
+    const boardId = config.id;
+    return this.#locked(boardId, async () => {
+      const stored = await this.#store.getBoard(boardId);
+      if (stored === null || stored.config.periodStart !== config.periodStart || stored.config.finalizedAt !== null) return false;
+      const inRedis = await this.#index.exists(boardId);
+      if (inRedis) {
+        await this.#index.freeze(boardId, Date.now() + LOAD_LOCK_MS);
+        await this.#persister.drainBoard(boardId);
+      }
+      try {
+        const loaded = await this.#store.loadBoard(boardId);
+        if (loaded === null) return false;
+        const ranking = new BoardRanking(config);
+        ranking.loadSorted(loaded.ranked, { epoch: '', version: 0 }, loaded.changed);
+        const epoch = newEpoch();
+        const closed = await this.#store.closePeriod({
+          boardId,
+          periodId: close.periodId,
+          startsAt: close.startsAt,
+          endsAt: close.endsAt,
+          closedAt: close.closedAt,
+          ranked: ranking.rankedColumns(),
+          config: close.next,
+          reset: close.reset ? { epoch, seq: loaded.seq } : null,
+          webhook: close.webhook,
+        });
+        if (!closed) return false;
+        this.#persister.forget(boardId);
+        if (!close.reset) {
+          await this.#index.drop(boardId);
+        } else if (inRedis) {
+          await this.#index.load(boardId, [], { epoch, version: 0 }, loaded.seq);
+          await this.#index.setPeriodStart(boardId, close.next.periodStart);
+        }
+        return true;
+      } finally {
+        if (inRedis && close.reset) await this.#index.thaw(boardId);
+      }
+    });
   }
 
   read(rules: BoardRules, queries: readonly RankQuery[]): Promise<RankRead> {
@@ -182,6 +240,7 @@ export class ClusterBackend implements Backend {
     // load replaces a board Redis holds; one it lost is opened first. Its log goes on after the store's last seq.
     await this.#index.open(rules, state, board.seq);
     await this.#index.load(rules.id, entries, state, board.seq);
+    await this.#index.setPeriodStart(rules.id, board.board.config.periodStart);
     if (epoch !== board.board.epoch) await this.#store.setEpoch(rules.id, epoch);
     this.#persister.forget(rules.id);
     if (epoch !== board.board.epoch) this.#bus.publish({ kind: 'board_reset', boardId: rules.id });

@@ -33,13 +33,13 @@ import { configSchema } from '../core/config.js';
 import { boardNotFound, LadderError } from '../core/errors.js';
 import { newEpoch } from '../core/epoch.js';
 import { fingerprintOf, submissionFingerprint } from '../core/submission.js';
-import type { BoardRules, Submission } from '../core/types.js';
+import type { BoardConfig, BoardRules, Submission } from '../core/types.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
 import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
 import { BoardRanking } from '../index/memory.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import type { ScoreEvent } from '../store/store.js';
-import { checkedSubmissions, type Backend, type BoardStanding, type SubmitBatch } from './backend.js';
+import { checkedSubmissions, PeriodPassed, periodClosed, type Backend, type BoardStanding, type PeriodCloseRequest, type SubmitBatch } from './backend.js';
 
 /** A clean stop checkpoints the boards with at least this many events (or LADDER_CHECKPOINT_EVENTS, if fewer) since their last checkpoint. */
 const CLOSE_CHECKPOINT_EVENTS = 10_000;
@@ -70,6 +70,8 @@ interface LiveBoard {
   sinceCheckpoint: number;
   /** When the last checkpoint of the board was taken, 0 if none since the load. */
   checkpointedAt: number;
+  /** Start of the period the live standings belong to (0 without resets). */
+  periodStart: number;
 }
 
 /** The checkpoint being taken; one at a time. */
@@ -115,9 +117,13 @@ export class EmbeddedBackend implements Backend {
     return this.#live.size;
   }
 
-  async submit(rules: BoardRules, submissions: readonly Submission[]): Promise<SubmitBatch> {
+  async submit(rules: BoardRules, submissions: readonly Submission[], periodStart: number | null = null): Promise<SubmitBatch> {
     const board = this.#live.get(rules.id) ?? (await this.#load(rules));
     board.lastUsed = Date.now();
+    if (periodStart !== null && board.periodStart !== periodStart) {
+      if (board.periodStart < periodStart) throw new PeriodPassed(rules.id);
+      return { epoch: board.ranking.epoch, outcomes: submissions.map(() => periodClosed(rules.id)) };
+    }
     const { outcomes, valid, positions } = checkedSubmissions(submissions, (submission) => this.#recallFromStore(rules.id, board.ranking, submission));
     const applied = board.ranking.applyMany(valid);
     const epoch = board.ranking.epoch;
@@ -147,6 +153,42 @@ export class EmbeddedBackend implements Backend {
     }
     if (changedVersion >= 0) this.#bus.publish({ kind: 'changes', boardId: rules.id, epoch, version: changedVersion });
     return { epoch, outcomes };
+  }
+
+  /**
+   * The capture and the reset (or release) are one synchronous step, and the
+   * store's close is one op of the group commit queued behind the events
+   * applied before it: what is archived is exactly what was applied, and
+   * every later event lands in the next period.
+   */
+  async closePeriod(config: BoardConfig, close: PeriodCloseRequest): Promise<boolean> {
+    const boardId = config.id;
+    const board = this.#live.get(boardId) ?? (await this.#load(config));
+    if (board.periodStart !== config.periodStart || this.#live.get(boardId) !== board) return false;
+    const ranked = board.ranking.rankedColumns();
+    const epoch = newEpoch();
+    const seq = board.seq;
+    if (close.reset) {
+      board.ranking.load([], { epoch, version: 0 });
+      board.periodStart = close.next.periodStart;
+      board.sinceCheckpoint = 0;
+    } else {
+      this.#live.delete(boardId);
+    }
+    const closed = await this.#store.closePeriod({
+      boardId,
+      periodId: close.periodId,
+      startsAt: close.startsAt,
+      endsAt: close.endsAt,
+      closedAt: close.closedAt,
+      ranked,
+      config: close.next,
+      reset: close.reset ? { epoch, seq } : null,
+      webhook: close.webhook,
+    });
+    // A read between the capture and the commit may have loaded the finalized board again.
+    if (!close.reset && this.#live.get(boardId)?.periodStart === board.periodStart) this.#live.delete(boardId);
+    return closed;
   }
 
   async read(rules: BoardRules, queries: readonly RankQuery[]): Promise<RankRead> {
@@ -269,10 +311,10 @@ export class EmbeddedBackend implements Backend {
     const running = this.#loading.get(rules.id);
     if (running !== undefined) return running;
     const loading: Promise<LiveBoard> = this.#readBoard(rules)
-      .then(({ ranking, seq, sinceCheckpoint }) => {
+      .then(({ ranking, seq, sinceCheckpoint, periodStart }) => {
         // Deleted while it loaded: the bus message has been handled already.
         if (this.#loading.get(rules.id) !== loading) throw boardNotFound(rules.id);
-        const board: LiveBoard = { ranking, pending: 0, lastCommit: Promise.resolve(), lastUsed: Date.now(), seq, sinceCheckpoint, checkpointedAt: 0 };
+        const board: LiveBoard = { ranking, pending: 0, lastCommit: Promise.resolve(), lastUsed: Date.now(), seq, sinceCheckpoint, checkpointedAt: 0, periodStart };
         this.#live.set(rules.id, board);
         return board;
       })
@@ -287,7 +329,7 @@ export class EmbeddedBackend implements Backend {
    * The board's ranking as the store has it (its latest checkpoint and the
    * log after it), in a new epoch after a failed commit.
    */
-  async #readBoard(rules: BoardRules): Promise<{ ranking: BoardRanking; seq: number; sinceCheckpoint: number }> {
+  async #readBoard(rules: BoardRules): Promise<{ ranking: BoardRanking; seq: number; sinceCheckpoint: number; periodStart: number }> {
     const stored = this.#store.getBoardNow(rules.id);
     if (stored === null) throw boardNotFound(rules.id);
     let epoch = stored.epoch;
@@ -304,7 +346,7 @@ export class EmbeddedBackend implements Backend {
     ranking.loadSorted(loaded.ranked, { epoch, version: loaded.board.version }, loaded.changed);
     // Without a checkpoint the load sorted every entry: the next commit makes one, so that the next load need not.
     const sorted = loaded.ranked.ids.length === 0 ? loaded.changed.length : 0;
-    return { ranking, seq: loaded.seq, sinceCheckpoint: loaded.replayed + sorted };
+    return { ranking, seq: loaded.seq, sinceCheckpoint: loaded.replayed + sorted, periodStart: loaded.board.config.periodStart };
   }
 
   #releaseIdle(): void {

@@ -25,7 +25,7 @@ export type ViewEntry = WireEntry;
 
 export type Transport = 'websocket' | 'sse' | 'poll';
 
-const serverTypes = new Set(['snapshot', 'resumed', 'delta', 'unsubscribed', 'error', 'pong']);
+const serverTypes = new Set(['snapshot', 'resumed', 'delta', 'period_closed', 'unsubscribed', 'error', 'pong']);
 
 /** Parses one message; null for anything that is not a server message (never throws). */
 export function parseServerMessage(text: string): ServerMessage | null {

@@ -34,6 +34,8 @@ export interface SubscribeOptions {
   onStatus?(status: SubscriptionStatus): void;
   /** Errors the server reports for this view. After a fatal one (unknown board, refused key) the subscription is closed. */
   onError?(error: LadderApiError): void;
+  /** A period of the board closed (`next` is the new one's id, null when the board was finalized); a fresh update of the view follows. */
+  onPeriodClosed?(period: string, next: string | null): void;
 }
 
 export interface Subscription {
@@ -145,6 +147,9 @@ export class LiveSubscription implements Subscription {
       }
       case 'error':
         return this.serverError(message, from);
+      case 'period_closed':
+        this.settings.options.onPeriodClosed?.(message.period, message.next_period);
+        return;
       case 'unsubscribed':
       case 'pong':
         return;

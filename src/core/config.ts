@@ -63,6 +63,8 @@ export const configSchema = {
   tickMs: option('LADDER_TICK_MS', 50, integer(1, 10_000), 'Fan-out tick: changes of a board are coalesced and pushed once per tick.'),
   historySize: option('LADDER_HISTORY_SIZE', 256, integer(0, 100_000), 'Deltas retained per view for resume (since_version / Last-Event-ID).'),
   historyBytes: option('LADDER_HISTORY_BYTES', 1024 * 1024, integer(0, 1024 * 1024 * 1024), 'Byte bound of the retained deltas per view.'),
+  lifecycleTickMs: option('LADDER_LIFECYCLE_TICK_MS', 1000, integer(10, 60_000), 'How often boards are checked for a period or a schedule that ended (the close itself is exact: a late submission never lands in a closed period).'),
+  clockOffsetMs: option('LADDER_CLOCK_OFFSET_MS', 0, integer(-(10 ** 13), 10 ** 13), "Shifts the service's clock for schedules, periods and default timestamps (demos and tests of time; leave 0 in production)."),
   viewLingerMs: option('LADDER_VIEW_LINGER_MS', 60_000, integer(0, 3_600_000), 'How long a view without subscribers keeps its history, so that reconnecting clients resume; in cluster mode also how long Redis keeps view windows for resumes on another member.'),
   heartbeatMs: option('LADDER_HEARTBEAT_MS', 30_000, integer(100, 3_600_000), 'WebSocket ping interval; a socket that misses a pong for as long is closed.'),
   slowSocketBytes: option('LADDER_SLOW_SOCKET_BYTES', 256 * 1024, integer(1024, 1024 * 1024 * 1024), 'Unsent bytes after which a socket skips deltas and gets a fresh snapshot once it drains.'),

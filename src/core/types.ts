@@ -18,11 +18,41 @@ export interface BoardRules {
   readonly operator: Operator;
 }
 
+/** When a board's standings start again from empty (core/periods.ts). Named schedules are in UTC. */
+export type ResetSchedule = 'hourly' | 'daily' | 'weekly' | 'monthly' | { readonly cron: string; readonly timezone: string };
+
+/** `unique`: ranks 1, 2, 3, 4 by the tie-break; `shared`: equal scores show the same rank (1, 2, 2, 4). The order is the same. */
+export type RankTies = 'unique' | 'shared';
+
 export interface BoardConfig extends BoardRules {
   readonly name: string;
   readonly metadata: Metadata | null;
   /** ms since epoch */
   readonly createdAt: number;
+  /** Scores are refused before this (board_not_started); null: from creation. */
+  readonly startsAt: number | null;
+  /** Scores are refused from this on (board_closed), and the board is finalized; null: open-ended. */
+  readonly endsAt: number | null;
+  /** When an admin closed the board early (POST .../close); null while not closed by hand. */
+  readonly closedAt: number | null;
+  /** When the board was finalized: its final rankings archived and its live state released; null while live. */
+  readonly finalizedAt: number | null;
+  readonly reset: ResetSchedule | null;
+  /** Start (ms) of the period the live standings belong to; 0 for a board without resets. */
+  readonly periodStart: number;
+  /** A board with resets also keeps an all-time ranking, fed by the same submissions. */
+  readonly keepAllTime: boolean;
+  /** Dimensions with a ranking per value beside the global one, e.g. ['region']. */
+  readonly scopes: readonly string[];
+  readonly rankTies: RankTies;
+  /** Scores are fixed-point with this many decimals (0..6), kept as integers ×10^decimals. */
+  readonly scoreDecimals: number;
+  /** Where the final top of a closed period or tournament is POSTed; null: nowhere. */
+  readonly webhookUrl: string | null;
+  /** How many entries a webhook carries. */
+  readonly webhookTop: number;
+  /** The key of the webhook's HMAC-SHA256 signature; null without a webhook. */
+  readonly webhookSecret: string | null;
 }
 
 /** One participant's standing on one board. */

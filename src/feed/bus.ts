@@ -16,6 +16,12 @@ export type BusMessage =
   | { readonly kind: 'changes'; readonly boardId: string; readonly epoch: string; readonly version: number }
   /** The board's live state was replaced (a reload after a failed commit, a rebuild): viewers resync. */
   | { readonly kind: 'board_reset'; readonly boardId: string }
+  /**
+   * A period of the board closed and was archived (`periodId`); its live
+   * standings start again empty (`next` is the new period's id), or, with
+   * `next` null, the board was finalized. Viewers hear it, then resync.
+   */
+  | { readonly kind: 'period_closed'; readonly boardId: string; readonly periodId: string; readonly next: string | null }
   | { readonly kind: 'board_created'; readonly config: BoardConfig }
   | { readonly kind: 'board_changed'; readonly config: BoardConfig }
   | { readonly kind: 'board_deleted'; readonly boardId: string }

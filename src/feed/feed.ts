@@ -227,13 +227,14 @@ export class Feed {
   }
 
   private onBusMessage(message: BusMessage): void {
-    if (message.kind !== 'changes' && message.kind !== 'board_reset' && message.kind !== 'board_deleted') return;
+    if (message.kind !== 'changes' && message.kind !== 'board_reset' && message.kind !== 'board_deleted' && message.kind !== 'period_closed') return;
     const board = this.boards.get(message.boardId);
     if (board === undefined) return;
     if (message.kind === 'board_deleted') {
       this.drop(board);
       return;
     }
+    if (message.kind === 'period_closed') for (const subscriber of board.subscribers) subscriber.periodClosed(message.periodId, message.next);
     board.changes += 1;
     for (const view of board.views.values()) {
       if (view.subscriptions.size > 0) {

@@ -83,6 +83,18 @@ export interface DeltaMessage {
   readonly upserts: readonly WireEntry[];
 }
 
+/**
+ * A period of the board closed (`period`, now under GET .../periods), or the
+ * board was finalized (`next_period` null). A snapshot of what the view shows
+ * now follows: the new period's (empty) standings, or the final ones.
+ */
+export interface PeriodClosedMessage {
+  readonly type: 'period_closed';
+  readonly sub: string;
+  readonly period: string;
+  readonly next_period: string | null;
+}
+
 export interface UnsubscribedMessage {
   readonly type: 'unsubscribed';
   readonly sub: string;
@@ -106,7 +118,7 @@ export interface PongMessage {
   readonly type: 'pong';
 }
 
-export type ServerMessage = SnapshotMessage | ResumedMessage | DeltaMessage | UnsubscribedMessage | ErrorMessage | PongMessage;
+export type ServerMessage = SnapshotMessage | ResumedMessage | DeltaMessage | PeriodClosedMessage | UnsubscribedMessage | ErrorMessage | PongMessage;
 
 /** The messages that carry a view's state, in the order a subscription receives them. */
 export type ViewMessage = SnapshotMessage | ResumedMessage | DeltaMessage;

@@ -168,6 +168,11 @@ export class Subscriber {
   }
 
   /** The board was deleted: tells every subscription, then ends the connection. */
+  /** Tells every subscription that a period closed; the feed's next tick sends each a snapshot of what its view shows now. */
+  periodClosed(period: string, next: string | null): void {
+    for (const sub of this.subscriptions.keys()) this.sendMessage({ type: 'period_closed', sub, period, next_period: next });
+  }
+
   boardDropped(): void {
     if (this.closed) return;
     const message = `leaderboard '${this.boardId}' does not exist`;

@@ -14,6 +14,7 @@ interface RankingsQuery {
   wait_for_version_after?: number;
   epoch?: string;
   timeout_ms?: number;
+  period?: string;
 }
 
 /**
@@ -65,18 +66,18 @@ export function registerRankingRoutes(app: FastifyInstance, ctx: HttpContext): v
           reply.raw.off('close', onClose);
         }
       }
-      const page = await ladder.rankings(id, { limit: query.limit, offset: query.offset, around: query.around, participants });
+      const page = await ladder.rankings(id, { limit: query.limit, offset: query.offset, around: query.around, participants, period: query.period });
       if (notModified(request, reply, etagOf(page))) return reply.status(304).send();
       return rankingsToWire(page);
     },
   );
 
-  app.get<{ Params: { id: string; pid: string }; Querystring: { neighbors: number } }>(
+  app.get<{ Params: { id: string; pid: string }; Querystring: { neighbors: number; period?: string } }>(
     '/v1/leaderboards/:id/participants/:pid',
     { config: { scope: 'read' }, schema: { params: participantParams, querystring: participantQuery } },
     async (request, reply) => {
       const { id, pid } = request.params;
-      const standing = await ladder.participant(id, pid, request.query.neighbors);
+      const standing = await ladder.participant(id, pid, request.query.neighbors, request.query.period);
       if (notModified(request, reply, etagOf(standing))) return reply.status(304).send();
       return standingToWire(standing);
     },

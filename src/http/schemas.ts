@@ -20,16 +20,63 @@ export const participantParams = {
   properties: { id: boardParams.properties.id, pid: { type: 'string', pattern: PARTICIPANT_ID_PATTERN } },
 } as const;
 
+const time = { type: 'integer', minimum: 0, maximum: MAX_SCORE } as const;
+const nullable = <T extends object>(schema: T) => ({ anyOf: [schema, { type: 'null' }] }) as const;
+
+/** A period id: readable, e.g. 2026-12-02, 2026-W49, 2026-12-02T16:05:10Z, or 'final'. */
+export const PERIOD_ID_PATTERN = '^[A-Za-z0-9:._-]{1,40}$';
+
+/** The settings of a board that PATCH may change too. */
+const boardSettings = {
+  name: { type: 'string', minLength: 1, maxLength: 200 },
+  metadata: nullable(metadata),
+  starts_at: nullable(time),
+  ends_at: nullable(time),
+  reset: nullable({
+    anyOf: [
+      { enum: ['hourly', 'daily', 'weekly', 'monthly'] },
+      {
+        type: 'object',
+        required: ['cron'],
+        additionalProperties: false,
+        properties: { cron: { type: 'string', minLength: 1, maxLength: 200 }, timezone: { type: 'string', minLength: 1, maxLength: 64 } },
+      },
+    ],
+  }),
+  keep_all_time: { type: 'boolean' },
+  scopes: { type: 'array', maxItems: 4, items: { type: 'string', minLength: 1, maxLength: 32 } },
+  rank_ties: { enum: ['unique', 'shared'] },
+  score_decimals: { type: 'integer', minimum: 0, maximum: 6 },
+  webhook_url: nullable({ type: 'string', minLength: 1, maxLength: 2048 }),
+  webhook_top: { type: 'integer', minimum: 1, maximum: 1000 },
+} as const;
+
 export const newBoardBody = {
   type: 'object',
   required: ['id', 'sort_order', 'operator'],
   additionalProperties: false,
   properties: {
     id: { type: 'string', pattern: BOARD_ID_PATTERN },
-    name: { type: 'string', minLength: 1, maxLength: 200 },
     sort_order: { enum: ['desc', 'asc'] },
     operator: { enum: ['best', 'latest', 'increment'] },
-    metadata,
+    ...boardSettings,
+  },
+} as const;
+
+/** id, sort_order and operator are named so that trying to change them is a clear 409, not "unknown property". */
+export const boardPatchBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { ...boardSettings, id: {}, sort_order: {}, operator: {} },
+} as const;
+
+export const periodsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 50 },
+    before: time,
+    key: { type: 'string' },
   },
 } as const;
 
@@ -65,6 +112,7 @@ export const rankingsQuery = {
     wait_for_version_after: { type: 'integer', minimum: 0, maximum: MAX_SCORE },
     epoch: { type: 'string', maxLength: 64 },
     timeout_ms: { type: 'integer', minimum: 0, maximum: 3_600_000 },
+    period: { type: 'string', pattern: PERIOD_ID_PATTERN },
     key: { type: 'string' },
   },
 } as const;
@@ -74,6 +122,7 @@ export const participantQuery = {
   additionalProperties: false,
   properties: {
     neighbors: { type: 'integer', minimum: 0, maximum: MAX_NEIGHBORS, default: 4 },
+    period: { type: 'string', pattern: PERIOD_ID_PATTERN },
     key: { type: 'string' },
   },
 } as const;

@@ -1,19 +1,47 @@
 /** Domain objects to the snake_case wire format of the v1 API. */
 import type { RankedEntry } from '../core/types.js';
-import type { BoardSummary, ParticipantStanding, RankingsPage, SubmitResult } from '../service/ladder.js';
+import type { BoardSummary, ParticipantStanding, PeriodSummary, RankingsPage, SubmitResult } from '../service/ladder.js';
 
-export function boardToWire(board: BoardSummary) {
+export function boardToWire(board: BoardSummary, options: { secret?: boolean } = {}) {
   const { config } = board;
-  return {
+  const wire: Record<string, unknown> = {
     id: config.id,
     name: config.name,
     sort_order: config.sortOrder,
     operator: config.operator,
     metadata: config.metadata,
     created_at: config.createdAt,
+    status: board.status,
+    starts_at: config.startsAt,
+    ends_at: config.endsAt,
+    closed_at: config.closedAt,
+    finalized_at: config.finalizedAt,
+    reset: config.reset,
+    period: board.period?.id ?? null,
+    next_reset_at: board.period?.end ?? null,
+    keep_all_time: config.keepAllTime,
+    scopes: config.scopes,
+    rank_ties: config.rankTies,
+    score_decimals: config.scoreDecimals,
+    webhook_url: config.webhookUrl,
+    webhook_top: config.webhookTop,
     epoch: board.epoch,
     version: board.version,
     total: board.total,
+  };
+  if (options.secret === true && config.webhookSecret !== null) wire.webhook_secret = config.webhookSecret;
+  return wire;
+}
+
+export function periodToWire(period: PeriodSummary) {
+  return {
+    period: period.periodId,
+    status: period.status,
+    starts_at: period.startsAt,
+    ends_at: period.endsAt,
+    closed_at: period.closedAt,
+    total: period.total,
+    leader: period.leader === null ? null : entryToWire(period.leader),
   };
 }
 
@@ -43,13 +71,14 @@ export function submitResultToWire(result: SubmitResult) {
 }
 
 export function rankingsToWire(page: RankingsPage) {
-  return { leaderboard_id: page.boardId, epoch: page.epoch, version: page.version, total: page.total, entries: page.entries.map(entryToWire) };
+  return { leaderboard_id: page.boardId, period: page.period, epoch: page.epoch, version: page.version, total: page.total, entries: page.entries.map(entryToWire) };
 }
 
 export function standingToWire(standing: ParticipantStanding) {
   const { entry } = standing;
   const wire: Record<string, unknown> = {
     leaderboard_id: standing.boardId,
+    period: standing.period,
     participant_id: entry.participantId,
     rank: entry.rank,
     score: entry.score,

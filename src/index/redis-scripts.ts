@@ -27,6 +27,7 @@ export const ReplyCode = {
   scoreOverflow: 2,
   eventIdConflict: 3,
   boardBusy: 4,
+  periodMismatch: 5,
 } as const;
 
 const LUA_DIR = new URL('./lua/', import.meta.url);

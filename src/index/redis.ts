@@ -54,6 +54,13 @@ export interface AppliedBatch {
 
 type Reply = readonly (string | number | Reply)[];
 
+/** submit's period guard refused the batch: the live standings belong to the period starting at `periodStart`. */
+export class PeriodMismatch extends Error {
+  constructor(readonly periodStart: number) {
+    super(`the live standings belong to the period starting at ${periodStart}`);
+  }
+}
+
 /** A load's entries go to Redis in pipelines of this many commands, each of up to LOAD_CHUNK entries. */
 const LOAD_PIPELINE = 64;
 const LOAD_IN_FLIGHT = 3;
@@ -315,15 +322,22 @@ export class RedisIndex implements RankIndex {
     return (await this.submit(boardId, submissions, receivedAt)).outcomes;
   }
 
+  /** Where the board's live standings say their period starts (the state field the period guard of submit checks). */
+  async setPeriodStart(boardId: string, periodStart: number): Promise<void> {
+    await this.#client.hset(this.keys(boardId).state, 'period_start', String(periodStart));
+  }
+
   /**
    * RankIndex.apply, with the board's epoch read in the same script call,
    * for a backend to publish the changes under. `receivedAt` is the
    * caller's clock (ms), logged with every event and deciding the day its
-   * event id is kept under. Complexity: O(k log n) for k submissions.
+   * event id is kept under. With `periodStart`, nothing is applied unless the
+   * live standings belong to the period starting then (PeriodMismatch says
+   * which they belong to). Complexity: O(k log n) for k submissions.
    */
-  async submit(boardId: string, submissions: readonly Submission[], receivedAt = Date.now()): Promise<AppliedBatch> {
+  async submit(boardId: string, submissions: readonly Submission[], receivedAt = Date.now(), periodStart: number | null = null): Promise<AppliedBatch> {
     const keys = this.keys(boardId);
-    const args: ScriptArg[] = [String(receivedAt)];
+    const args: ScriptArg[] = [String(receivedAt), periodStart === null ? '' : String(periodStart)];
     submissions.forEach((submission, i) => {
       checkSubmissionShape(submission, i);
       const { eventId, metadata } = submission;
@@ -338,6 +352,7 @@ export class RedisIndex implements RankIndex {
     });
     const reply = (await scripts.applyScores.run(this.#client, [keys.state, keys.ranking, keys.metadata, keys.log, keys.buckets, keys.events], args)) as Reply;
     if (reply[0] === ReplyCode.boardNotFound) throw boardNotFound(boardId);
+    if (reply[0] === ReplyCode.periodMismatch) throw new PeriodMismatch(Number(reply[1]));
     if (reply[0] === ReplyCode.boardBusy) {
       throw new LadderError('board_rebuilding', `leaderboard '${boardId}' is being rebuilt from the durable store (ladder rebuild); nothing was applied, retry in a moment`, { leaderboard_id: boardId });
     }

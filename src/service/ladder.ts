@@ -6,16 +6,21 @@
  * submission batch or query, whose answer is one consistent state of the
  * board (backend/backend.ts).
  */
+import { BOARD_DEFAULTS, boardStatus, checkBoardSettings, currentPeriod, FINAL_PERIOD_ID, livePeriod, type BoardStatus } from '../core/board.js';
 import { boardNotFound, invalidField, LadderError, participantNotFound } from '../core/errors.js';
+import { periodAt, type Period } from '../core/periods.js';
+import { randomBytes } from 'node:crypto';
 import { newEpoch } from '../core/epoch.js';
 import { BOARD_ID_RULE, isBoardId } from '../core/ids.js';
 import { checkMetadata, toSubmission, type SubmissionInput } from '../core/submission.js';
-import type { BoardConfig, Metadata, RankedEntry, Submission } from '../core/types.js';
-import type { Backend } from '../backend/backend.js';
+import type { BoardConfig, Metadata, RankedEntry, RankTies, ResetSchedule, Submission } from '../core/types.js';
+import { PeriodPassed, periodClosed, type Backend } from '../backend/backend.js';
 import type { Config } from '../core/config.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
 import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
-import type { Store } from '../store/store.js';
+import type { PeriodRecord, Store } from '../store/store.js';
+import { systemClock, type Clock } from './clock.js';
+import { Lifecycle } from './lifecycle.js';
 import { BoardRegistry } from './registry.js';
 
 export interface SubmitResult {
@@ -39,15 +44,21 @@ export interface BoardState {
 
 export interface BoardSummary extends BoardState {
   readonly config: BoardConfig;
+  readonly status: BoardStatus;
+  /** The period that holds now (null without resets): its id, and its end as the next reset. */
+  readonly period: Period | null;
 }
 
 export interface RankingsPage extends BoardState {
   readonly boardId: string;
+  /** The closed period answered from the archive, or null for the live standings. */
+  readonly period: string | null;
   readonly entries: readonly RankedEntry[];
 }
 
 export interface ParticipantStanding extends BoardState {
   readonly boardId: string;
+  readonly period: string | null;
   readonly entry: RankedEntry;
   readonly percentile: number;
   readonly above: readonly RankedEntry[];
@@ -59,14 +70,40 @@ export interface RankingsQuery {
   readonly offset: number;
   readonly around?: string | undefined;
   readonly participants?: readonly string[] | undefined;
+  /** A closed period's id: the answer comes from its final rankings. */
+  readonly period?: string | undefined;
 }
 
-export interface NewBoard {
-  readonly id: string;
+/** A board's settings that can be changed later (PATCH); absent ones keep their value (or default). */
+export interface BoardSettings {
   readonly name?: string | undefined;
+  readonly metadata?: Metadata | null | undefined;
+  readonly startsAt?: number | null | undefined;
+  readonly endsAt?: number | null | undefined;
+  readonly reset?: ResetSchedule | null | undefined;
+  readonly keepAllTime?: boolean | undefined;
+  readonly scopes?: readonly string[] | undefined;
+  readonly rankTies?: RankTies | undefined;
+  readonly scoreDecimals?: number | undefined;
+  readonly webhookUrl?: string | null | undefined;
+  readonly webhookTop?: number | undefined;
+}
+
+export interface NewBoard extends BoardSettings {
+  readonly id: string;
   readonly sortOrder: BoardConfig['sortOrder'];
   readonly operator: BoardConfig['operator'];
-  readonly metadata?: Metadata | null | undefined;
+}
+
+/** A period as GET .../periods lists it: the live one (status active) first, then the closed ones. */
+export interface PeriodSummary {
+  readonly periodId: string;
+  readonly status: 'active' | 'closed';
+  readonly startsAt: number;
+  readonly endsAt: number;
+  readonly closedAt: number | null;
+  readonly total: number;
+  readonly leader: RankedEntry | null;
 }
 
 export interface LadderParts {
@@ -74,6 +111,10 @@ export interface LadderParts {
   readonly backend: Backend;
   readonly store: Store;
   readonly bus: ChangeBus;
+  /** Default: the system clock shifted by LADDER_CLOCK_OFFSET_MS. */
+  readonly clock?: Clock;
+  /** Hears a scheduled close that failed (it is tried again at the next tick). */
+  readonly onLifecycleError?: (err: unknown, boardId: string) => void;
 }
 
 export class Ladder {
@@ -82,6 +123,8 @@ export class Ladder {
   readonly store: Store;
   readonly bus: ChangeBus;
   readonly registry: BoardRegistry;
+  readonly clock: Clock;
+  readonly lifecycle: Lifecycle;
   /** Long-polls per board: each wakes once the board passes its version or leaves its epoch. */
   private readonly versionWaiters = new Map<string, Set<VersionWaiter>>();
   private readonly unsubscribeBus: () => void;
@@ -92,6 +135,14 @@ export class Ladder {
     this.store = parts.store;
     this.bus = parts.bus;
     this.registry = registry;
+    this.clock = parts.clock ?? systemClock(parts.config.clockOffsetMs);
+    this.lifecycle = new Lifecycle({
+      registry,
+      backend: parts.backend,
+      bus: parts.bus,
+      clock: this.clock,
+      onError: (err, boardId) => parts.onLifecycleError?.(err, boardId),
+    });
     this.unsubscribeBus = this.bus.subscribe((message) => this.onBusMessage(message));
   }
 
@@ -112,26 +163,87 @@ export class Ladder {
 
   async createBoard(input: NewBoard): Promise<BoardSummary> {
     if (!isBoardId(input.id)) throw invalidField('id', BOARD_ID_RULE);
-    checkMetadata(input.metadata, 'metadata');
     if (this.registry.get(input.id)) throw boardExists(input.id);
-    const config: BoardConfig = {
-      id: input.id,
-      name: input.name ?? input.id,
-      sortOrder: input.sortOrder,
-      operator: input.operator,
-      metadata: input.metadata ?? null,
-      createdAt: Date.now(),
-    };
+    const now = this.clock.now();
+    const base: BoardConfig = { ...BOARD_DEFAULTS, id: input.id, name: input.id, sortOrder: input.sortOrder, operator: input.operator, metadata: null, createdAt: now };
+    const config = withSettings(base, input, now);
     const epoch = newEpoch();
     await this.registry.create(config, epoch);
-    return { config, epoch, version: 0, total: 0 };
+    return this.#summary(config, { epoch, version: 0, total: 0 });
+  }
+
+  /**
+   * Changes the board's name, metadata, schedule and rules (PATCH). The id,
+   * sort order and operator never change; score_decimals only while the
+   * board has no entries. A new reset schedule takes effect with the next
+   * period: the live one keeps its start.
+   */
+  async updateBoard(boardId: string, settings: BoardSettings): Promise<BoardSummary> {
+    const config = await this.requireBoard(boardId);
+    if (settings.scoreDecimals !== undefined && settings.scoreDecimals !== config.scoreDecimals) {
+      const standing = await this.backend.standing(boardId);
+      const periods = await this.store.listPeriods(boardId, 1);
+      if ((standing?.total ?? 0) > 0 || periods.length > 0) throw immutable('score_decimals', 'cannot change once the board has entries');
+    }
+    const next = withSettings(config, settings, this.clock.now());
+    if (!(await this.registry.update(next))) throw boardNotFound(boardId);
+    return this.getBoard(boardId);
+  }
+
+  /** Closes the board now (POST .../close): it refuses scores, and its standings are archived as its final rankings. */
+  async closeBoard(boardId: string): Promise<BoardSummary> {
+    const config = await this.requireBoard(boardId);
+    if (boardStatus(config, this.clock.now()) !== 'closed') {
+      if (!(await this.registry.update({ ...config, closedAt: this.clock.now() }))) throw boardNotFound(boardId);
+    }
+    await this.lifecycle.close(boardId);
+    return this.getBoard(boardId);
+  }
+
+  /**
+   * Opens a closed board again (POST .../reopen): an ends_at that passed is
+   * cleared, and a finalized board's archive of its last period is removed:
+   * its standings go on from where they were.
+   */
+  async reopenBoard(boardId: string): Promise<BoardSummary> {
+    const config = await this.requireBoard(boardId);
+    const now = this.clock.now();
+    if (boardStatus(config, now) !== 'closed') return this.getBoard(boardId);
+    await this.lifecycle.close(boardId); // a close still due is finished first, so that it is not repeated after
+    const current = this.registry.get(boardId) ?? config;
+    if (current.finalizedAt !== null) await this.store.deletePeriod(boardId, livePeriod(current)?.id ?? FINAL_PERIOD_ID);
+    const endsAt = current.endsAt !== null && current.endsAt <= now ? null : current.endsAt;
+    if (!(await this.registry.update({ ...current, closedAt: null, finalizedAt: null, endsAt }))) throw boardNotFound(boardId);
+    return this.getBoard(boardId);
   }
 
   async getBoard(boardId: string): Promise<BoardSummary> {
     const config = this.registry.get(boardId) ?? (await this.requireBoard(boardId));
+    if (config.finalizedAt !== null) {
+      const [archive] = await this.store.listPeriods(boardId, 1);
+      return this.#summary(config, { epoch: archiveEpoch(archive), version: 0, total: archive?.total ?? 0 });
+    }
     const standing = await this.backend.standing(boardId);
     if (standing === null) throw boardNotFound(boardId);
-    return { config, ...standing };
+    return this.#summary(config, standing);
+  }
+
+  /** The board's periods, newest first: the live one (unless `before` is given or the board is finalized), then the closed ones. */
+  async listPeriods(boardId: string, limit: number, before?: number): Promise<PeriodSummary[]> {
+    const config = await this.requireBoard(boardId);
+    const periods: PeriodSummary[] = [];
+    const live = livePeriod(config);
+    if (before === undefined && live !== null && config.finalizedAt === null) {
+      const read = await this.backend.read(config, [{ kind: 'page', offset: 0, limit: 1 }]);
+      periods.push({ periodId: live.id, status: 'active', startsAt: live.start, endsAt: live.end, closedAt: null, total: read.total, leader: read.pages[0]!.entries[0] ?? null });
+    }
+    const closed = await this.store.listPeriods(boardId, Math.max(0, limit - periods.length), before);
+    return [...periods, ...closed.map(periodSummary)];
+  }
+
+  #summary(config: BoardConfig, state: BoardState): BoardSummary {
+    const now = this.clock.now();
+    return { config, ...state, status: boardStatus(config, now), period: config.finalizedAt !== null ? null : currentPeriod(config, now) };
   }
 
   /** Boards in id order, one page of them. Loads no board's entries. */
@@ -164,14 +276,26 @@ export class Ladder {
    * others. `fields` names each item in error messages (e.g. `scores[3]`).
    */
   async submitMany(boardId: string, inputs: readonly SubmissionInput[], fields?: readonly string[]): Promise<(SubmitResult | LadderError)[]> {
-    const rules = this.registry.get(boardId) ?? (await this.requireBoard(boardId));
-    const now = Date.now();
+    let rules = this.registry.get(boardId) ?? (await this.requireBoard(boardId));
+    const now = this.clock.now();
+    const status = boardStatus(rules, now);
+    if (status !== 'active') return inputs.map(() => notAccepting(rules, status));
+    let period: Period | null = null;
+    if (rules.reset !== null) {
+      period = periodAt(rules.reset, now);
+      if (rules.periodStart < period.start) {
+        await this.lifecycle.close(boardId);
+        rules = await this.requireBoard(boardId);
+      }
+    }
     const results: (SubmitResult | LadderError)[] = new Array(inputs.length);
     const submissions: Submission[] = [];
     const positions: number[] = [];
     inputs.forEach((input, i) => {
       try {
-        submissions.push(toSubmission(input, now, fields?.[i] ?? ''));
+        const submission = toSubmission(input, now, fields?.[i] ?? '');
+        checkTimestamp(rules, period, submission.timestamp, fields?.[i] ?? '');
+        submissions.push(submission);
         positions.push(i);
       } catch (err) {
         if (!(err instanceof LadderError)) throw err;
@@ -179,7 +303,16 @@ export class Ladder {
       }
     });
     if (submissions.length === 0) return results;
-    const { epoch, outcomes } = await this.backend.submit(rules, submissions);
+    let batch;
+    try {
+      batch = await this.backend.submit(rules, submissions, period?.start ?? null);
+    } catch (err) {
+      if (!(err instanceof PeriodPassed)) throw err;
+      // The live period ended between the check above and the write: it is closed, and the write tried again once.
+      await this.lifecycle.close(boardId);
+      batch = await this.backend.submit(await this.requireBoard(boardId), submissions, period?.start ?? null);
+    }
+    const { epoch, outcomes } = batch;
     outcomes.forEach((outcome, k) => {
       results[positions[k] as number] = outcome instanceof LadderError ? outcome : resultOf(outcome, epoch);
     });
@@ -197,28 +330,42 @@ export class Ladder {
     if (query.participants !== undefined) rankQuery = { kind: 'participants', participantIds: query.participants };
     else if (query.around !== undefined) rankQuery = { kind: 'around', participantId: query.around, size: query.limit };
     else rankQuery = { kind: 'page', offset: query.offset, limit: query.limit };
-    const read = await this.backend.read(rules, [rankQuery]);
+    const read = await this.#read(rules, query.period, [rankQuery]);
     const page = read.pages[0]!;
     if (rankQuery.kind === 'around' && page.focus === null) throw participantNotFound(boardId, rankQuery.participantId);
-    return { boardId, ...stateOf(read), entries: page.entries };
+    return { boardId, period: read.period, ...stateOf(read), entries: page.entries };
   }
 
   /** A participant's standing with up to `neighbors` entries above and below (core/windows.ts neighborSpan). */
-  async participant(boardId: string, participantId: string, neighbors: number): Promise<ParticipantStanding> {
+  async participant(boardId: string, participantId: string, neighbors: number, period?: string): Promise<ParticipantStanding> {
     const rules = this.registry.get(boardId) ?? (await this.requireBoard(boardId));
-    const read = await this.backend.read(rules, [{ kind: 'neighbors', participantId, radius: neighbors }]);
+    const read = await this.#read(rules, period, [{ kind: 'neighbors', participantId, radius: neighbors }]);
     const { entries, focus } = read.pages[0]!;
     if (focus === null) throw participantNotFound(boardId, participantId);
     const at = focus.rank - (entries[0]?.rank ?? focus.rank);
     const total = read.total;
     // Share of the others ranked below this participant: 100 for the leader, 0 for the last.
     const percentile = total <= 1 ? 100 : Math.round(((total - focus.rank) / (total - 1)) * 10000) / 100;
-    return { boardId, ...stateOf(read), entry: focus, percentile, above: entries.slice(0, at), below: entries.slice(at + 1) };
+    return { boardId, period: read.period, ...stateOf(read), entry: focus, percentile, above: entries.slice(0, at), below: entries.slice(at + 1) };
+  }
+
+  /**
+   * One read: of the live standings, or of a closed period's final rankings
+   * when `period` names one (or the board is finalized, when it names none).
+   * An archive's epoch names its close, and its version is 0: it never changes.
+   */
+  async #read(rules: BoardConfig, period: string | undefined, queries: readonly RankQuery[]): Promise<RankRead & { period: string | null }> {
+    const live = livePeriod(rules);
+    const archived = period ?? (rules.finalizedAt !== null ? (live?.id ?? FINAL_PERIOD_ID) : undefined);
+    if (archived === undefined || (rules.finalizedAt === null && archived === live?.id)) return { ...(await this.backend.read(rules, queries)), period: null };
+    const final = await this.store.readFinal(rules.id, archived, queries);
+    if (final === null) throw periodNotFound(rules.id, archived);
+    return { epoch: archiveEpoch(final.period), version: 0, total: final.period.total, pages: final.pages, period: archived };
   }
 
   /** Answers the queries from one state of the board (the feed's read). */
   async read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead> {
-    return this.backend.read(this.registry.get(boardId) ?? (await this.requireBoard(boardId)), queries);
+    return this.#read(this.registry.get(boardId) ?? (await this.requireBoard(boardId)), undefined, queries);
   }
 
   /**
@@ -267,6 +414,7 @@ export class Ladder {
         this.wakeVersionWaiters(message.boardId, (waiter) => passed(message, waiter.after, waiter.epoch));
         break;
       case 'board_reset':
+      case 'period_closed':
       case 'board_deleted':
         // The waiters read the board again: a new epoch, or a 404.
         this.wakeVersionWaiters(message.boardId, () => true);
@@ -296,7 +444,13 @@ export class Ladder {
   }
 
   /** Stops listening, then closes the backend and the store (which commits what is queued). */
+  /** Starts the scheduler of closes (service/lifecycle.ts); its first tick also handles boundaries that passed while Ladder was down. */
+  startLifecycle(): void {
+    this.lifecycle.start(this.config.lifecycleTickMs);
+  }
+
   async close(): Promise<void> {
+    await this.lifecycle.stop();
     this.unsubscribeBus();
     this.registry.close();
     this.endLongPolls();
@@ -317,6 +471,62 @@ function passed(state: { epoch: string; version: number }, afterVersion: number,
 
 function stateOf(read: RankRead): BoardState {
   return { epoch: read.epoch, version: read.version, total: read.total };
+}
+
+/** The board with `settings` applied (absent ones unchanged), checked; a new reset schedule starts with the period that holds now. */
+function withSettings(config: BoardConfig, settings: BoardSettings, now: number): BoardConfig {
+  if (settings.metadata !== undefined) checkMetadata(settings.metadata, 'metadata');
+  const next: BoardConfig = {
+    ...config,
+    name: settings.name ?? config.name,
+    metadata: settings.metadata === undefined ? config.metadata : settings.metadata,
+    startsAt: settings.startsAt === undefined ? config.startsAt : settings.startsAt,
+    endsAt: settings.endsAt === undefined ? config.endsAt : settings.endsAt,
+    reset: settings.reset === undefined ? config.reset : settings.reset,
+    keepAllTime: settings.keepAllTime ?? config.keepAllTime,
+    scopes: settings.scopes ?? config.scopes,
+    rankTies: settings.rankTies ?? config.rankTies,
+    scoreDecimals: settings.scoreDecimals ?? config.scoreDecimals,
+    webhookUrl: settings.webhookUrl === undefined ? config.webhookUrl : settings.webhookUrl,
+    webhookTop: settings.webhookTop ?? config.webhookTop,
+  };
+  checkBoardSettings(next);
+  const webhookSecret = next.webhookUrl === null ? null : (config.webhookSecret ?? randomBytes(32).toString('base64url'));
+  const periodStart = next.reset === null ? 0 : JSON.stringify(next.reset) === JSON.stringify(config.reset) && config.periodStart > 0 ? config.periodStart : periodAt(next.reset, Math.max(now, next.startsAt ?? now)).start;
+  return { ...next, webhookSecret, periodStart };
+}
+
+/** Refuses a timestamp outside the board's schedule or its live period. */
+function checkTimestamp(rules: BoardConfig, period: Period | null, timestamp: number, field: string): void {
+  const name = field === '' ? 'timestamp' : `${field}.timestamp`;
+  if (rules.startsAt !== null && timestamp < rules.startsAt) throw new LadderError('board_not_started', `${name} lies before the start of leaderboard '${rules.id}'`, { leaderboard_id: rules.id, field: name });
+  if (rules.endsAt !== null && timestamp >= rules.endsAt) throw new LadderError('board_closed', `${name} lies after the end of leaderboard '${rules.id}'`, { leaderboard_id: rules.id, field: name });
+  if (period === null) return;
+  if (timestamp < period.start) throw periodClosed(rules.id, name);
+  if (timestamp >= period.end) throw invalidField(name, `lies in a period of leaderboard '${rules.id}' that has not started`);
+}
+
+function notAccepting(rules: BoardConfig, status: BoardStatus): LadderError {
+  return status === 'scheduled'
+    ? new LadderError('board_not_started', `leaderboard '${rules.id}' accepts scores from ${new Date(rules.startsAt!).toISOString()} on`, { leaderboard_id: rules.id, starts_at: rules.startsAt })
+    : new LadderError('board_closed', `leaderboard '${rules.id}' is closed`, { leaderboard_id: rules.id });
+}
+
+function periodNotFound(boardId: string, periodId: string): LadderError {
+  return new LadderError('period_not_found', `leaderboard '${boardId}' has no closed period '${periodId}'`, { leaderboard_id: boardId, period: periodId });
+}
+
+function immutable(field: string, problem: string): LadderError {
+  return new LadderError('immutable_field', `${field} ${problem}`, { field });
+}
+
+/** An archive's epoch: it names the close, so that a board reopened and closed again has another. */
+function archiveEpoch(period: PeriodRecord | undefined): string {
+  return period === undefined ? 'archive' : `archive-${period.closedAt.toString(36)}`;
+}
+
+function periodSummary(period: PeriodRecord): PeriodSummary {
+  return { periodId: period.periodId, status: 'closed', startsAt: period.startsAt, endsAt: period.endsAt, closedAt: period.closedAt, total: period.total, leader: period.winner };
 }
 
 function boardExists(boardId: string): LadderError {

@@ -75,6 +75,24 @@ export class BoardRegistry {
     this.bus.publish({ kind: 'board_created', config });
   }
 
+  /** Writes the board's new configuration to the store and announces it. Returns false when it does not exist. */
+  async update(config: BoardConfig): Promise<boolean> {
+    if (!(await this.store.updateBoard(config))) return false;
+    this.bus.publish({ kind: 'board_changed', config });
+    return true;
+  }
+
+  /** Reads the board's configuration from the store again (after another process changed it). */
+  async reload(boardId: string): Promise<BoardConfig | undefined> {
+    const stored = await this.store.getBoard(boardId);
+    if (stored === null) {
+      if (this.#boards.delete(boardId)) this.#sorted = null;
+      return undefined;
+    }
+    this.#set(stored.config);
+    return stored.config;
+  }
+
   /** Deletes the board from the store and announces it. Returns false when it did not exist. */
   async delete(boardId: string): Promise<boolean> {
     const deleted = await this.store.deleteBoard(boardId);

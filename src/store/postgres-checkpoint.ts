@@ -52,7 +52,7 @@ export async function writeCheckpoint(pool: pg.Pool, boardId: string, checkpoint
   });
 }
 
-function checkColumns(columns: RankedColumns): void {
+export function checkColumns(columns: RankedColumns): void {
   const n = columns.ids.length;
   if (columns.scores.length !== n || columns.achievedAt.length !== n || columns.updatedAt.length !== n) throw new Error('checkpoint columns of different lengths');
 }
@@ -66,17 +66,19 @@ function copyText(value: string): string {
 }
 
 /**
- * The checkpoint's entries as lines of COPY_CHECKPOINT_ENTRIES, in strings
+ * The checkpoint's entries as lines of COPY_CHECKPOINT_ENTRIES (with
+ * `suffix` as one more column: COPY_FINAL_RANKINGS's period id), in strings
  * of COPY_ROWS lines; Readable.from pulls the next only when COPY has taken
  * the last, so a large board is never one string.
  */
-function* copyRows(boardId: string, columns: RankedColumns): Generator<string> {
+export function* copyRows(boardId: string, columns: RankedColumns, suffix = ''): Generator<string> {
   const board = copyText(boardId);
+  const tail = suffix === '' ? '' : `\t${copyText(suffix)}`;
   const lines: string[] = [];
   for (let i = 0; i < columns.ids.length; i++) {
     const metadata = columns.metadata.get(i);
     const text = metadata === undefined ? '\\N' : copyText(JSON.stringify(metadata));
-    lines.push(`${board}\t${i + 1}\t${copyText(columns.ids[i]!)}\t${columns.scores[i]}\t${columns.achievedAt[i]}\t${columns.updatedAt[i]}\t${text}\n`);
+    lines.push(`${board}\t${i + 1}\t${copyText(columns.ids[i]!)}\t${columns.scores[i]}\t${columns.achievedAt[i]}\t${columns.updatedAt[i]}\t${text}${tail}\n`);
     if (lines.length === COPY_ROWS) {
       yield lines.join('');
       lines.length = 0;

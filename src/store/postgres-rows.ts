@@ -6,9 +6,10 @@
  * rounded. Numbers go to the driver as JS numbers, which it sends as their
  * decimal text, exact for safe integers. metadata travels as JSON text.
  */
-import type { BoardConfig, Entry, Metadata, Operator, SortOrder } from '../core/types.js';
+import type { BoardConfig, Entry, Metadata, Operator, RankedEntry, SortOrder } from '../core/types.js';
+import { optionsFromJson, optionsToJson } from './board-options.js';
 import { metadataApplied } from './score-events.js';
-import type { ApiKeyRecord, KeyScope, ScoreEvent, StoredBoard } from './store.js';
+import type { ApiKeyRecord, KeyScope, PeriodRecord, ScoreEvent, StoredBoard } from './store.js';
 
 /** An int8 as the driver gives it, as an exact number. */
 export function int(text: string): number {
@@ -40,6 +41,60 @@ export interface BoardRow {
   readonly epoch: string;
   readonly version: string;
   readonly total: string;
+  readonly options: string;
+  readonly period_start: string;
+  readonly period_seq: string;
+}
+
+/** SELECT_PERIODS and SELECT_PERIOD: a period with its rank 1 (all null when it had no entries). */
+export interface PeriodRow {
+  readonly board_id: string;
+  readonly period_id: string;
+  readonly starts_at: string;
+  readonly ends_at: string;
+  readonly closed_at: string;
+  readonly total: string;
+  readonly winner_id: string | null;
+  readonly winner_score: string | null;
+  readonly winner_achieved_at: string | null;
+  readonly winner_updated_at: string | null;
+  readonly winner_metadata: string | null;
+}
+
+/** A final_rankings entry as SELECT_FINAL_* read it. */
+export interface FinalEntryRow {
+  readonly rank: number;
+  readonly participant_id: string;
+  readonly score: string;
+  readonly achieved_at: string;
+  readonly updated_at: string;
+  readonly metadata: string | null;
+}
+
+export function finalEntryFromRow(row: FinalEntryRow): RankedEntry {
+  return { rank: row.rank, participantId: row.participant_id, score: int(row.score), achievedAt: int(row.achieved_at), updatedAt: int(row.updated_at), metadata: fromJson(row.metadata) };
+}
+
+export function periodFromRow(row: PeriodRow): PeriodRecord {
+  return {
+    boardId: row.board_id,
+    periodId: row.period_id,
+    startsAt: int(row.starts_at),
+    endsAt: int(row.ends_at),
+    closedAt: int(row.closed_at),
+    total: int(row.total),
+    winner:
+      row.winner_id === null
+        ? null
+        : {
+            rank: 1,
+            participantId: row.winner_id,
+            score: int(row.winner_score!),
+            achievedAt: int(row.winner_achieved_at!),
+            updatedAt: int(row.winner_updated_at!),
+            metadata: fromJson(row.winner_metadata),
+          },
+  };
 }
 
 /** SELECT_BOARD_STATE and LOCK_BOARD_STATE: the board, its last seq and its checkpoint's seq and total (null without one). */
@@ -51,7 +106,7 @@ export interface BoardStateRow extends BoardRow {
 
 /** INSERT_BOARD's parameters. */
 export function boardParams(config: BoardConfig, epoch: string): unknown[] {
-  return [config.id, config.name, config.sortOrder, config.operator, toJson(config.metadata), config.createdAt, epoch];
+  return [config.id, config.name, config.sortOrder, config.operator, toJson(config.metadata), config.createdAt, epoch, optionsToJson(config), config.periodStart];
 }
 
 export function boardFromRow(row: BoardRow): StoredBoard {
@@ -63,10 +118,13 @@ export function boardFromRow(row: BoardRow): StoredBoard {
       operator: row.operator as Operator,
       metadata: fromJson(row.metadata),
       createdAt: int(row.created_at),
+      periodStart: int(row.period_start),
+      ...optionsFromJson(row.options),
     },
     epoch: row.epoch,
     version: int(row.version),
     total: int(row.total),
+    periodSeq: int(row.period_seq),
   };
 }
 

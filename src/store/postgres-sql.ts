@@ -41,13 +41,66 @@ export const TRY_LOCK_XACT = `SELECT pg_try_advisory_xact_lock($1, $2) AS locked
 
 // ---- boards ----
 
-const BOARD_COLUMNS = `id, name, sort_order, operator, metadata, created_at, epoch, version, total`;
+const BOARD_COLUMNS = `id, name, sort_order, operator, metadata, created_at, epoch, version, total, options, period_start, period_seq`;
 
 /** rowCount 0 when the id is taken. */
 export const INSERT_BOARD = `
-INSERT INTO boards (id, name, sort_order, operator, metadata, created_at, epoch)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO boards (id, name, sort_order, operator, metadata, created_at, epoch, options, period_start)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (id) DO NOTHING`;
+
+export const UPDATE_BOARD = `UPDATE boards SET name = $2, metadata = $3, options = $4 WHERE id = $1`;
+
+// ---- periods (closePeriod, readFinal) ----
+
+/** The first statement of a close: it waits for the appends and checkpoints that hold the board's row. */
+export const LOCK_BOARD_ROW = `SELECT last_seq FROM boards WHERE id = $1 FOR UPDATE`;
+
+/** rowCount 0 when the period was closed already: the close is not repeated. */
+export const INSERT_PERIOD = `
+INSERT INTO periods (board_id, period_id, starts_at, ends_at, closed_at, total)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT DO NOTHING`;
+
+/** Text format, tab-separated, in this column order (postgres-checkpoint.ts encodes the rows). */
+export const COPY_FINAL_RANKINGS = `COPY final_rankings (board_id, rank, participant_id, score, achieved_at, updated_at, metadata, period_id) FROM STDIN`;
+
+/** A periodic board starts its next period: empty, at version 0 of a new epoch, with the log after period_seq. */
+export const RESET_BOARD = `
+UPDATE boards SET epoch = $2, version = 0, total = 0, period_start = $3, period_seq = $4, options = $5, name = $6, metadata = $7
+WHERE id = $1`;
+
+export const INSERT_WEBHOOK_DELIVERY = `
+INSERT INTO webhook_deliveries (board_id, period_id, url, top, created_at, next_attempt_at)
+VALUES ($1, $2, $3, $4, $5, $5)`;
+
+export const DELETE_PERIOD = `DELETE FROM periods WHERE board_id = $1 AND period_id = $2`;
+
+const PERIOD_COLUMNS = `p.board_id, p.period_id, p.starts_at, p.ends_at, p.closed_at, p.total,
+  f.participant_id AS winner_id, f.score AS winner_score, f.achieved_at AS winner_achieved_at, f.updated_at AS winner_updated_at, f.metadata AS winner_metadata`;
+
+export const SELECT_PERIODS = `
+SELECT ${PERIOD_COLUMNS}
+FROM periods p LEFT JOIN final_rankings f ON f.board_id = p.board_id AND f.period_id = p.period_id AND f.rank = 1
+WHERE p.board_id = $1 AND p.starts_at < $2
+ORDER BY p.starts_at DESC, p.period_id DESC LIMIT $3`;
+
+export const SELECT_PERIOD = `
+SELECT ${PERIOD_COLUMNS}
+FROM periods p LEFT JOIN final_rankings f ON f.board_id = p.board_id AND f.period_id = p.period_id AND f.rank = 1
+WHERE p.board_id = $1 AND p.period_id = $2`;
+
+const FINAL_ENTRY = `rank, participant_id, score, achieved_at, updated_at, metadata`;
+
+export const SELECT_FINAL_PAGE = `
+SELECT ${FINAL_ENTRY} FROM final_rankings
+WHERE board_id = $1 AND period_id = $2 AND rank > $3 ORDER BY rank LIMIT $4`;
+
+export const SELECT_FINAL_ENTRY = `SELECT ${FINAL_ENTRY} FROM final_rankings WHERE participant_id = $3 AND board_id = $1 AND period_id = $2`;
+
+export const SELECT_FINAL_ENTRIES = `
+SELECT ${FINAL_ENTRY} FROM final_rankings
+WHERE participant_id = ANY($3::text[]) AND board_id = $1 AND period_id = $2 ORDER BY rank`;
 
 export const SET_BOARD_EPOCH = `UPDATE boards SET epoch = $2 WHERE id = $1`;
 
@@ -180,7 +233,7 @@ WHERE i.board_id = $1 AND i.event_id = $2`;
 /** Served by score_events_board_version in every partition, merged. */
 export const SELECT_EVENTS_AFTER = `
 SELECT ${EVENT_COLUMNS} FROM score_events e
-WHERE e.board_id = $1 AND e.version > $2
+WHERE e.board_id = $1 AND e.seq > (SELECT period_seq FROM boards WHERE id = $1) AND e.version > $2
 ORDER BY e.version, e.seq
 LIMIT $3`;
 

@@ -23,12 +23,18 @@
  * LadderError('storage_failed') (postgres-client.ts), and the store goes on
  * with new connections once the database answers again.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { LadderError } from '../core/errors.js';
 import type { BoardConfig } from '../core/types.js';
+import type { RankQuery } from '../index/index.js';
+import { optionsToJson } from './board-options.js';
+import { answerFinal, type FinalSource } from './final-rankings.js';
 import { loadMigrations } from './migrate.js';
 import { appendInTransaction } from './postgres-append.js';
-import { readChangedEntries, readCheckpoint, writeCheckpoint } from './postgres-checkpoint.js';
+import { checkColumns, copyRows, readChangedEntries, readCheckpoint, writeCheckpoint } from './postgres-checkpoint.js';
 import { checkConnection, createPool, storageError, transaction } from './postgres-client.js';
 import { GroupCommit, type CommitStats } from './postgres-group-commit.js';
 import { PendingEvents } from './pending-events.js';
@@ -46,10 +52,15 @@ import {
   type BoardRow,
   type BoardStateRow,
   type EventRow,
+  type FinalEntryRow,
+  type PeriodRow,
+  finalEntryFromRow,
+  periodFromRow,
+  toJson,
 } from './postgres-rows.js';
 import * as SQL from './postgres-sql.js';
 import { checkEvent } from './score-events.js';
-import type { ApiKeyRecord, BoardCheckpoint, KeyScope, LoadedBoard, ScoreEvent, Store, StoredBoard } from './store.js';
+import type { ApiKeyRecord, BoardCheckpoint, FinalRead, KeyScope, LoadedBoard, PeriodClose, PeriodRecord, ScoreEvent, Store, StoredBoard } from './store.js';
 
 /** How often partitions are created ahead and the audit-log retention runs. */
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
@@ -214,10 +225,77 @@ export class PostgresStore implements Store {
           const { rows } = await client.query<BoardStateRow>(SQL.SELECT_BOARD_STATE, [boardId]);
           const row = rows[0];
           if (row === undefined) return null;
-          const from = row.checkpoint_seq === null ? 0 : int(row.checkpoint_seq);
-          const ranked = await readCheckpoint(client, boardId, row.checkpoint_total === null ? 0 : int(row.checkpoint_total));
+          // A checkpoint up to the live period's start holds a closed period's standings.
+          const periodSeq = int(row.period_seq);
+          const current = row.checkpoint_seq !== null && int(row.checkpoint_seq) > periodSeq;
+          const from = current ? int(row.checkpoint_seq!) : periodSeq;
+          const ranked = await readCheckpoint(client, boardId, current ? int(row.checkpoint_total!) : 0);
           const { changed, replayed } = await readChangedEntries(client, boardId, from, ranked);
           return { board: boardFromRow(row), ranked, changed, replayed, seq: Math.max(int(row.last_seq), from) };
+        },
+        'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+      ),
+    );
+  }
+
+  async updateBoard(config: BoardConfig): Promise<boolean> {
+    const updated = await this.run('updating a board', () => this.pool.query(SQL.UPDATE_BOARD, [config.id, config.name, toJson(config.metadata), optionsToJson(config)]));
+    return updated.rowCount === 1;
+  }
+
+  /**
+   * One transaction: the board's row is locked first (so appends of the
+   * board wait), the period row decides whether this close is the first,
+   * then the final rankings go in with COPY.
+   */
+  async closePeriod(close: PeriodClose): Promise<boolean> {
+    checkColumns(close.ranked);
+    return this.run('closing a period', () =>
+      transaction(this.pool, async (client) => {
+        const locked = await client.query(SQL.LOCK_BOARD_ROW, [close.boardId]);
+        if (locked.rowCount === 0) return false;
+        const inserted = await client.query(SQL.INSERT_PERIOD, [close.boardId, close.periodId, close.startsAt, close.endsAt, close.closedAt, close.ranked.ids.length]);
+        if (inserted.rowCount === 0) return false;
+        await pipeline(Readable.from(copyRows(close.boardId, close.ranked, close.periodId)), client.query(copyFrom(SQL.COPY_FINAL_RANKINGS)));
+        const { config } = close;
+        if (close.reset === null) {
+          await client.query(SQL.UPDATE_BOARD, [config.id, config.name, toJson(config.metadata), optionsToJson(config)]);
+        } else {
+          await client.query(SQL.RESET_BOARD, [config.id, close.reset.epoch, config.periodStart, close.reset.seq, optionsToJson(config), config.name, toJson(config.metadata)]);
+        }
+        if (close.webhook !== null) await client.query(SQL.INSERT_WEBHOOK_DELIVERY, [close.boardId, close.periodId, close.webhook.url, close.webhook.top, close.closedAt]);
+        return true;
+      }),
+    );
+  }
+
+  async deletePeriod(boardId: string, periodId: string): Promise<void> {
+    await this.run('deleting a period', () => this.pool.query(SQL.DELETE_PERIOD, [boardId, periodId]));
+  }
+
+  async listPeriods(boardId: string, limit: number, before = Number.MAX_SAFE_INTEGER): Promise<PeriodRecord[]> {
+    return (await this.select<PeriodRow>('listing periods', SQL.SELECT_PERIODS, [boardId, before, limit])).map(periodFromRow);
+  }
+
+  /** In one repeatable-read transaction, so every page is of the same archive (a reopen may delete it meanwhile). */
+  async readFinal(boardId: string, periodId: string, queries: readonly RankQuery[]): Promise<FinalRead | null> {
+    return this.run('reading final rankings', () =>
+      transaction(
+        this.pool,
+        async (client): Promise<FinalRead | null> => {
+          const { rows } = await client.query<PeriodRow>(SQL.SELECT_PERIOD, [boardId, periodId]);
+          if (rows[0] === undefined) return null;
+          const period = periodFromRow(rows[0]);
+          const source: FinalSource = {
+            total: period.total,
+            page: async (offset, limit) => (await client.query<FinalEntryRow>(SQL.SELECT_FINAL_PAGE, [boardId, periodId, offset, limit])).rows.map(finalEntryFromRow),
+            entryOf: async (participantId) => {
+              const entry = (await client.query<FinalEntryRow>(SQL.SELECT_FINAL_ENTRY, [boardId, periodId, participantId])).rows[0];
+              return entry === undefined ? null : finalEntryFromRow(entry);
+            },
+            entriesOf: async (ids) => (await client.query<FinalEntryRow>(SQL.SELECT_FINAL_ENTRIES, [boardId, periodId, ids])).rows.map(finalEntryFromRow),
+          };
+          return { period, pages: await answerFinal(source, queries) };
         },
         'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
       ),

@@ -4,8 +4,9 @@
  * Integers come back from better-sqlite3 as numbers, exact within ±(2^53−1);
  * safeIntegers stays off because every stored integer is within that range.
  */
-import type { BoardConfig, Entry, Metadata, Operator, SortOrder } from '../core/types.js';
-import type { ApiKeyRecord, KeyScope, ScoreEvent, StoredBoard } from './store.js';
+import type { BoardConfig, Entry, Metadata, Operator, RankedEntry, SortOrder } from '../core/types.js';
+import { optionsFromJson, optionsToJson } from './board-options.js';
+import type { ApiKeyRecord, KeyScope, PeriodRecord, ScoreEvent, StoredBoard } from './store.js';
 
 export interface BoardRow {
   readonly id: string;
@@ -14,6 +15,9 @@ export interface BoardRow {
   readonly operator: string;
   readonly metadata: string | null;
   readonly created_at: number;
+  /** store/board-options.ts */
+  readonly options: string;
+  readonly period_start: number;
 }
 
 /** A board as INSERT_BOARD takes it. */
@@ -24,6 +28,51 @@ export interface NewBoardRow extends BoardRow {
 export interface StoredBoardRow extends NewBoardRow {
   readonly version: number;
   readonly total: number;
+  readonly period_seq: number;
+}
+
+/** SELECT_PERIODS and SELECT_PERIOD: a period with its rank 1 (all null when it had no entries). */
+export interface PeriodRow {
+  readonly board_id: string;
+  readonly period_id: string;
+  readonly starts_at: number;
+  readonly ends_at: number;
+  readonly closed_at: number;
+  readonly total: number;
+  readonly winner_id: string | null;
+  readonly winner_score: number | null;
+  readonly winner_achieved_at: number | null;
+  readonly winner_updated_at: number | null;
+  readonly winner_metadata: string | null;
+}
+
+/** A final_rankings entry as SELECT_FINAL_* read it. */
+export interface FinalEntryRow {
+  readonly rank: number;
+  readonly participant_id: string;
+  readonly score: number;
+  readonly achieved_at: number;
+  readonly updated_at: number;
+  readonly metadata: string | null;
+}
+
+export function finalEntryFromRow(row: FinalEntryRow): RankedEntry {
+  return { rank: row.rank, participantId: row.participant_id, score: row.score, achievedAt: row.achieved_at, updatedAt: row.updated_at, metadata: fromJson(row.metadata) };
+}
+
+export function periodFromRow(row: PeriodRow): PeriodRecord {
+  return {
+    boardId: row.board_id,
+    periodId: row.period_id,
+    startsAt: row.starts_at,
+    endsAt: row.ends_at,
+    closedAt: row.closed_at,
+    total: row.total,
+    winner:
+      row.winner_id === null
+        ? null
+        : { rank: 1, participantId: row.winner_id, score: row.winner_score!, achievedAt: row.winner_achieved_at!, updatedAt: row.winner_updated_at!, metadata: fromJson(row.winner_metadata) },
+  };
 }
 
 /** One score_log row as SELECT_EVENT and SELECT_EVENTS_AFTER read it. */
@@ -93,6 +142,8 @@ export function boardToRow(config: BoardConfig): BoardRow {
     operator: config.operator,
     metadata: toJson(config.metadata),
     created_at: config.createdAt,
+    options: optionsToJson(config),
+    period_start: config.periodStart,
   };
 }
 
@@ -105,10 +156,13 @@ export function boardFromRow(row: StoredBoardRow): StoredBoard {
       operator: row.operator as Operator,
       metadata: fromJson(row.metadata),
       createdAt: row.created_at,
+      periodStart: row.period_start,
+      ...optionsFromJson(row.options),
     },
     epoch: row.epoch,
     version: row.version,
     total: row.total,
+    periodSeq: row.period_seq,
   };
 }
 

@@ -24,9 +24,65 @@ VALUES (@version, @name, @checksum, @applied_at)`;
 
 /** changes = 0 when the id is taken. */
 export const INSERT_BOARD = `
-INSERT INTO boards (id, name, sort_order, operator, metadata, created_at, version, epoch, total)
-VALUES (@id, @name, @sort_order, @operator, @metadata, @created_at, 0, @epoch, 0)
+INSERT INTO boards (id, name, sort_order, operator, metadata, created_at, version, epoch, total, options, period_start)
+VALUES (@id, @name, @sort_order, @operator, @metadata, @created_at, 0, @epoch, 0, @options, @period_start)
 ON CONFLICT (id) DO NOTHING`;
+
+export const UPDATE_BOARD = `UPDATE boards SET name = @name, metadata = @metadata, options = @options WHERE id = @id`;
+
+// ---- periods (closePeriod, readFinal) ----
+
+/** changes = 0 when the period was closed already: the close is not repeated. */
+export const INSERT_PERIOD = `
+INSERT INTO periods (board_id, period_id, starts_at, ends_at, closed_at, total)
+VALUES (@board_id, @period_id, @starts_at, @ends_at, @closed_at, @total)
+ON CONFLICT DO NOTHING`;
+
+export const FINAL_COLUMNS = ['board_id', 'period_id', 'rank', 'participant_id', 'score', 'achieved_at', 'updated_at', 'metadata'] as const;
+
+/** insertFinalRows(k): k rows of FINAL_COLUMNS, positional. */
+export function insertFinalRows(k: number): string {
+  const row = `(${FINAL_COLUMNS.map(() => '?').join(', ')})`;
+  return `INSERT INTO final_rankings (${FINAL_COLUMNS.join(', ')}) VALUES ${Array.from({ length: k }, () => row).join(', ')}`;
+}
+
+/** A periodic board starts its next period: empty, at version 0 of a new epoch, with the log after @period_seq. */
+export const RESET_BOARD = `
+UPDATE boards SET epoch = @epoch, version = 0, total = 0, period_start = @period_start, period_seq = @period_seq, options = @options
+WHERE id = @id`;
+
+export const INSERT_WEBHOOK_DELIVERY = `
+INSERT INTO webhook_deliveries (board_id, period_id, url, top, created_at, next_attempt_at)
+VALUES (@board_id, @period_id, @url, @top, @created_at, @created_at)`;
+
+export const DELETE_PERIOD = `DELETE FROM periods WHERE board_id = ? AND period_id = ?`;
+
+const PERIOD_COLUMNS = `p.board_id, p.period_id, p.starts_at, p.ends_at, p.closed_at, p.total,
+  f.participant_id AS winner_id, f.score AS winner_score, f.achieved_at AS winner_achieved_at, f.updated_at AS winner_updated_at, f.metadata AS winner_metadata`;
+
+export const SELECT_PERIODS = `
+SELECT ${PERIOD_COLUMNS}
+FROM periods p LEFT JOIN final_rankings f ON f.board_id = p.board_id AND f.period_id = p.period_id AND f.rank = 1
+WHERE p.board_id = @board_id AND p.starts_at < @before
+ORDER BY p.starts_at DESC, p.period_id DESC LIMIT @limit`;
+
+export const SELECT_PERIOD = `
+SELECT ${PERIOD_COLUMNS}
+FROM periods p LEFT JOIN final_rankings f ON f.board_id = p.board_id AND f.period_id = p.period_id AND f.rank = 1
+WHERE p.board_id = ? AND p.period_id = ?`;
+
+const FINAL_ENTRY = `rank, participant_id, score, achieved_at, updated_at, metadata`;
+
+export const SELECT_FINAL_PAGE = `
+SELECT ${FINAL_ENTRY} FROM final_rankings
+WHERE board_id = ? AND period_id = ? AND rank > ? ORDER BY rank LIMIT ?`;
+
+export const SELECT_FINAL_ENTRY = `SELECT ${FINAL_ENTRY} FROM final_rankings WHERE participant_id = ? AND board_id = ? AND period_id = ?`;
+
+/** ?3 is a JSON array of participant ids. */
+export const SELECT_FINAL_ENTRIES = `
+SELECT ${FINAL_ENTRY} FROM final_rankings
+WHERE participant_id IN (SELECT value FROM json_each(?3)) AND board_id = ?1 AND period_id = ?2 ORDER BY rank`;
 
 export const SET_BOARD_EPOCH = `UPDATE boards SET epoch = @epoch WHERE id = @board_id`;
 
@@ -142,7 +198,7 @@ export const REVOKE_API_KEY = `UPDATE api_keys SET revoked_at = coalesce(revoked
 
 // ---- reads (the main thread's connection) ----
 
-const BOARD_COLUMNS = `id, name, sort_order, operator, metadata, created_at, version, epoch, total`;
+const BOARD_COLUMNS = `id, name, sort_order, operator, metadata, created_at, version, epoch, total, options, period_start, period_seq`;
 
 export const SELECT_BOARD = `SELECT ${BOARD_COLUMNS} FROM boards WHERE id = ?`;
 
@@ -198,7 +254,7 @@ export const SELECT_EVENT = `SELECT ${EVENT_COLUMNS} FROM score_log WHERE board_
 /** Served by score_log_board_version, whose last key is the primary key (board_id, seq). */
 export const SELECT_EVENTS_AFTER = `
 SELECT ${EVENT_COLUMNS} FROM score_log
-WHERE board_id = @board_id AND version > @after_version
+WHERE board_id = @board_id AND seq > (SELECT period_seq FROM boards WHERE id = @board_id) AND version > @after_version
 ORDER BY version, seq
 LIMIT @limit`;
 

@@ -14,8 +14,9 @@ import { newEpoch } from '../core/epoch.js';
 import { loadMigrations, planMigrations, type AppliedMigration, type Migration } from './migrate.js';
 import { sweepCheckpointFiles } from './sqlite-checkpoint.js';
 import { PackedEventReader } from './sqlite-pack.js';
-import type { ApiKeyRow, CheckpointRow, NewBoardRow } from './sqlite-rows.js';
+import type { ApiKeyRow, BoardRow, CheckpointRow, NewBoardRow } from './sqlite-rows.js';
 import * as SQL from './sqlite-sql.js';
+import type { PeriodClose } from './store.js';
 
 export type SyncMode = 'full' | 'normal';
 
@@ -49,6 +50,9 @@ export type WriteOp =
       readonly cutoff: number | null;
     }
   | { readonly kind: 'createBoard'; readonly board: NewBoardRow }
+  | { readonly kind: 'updateBoard'; readonly board: BoardRow }
+  | { readonly kind: 'closePeriod'; readonly close: PeriodClose; readonly board: BoardRow }
+  | { readonly kind: 'deletePeriod'; readonly boardId: string; readonly periodId: string }
   | { readonly kind: 'deleteBoard'; readonly boardId: string }
   | { readonly kind: 'setEpoch'; readonly boardId: string; readonly epoch: string }
   | { readonly kind: 'createApiKey'; readonly key: ApiKeyRow }
@@ -64,6 +68,13 @@ export type OpResult = { readonly ok: true; readonly done: boolean } | { readonl
 export class SqliteWriter {
   private readonly db: Database.Database;
   private readonly insertBoard: Database.Statement<[NewBoardRow]>;
+  private readonly updateBoard: Database.Statement<[BoardRow]>;
+  private readonly insertPeriod: Database.Statement<[{ board_id: string; period_id: string; starts_at: number; ends_at: number; closed_at: number; total: number }]>;
+  private readonly resetBoard: Database.Statement<[{ id: string; epoch: string; period_start: number; period_seq: number; options: string }]>;
+  private readonly insertWebhookDelivery: Database.Statement<[{ board_id: string; period_id: string; url: string; top: number; created_at: number }]>;
+  private readonly deletePeriod: Database.Statement<[string, string]>;
+  /** insertFinalRows(k), prepared on first use for each k ≤ INSERT_CHUNK. */
+  private readonly insertFinalRows = new Map<number, Database.Statement<unknown[]>>();
   private readonly deleteBoard: Database.Statement<[string]>;
   private readonly setEpoch: Database.Statement<[{ board_id: string; epoch: string }]>;
   private readonly revokeApiKey: Database.Statement<[{ id: string; revoked_at: number }]>;
@@ -127,6 +138,11 @@ export class SqliteWriter {
       throw err;
     }
     this.insertBoard = this.db.prepare(SQL.INSERT_BOARD);
+    this.updateBoard = this.db.prepare(SQL.UPDATE_BOARD);
+    this.insertPeriod = this.db.prepare(SQL.INSERT_PERIOD);
+    this.resetBoard = this.db.prepare(SQL.RESET_BOARD);
+    this.insertWebhookDelivery = this.db.prepare(SQL.INSERT_WEBHOOK_DELIVERY);
+    this.deletePeriod = this.db.prepare(SQL.DELETE_PERIOD);
     this.deleteBoard = this.db.prepare(SQL.DELETE_BOARD);
     this.setEpoch = this.db.prepare(SQL.SET_BOARD_EPOCH);
     this.revokeApiKey = this.db.prepare(SQL.REVOKE_API_KEY);
@@ -239,6 +255,12 @@ export class SqliteWriter {
         return this.prune(op.boardId, op.cutoff);
       case 'createBoard':
         return this.insertBoard.run(op.board).changes > 0;
+      case 'updateBoard':
+        return this.updateBoard.run(op.board).changes > 0;
+      case 'closePeriod':
+        return this.closePeriod(op.close, op.board);
+      case 'deletePeriod':
+        return this.deletePeriod.run(op.boardId, op.periodId).changes > 0;
       case 'deleteBoard': {
         const files = this.selectBoardFiles.all(op.boardId);
         const deleted = this.deleteBoard.run(op.boardId).changes > 0;
@@ -253,6 +275,35 @@ export class SqliteWriter {
       case 'revokeApiKey':
         return this.revokeApiKey.run({ id: op.id, revoked_at: op.at }).changes > 0;
     }
+  }
+
+  /** Store.closePeriod: false when the board is gone or the period was closed already. */
+  private closePeriod(close: PeriodClose, board: BoardRow): boolean {
+    if (this.boardExists.get(close.boardId) === undefined) return false;
+    const { ranked } = close;
+    const total = ranked.ids.length;
+    const period = { board_id: close.boardId, period_id: close.periodId, starts_at: close.startsAt, ends_at: close.endsAt, closed_at: close.closedAt, total };
+    if (this.insertPeriod.run(period).changes === 0) return false;
+    const width = SQL.FINAL_COLUMNS.length;
+    const params: unknown[] = [];
+    for (let from = 0; from < total; from += INSERT_CHUNK) {
+      const k = Math.min(INSERT_CHUNK, total - from);
+      params.length = k * width;
+      for (let i = 0; i < k; i++) {
+        const at = from + i;
+        const metadata = ranked.metadata.get(at);
+        params.splice(i * width, width, close.boardId, close.periodId, at + 1, ranked.ids[at], ranked.scores[at], ranked.achievedAt[at], ranked.updatedAt[at], metadata === undefined ? null : JSON.stringify(metadata));
+      }
+      let statement = this.insertFinalRows.get(k);
+      if (statement === undefined) this.insertFinalRows.set(k, (statement = this.db.prepare(SQL.insertFinalRows(k))));
+      statement.run(params);
+    }
+    if (close.reset === null) this.updateBoard.run(board);
+    else this.resetBoard.run({ id: board.id, epoch: close.reset.epoch, period_start: board.period_start, period_seq: close.reset.seq, options: board.options });
+    if (close.webhook !== null) {
+      this.insertWebhookDelivery.run({ board_id: close.boardId, period_id: close.periodId, url: close.webhook.url, top: close.webhook.top, created_at: close.closedAt });
+    }
+    return true;
   }
 
   /**

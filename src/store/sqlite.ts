@@ -31,18 +31,37 @@ import {
   boardToRow,
   entriesFromColumns,
   eventFromRow,
+  finalEntryFromRow,
+  periodFromRow,
   fromJson,
   type ApiKeyRow,
   type BoardLogStateRow,
   type CheckpointRow,
   type EntryColumnsRow,
   type EventRow,
+  type FinalEntryRow,
+  type PeriodRow,
   type StoredBoardRow,
   type TailColumnsRow,
 } from './sqlite-rows.js';
 import * as SQL from './sqlite-sql.js';
 import type { OpResult, SyncMode } from './sqlite-writer.js';
-import { loadedEntries, type ApiKeyRecord, type BoardCheckpoint, type KeyScope, type LoadedBoard, type RankedColumns, type ScoreEvent, type Store, type StoredBoard } from './store.js';
+import type { RankQuery } from '../index/index.js';
+import { answerFinal, type FinalSource } from './final-rankings.js';
+import {
+  loadedEntries,
+  type ApiKeyRecord,
+  type BoardCheckpoint,
+  type FinalRead,
+  type KeyScope,
+  type LoadedBoard,
+  type PeriodClose,
+  type PeriodRecord,
+  type RankedColumns,
+  type ScoreEvent,
+  type Store,
+  type StoredBoard,
+} from './store.js';
 
 /** Entries per chunk of a base-state or log read: about 30 MB of JSON. */
 const LOAD_CHUNK = 500_000;
@@ -105,6 +124,11 @@ export class SqliteStore implements Store {
   private readonly selectApiKeyById: Database.Statement<[string], ApiKeyRow>;
   private readonly selectApiKeys: Database.Statement<[], ApiKeyRow>;
   private readonly countApiKeysByScope: Database.Statement<[string], number>;
+  private readonly selectPeriods: Database.Statement<[{ board_id: string; before: number; limit: number }], PeriodRow>;
+  private readonly selectPeriod: Database.Statement<[string, string], PeriodRow>;
+  private readonly selectFinalPage: Database.Statement<[string, string, number, number], FinalEntryRow>;
+  private readonly selectFinalEntry: Database.Statement<[string, string, string], FinalEntryRow>;
+  private readonly selectFinalEntries: Database.Statement<[string, string, string], FinalEntryRow>;
   private readonly pendingEvents = new PendingEvents();
   private closing: Promise<void> | null = null;
   private readonly checkpointDir: string;
@@ -140,6 +164,11 @@ export class SqliteStore implements Store {
     this.selectApiKeyById = db.prepare(SQL.SELECT_API_KEY_BY_ID);
     this.selectApiKeys = db.prepare(SQL.SELECT_API_KEYS);
     this.countApiKeysByScope = db.prepare<[string], number>(SQL.COUNT_API_KEYS).pluck();
+    this.selectPeriods = db.prepare(SQL.SELECT_PERIODS);
+    this.selectPeriod = db.prepare(SQL.SELECT_PERIOD);
+    this.selectFinalPage = db.prepare(SQL.SELECT_FINAL_PAGE);
+    this.selectFinalEntry = db.prepare(SQL.SELECT_FINAL_ENTRY);
+    this.selectFinalEntries = db.prepare(SQL.SELECT_FINAL_ENTRIES);
   }
 
   /** Committed transactions, ops and events since open (for metrics and tests). */
@@ -270,7 +299,10 @@ export class SqliteStore implements Store {
       let ranked: RankedColumns = EMPTY_COLUMNS();
       let base: Entry[] = [];
       let from: number | null = null;
+      // Checkpoints up to the live period's start hold closed periods' standings.
+      const periodSeq = board.periodSeq;
       for (const checkpoint of reader.selectCheckpoints.all(boardId)) {
+        if (checkpoint.seq <= periodSeq && periodSeq > 0) break;
         try {
           ranked = readCheckpointFile(reader.checkpointDir, checkpoint.file, { boardId, seq: checkpoint.seq, total: checkpoint.total, bytes: checkpoint.bytes, crc32: checkpoint.crc32 });
           from = checkpoint.seq;
@@ -279,7 +311,9 @@ export class SqliteStore implements Store {
           reader.warn(`checkpoint ${checkpoint.file} of board '${boardId}' (seq ${checkpoint.seq}) is unusable, ${(err as Error).message}; loading from the one before it and the log after that`);
         }
       }
-      if (from === null) {
+      if (from === null && periodSeq > 0) {
+        from = periodSeq;
+      } else if (from === null) {
         if (logState.base_seq === null) {
           throw new Error(`board '${boardId}' has no readable checkpoint, and its base state was released after two checkpoints; restore the checkpoints directory from a backup`);
         }
@@ -393,6 +427,42 @@ export class SqliteStore implements Store {
       changed.push({ participantId, score: numbers[3 * i]!, achievedAt: numbers[3 * i + 1]!, updatedAt: numbers[3 * i + 2]!, metadata: entryMetadata });
     }
     return { changed, replayed };
+  }
+
+  async updateBoard(config: BoardConfig): Promise<boolean> {
+    return expectOk(await this.writes.submit({ kind: 'updateBoard', board: boardToRow(config) }));
+  }
+
+  /** One op of the group commit, so it lands between the events before it and those after it in the order they were handed over. */
+  async closePeriod(close: PeriodClose): Promise<boolean> {
+    return expectOk(await this.writes.submit({ kind: 'closePeriod', close, board: boardToRow(close.config) }));
+  }
+
+  async deletePeriod(boardId: string, periodId: string): Promise<void> {
+    expectOk(await this.writes.submit({ kind: 'deletePeriod', boardId, periodId }));
+  }
+
+  async listPeriods(boardId: string, limit: number, before = Number.MAX_SAFE_INTEGER): Promise<PeriodRecord[]> {
+    return this.reader().selectPeriods.all({ board_id: boardId, before, limit }).map(periodFromRow);
+  }
+
+  async readFinal(boardId: string, periodId: string, queries: readonly RankQuery[]): Promise<FinalRead | null> {
+    const reader = this.reader();
+    return reader.db.transaction(async () => {
+      const row = reader.selectPeriod.get(boardId, periodId);
+      if (row === undefined) return null;
+      const period = periodFromRow(row);
+      const source: FinalSource = {
+        total: period.total,
+        page: async (offset, limit) => reader.selectFinalPage.all(boardId, periodId, offset, limit).map(finalEntryFromRow),
+        entryOf: async (participantId) => {
+          const entry = reader.selectFinalEntry.get(participantId, boardId, periodId);
+          return entry === undefined ? null : finalEntryFromRow(entry);
+        },
+        entriesOf: async (ids) => reader.selectFinalEntries.all(boardId, periodId, JSON.stringify(ids)).map(finalEntryFromRow),
+      };
+      return { period, pages: await answerFinal(source, queries) };
+    })();
   }
 
   /** Ordered by (version, seq), so events that changed nothing follow the change whose version they carry. */

@@ -9,7 +9,8 @@
  * whole board as of one position of its log (its `seq`), and loading a board
  * is the latest checkpoint plus the entries that changed after it.
  */
-import type { BoardConfig, Entry, Metadata } from '../core/types.js';
+import type { BoardConfig, Entry, Metadata, RankedEntry } from '../core/types.js';
+import type { RankQuery, RankPage } from '../index/index.js';
 
 /** One accepted submission, as the audit log keeps it. */
 export interface ScoreEvent {
@@ -69,6 +70,8 @@ export interface StoredBoard {
   readonly version: number;
   /** Entries as of that version. */
   readonly total: number;
+  /** The log position after which the live period's events start (0 without resets): a load ignores what is before. */
+  readonly periodSeq: number;
 }
 
 /**
@@ -82,6 +85,47 @@ export interface RankedColumns {
   readonly updatedAt: Float64Array;
   /** Sparse, by index: only the entries that have metadata. */
   readonly metadata: Map<number, Metadata>;
+}
+
+/** A closed period (or a finalized board's archive, period id 'final'), as GET .../periods lists it. */
+export interface PeriodRecord {
+  readonly boardId: string;
+  readonly periodId: string;
+  readonly startsAt: number;
+  readonly endsAt: number;
+  readonly closedAt: number;
+  /** Entries in its final rankings. */
+  readonly total: number;
+  /** Its rank 1, or null when it had no entries. */
+  readonly winner: RankedEntry | null;
+}
+
+/**
+ * What closePeriod records, in one transaction: the final rankings of the
+ * period, the board's configuration after the close, and either a reset of
+ * its live standings (a periodic board starts its next period) or nothing
+ * (a finalized board keeps its log; its live state is released).
+ */
+export interface PeriodClose {
+  readonly boardId: string;
+  readonly periodId: string;
+  readonly startsAt: number;
+  readonly endsAt: number;
+  readonly closedAt: number;
+  /** The standings as the period closed, in rank order. Taken over. */
+  readonly ranked: RankedColumns;
+  readonly config: BoardConfig;
+  /** The live standings start again, empty, at version 0 of `epoch`, with the events after log position `seq` (`config.periodStart` is the new period's start). */
+  readonly reset: { readonly epoch: string; readonly seq: number } | null;
+  /** The close is owed to this webhook (a delivery row in the same transaction). */
+  readonly webhook: { readonly url: string; readonly top: number } | null;
+}
+
+/** The final rankings of a closed period, answering the same queries as the live ones. */
+export interface FinalRead {
+  readonly period: PeriodRecord;
+  /** One per query, in the order asked. */
+  readonly pages: readonly RankPage[];
 }
 
 /** The state of a board as of one position of its log. */
@@ -130,6 +174,8 @@ export interface Store {
   /** Starts a new epoch for the board (its live state was rebuilt). Returns false when it does not exist. */
   setEpoch(boardId: string, epoch: string): Promise<boolean>;
   getBoard(boardId: string): Promise<StoredBoard | null>;
+  /** Replaces the board's name, metadata and options (store/board-options.ts); false when it does not exist. */
+  updateBoard(config: BoardConfig): Promise<boolean>;
   listBoards(): Promise<StoredBoard[]>;
   /** Deletes the board with its entries and events. Returns false when it did not exist. */
   deleteBoard(boardId: string): Promise<boolean>;
@@ -182,6 +228,20 @@ export interface Store {
    * oldest events.
    */
   listEvents(boardId: string, afterVersion: number, limit: number): Promise<ScoreEvent[]>;
+
+  /**
+   * Archives a period's final rankings and moves the board on, atomically
+   * (see PeriodClose). False, changing nothing, when the board does not
+   * exist or this period of it was closed already: a period closes once,
+   * however many processes race to close it. Complexity: O(n) rows written.
+   */
+  closePeriod(close: PeriodClose): Promise<boolean>;
+  /** Deletes a period's archive and its webhook delivery (a reopened board's 'final'). */
+  deletePeriod(boardId: string, periodId: string): Promise<void>;
+  /** The board's closed periods, newest (latest start) first, starting before `before` when given. */
+  listPeriods(boardId: string, limit: number, before?: number): Promise<PeriodRecord[]>;
+  /** Answers the queries on a closed period's final rankings, or null when the board has no such period. Complexity: O(log n + entries) per query. */
+  readFinal(boardId: string, periodId: string, queries: readonly RankQuery[]): Promise<FinalRead | null>;
 
   createApiKey(record: ApiKeyRecord): Promise<void>;
   /** The key with this hash, revoked or not, or null. */

@@ -20,6 +20,7 @@ import { fingerprintOf } from '../../src/core/submission.js';
 import { compareKeys } from '../../src/core/ordering.js';
 import type { BoardConfig, Entry, Metadata, SortOrder } from '../../src/core/types.js';
 import type { ApiKeyRecord, RankedColumns, ScoreEvent, Store } from '../../src/store/store.js';
+import { BOARD_DEFAULTS } from '../../src/core/board.js';
 
 export interface StoreFixture {
   /** A freshly opened store. */
@@ -52,7 +53,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           const config = boardConfig({ sortOrder: 'asc', operator: 'latest', metadata: { season: 3, tags: ['a', 'b'] } });
           const epoch = newEpoch();
           await store.createBoard(config, epoch);
-          assert.deepEqual(await store.getBoard(config.id), { config, epoch, version: 0, total: 0 });
+          assert.deepEqual(await store.getBoard(config.id), { config, epoch, version: 0, total: 0, periodSeq: 0 });
         }));
 
       it('answers null for an unknown board', () =>
@@ -66,7 +67,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           const epoch = newEpoch();
           await store.createBoard(config, epoch);
           await assert.rejects(store.createBoard({ ...config, name: 'second' }, newEpoch()), (err: unknown) => err instanceof LadderError && err.code === 'board_exists');
-          assert.deepEqual(await store.getBoard(config.id), { config, epoch, version: 0, total: 0 });
+          assert.deepEqual(await store.getBoard(config.id), { config, epoch, version: 0, total: 0, periodSeq: 0 });
         }));
 
       it('lists the boards with their epochs, versions and totals', () =>
@@ -80,7 +81,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           const ours = (await store.listBoards()).filter((board) => board.config.id === a.id || board.config.id === b.id);
           ours.sort((x, y) => (x.config.id < y.config.id ? -1 : 1));
           const expected = [
-            { config: a, epoch: epochA, version: 0, total: 0 },
+            { config: a, epoch: epochA, version: 0, total: 0, periodSeq: 0 },
             { config: b, epoch: epochB, version: 2, total: 2 },
           ].sort((x, y) => (x.config.id < y.config.id ? -1 : 1));
           assert.deepEqual(ours, expected);
@@ -111,7 +112,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           await store.deleteBoard(config.id);
           const epoch = newEpoch();
           await store.createBoard(config, epoch);
-          assert.deepEqual(await store.getBoard(config.id), { config, epoch, version: 0, total: 0 });
+          assert.deepEqual(await store.getBoard(config.id), { config, epoch, version: 0, total: 0, periodSeq: 0 });
           assert.deepEqual(await entriesOf(store, config.id), []);
           assert.equal(await store.findEvent(config.id, 'e1'), null);
         }));
@@ -806,7 +807,7 @@ function boardId(): string {
 }
 
 function boardConfig(overrides: Partial<BoardConfig> = {}): BoardConfig {
-  return { id: boardId(), name: 'Conformance board', sortOrder: 'desc', operator: 'best', metadata: null, createdAt: 1_700_000_000_000, ...overrides };
+  return { ...BOARD_DEFAULTS, id: boardId(), name: 'Conformance board', sortOrder: 'desc', operator: 'best', metadata: null, createdAt: 1_700_000_000_000, ...overrides };
 }
 
 let lastSeq = 0;

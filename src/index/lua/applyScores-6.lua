@@ -22,7 +22,10 @@
     KEYS[5]  prefix of the bucket hashes (KEYS[5] .. i)
     KEYS[6]  prefix of the event-id hashes (KEYS[6] .. day)
     ARGV[1]  receivedAt: the caller's clock, ms since 1970
-    ARGV[6i + 2 .. 6i + 7], submission i (0-based):
+    ARGV[2]  the start (ms) of the period the submissions belong to, or ''
+             for a board without resets: checked against the state field
+             period_start, which a period's close sets
+    ARGV[6i + 3 .. 6i + 8], submission i (0-based):
              participant id, score (a delta under increment), timestamp,
              event id ('' for none), metadata JSON ('' for none),
              fingerprint ('' without an event id)
@@ -30,7 +33,9 @@
   Output:
     {BOARD_NOT_FOUND} when the board does not exist,
     {BOARD_BUSY} while a rebuild holds it (state field frozen_until, ms,
-    later than receivedAt; index/redis.ts freeze), else
+    later than receivedAt; index/redis.ts freeze),
+    {PERIOD_MISMATCH, period_start} when the live standings belong to
+    another period than ARGV[2] (nothing is applied), else
     {OK, epoch, seq, outcome 1, outcome 2, ...}: seq (decimal) is the board's
     log position after the batch, whose logged submissions (those not
     duplicate) took the positions up to it in order; an outcome per submission:
@@ -47,6 +52,10 @@ local board = readBoard(KEYS[1], KEYS[2], KEYS[3], KEYS[5])
 if not board then return {BOARD_NOT_FOUND} end
 local frozenUntil = redis.call('HGET', KEYS[1], 'frozen_until')
 if frozenUntil and tonumber(frozenUntil) > tonumber(ARGV[1]) then return {BOARD_BUSY} end
+if ARGV[2] ~= '' then
+  local periodStart = redis.call('HGET', KEYS[1], 'period_start') or '0'
+  if periodStart ~= ARGV[2] then return {PERIOD_MISMATCH, periodStart} end
+end
 local desc = board.desc
 local state = redis.call('HMGET', KEYS[1], 'operator', 'seq', 'log_n', 'event_day')
 local operator = state[1]
@@ -200,7 +209,7 @@ local function submit(participantId, scoreText, timestampText, eventId, metadata
 end
 
 local reply = {OK, board.epoch, ''}
-for i = 2, #ARGV - 5, 6 do
+for i = 3, #ARGV - 5, 6 do
   local participantId, eventId, metadata, fingerprint = ARGV[i], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
   local outcome
   local record = nil

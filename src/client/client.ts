@@ -10,6 +10,8 @@ import type { Transport, View } from './protocol.js';
 import { SseFeed } from './sse.js';
 import { LiveSubscription, type FeedOpener, type SubscribeOptions, type Subscription, type ViewUpdate } from './subscription.js';
 import type {
+  BoardSettingsInput,
+  PeriodList,
   BatchResult,
   Board,
   BoardList,
@@ -80,6 +82,26 @@ export class LadderClient {
     return requestJson(this.http, boardPath(boardId));
   }
 
+  /** Changes the board's name, metadata, schedule or rules (PATCH). Throws `immutable_field` (409) for score_decimals once it has entries. */
+  updateBoard(boardId: string, settings: BoardSettingsInput): Promise<Board> {
+    return requestJson(this.http, boardPath(boardId), { method: 'PATCH', body: settings });
+  }
+
+  /** Closes the board now: it refuses scores and its standings are archived as its final rankings. */
+  closeBoard(boardId: string): Promise<Board> {
+    return requestJson(this.http, boardPath(boardId, '/close'), { method: 'POST' });
+  }
+
+  /** Opens a closed board again; its standings go on from where they were. */
+  reopenBoard(boardId: string): Promise<Board> {
+    return requestJson(this.http, boardPath(boardId, '/reopen'), { method: 'POST' });
+  }
+
+  /** The board's periods, newest first: the live one, then the closed ones with their winners. */
+  listPeriods(boardId: string, query: { limit?: number; before?: number } = {}): Promise<PeriodList> {
+    return requestJson(this.http, boardPath(boardId, '/periods'), { query: { limit: query.limit, before: query.before } });
+  }
+
   /** Deletes the board with its entries and events; the server answers 204 with no body. */
   deleteBoard(boardId: string): Promise<void> {
     return requestJson(this.http, boardPath(boardId), { method: 'DELETE' });
@@ -106,14 +128,15 @@ export class LadderClient {
         wait_for_version_after: query.waitForVersionAfter,
         epoch: query.epoch,
         timeout_ms: query.timeoutMs,
+        period: query.period,
       },
       signal: query.signal,
     });
   }
 
   /** The participant's rank, score and percentile, with `neighbors` entries above and below. Throws `participant_not_found` (404). */
-  getParticipant(boardId: string, participantId: string, options: { neighbors?: number } = {}): Promise<ParticipantStanding> {
-    return requestJson(this.http, boardPath(boardId, `/participants/${encodeURIComponent(participantId)}`), { query: { neighbors: options.neighbors } });
+  getParticipant(boardId: string, participantId: string, options: { neighbors?: number; period?: string } = {}): Promise<ParticipantStanding> {
+    return requestJson(this.http, boardPath(boardId, `/participants/${encodeURIComponent(participantId)}`), { query: { neighbors: options.neighbors, period: options.period } });
   }
 
   /**

@@ -79,10 +79,10 @@ WHERE board_id = ? AND period_id = ? AND rank > ? ORDER BY rank LIMIT ?`;
 
 export const SELECT_FINAL_ENTRY = `SELECT ${FINAL_ENTRY} FROM final_rankings WHERE participant_id = ? AND board_id = ? AND period_id = ?`;
 
-/** ?3 is a JSON array of participant ids. */
+/** @ids is a JSON array of participant ids. */
 export const SELECT_FINAL_ENTRIES = `
 SELECT ${FINAL_ENTRY} FROM final_rankings
-WHERE participant_id IN (SELECT value FROM json_each(?3)) AND board_id = ?1 AND period_id = ?2 ORDER BY rank`;
+WHERE participant_id IN (SELECT value FROM json_each(@ids)) AND board_id = @board_id AND period_id = @period_id ORDER BY rank`;
 
 export const SET_BOARD_EPOCH = `UPDATE boards SET epoch = @epoch WHERE id = @board_id`;
 

@@ -128,7 +128,7 @@ export class SqliteStore implements Store {
   private readonly selectPeriod: Database.Statement<[string, string], PeriodRow>;
   private readonly selectFinalPage: Database.Statement<[string, string, number, number], FinalEntryRow>;
   private readonly selectFinalEntry: Database.Statement<[string, string, string], FinalEntryRow>;
-  private readonly selectFinalEntries: Database.Statement<[string, string, string], FinalEntryRow>;
+  private readonly selectFinalEntries: Database.Statement<[{ board_id: string; period_id: string; ids: string }], FinalEntryRow>;
   private readonly pendingEvents = new PendingEvents();
   private closing: Promise<void> | null = null;
   private readonly checkpointDir: string;
@@ -446,9 +446,10 @@ export class SqliteStore implements Store {
     return this.reader().selectPeriods.all({ board_id: boardId, before, limit }).map(periodFromRow);
   }
 
+  /** Each query is its own read: an archive changes only when a reopen deletes it. */
   async readFinal(boardId: string, periodId: string, queries: readonly RankQuery[]): Promise<FinalRead | null> {
     const reader = this.reader();
-    return reader.db.transaction(async () => {
+    {
       const row = reader.selectPeriod.get(boardId, periodId);
       if (row === undefined) return null;
       const period = periodFromRow(row);
@@ -459,10 +460,10 @@ export class SqliteStore implements Store {
           const entry = reader.selectFinalEntry.get(participantId, boardId, periodId);
           return entry === undefined ? null : finalEntryFromRow(entry);
         },
-        entriesOf: async (ids) => reader.selectFinalEntries.all(boardId, periodId, JSON.stringify(ids)).map(finalEntryFromRow),
+        entriesOf: async (ids) => reader.selectFinalEntries.all({ board_id: boardId, period_id: periodId, ids: JSON.stringify(ids) }).map(finalEntryFromRow),
       };
       return { period, pages: await answerFinal(source, queries) };
-    })();
+    }
   }
 
   /** Ordered by (version, seq), so events that changed nothing follow the change whose version they carry. */

@@ -264,6 +264,26 @@ describe('boards in time', () => {
       }
     });
 
+    it('lists a participant’s final placements across boards and periods, latest first', async () => {
+      clock.set(T0);
+      const player = `player-${Date.now().toString(36)}`;
+      const daily = await createBoard({ reset: 'daily' });
+      const cup = await createBoard({ ends_at: T0 + 60_000 });
+      await submit(daily.id, { participant_id: 'rival', score: 9 });
+      await submit(daily.id, { participant_id: player, score: 5 });
+      await submit(cup.id, { participant_id: player, score: 1 });
+      await moveTo(T0 + 60_000);
+      await moveTo(MIDNIGHT + 1);
+      const res = await api(server, 'GET', `/v1/participants/${player}/placements`);
+      assert.equal(res.status, 200);
+      const mine = res.body.placements.filter((p: { leaderboard_id: string }) => p.leaderboard_id === daily.id || p.leaderboard_id === cup.id);
+      assert.deepEqual(
+        mine.map((p: { leaderboard_id: string; period: string; rank: number; total: number }) => [p.leaderboard_id, p.period, p.rank, p.total]),
+        [[daily.id, '2026-12-02', 2, 2], [cup.id, 'final', 1, 1]],
+      );
+      assert.equal((await api(server, 'GET', '/v1/participants/bad%20id/placements')).status, 400);
+    });
+
     it('keeps the same answers for the live period read with its own id', async () => {
       clock.set(T0);
       const { id } = await createBoard({ reset: 'weekly' });

@@ -51,6 +51,12 @@ const boardSettings = {
   webhook_top: { type: 'integer', minimum: 1, maximum: 1000 },
 } as const;
 
+export const profileParams = {
+  type: 'object',
+  required: ['pid'],
+  properties: { pid: { type: 'string', pattern: PARTICIPANT_ID_PATTERN } },
+} as const;
+
 export const newBoardBody = {
   type: 'object',
   required: ['id', 'sort_order', 'operator'],
@@ -75,6 +81,7 @@ export const periodsQuery = {
   additionalProperties: false,
   properties: {
     limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 50 },
+    /** periods: before this start; placements: closed before this. */
     before: time,
     key: { type: 'string' },
   },

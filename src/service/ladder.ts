@@ -11,14 +11,14 @@ import { boardNotFound, invalidField, LadderError, participantNotFound } from '.
 import { periodAt, type Period } from '../core/periods.js';
 import { randomBytes } from 'node:crypto';
 import { newEpoch } from '../core/epoch.js';
-import { BOARD_ID_RULE, isBoardId } from '../core/ids.js';
+import { assertParticipantId, BOARD_ID_RULE, isBoardId } from '../core/ids.js';
 import { checkMetadata, toSubmission, type SubmissionInput } from '../core/submission.js';
 import type { BoardConfig, Metadata, RankedEntry, RankTies, ResetSchedule, Submission } from '../core/types.js';
 import { PeriodPassed, periodClosed, type Backend } from '../backend/backend.js';
 import type { Config } from '../core/config.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
 import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
-import type { PeriodRecord, Store } from '../store/store.js';
+import type { PeriodRecord, Placement, Store } from '../store/store.js';
 import { systemClock, type Clock } from './clock.js';
 import { Lifecycle } from './lifecycle.js';
 import { BoardRegistry } from './registry.js';
@@ -239,6 +239,12 @@ export class Ladder {
     }
     const closed = await this.store.listPeriods(boardId, Math.max(0, limit - periods.length), before);
     return [...periods, ...closed.map(periodSummary)];
+  }
+
+  /** The participant's final placements across closed periods and boards, latest first (GET /v1/participants/{pid}/placements). */
+  async placements(participantId: string, limit: number, before?: number): Promise<Placement[]> {
+    assertParticipantId(participantId, 'participant_id');
+    return this.store.listPlacements(participantId, limit, before);
   }
 
   #summary(config: BoardConfig, state: BoardState): BoardSummary {

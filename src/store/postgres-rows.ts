@@ -9,7 +9,7 @@
 import type { BoardConfig, Entry, Metadata, Operator, RankedEntry, SortOrder } from '../core/types.js';
 import { optionsFromJson, optionsToJson } from './board-options.js';
 import { metadataApplied } from './score-events.js';
-import type { ApiKeyRecord, KeyScope, PeriodRecord, ScoreEvent, StoredBoard } from './store.js';
+import type { ApiKeyRecord, KeyScope, PeriodRecord, Placement, ScoreEvent, StoredBoard } from './store.js';
 
 /** An int8 as the driver gives it, as an exact number. */
 export function int(text: string): number {
@@ -73,6 +73,18 @@ export interface FinalEntryRow {
 
 export function finalEntryFromRow(row: FinalEntryRow): RankedEntry {
   return { rank: row.rank, participantId: row.participant_id, score: int(row.score), achievedAt: int(row.achieved_at), updatedAt: int(row.updated_at), metadata: fromJson(row.metadata) };
+}
+
+/** SELECT_PLACEMENTS: a final entry with its board, period and the period's close. */
+export interface PlacementRow extends FinalEntryRow {
+  readonly board_id: string;
+  readonly period_id: string;
+  readonly closed_at: string;
+  readonly total: string;
+}
+
+export function placementFromRow(row: PlacementRow): Placement {
+  return { boardId: row.board_id, periodId: row.period_id, closedAt: int(row.closed_at), total: int(row.total), entry: finalEntryFromRow(row) };
 }
 
 export function periodFromRow(row: PeriodRow): PeriodRecord {

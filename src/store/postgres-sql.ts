@@ -98,6 +98,12 @@ WHERE board_id = $1 AND period_id = $2 AND rank > $3 ORDER BY rank LIMIT $4`;
 
 export const SELECT_FINAL_ENTRY = `SELECT ${FINAL_ENTRY} FROM final_rankings WHERE participant_id = $3 AND board_id = $1 AND period_id = $2`;
 
+export const SELECT_PLACEMENTS = `
+SELECT f.board_id, f.period_id, p.closed_at, p.total, ${FINAL_ENTRY.split(', ').map((c) => `f.${c}`).join(', ')}
+FROM final_rankings f JOIN periods p ON p.board_id = f.board_id AND p.period_id = f.period_id
+WHERE f.participant_id = $1 AND p.closed_at < $2
+ORDER BY p.closed_at DESC, f.board_id COLLATE "C", f.period_id COLLATE "C" LIMIT $3`;
+
 export const SELECT_FINAL_ENTRIES = `
 SELECT ${FINAL_ENTRY} FROM final_rankings
 WHERE participant_id = ANY($3::text[]) AND board_id = $1 AND period_id = $2 ORDER BY rank`;

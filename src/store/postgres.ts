@@ -54,13 +54,15 @@ import {
   type EventRow,
   type FinalEntryRow,
   type PeriodRow,
+  type PlacementRow,
   finalEntryFromRow,
   periodFromRow,
+  placementFromRow,
   toJson,
 } from './postgres-rows.js';
 import * as SQL from './postgres-sql.js';
 import { checkEvent } from './score-events.js';
-import type { ApiKeyRecord, BoardCheckpoint, FinalRead, KeyScope, LoadedBoard, PeriodClose, PeriodRecord, ScoreEvent, Store, StoredBoard } from './store.js';
+import type { ApiKeyRecord, BoardCheckpoint, FinalRead, KeyScope, LoadedBoard, PeriodClose, PeriodRecord, Placement, ScoreEvent, Store, StoredBoard } from './store.js';
 
 /** How often partitions are created ahead and the audit-log retention runs. */
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
@@ -275,6 +277,10 @@ export class PostgresStore implements Store {
 
   async listPeriods(boardId: string, limit: number, before = Number.MAX_SAFE_INTEGER): Promise<PeriodRecord[]> {
     return (await this.select<PeriodRow>('listing periods', SQL.SELECT_PERIODS, [boardId, before, limit])).map(periodFromRow);
+  }
+
+  async listPlacements(participantId: string, limit: number, before = Number.MAX_SAFE_INTEGER): Promise<Placement[]> {
+    return (await this.select<PlacementRow>('listing placements', SQL.SELECT_PLACEMENTS, [participantId, before, limit])).map(placementFromRow);
   }
 
   /** In one repeatable-read transaction, so every page is of the same archive (a reopen may delete it meanwhile). */

@@ -6,7 +6,7 @@
  */
 import type { BoardConfig, Entry, Metadata, Operator, RankedEntry, SortOrder } from '../core/types.js';
 import { optionsFromJson, optionsToJson } from './board-options.js';
-import type { ApiKeyRecord, KeyScope, PeriodRecord, ScoreEvent, StoredBoard } from './store.js';
+import type { ApiKeyRecord, KeyScope, PeriodRecord, Placement, ScoreEvent, StoredBoard } from './store.js';
 
 export interface BoardRow {
   readonly id: string;
@@ -58,6 +58,18 @@ export interface FinalEntryRow {
 
 export function finalEntryFromRow(row: FinalEntryRow): RankedEntry {
   return { rank: row.rank, participantId: row.participant_id, score: row.score, achievedAt: row.achieved_at, updatedAt: row.updated_at, metadata: fromJson(row.metadata) };
+}
+
+/** SELECT_PLACEMENTS: a final entry with its board, period and the period's close. */
+export interface PlacementRow extends FinalEntryRow {
+  readonly board_id: string;
+  readonly period_id: string;
+  readonly closed_at: number;
+  readonly total: number;
+}
+
+export function placementFromRow(row: PlacementRow): Placement {
+  return { boardId: row.board_id, periodId: row.period_id, closedAt: row.closed_at, total: row.total, entry: finalEntryFromRow(row) };
 }
 
 export function periodFromRow(row: PeriodRow): PeriodRecord {

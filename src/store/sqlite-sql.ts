@@ -79,6 +79,12 @@ WHERE board_id = ? AND period_id = ? AND rank > ? ORDER BY rank LIMIT ?`;
 
 export const SELECT_FINAL_ENTRY = `SELECT ${FINAL_ENTRY} FROM final_rankings WHERE participant_id = ? AND board_id = ? AND period_id = ?`;
 
+export const SELECT_PLACEMENTS = `
+SELECT f.board_id, f.period_id, p.closed_at, p.total, ${FINAL_ENTRY.split(', ').map((c) => `f.${c}`).join(', ')}
+FROM final_rankings f JOIN periods p ON p.board_id = f.board_id AND p.period_id = f.period_id
+WHERE f.participant_id = @participant_id AND p.closed_at < @before
+ORDER BY p.closed_at DESC, f.board_id, f.period_id LIMIT @limit`;
+
 /** @ids is a JSON array of participant ids. */
 export const SELECT_FINAL_ENTRIES = `
 SELECT ${FINAL_ENTRY} FROM final_rankings

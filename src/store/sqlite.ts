@@ -33,6 +33,7 @@ import {
   eventFromRow,
   finalEntryFromRow,
   periodFromRow,
+  placementFromRow,
   fromJson,
   type ApiKeyRow,
   type BoardLogStateRow,
@@ -41,6 +42,7 @@ import {
   type EventRow,
   type FinalEntryRow,
   type PeriodRow,
+  type PlacementRow,
   type StoredBoardRow,
   type TailColumnsRow,
 } from './sqlite-rows.js';
@@ -57,6 +59,7 @@ import {
   type LoadedBoard,
   type PeriodClose,
   type PeriodRecord,
+  type Placement,
   type RankedColumns,
   type ScoreEvent,
   type Store,
@@ -126,6 +129,7 @@ export class SqliteStore implements Store {
   private readonly countApiKeysByScope: Database.Statement<[string], number>;
   private readonly selectPeriods: Database.Statement<[{ board_id: string; before: number; limit: number }], PeriodRow>;
   private readonly selectPeriod: Database.Statement<[string, string], PeriodRow>;
+  private readonly selectPlacements: Database.Statement<[{ participant_id: string; before: number; limit: number }], PlacementRow>;
   private readonly selectFinalPage: Database.Statement<[string, string, number, number], FinalEntryRow>;
   private readonly selectFinalEntry: Database.Statement<[string, string, string], FinalEntryRow>;
   private readonly selectFinalEntries: Database.Statement<[{ board_id: string; period_id: string; ids: string }], FinalEntryRow>;
@@ -166,6 +170,7 @@ export class SqliteStore implements Store {
     this.countApiKeysByScope = db.prepare<[string], number>(SQL.COUNT_API_KEYS).pluck();
     this.selectPeriods = db.prepare(SQL.SELECT_PERIODS);
     this.selectPeriod = db.prepare(SQL.SELECT_PERIOD);
+    this.selectPlacements = db.prepare(SQL.SELECT_PLACEMENTS);
     this.selectFinalPage = db.prepare(SQL.SELECT_FINAL_PAGE);
     this.selectFinalEntry = db.prepare(SQL.SELECT_FINAL_ENTRY);
     this.selectFinalEntries = db.prepare(SQL.SELECT_FINAL_ENTRIES);
@@ -444,6 +449,10 @@ export class SqliteStore implements Store {
 
   async listPeriods(boardId: string, limit: number, before = Number.MAX_SAFE_INTEGER): Promise<PeriodRecord[]> {
     return this.reader().selectPeriods.all({ board_id: boardId, before, limit }).map(periodFromRow);
+  }
+
+  async listPlacements(participantId: string, limit: number, before = Number.MAX_SAFE_INTEGER): Promise<Placement[]> {
+    return this.reader().selectPlacements.all({ participant_id: participantId, before, limit }).map(placementFromRow);
   }
 
   /** Each query is its own read: an archive changes only when a reopen deletes it. */

@@ -121,6 +121,16 @@ export interface PeriodClose {
   readonly webhook: { readonly url: string; readonly top: number } | null;
 }
 
+/** A participant's place in a closed period (GET /v1/participants/{pid}/placements). */
+export interface Placement {
+  readonly boardId: string;
+  readonly periodId: string;
+  readonly closedAt: number;
+  /** Entries in that period's final rankings. */
+  readonly total: number;
+  readonly entry: RankedEntry;
+}
+
 /** The final rankings of a closed period, answering the same queries as the live ones. */
 export interface FinalRead {
   readonly period: PeriodRecord;
@@ -242,6 +252,9 @@ export interface Store {
   listPeriods(boardId: string, limit: number, before?: number): Promise<PeriodRecord[]>;
   /** Answers the queries on a closed period's final rankings, or null when the board has no such period. Complexity: O(log n + entries) per query. */
   readFinal(boardId: string, periodId: string, queries: readonly RankQuery[]): Promise<FinalRead | null>;
+
+  /** The participant's final placements across closed periods and boards, latest close first, closed before `before` when given. */
+  listPlacements(participantId: string, limit: number, before?: number): Promise<Placement[]>;
 
   createApiKey(record: ApiKeyRecord): Promise<void>;
   /** The key with this hash, revoked or not, or null. */

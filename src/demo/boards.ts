@@ -70,6 +70,19 @@ function rating(): DemoBoard {
   };
 }
 
+/** A one-minute sprint: the board resets every minute, so the dashboard shows a period roll over, and the last one's winner, while you watch. */
+function sprint(): DemoBoard {
+  return {
+    id: 'sprint',
+    name: 'Sprint · resets every minute',
+    sort_order: 'desc',
+    operator: 'increment',
+    reset: { cron: '0 * * * * *', timezone: 'UTC' },
+    metadata: { unit: 'points', description: 'Points this minute' },
+    play: (player, random) => Math.max(1, Math.round(10 + 4 * player.skill + 4 * gaussian(random))),
+  };
+}
+
 export function defaultDemoBoards(): DemoBoard[] {
-  return [arena(), seasonPoints(), timeTrial(), rating()];
+  return [arena(), seasonPoints(), timeTrial(), rating(), sprint()];
 }

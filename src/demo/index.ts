@@ -83,9 +83,9 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
 
 /** Creates the board; false when it exists already (a restarted demo keeps its standings). */
 async function createBoard(client: LadderClient, board: DemoBoard): Promise<boolean> {
-  const { id, name, sort_order, operator, metadata } = board;
+  const { play: _, ...definition } = board;
   try {
-    await client.createBoard({ id, name, sort_order, operator, metadata });
+    await client.createBoard(definition);
     return true;
   } catch (err) {
     if (err instanceof LadderApiError && err.code === 'board_exists') return false;

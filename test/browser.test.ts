@@ -5,38 +5,25 @@
  * move in the DOM, at desktop and at phone width; without a board in the URL
  * it opens the busiest one, and the list's counts stay live. Also renders a
  * screenshot from a running demo into test/artifacts/, or into the README's
- * docs/dashboard.png with LADDER_REFRESH_SCREENSHOT=1.
+ * docs/dashboard.png with LADDER_REFRESH_SCREENSHOT=1. Boards in time (status,
+ * countdowns, periods) are in browser-periods.test.ts.
  *
  * Without /usr/bin/chromium the browser part fails on CI and is skipped,
- * loudly, elsewhere.
+ * loudly, elsewhere (helpers/browser.ts).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { LadderClient } from '../src/client/index.js';
 import { runDemo } from '../src/demo/index.js';
+import { launchChromium, skipWithoutChromium } from './helpers/browser.js';
 import { boardId, startServer, type TestServer } from './helpers/server.js';
 
-const chromiumPath = '/usr/bin/chromium';
-const chromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const missing = !existsSync(chromiumPath);
 /** Whether this run may replace the README's screenshot; otherwise it goes to test/artifacts/ (ignored by git). */
 const refreshScreenshot = process.env.LADDER_REFRESH_SCREENSHOT === '1';
 const readmeScreenshot = 'docs/dashboard.png';
-if (missing && !process.env.CI) {
-  process.stderr.write(`\n!!! ${chromiumPath} is missing: SKIPPING the dashboard browser test (apt-get install chromium). On CI this fails. !!!\n\n`);
-}
 
 // The tests check the sources, so they bundle them first (what `npm run build` does for this part).
 before(() => {
@@ -79,17 +66,16 @@ describe('dashboard route', () => {
   });
 });
 
-describe('dashboard in Chromium', { skip: missing && !process.env.CI ? `${chromiumPath} is missing` : false }, () => {
+describe('dashboard in Chromium', { skip: skipWithoutChromium() }, () => {
   let server: TestServer;
   let admin: LadderClient;
   let browser: Browser;
   const pageErrors: string[] = [];
 
   before(async () => {
-    if (missing) throw new Error(`${chromiumPath} is missing; the browser test needs Debian's chromium package`);
     server = await startServer();
     admin = new LadderClient({ baseUrl: server.url, apiKey: server.adminKey });
-    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -287,7 +287,8 @@ describe('LadderClient', () => {
       const id = boardId('client');
       const created = await admin.createBoard({ id, name: 'Race', sort_order: 'asc', operator: 'latest', metadata: { unit: 'ms' } });
       assert.match(created.epoch, /^[0-9a-f]+$/);
-      assert.deepEqual({ ...created, created_at: 0 }, {
+      assert.equal(typeof created.server_time, 'number');
+      assert.deepEqual({ ...created, created_at: 0, server_time: 0 }, {
         id,
         name: 'Race',
         sort_order: 'asc',
@@ -311,8 +312,9 @@ describe('LadderClient', () => {
         epoch: created.epoch,
         version: 0,
         total: 0,
+        server_time: 0,
       });
-      assert.deepEqual(await admin.getBoard(id), created);
+      assert.deepEqual({ ...(await admin.getBoard(id)), server_time: created.server_time }, created);
       assert.ok((await admin.listBoards()).leaderboards.some((board) => board.id === id));
       await admin.deleteBoard(id);
       await assert.rejects(admin.getBoard(id), { name: 'LadderApiError', code: 'board_not_found', status: 404 });
@@ -362,7 +364,7 @@ describe('LadderClient', () => {
       assert.deepEqual(created, answer().body);
       assertTyped(created, [
         'id', 'name', 'sort_order', 'operator', 'metadata', 'created_at', 'status', 'starts_at', 'ends_at', 'closed_at', 'finalized_at', 'reset', 'period',
-        'next_reset_at', 'keep_all_time', 'scopes', 'rank_ties', 'score_decimals', 'webhook_url', 'webhook_top', 'epoch', 'version', 'total',
+        'next_reset_at', 'keep_all_time', 'scopes', 'rank_ties', 'score_decimals', 'webhook_url', 'webhook_top', 'epoch', 'version', 'total', 'server_time',
       ]);
 
       const scored = await client.submitScore(id, { participant_id: 'ann', score: 30, metadata: { clan: 'red' } });
@@ -384,7 +386,9 @@ describe('LadderClient', () => {
       assert.ok(list.leaderboards.some((board) => board.id === id));
       assert.equal(list.total, list.leaderboards.length);
       const page = await client.listBoards({ limit: 1, offset: list.total - 1 });
-      assert.deepEqual(page, { leaderboards: [list.leaderboards[list.total - 1]], total: list.total });
+      // Each answer carries the server's clock of its own moment.
+      const last = list.leaderboards[list.total - 1]!;
+      assert.deepEqual(page, { leaderboards: [{ ...last, server_time: page.leaderboards[0]?.server_time }], total: list.total });
 
       const board = await client.getBoard(id);
       assert.deepEqual(board, answer().body);

@@ -39,8 +39,10 @@ describe('REST API', () => {
       assert.equal(created.status, 201);
       assert.equal(created.headers.get('location'), `/v1/leaderboards/${id}`);
       assert.match(created.body.epoch, /^[0-9a-f]{12}$/);
-      assert.deepEqual({ ...created.body, created_at: 0, epoch: '' }, {
-        id, name: 'Arena', sort_order: 'asc', operator: 'latest', metadata: { season: 3 }, created_at: 0, epoch: '', version: 0, total: 0,
+      // server_time: the server's clock at the answer (countdowns run on it).
+      assert.ok(Math.abs(created.body.server_time - Date.now()) < 60_000);
+      assert.deepEqual({ ...created.body, created_at: 0, epoch: '', server_time: 0 }, {
+        id, name: 'Arena', sort_order: 'asc', operator: 'latest', metadata: { season: 3 }, created_at: 0, epoch: '', version: 0, total: 0, server_time: 0,
         status: 'active', starts_at: null, ends_at: null, closed_at: null, finalized_at: null, reset: null, period: null, next_reset_at: null,
         keep_all_time: false, scopes: [], rank_ties: 'unique', score_decimals: 0, webhook_url: null, webhook_top: 100,
       });

@@ -41,6 +41,8 @@ export interface Board {
   readonly version: number;
   /** Number of entries. */
   readonly total: number;
+  /** The server's clock when it answered: count down to starts_at, ends_at or next_reset_at from it, not from the local clock. */
+  readonly server_time: number;
 }
 
 export type ResetSchedule = 'hourly' | 'daily' | 'weekly' | 'monthly' | { readonly cron: string; readonly timezone?: string };

@@ -1,17 +1,21 @@
 /**
- * The dashboard: the list of boards with their live entry counts, versions
- * and rates, and for the open board its live top 50, version, rate of change
- * and connection, plus an optional window around one tracked participant.
- * Everything live comes through the TypeScript client (src/client), so the
- * dashboard reconnects and falls back like any client. Routes live in the
- * hash: #/board/<id> and #/board/<id>/track/<participant>; without one, the
- * dashboard opens the busiest board (busiest.ts).
+ * The dashboard: the list of boards with their status, live entry counts,
+ * versions and rates, and for the open board its schedule (a countdown to
+ * its start, end or next reset), live top 50, version, rate of change and
+ * connection, plus an optional window around one tracked participant, and
+ * the final rankings of its closed periods. Everything live comes through
+ * the TypeScript client (src/client), so the dashboard reconnects and falls
+ * back like any client. Routes live in the hash: #/board/<id>,
+ * #/board/<id>/track/<participant> and #/board/<id>/period/<period>; without
+ * one, the dashboard opens the busiest board (busiest.ts).
  */
-import { LadderApiError, LadderClient, type Board, type Subscription, type SubscriptionStatus, type ViewUpdate } from '../client/index.js';
+import { LadderApiError, LadderClient, type Board, type PeriodInfo, type Subscription, type SubscriptionStatus, type ViewUpdate } from '../client/index.js';
 import { busiestBoard } from './busiest.js';
-import { describeBoard, formatCount, formatRate, scoreFormatter, transportNames } from './format.js';
+import { describeBoard, describeReset, formatCount, formatMoment, formatRate, scoreFormatter, transportNames } from './format.js';
+import { PeriodPicker } from './period-picker.js';
 import { RankingList } from './ranking-list.js';
 import { RateMeter } from './rate.js';
+import { scheduleOf, ServerClock, statusNames } from './schedule.js';
 
 const topSize = 50;
 const trackRadius = 4;
@@ -21,6 +25,8 @@ const boardsRefreshMs = 3000;
 const busiestSampleMs = 1500;
 /** One point per second on the rate sparkline. */
 const sparklinePoints = 60;
+/** Closed periods the picker offers, newest first. */
+const periodsListed = 50;
 const keyStorage = 'ladder.key';
 const participantIdPattern = /^[A-Za-z0-9_.~:@-]{1,128}$/;
 
@@ -41,6 +47,15 @@ const ui = {
   board: element('board'),
   boardName: element('board-name'),
   boardMeta: element('board-meta'),
+  boardStatus: element('board-status'),
+  boardPeriod: element('board-period'),
+  boardCountdown: element('board-countdown'),
+  periodPicker: element('period-picker'),
+  periodSelect: element<HTMLSelectElement>('period-select'),
+  rollover: element('rollover'),
+  rolloverText: element('rollover-text'),
+  rolloverLink: element<HTMLAnchorElement>('rollover-link'),
+  rolloverDismiss: element<HTMLButtonElement>('rollover-dismiss'),
   trackForm: element<HTMLFormElement>('track-form'),
   trackInput: element<HTMLInputElement>('track-input'),
   participantIds: element<HTMLDataListElement>('participant-ids'),
@@ -53,6 +68,13 @@ const ui = {
   topRows: element<HTMLOListElement>('top-rows'),
   topEmpty: element('top-empty'),
   topNote: element('top-note'),
+  topPanel: element('top-panel'),
+  archive: element('archive'),
+  archivePeriod: element('archive-period'),
+  archiveSummary: element('archive-summary'),
+  archiveRows: element<HTMLOListElement>('archive-rows'),
+  archiveEmpty: element('archive-empty'),
+  backToLive: element<HTMLButtonElement>('back-to-live'),
   tracked: element('tracked'),
   trackedName: element('tracked-name'),
   trackedSummary: element('tracked-summary'),
@@ -61,10 +83,19 @@ const ui = {
 };
 
 interface OpenBoard {
-  readonly board: Board;
+  /** The last read of the board: its status and schedule come from here. */
+  board: Board;
   readonly top: Subscription;
   readonly topList: RankingList;
   readonly aroundList: RankingList;
+  /** A closed period's final rankings, when one is shown instead of the live top. */
+  readonly archiveList: RankingList;
+  /** The closed period on screen (route #/board/<id>/period/<period>), or null for the live standings. */
+  showing: string | null;
+  /** The board's periods, newest first (GET .../periods): the picker's choices. */
+  periods: readonly PeriodInfo[];
+  /** Closed periods whose notice was shown, so that each shows once. */
+  readonly announced: Set<string>;
   readonly meter: RateMeter;
   readonly rates: number[];
   /**
@@ -87,6 +118,7 @@ interface ListedBoard {
   readonly name: HTMLSpanElement;
   readonly total: HTMLSpanElement;
   readonly kind: HTMLSpanElement;
+  readonly status: HTMLSpanElement;
   readonly versionText: HTMLSpanElement;
   readonly rateText: HTMLSpanElement;
   /** Fed by every read of the list; the open board uses its own, fresher meter. */
@@ -97,6 +129,8 @@ interface ListedBoard {
 }
 
 let client = createClient();
+const serverClock = new ServerClock();
+const periodPicker = new PeriodPicker(ui.periodSelect, (periodId) => open !== null && routeTo(open.board.id, null, periodId));
 let boards: Board[] = [];
 const listed = new Map<string, ListedBoard>();
 let open: OpenBoard | null = null;
@@ -123,20 +157,30 @@ function apiBase(): string {
 interface Route {
   readonly boardId: string | null;
   readonly participantId: string | null;
+  /** A closed period whose final rankings are shown; null for the live standings. */
+  readonly periodId: string | null;
 }
 
 function currentRoute(): Route {
   const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
-  if (parts[0] !== 'board' || !parts[1]) return { boardId: null, participantId: null };
-  return { boardId: parts[1], participantId: parts[2] === 'track' && parts[3] ? parts[3] : null };
+  if (parts[0] !== 'board' || !parts[1]) return { boardId: null, participantId: null, periodId: null };
+  const [, boardId, kind, value] = parts;
+  return { boardId, participantId: kind === 'track' && value ? value : null, periodId: kind === 'period' && value ? value : null };
 }
 
-function routeTo(boardId: string | null, participantId: string | null = null): void {
+function routeTo(boardId: string | null, participantId: string | null = null, periodId: string | null = null): void {
+  const hash = boardHash(boardId, participantId, periodId);
+  if (location.hash !== hash) location.hash = hash;
+  else void applyRoute();
+}
+
+/** A participant is tracked in the live standings only, so a route names one or a period, not both. */
+function boardHash(boardId: string | null, participantId: string | null = null, periodId: string | null = null): string {
   let hash = '#/';
   if (boardId !== null) hash += `board/${encodeURIComponent(boardId)}`;
   if (boardId !== null && participantId !== null) hash += `/track/${encodeURIComponent(participantId)}`;
-  if (location.hash !== hash) location.hash = hash;
-  else void applyRoute();
+  else if (boardId !== null && periodId !== null) hash += `/period/${encodeURIComponent(periodId)}`;
+  return hash;
 }
 
 async function applyRoute(): Promise<void> {
@@ -158,6 +202,7 @@ async function applyRoute(): Promise<void> {
     }
   }
   track(route.participantId);
+  showPeriod(route.periodId);
 }
 
 async function fetchBoard(boardId: string): Promise<Board | null> {
@@ -200,7 +245,9 @@ async function start(): Promise<void> {
 /** Reads the board list and shows it; false when it could not be read (showError has said why). */
 async function loadBoards(): Promise<boolean> {
   try {
+    const sentAt = Date.now();
     boards = [...(await client.listBoards()).leaderboards];
+    if (boards[0] !== undefined) serverClock.observe(boards[0].server_time, sentAt, Date.now());
   } catch (err) {
     showError(err);
     return false;
@@ -236,6 +283,7 @@ function listedBoard(board: Board): ListedBoard {
       name: span('board-link-name'),
       total: span('board-link-total'),
       kind: span('board-link-kind'),
+      status: span('board-link-status'),
       versionText: span('board-link-version'),
       rateText: span('board-link-rate'),
       meter: new RateMeter(),
@@ -243,7 +291,7 @@ function listedBoard(board: Board): ListedBoard {
       version: board.version,
     };
     live.append(found.versionText, ' · ', found.rateText);
-    link.append(found.name, found.total, found.kind, live);
+    link.append(found.name, found.total, found.kind, found.status, live);
     item.append(link);
     listed.set(board.id, found);
   }
@@ -251,13 +299,14 @@ function listedBoard(board: Board): ListedBoard {
 }
 
 /**
- * Shows every listed board's entry count, version and rate, updating the
- * elements in place (so that focus and the strip's scroll position stay).
- * The open board shows its own live figures, the others those of the last
- * list read. Called after every list read and once a second.
+ * Shows every listed board's status and countdown, entry count, version and
+ * rate, updating the elements in place (so that focus and the strip's scroll
+ * position stay). The open board shows its own live figures, the others
+ * those of the last list read. Called after every list read and once a second.
  */
 function renderBoardList(): void {
   const now = performance.now();
+  const serverNow = serverClock.now();
   const ids = new Set(boards.map((board) => board.id));
   for (const id of listed.keys()) if (!ids.has(id)) listed.delete(id);
   const items = boards.map((board) => {
@@ -269,6 +318,9 @@ function renderBoardList(): void {
     const rate = live !== null ? (live.rates[live.rates.length - 1] ?? 0) : row.meter.rate(now);
     setText(row.name, board.name || board.id);
     setText(row.kind, describeBoard(board));
+    const schedule = scheduleOf(live?.board ?? board, serverNow);
+    row.status.dataset.status = schedule.status;
+    setText(row.status, schedule.text === '' ? statusNames[schedule.status] : `${statusNames[schedule.status]} · ${schedule.text}`);
     setText(row.total, formatCount(total));
     setText(row.versionText, `v${formatCount(version)}`);
     setText(row.rateText, `${formatRate(rate)}/s`);
@@ -310,9 +362,8 @@ function openBoard(board: Board): void {
   ui.notice.hidden = true;
   ui.welcome.hidden = true;
   ui.board.hidden = false;
-  ui.boardName.textContent = board.name || board.id;
-  const description = typeof board.metadata?.description === 'string' ? `${board.metadata.description} · ` : '';
-  ui.boardMeta.textContent = `${description}${describeBoard(board)} · id ${board.id}`;
+  ui.rollover.hidden = true;
+  ui.periodPicker.hidden = true;
   ui.topNote.textContent = '';
   ui.version.textContent = '–';
   ui.total.textContent = '–';
@@ -323,8 +374,11 @@ function openBoard(board: Board): void {
   const onSelect = (participantId: string) => routeTo(board.id, participantId);
   const topList = new RankingList(ui.topRows, { formatScore, onSelect, markNewcomers: true });
   const aroundList = new RankingList(ui.aroundRows, { formatScore, onSelect, markNewcomers: false });
+  // Final rankings are history: a click marks the row rather than tracking the participant live.
+  const archiveList: RankingList = new RankingList(ui.archiveRows, { formatScore, onSelect: (participantId) => archiveList.highlight(participantId), markNewcomers: false });
   topList.clear();
   aroundList.clear();
+  archiveList.clear();
   const top = client.subscribe(
     board.id,
     { top: topSize },
@@ -334,13 +388,167 @@ function openBoard(board: Board): void {
       observe(open, update.epoch, update.version, update.total);
       scheduleRender();
     },
-    { onStatus: (status) => open?.top === top && setConnection(status), onError: (err) => showError(err, board.id) },
+    {
+      onStatus: (status) => open?.top === top && setConnection(status),
+      onError: (err) => showError(err, board.id),
+      onPeriodClosed: (period, next) => {
+        if (open?.top === top) void periodClosed(open, period, next, true);
+      },
+    },
   );
   const meter = new RateMeter();
   meter.record(board.version, performance.now());
-  open = { board, top, topList, aroundList, meter, rates: [], epoch: board.epoch, version: board.version, total: board.total, reading: false, latest: null, renderedTop: null, tracked: null };
+  open = {
+    board,
+    top,
+    topList,
+    aroundList,
+    archiveList,
+    showing: null,
+    periods: [],
+    announced: new Set(),
+    meter,
+    rates: [],
+    epoch: board.epoch,
+    version: board.version,
+    total: board.total,
+    reading: false,
+    latest: null,
+    renderedTop: null,
+    tracked: null,
+  };
+  renderBoardHead(open);
+  void loadPeriods(open);
   renderBoardList();
   revealOpenBoard();
+}
+
+/** The open board's name, description, rules, status, period and countdown; called after every read of the board and once a second. */
+function renderBoardHead(board: OpenBoard): void {
+  const config = board.board;
+  setText(ui.boardName, config.name || config.id);
+  const description = typeof config.metadata?.description === 'string' ? `${config.metadata.description} · ` : '';
+  const reset = describeReset(config.reset);
+  setText(ui.boardMeta, `${description}${describeBoard(config)}${reset === null ? '' : ` · ${reset}`} · id ${config.id}`);
+  const schedule = scheduleOf(config, serverClock.now());
+  ui.boardStatus.dataset.status = schedule.status;
+  setText(ui.boardStatus, statusNames[schedule.status]);
+  setText(ui.boardPeriod, config.period === null ? '' : `Period ${config.period}`);
+  ui.boardPeriod.hidden = config.period === null;
+  setText(ui.boardCountdown, schedule.text);
+  ui.boardCountdown.hidden = schedule.text === '';
+  // The moment itself, for tests and for the tooltip; the text counts down to it.
+  if (schedule.until === null) delete ui.boardCountdown.dataset.until;
+  else ui.boardCountdown.dataset.until = String(schedule.until);
+  ui.boardCountdown.title = schedule.until === null ? '' : formatMoment(schedule.until);
+}
+
+// ---- Periods -----------------------------------------------------------------
+
+/** Reads the board's periods into the picker; resolves to them, or to null when they could not be read (the picker keeps the last). */
+async function loadPeriods(board: OpenBoard): Promise<readonly PeriodInfo[] | null> {
+  try {
+    const { periods } = await client.listPeriods(board.board.id, { limit: periodsListed + 1 });
+    if (open !== board) return null;
+    board.periods = periods;
+    renderPicker(board);
+    return periods;
+  } catch {
+    // The live view reports what is wrong with the board; the next rollover or read tries again.
+    return null;
+  }
+}
+
+/** Called after every read of the board or its periods; the live period's id comes from the board, which is read more often. */
+function renderPicker(board: OpenBoard): void {
+  const live = board.board.period;
+  const closed = board.periods.filter((period) => period.status === 'closed');
+  // A board that never reset has nothing to pick, unless the URL names a period.
+  ui.periodPicker.hidden = board.board.reset === null && closed.length === 0 && board.showing === null;
+  periodPicker.render(live, closed, board.showing);
+}
+
+/**
+ * Shows a closed period's final rankings instead of the live top (they never
+ * change, so they are read once), or, with null, the live standings again.
+ * The live views keep running meanwhile, so coming back is instant.
+ */
+function showPeriod(periodId: string | null): void {
+  if (open === null || open.showing === periodId) return;
+  const board = open;
+  board.showing = periodId;
+  board.archiveList.clear();
+  ui.topPanel.hidden = periodId !== null;
+  ui.archive.hidden = periodId === null;
+  renderPicker(board);
+  if (periodId === null) return;
+  ui.archivePeriod.textContent = periodId;
+  ui.archiveSummary.textContent = 'Loading…';
+  ui.archiveEmpty.hidden = true;
+  client.getRankings(board.board.id, { period: periodId, limit: topSize }).then(
+    (page) => {
+      if (open !== board || board.showing !== periodId) return;
+      board.archiveList.render(page.entries);
+      ui.archiveEmpty.hidden = page.entries.length > 0;
+      renderArchiveSummary(board, periodId, page.total);
+    },
+    (err: unknown) => {
+      if (open !== board || board.showing !== periodId) return;
+      if (err instanceof LadderApiError && err.code === 'board_not_found') return showError(err, board.board.id);
+      ui.archiveSummary.textContent = err instanceof Error ? err.message : String(err);
+    },
+  );
+}
+
+function renderArchiveSummary(board: OpenBoard, periodId: string, total: number): void {
+  const period = board.periods.find((p) => p.period === periodId);
+  const parts: (string | Node)[] = [];
+  if (period?.leader) {
+    const winner = document.createElement('strong');
+    winner.textContent = period.leader.participant_id;
+    parts.push('Won by ', winner, ` with ${scoreFormatter(board.board)(period.leader.score)} · `);
+  }
+  parts.push(`${formatCount(total)} ${total === 1 ? 'entry' : 'entries'}`);
+  if (period !== undefined) parts.push(` · ${formatMoment(period.starts_at)} – ${formatMoment(period.ends_at)}`);
+  ui.archiveSummary.replaceChildren(...parts);
+}
+
+/**
+ * A period of the open board closed: announces it with its winner, adds it
+ * to the picker and re-reads the board for the new period and countdown
+ * (the live view gets a fresh snapshot of the new, empty standings by
+ * itself). `heard`: the live view said so (period_closed); otherwise a read
+ * of the board found another period (a view on a transport without
+ * period_closed, such as polling), which is a close only if the periods
+ * list shows it closed (a changed reset schedule also changes the period).
+ */
+async function periodClosed(board: OpenBoard, period: string, next: string | null, heard: boolean): Promise<void> {
+  if (board.announced.has(period)) return;
+  if (heard) {
+    board.announced.add(period);
+    announce(board, period, next, null);
+    readBoard(board);
+  }
+  const periods = await loadPeriods(board);
+  const closed = periods?.find((p) => p.period === period && p.status === 'closed');
+  if (!heard) {
+    if (closed === undefined || board.announced.has(period)) return;
+    board.announced.add(period);
+  }
+  if (open === board) announce(board, period, next, closed ?? null);
+}
+
+/** "Period 2026-12-02 closed — winner: ann with 1,200", with a link to its final ranking; stays until dismissed or the next one. */
+function announce(board: OpenBoard, period: string, next: string | null, closed: PeriodInfo | null): void {
+  const what = period === 'final' ? 'The board' : `Period ${period}`;
+  let text = `${what} closed`;
+  if (closed?.leader) text += ` — winner: ${closed.leader.participant_id} with ${scoreFormatter(board.board)(closed.leader.score)}`;
+  else if (closed !== null) text += ' — no entries';
+  if (next === null && period !== 'final') text += ', and with it the board';
+  ui.rolloverText.textContent = text;
+  ui.rolloverLink.href = boardHash(board.board.id, null, period);
+  ui.rollover.dataset.period = period;
+  ui.rollover.hidden = false;
 }
 
 function closeBoard(): void {
@@ -349,7 +557,11 @@ function closeBoard(): void {
   open.tracked?.subscription.close();
   open.topList.clear();
   open.aroundList.clear();
+  open.archiveList.clear();
   ui.tracked.hidden = true;
+  ui.archive.hidden = true;
+  ui.topPanel.hidden = false;
+  ui.rollover.hidden = true;
   open = null;
 }
 
@@ -396,11 +608,18 @@ function observe(board: OpenBoard, epoch: string, version: number, total: number
 function readBoard(board: OpenBoard): void {
   if (board.reading) return;
   board.reading = true;
+  const sentAt = Date.now();
   client.getBoard(board.board.id).then(
     (read) => {
       board.reading = false;
+      serverClock.observe(read.server_time, sentAt, Date.now());
       if (open !== board) return;
+      const before = board.board.period;
+      board.board = read;
+      if (before !== null && read.period !== before) void periodClosed(board, before, read.period, false);
       observe(board, read.epoch, read.version, read.total);
+      renderBoardHead(board);
+      renderPicker(board);
       scheduleRender();
     },
     // The live view reports what went wrong (connection, deleted board); the next second tries again.
@@ -452,6 +671,7 @@ function render(): void {
 function tick(): void {
   if (open === null) return renderBoardList();
   readBoard(open);
+  renderBoardHead(open);
   const rate = open.meter.rate(performance.now());
   open.rates.push(rate);
   if (open.rates.length > sparklinePoints) open.rates.shift();
@@ -466,6 +686,7 @@ function tick(): void {
   const now = Date.now();
   open.topList.tick(now);
   open.aroundList.tick(now);
+  open.archiveList.tick(now);
   const suggestions = open.latest?.entries.map((entry) => entry.participant_id) ?? [];
   // Replaced only when they change, so that an open suggestion list does not flicker.
   if (suggestions.join('\n') !== [...ui.participantIds.options].map((option) => option.value).join('\n')) {
@@ -530,6 +751,8 @@ ui.trackInput.addEventListener('search', () => {
   if (ui.trackInput.value === '' && open !== null) routeTo(open.board.id);
 });
 ui.untrack.addEventListener('click', () => open !== null && routeTo(open.board.id));
+ui.backToLive.addEventListener('click', () => open !== null && routeTo(open.board.id));
+ui.rolloverDismiss.addEventListener('click', () => (ui.rollover.hidden = true));
 ui.keyForm.addEventListener('submit', (event) => {
   event.preventDefault();
   sessionStorage.setItem(keyStorage, ui.keyInput.value.trim());

@@ -38,6 +38,39 @@ export function formatAge(thenMs: number, nowMs: number): string {
   return `${Math.floor(seconds / 86_400)}d ago`;
 }
 
+/**
+ * Time left until a moment, in its two largest units: "3d 4h", "4h 5m",
+ * "5m 12s", "12s". Rounded up, so that "1s" shows until the moment comes.
+ * Null once it has come.
+ */
+export function formatCountdown(ms: number): string | null {
+  if (ms <= 0) return null;
+  const total = Math.ceil(ms / 1000);
+  const days = Math.floor(total / 86_400);
+  const hours = Math.floor((total % 86_400) / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = total % 60;
+  if (days > 0) return `${days}d ${hours}h`;
+  if (hours > 0) return `${hours}h ${minutes}m`;
+  if (minutes > 0) return `${minutes}m ${seconds}s`;
+  return `${seconds}s`;
+}
+
+const moment = new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short' });
+
+/** A moment as "Dec 2, 2026, 4:05 PM", in the viewer's time zone. */
+export function formatMoment(ms: number): string {
+  return moment.format(ms);
+}
+
+/** "resets daily", "resets on cron 0 0 * * 1 (Europe/Paris)"; null for a board that never resets. */
+export function describeReset(reset: Board['reset']): string | null {
+  if (reset === null) return null;
+  if (typeof reset === 'string') return `resets ${reset}`;
+  const zone = reset.timezone !== undefined && reset.timezone !== 'UTC' ? ` (${reset.timezone})` : '';
+  return `resets on cron ${reset.cron}${zone}`;
+}
+
 export function describeBoard(board: Board): string {
   const order = board.sort_order === 'desc' ? 'highest wins' : 'lowest wins';
   const operator = { best: 'best score counts', latest: 'latest score counts', increment: 'scores add up' }[board.operator];

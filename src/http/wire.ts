@@ -28,6 +28,8 @@ export function boardToWire(board: BoardSummary, options: { secret?: boolean } =
     epoch: board.epoch,
     version: board.version,
     total: board.total,
+    // The server's clock (an injected or shifted one, too), so that a viewer's countdown to starts_at, ends_at or next_reset_at agrees with it.
+    server_time: board.now,
   };
   if (options.secret === true && config.webhookSecret !== null) wire.webhook_secret = config.webhookSecret;
   return wire;

@@ -47,6 +47,8 @@ export interface BoardSummary extends BoardState {
   readonly status: BoardStatus;
   /** The period that holds now (null without resets): its id, and its end as the next reset. */
   readonly period: Period | null;
+  /** The service's clock when status and period were read: viewers count down from it, not from their own clock. */
+  readonly now: number;
 }
 
 export interface RankingsPage extends BoardState {
@@ -249,7 +251,7 @@ export class Ladder {
 
   #summary(config: BoardConfig, state: BoardState): BoardSummary {
     const now = this.clock.now();
-    return { config, ...state, status: boardStatus(config, now), period: config.finalizedAt !== null ? null : currentPeriod(config, now) };
+    return { config, ...state, status: boardStatus(config, now), period: config.finalizedAt !== null ? null : currentPeriod(config, now), now };
   }
 
   /** Boards in id order, one page of them. Loads no board's entries. */

@@ -21,6 +21,7 @@ export const ErrorCodes = {
   unknown_subscription: { status: 404, doc: 'Real time: the connection has no subscription with this `sub`.' },
   board_exists: { status: 409, doc: 'A board with this id exists already.' },
   event_id_conflict: { status: 409, doc: 'This event_id was used before with a different submission (participant, score, timestamp or metadata).' },
+  export_interrupted: { status: 409, doc: "An export was cut off because the board's epoch changed while it streamed (deleted and created again, rebuilt or reloaded): the connection is closed before the end of the file, so that no partial file looks whole. Export again." },
   duplicate_subscription: { status: 409, doc: 'Real time: the connection already has a subscription with this `sub`.' },
   payload_too_large: { status: 413, doc: 'The request body exceeds LADDER_BODY_LIMIT.' },
   unsupported_media_type: { status: 415, doc: 'Send `Content-Type: application/json`.' },

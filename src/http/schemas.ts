@@ -88,6 +88,23 @@ export const listQuery = {
   },
 } as const;
 
+export const exportQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    format: { enum: ['csv', 'ndjson'], default: 'csv' },
+    key: { type: 'string' },
+  },
+} as const;
+
+export const importQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    source: { type: 'string', pattern: '^[A-Za-z0-9_.~:-]{1,64}$' },
+  },
+} as const;
+
 export const readQuery = {
   type: 'object',
   additionalProperties: false,

@@ -8,6 +8,8 @@ import type { HttpContext } from './context.js';
 import { registerDashboardRoute } from './dashboard.js';
 import { registerErrorHandling } from './errors.js';
 import { registerEventsRoute } from './events.js';
+import { registerExportRoute } from './export.js';
+import { registerImportRoute } from './import.js';
 import { registerKeyRoutes } from './keys.js';
 import { registerRankingRoutes } from './rankings.js';
 import { registerScoreRoutes } from './scores.js';
@@ -65,6 +67,8 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
   registerBoardRoutes(app, ctx);
   registerScoreRoutes(app, ctx);
   registerRankingRoutes(app, ctx);
+  registerExportRoute(app, ctx);
+  registerImportRoute(app, ctx);
   registerKeyRoutes(app, ctx);
   registerSubscribeRoute(app, ctx);
   registerEventsRoute(app, ctx);

@@ -5,10 +5,12 @@
  * The file is read as a stream, so memory stays the same for any size of
  * file: the batches in flight and one chunk of the file.
  *
- * A line without an event_id gets `import:<file hash>:<line>`: the hash is
- * of the file's bytes, so running the same file again (an interrupted
- * import, a retry) applies none of its lines twice, while another file, or
- * the same name with other contents, gets other ids.
+ * A line without an event_id gets `import:<source>:<line>`, the source
+ * being by default a hash of the file's bytes: running the same file again
+ * (an interrupted import, a retry) applies none of its lines twice, while
+ * another file, or the same name with other contents, gets other ids. A file
+ * whose failed lines were fixed in place has another hash; run it with the
+ * first run's source (--source) to apply those lines and no other twice.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
@@ -25,6 +27,8 @@ export interface ImportOptions {
   readonly key: string;
   /** null: by the file's extension, or its first line. */
   readonly format: ImportFormat | null;
+  /** Lines without an event_id get `import:<source>:<line>`; null: the first 16 hex digits of the file's SHA-256. */
+  readonly source: string | null;
   /** Submissions per request (the batch endpoint takes at most 1000). */
   readonly batchSize?: number;
   /** Requests in flight at once. */
@@ -50,6 +54,8 @@ export interface ImportFailure {
 
 export interface ImportSummary {
   readonly format: ImportFormat;
+  /** The source of the lines' event ids: run the file again with it to retry it. */
+  readonly source: string;
   readonly records: number;
   readonly accepted: number;
   readonly failed: number;
@@ -84,7 +90,8 @@ export async function importFile(
   const maxInFlight = options.inFlight ?? 4;
   const size = fileSize(options.file);
   const format = options.format ?? detectImportFormat(options.file, firstLine(options.file));
-  const reader = new ImportReader(format, `import:${(await fileHash(options.file)).slice(0, 16)}`);
+  const source = options.source ?? (await fileHash(options.file)).slice(0, 16);
+  const reader = new ImportReader(format, source);
   const server = new BatchClient(options);
   await server.checkBoard();
 
@@ -135,7 +142,7 @@ export async function importFile(
   if (batch.records.length > 0) await dispatch(size);
   while (inFlight.length > 0) await settleOldest();
   onProgress({ bytes: size, size, records: accepted + failed, accepted, failed });
-  return { format, records: accepted + failed, accepted, failed, ms: performance.now() - started };
+  return { format, source, records: accepted + failed, accepted, failed, ms: performance.now() - started };
 }
 
 /** The batch endpoint of one board, with retries of what a retry can fix. */

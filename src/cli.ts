@@ -13,6 +13,7 @@ import { count, progressBar } from './cli-progress.js';
 import { configTable, isCluster, loadConfig, unknownVariableWarnings, type Config } from './core/config.js';
 import { startLadder, type RunningLadder } from './app.js';
 import { BOARD_ID_RULE, isBoardId } from './core/ids.js';
+import { IMPORT_SOURCE_PATTERN, IMPORT_SOURCE_RULE } from './core/import-records.js';
 import { generateKey } from './service/auth.js';
 
 const usage = `usage: ladder [serve|demo|rebuild|import|config]
@@ -21,10 +22,11 @@ const usage = `usage: ladder [serve|demo|rebuild|import|config]
            keeping its data in ./data-demo unless LADDER_DATA_DIR is set
   rebuild  cluster mode: restore every board's live ranks and versions in Redis from PostgreSQL (after Redis
            lost data), with a new epoch; --board <id> does one board. Running processes serve the result at once.
-  import   ladder import <board> <file> [--url <url>] [--key <key>] [--format csv|ndjson]: submit a CSV or NDJSON
-           file of scores to a running server (LADDER_URL, default http://127.0.0.1:8080) with a write key
-           (LADDER_KEY), 1000 per request; lines without an event_id get one from the file's hash and line number,
-           so running the same file again applies nothing twice. Failed lines are listed; the exit code is 1 if any.
+  import   ladder import <board> <file> [--url <url>] [--key <key>] [--format csv|ndjson] [--source <name>]: submit a
+           CSV or NDJSON file of scores to a running server (LADDER_URL, default http://127.0.0.1:8080) with a write
+           key (LADDER_KEY), 1000 per request. Lines without an event_id get import:<source>:<line>, the source
+           being the file's hash unless given, so running the same file again applies nothing twice. Failed lines
+           are listed; the exit code is 1 if any.
   config   print the configuration options as a Markdown table`;
 
 async function serve(config: Config): Promise<RunningLadder> {
@@ -122,13 +124,13 @@ function progressLine(progress: { boards: number; of: number; entries: number; b
   return progressBar(progress.boards, progress.of, `${progress.boards}/${progress.of} boards  ${count(progress.entries)} entries  ${progress.boardId}`);
 }
 
-/** `ladder import <board> <file> [--url <url>] [--key <key>] [--format csv|ndjson]`: see the usage. */
+/** `ladder import <board> <file> [--url <url>] [--key <key>] [--format csv|ndjson] [--source <name>]`: see the usage. */
 async function importScores(args: string[]): Promise<void> {
   const positional: string[] = [];
   const flags: Record<string, string> = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
-    if (arg === '--url' || arg === '--key' || arg === '--format') {
+    if (arg === '--url' || arg === '--key' || arg === '--format' || arg === '--source') {
       const value = args[++i];
       if (value === undefined || arg.slice(2) in flags) usageError(`${arg} needs one value`);
       flags[arg.slice(2)] = value;
@@ -143,6 +145,8 @@ async function importScores(args: string[]): Promise<void> {
   if (!isBoardId(boardId)) usageError(`the board id '${boardId}' ${BOARD_ID_RULE}`);
   const format = flags.format ?? null;
   if (format !== null && format !== 'csv' && format !== 'ndjson') usageError(`--format must be csv or ndjson, got '${format}'`);
+  const source = flags.source ?? null;
+  if (source !== null && !new RegExp(IMPORT_SOURCE_PATTERN).test(source)) usageError(`--source ${IMPORT_SOURCE_RULE}`);
   const url = flags.url ?? process.env.LADDER_URL ?? 'http://127.0.0.1:8080';
   const key = flags.key ?? process.env.LADDER_KEY;
   if (key === undefined || key === '') usageError('import needs an API key with write scope: set LADDER_KEY or pass --key');
@@ -160,7 +164,7 @@ async function importScores(args: string[]): Promise<void> {
   };
   try {
     const done = await importFile(
-      { boardId, file, url, key, format },
+      { boardId, file, url, key, format, source },
       (progress) => {
         bar = progressBar(progress.bytes, progress.size, `${count(progress.records)} lines  ${count(progress.failed)} failed  ${file}`);
         stale = true;
@@ -172,7 +176,10 @@ async function importScores(args: string[]): Promise<void> {
     process.stderr.write(
       `\nimported ${file} (${done.format}) into ${boardId}: ${count(done.records)} lines, ${count(done.accepted)} accepted, ${count(done.failed)} failed, in ${(done.ms / 1000).toFixed(1)} s\n`,
     );
-    if (done.failed > 0) process.exit(1);
+    if (done.failed > 0) {
+      process.stderr.write(`to apply the failed lines once fixed in place, and no other line again: ladder import ${boardId} ${file} --source ${done.source}\n`);
+      process.exit(1);
+    }
   } catch (err) {
     if (!(err instanceof ImportStopped)) throw err;
     process.stderr.write(`\nladder: import stopped: ${err.message}\n`);

@@ -14,7 +14,7 @@ import { runInNewContext } from 'node:vm';
 import { after, before, describe, it } from 'node:test';
 import { csvField, parseCsvRecord } from '../src/core/csv.js';
 import { LadderError } from '../src/core/errors.js';
-import { detectImportFormat, ImportReader, textLines } from '../src/core/import-records.js';
+import { detectImportFormat, ImportReader, MAX_RECORD_LENGTH, textLines, type ImportRecord } from '../src/core/import-records.js';
 import type { SubmissionInput } from '../src/core/submission.js';
 import { liveRankingPages } from '../src/service/export.js';
 import { runCli } from './helpers/process.js';
@@ -49,7 +49,7 @@ describe('CSV and import records', () => {
     const chunks = (async function* () {
       for (let at = 0; at < bytes.length; at += 7) yield bytes.subarray(at, at + 7);
     })();
-    const reader = new ImportReader(detectImportFormat('scores.txt', 'participant_id,score'), 'import:f');
+    const reader = new ImportReader(detectImportFormat('scores.txt', 'participant_id,score'), 'f');
     const records = [];
     let line = 0;
     for await (const text of textLines(chunks)) {
@@ -62,13 +62,43 @@ describe('CSV and import records', () => {
       [
         { line: 3, participantId: 'ann', score: 5, timestamp: null, eventId: 'import:f:3', metadata: { note: 'a, b' } },
         { line: 6, code: 'invalid_score', message: 'score must be an integer within ±(2^53−1)' },
-        { line: 7, code: 'invalid_request', message: 'a quoted field is not closed before the end of the file' },
+        { line: 7, code: 'invalid_request', message: 'a quoted field opened on this line is not closed before the end of the file' },
       ],
     );
     assert.equal(detectImportFormat('scores.jsonl', 'participant_id'), 'ndjson');
     assert.equal(detectImportFormat('scores', '  {"participant_id":"a"}'), 'ndjson');
   });
+
+  it('bounds a record at 64 KiB: a longer line, or a quoted field that runs on, fails alone', async () => {
+    const long = 'x'.repeat(MAX_RECORD_LENGTH + 10);
+    const ndjson = [`{"participant_id":"a","score":1,"metadata":{"n":"${long}"}}`, '{"participant_id":"b","score":2}'].join('\n');
+    assert.deepEqual(await readAll('ndjson', ndjson), ['1: invalid_request: the line is longer than 65536 characters', '2: b']);
+    const filler = Array.from({ length: 2000 }, () => 'y'.repeat(40));
+    const csv = ['participant_id,score,metadata', 'a,1,"{""n"":""open', ...filler, 'closed""}"', 'b,2,', 'c,3,"{""n"":""never closed'].join('\n');
+    assert.deepEqual(await readAll('csv', csv), [
+      '2: invalid_request: the record on lines 2 to 2003 is longer than 65536 characters',
+      '2004: b',
+      '2005: invalid_request: a quoted field opened on this line is not closed before the end of the file',
+    ]);
+  });
 });
+
+/** Every record of a text as `<line>: <participant>` or `<line>: <code>: <message>`. */
+async function readAll(format: 'csv' | 'ndjson', text: string): Promise<string[]> {
+  const reader = new ImportReader(format, null);
+  const bytes = new TextEncoder().encode(text);
+  const out: string[] = [];
+  let line = 0;
+  const show = (r: ImportRecord | null) => {
+    if (r !== null) out.push('input' in r ? `${r.line}: ${r.input.participantId}` : `${r.line}: ${r.error.code}: ${r.error.message}`);
+  };
+  const chunks = (async function* () {
+    yield bytes;
+  })();
+  for await (const text of textLines(chunks)) show(reader.line(text, ++line));
+  show(reader.end());
+  return out;
+}
 
 describe('export and import', () => {
   let server: TestServer;
@@ -412,20 +442,18 @@ describe('export and import', () => {
       assert.equal((await api(server, 'GET', `/v1/leaderboards/${id}`)).body.version, before.body.version);
     });
 
-    it('reports each bad line with its number, code and message, applies the others, and exits 1', async () => {
-      const id = await createBoard();
-      const path = file(
-        'mixed.txt',
-        [
-          '{"participant_id":"ok1","score":10}',
-          '{"participant_id":"bad-score","score":"ten"}',
-          '{"participant_id":"ok2","score":20',
-          '{"participant_id":"noscore"}',
-          '{"participant_id":"extra","score":1,"colour":"red"}',
-          '{"participant_id":"ok3","score":30,"rank":9,"updated_at":5}',
-          '',
-        ].join('\n'),
-      );
+    it('reports each bad line with its number, code and message, applies the others, exits 1, and applies the fixed lines alone with --source', async () => {
+      const id = await createBoard({ operator: 'increment' });
+      const lines = [
+        '{"participant_id":"ok1","score":10}',
+        '{"participant_id":"bad-score","score":"ten"}',
+        '{"participant_id":"ok2","score":20',
+        '{"participant_id":"noscore"}',
+        '{"participant_id":"extra","score":1,"colour":"red"}',
+        '{"participant_id":"ok3","score":30,"rank":9,"updated_at":5}',
+        '',
+      ];
+      const path = file('mixed.txt', lines.join('\n'));
       const run = await runImport(id, path);
       assert.equal(run.code, 1, run.stderr);
       const reported = run.stderr
@@ -442,8 +470,21 @@ describe('export and import', () => {
       );
       assert.match(run.stderr, /\(ndjson\) into .*: 6 lines, 2 accepted, 4 failed/);
       assert.deepEqual(
-        ((await rankings(id)) as { participant_id: string }[]).map((e) => e.participant_id),
-        ['ok3', 'ok1'],
+        ((await rankings(id)) as { participant_id: string; score: number }[]).map((e) => `${e.participant_id}=${e.score}`),
+        ['ok3=30', 'ok1=10'],
+      );
+
+      // Fixed in place, the file has another hash: the source of the first run keeps the other lines' event ids.
+      const source = /--source ([0-9a-f]{16})\n/.exec(run.stderr)?.[1];
+      assert.ok(source, run.stderr);
+      lines[1] = '{"participant_id":"fixed","score":7}';
+      writeFileSync(path, lines.join('\n'));
+      const fixed = await runImport(id, path, ['--source', source]);
+      assert.equal(fixed.code, 1, fixed.stderr);
+      assert.match(fixed.stderr, /6 lines, 3 accepted, 3 failed/);
+      assert.deepEqual(
+        ((await rankings(id)) as { participant_id: string; score: number }[]).map((e) => `${e.participant_id}=${e.score}`),
+        ['ok3=30', 'ok1=10', 'fixed=7'],
       );
     });
 

@@ -5,20 +5,37 @@
  * CLI (imports) share it.
  */
 
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+
 /** One field, quoted only when it needs to be. Complexity: O(length). */
 export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 /**
- * True when `text` holds whole records: its quotes are balanced, so a line
- * break in it ends a record rather than sitting inside a quoted field. A
- * reader that gets lines joins the next one while this is false.
+ * Whether a quoted field is still open at the end of `line`, given whether
+ * one was open at its start: a reader that gets lines joins the next one
+ * to the record while it is. A quote opens a field only at the field's
+ * start (elsewhere in an unquoted field it is text, as parseCsvRecord reads
+ * it). Complexity: O(length).
  */
-export function csvRecordComplete(text: string): boolean {
-  let quotes = 0;
-  for (let at = text.indexOf('"'); at !== -1; at = text.indexOf('"', at + 1)) quotes++;
-  return quotes % 2 === 0;
+export function quoteOpenAfter(line: string, open: boolean): boolean {
+  let fieldStart = !open;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (open) {
+      if (c !== QUOTE) continue;
+      if (line.charCodeAt(i + 1) === QUOTE) i++;
+      else open = false;
+      fieldStart = false;
+    } else if (c === QUOTE && fieldStart) {
+      open = true;
+    } else {
+      fieldStart = c === COMMA;
+    }
+  }
+  return open;
 }
 
 /**

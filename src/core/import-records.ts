@@ -8,15 +8,28 @@
  * submission (core/submission.ts), so a bad line is reported with the code
  * and message the API would give it, before anything is sent.
  *
- * A record without an event_id gets `<eventIdPrefix>:<line>`, so that
- * importing the same file again (after an interruption, say) applies no line
- * twice, also on an `increment` board.
+ * A record without an event_id gets `import:<source>:<line>`, so that
+ * importing the same file again (after an interruption, say) with the same
+ * source applies no line twice, also on an `increment` board.
  */
-import { csvRecordComplete, parseCsvRecord } from './csv.js';
+import { parseCsvRecord, quoteOpenAfter } from './csv.js';
 import { invalidField, LadderError } from './errors.js';
 import { toSubmission, type SubmissionInput } from './submission.js';
 
 export type ImportFormat = 'csv' | 'ndjson';
+
+/**
+ * A name for one file's lines: those without an event_id get
+ * `import:<source>:<line>`. The same source for the same file makes a second
+ * run a retry of the first.
+ */
+export const IMPORT_SOURCE_PATTERN = '^[A-Za-z0-9_.~:-]{1,64}$';
+export const IMPORT_SOURCE_RULE = 'must be 1 to 64 characters of A-Z a-z 0-9 _ . ~ : -';
+
+/** The event id of a line without one. */
+export function importEventId(source: string, line: number): string {
+  return `import:${source}:${line}`;
+}
 
 /** One record of the file: its submission, or why it has none. `line` is the 1-based line it starts on. */
 export type ImportRecord = { readonly line: number; readonly input: SubmissionInput } | { readonly line: number; readonly error: LadderError };
@@ -33,27 +46,42 @@ function isImportField(name: string): name is ImportField {
 }
 
 /**
- * The lines of a byte stream, decoded as UTF-8 as they arrive, without their
- * line breaks (\n or \r\n). Holds one chunk and one line at a time; `onBytes`
- * hears the bytes read so far.
+ * Characters a record may have, over all its lines. A submission's fields
+ * take far less (metadata is at most 4 KiB of JSON); the bound keeps a file
+ * without line breaks, or with a quote that never closes, from filling memory.
  */
-export async function* textLines(chunks: AsyncIterable<Uint8Array>, onBytes?: (bytes: number) => void): AsyncGenerator<string> {
+export const MAX_RECORD_LENGTH = 64 * 1024;
+
+/**
+ * The lines of a byte stream, decoded as UTF-8 as they arrive, without their
+ * line breaks (\n or \r\n); null for a line longer than MAX_RECORD_LENGTH,
+ * whose text is dropped as it is read. Holds one chunk and one line at a
+ * time; `onBytes` hears the bytes read so far.
+ */
+export async function* textLines(chunks: AsyncIterable<Uint8Array>, onBytes?: (bytes: number) => void): AsyncGenerator<string | null> {
   const decoder = new TextDecoder();
   let rest = '';
+  let tooLong = false;
   let bytes = 0;
+  const lineOf = (text: string) => (tooLong || text.length > MAX_RECORD_LENGTH ? null : text.endsWith('\r') ? text.slice(0, -1) : text);
   for await (const chunk of chunks) {
     bytes += chunk.length;
     onBytes?.(bytes);
     const text = rest + decoder.decode(chunk, { stream: true });
     let from = 0;
     for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', from)) {
-      yield text.slice(from, end > from && text[end - 1] === '\r' ? end - 1 : end);
+      yield lineOf(text.slice(from, end));
+      tooLong = false;
       from = end + 1;
     }
     rest = text.slice(from);
+    if (rest.length > MAX_RECORD_LENGTH) {
+      tooLong = true;
+      rest = '';
+    }
   }
   rest += decoder.decode();
-  if (rest !== '') yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+  if (rest !== '' || tooLong) yield lineOf(rest);
 }
 
 /**
@@ -74,52 +102,80 @@ export function detectImportFormat(fileName: string, firstLine: string): ImportF
  */
 export class ImportReader {
   readonly format: ImportFormat;
-  readonly #eventIdPrefix: string | null;
+  /** null: records without an event_id get none. */
+  readonly #source: string | null;
   /** CSV: the header's field per column, null for a skipped column; null until the header is read. */
   #columns: (ImportField | null)[] | null = null;
-  /** CSV: a record whose quoted field spans lines, and its first line. */
+  /** CSV: a record whose quoted field goes on to the next line, and the line it starts on. */
   #pending: { text: string; line: number } | null = null;
+  /** CSV: a record that grew past MAX_RECORD_LENGTH, whose lines are dropped until its quoted field closes. */
+  #dropping: { line: number } | null = null;
   #first = true;
 
-  constructor(format: ImportFormat, eventIdPrefix: string | null) {
+  constructor(format: ImportFormat, source: string | null) {
     this.format = format;
-    this.#eventIdPrefix = eventIdPrefix;
+    this.#source = source;
   }
 
   /**
    * The record that `text`, line number `line`, completes, or null (a blank
-   * line, the CSV header, a quoted field that goes on). Throws LadderError
-   * for a CSV header that cannot be used, which fails the whole file.
+   * line, the CSV header, a quoted field that goes on). `text` null stands
+   * for a line too long to read (textLines). Throws LadderError for a CSV
+   * header that cannot be used, which fails the whole file.
    */
-  line(text: string, line: number): ImportRecord | null {
-    if (this.#first) {
-      text = text.replace(/^\uFEFF/, '');
-      this.#first = false;
+  line(text: string | null, line: number): ImportRecord | null {
+    if (this.#first && text !== null) text = text.replace(/^\uFEFF/, '');
+    this.#first = false;
+    if (this.format === 'ndjson') {
+      if (text === null) return { line, error: tooLong(line, line) };
+      return text.trim() === '' ? null : this.#ndjson(text, line);
     }
-    if (this.format === 'ndjson') return text.trim() === '' ? null : this.#ndjson(text, line);
-    if (this.#pending !== null) {
-      const pending = { text: `${this.#pending.text}\n${text}`, line: this.#pending.line };
-      if (!csvRecordComplete(pending.text)) {
-        this.#pending = pending;
+    if (text === null) {
+      // No quote can be told apart in a line that was not kept: it ends whatever record it is in.
+      const first = this.#pending?.line ?? this.#dropping?.line ?? line;
+      this.#pending = null;
+      this.#dropping = null;
+      return this.#failed(first, line);
+    }
+    if (this.#dropping !== null) {
+      if (quoteOpenAfter(text, true)) return null;
+      const { line: first } = this.#dropping;
+      this.#dropping = null;
+      return this.#failed(first, line);
+    }
+    const pending = this.#pending;
+    if (pending === null && text.trim() === '') return null;
+    const record = pending === null ? { text, line } : { text: `${pending.text}\n${text}`, line: pending.line };
+    const open = quoteOpenAfter(text, pending !== null);
+    if (record.text.length > MAX_RECORD_LENGTH) {
+      this.#pending = null;
+      if (open) {
+        this.#dropping = { line: record.line };
         return null;
       }
-      this.#pending = null;
-      return this.#csv(pending.text, pending.line);
+      return this.#failed(record.line, line);
     }
-    if (text.trim() === '') return null;
-    if (!csvRecordComplete(text)) {
-      this.#pending = { text, line };
+    if (open) {
+      this.#pending = record;
       return null;
     }
-    return this.#csv(text, line);
+    this.#pending = null;
+    return this.#csv(record.text, record.line);
+  }
+
+  /** A record too long to read, on lines first .. last. */
+  #failed(first: number, last: number): ImportRecord {
+    if (this.format === 'csv' && this.#columns === null) throw invalidField('header', `is longer than ${MAX_RECORD_LENGTH} characters`);
+    return { line: first, error: tooLong(first, last) };
   }
 
   /** At the end of the file: a record whose quoted field was never closed, if any. */
   end(): ImportRecord | null {
-    if (this.#pending === null) return null;
-    const { line } = this.#pending;
+    const line = this.#pending?.line ?? this.#dropping?.line;
     this.#pending = null;
-    return { line, error: new LadderError('invalid_request', 'a quoted field is not closed before the end of the file') };
+    this.#dropping = null;
+    if (line === undefined) return null;
+    return { line, error: new LadderError('invalid_request', 'a quoted field opened on this line is not closed before the end of the file') };
   }
 
   #csv(text: string, line: number): ImportRecord | null {
@@ -178,7 +234,7 @@ export class ImportReader {
       participantId: fields.participant_id,
       score: fields.score,
       timestamp: fields.timestamp ?? fields.achieved_at ?? null,
-      eventId: given === null && this.#eventIdPrefix !== null ? `${this.#eventIdPrefix}:${line}` : given,
+      eventId: given === null && this.#source !== null ? importEventId(this.#source, line) : given,
       metadata: fields.metadata ?? null,
     } as SubmissionInput;
     if (input.participantId === undefined) return { line, error: invalidField('participant_id', 'is required') };
@@ -212,6 +268,11 @@ function headerOf(cells: string[] | null): (ImportField | null)[] {
     if (!seen.has(required)) throw invalidField('header', `must name the column ${required} (the first line of a CSV file is its header)`);
   }
   return columns;
+}
+
+function tooLong(first: number, last: number): LadderError {
+  const where = first === last ? 'the line' : `the record on lines ${first} to ${last}`;
+  return new LadderError('invalid_request', `${where} is longer than ${MAX_RECORD_LENGTH} characters`);
 }
 
 function unknownField(name: string): LadderError {

@@ -38,7 +38,7 @@ export function registerImportRoute(app: FastifyInstance, ctx: HttpContext): voi
       async (request) => {
         const { id } = request.params;
         const { source } = request.query;
-        const reader = new ImportReader(formatOf(request.headers['content-type'])!, source === undefined ? null : `import:${source}`);
+        const reader = new ImportReader(formatOf(request.headers['content-type'])!, source ?? null);
         const outcome = await importLines(ladder, id, textLines(request.body as IncomingMessage), reader);
         return {
           leaderboard_id: id,

@@ -1,5 +1,6 @@
 /** JSON schemas of the v1 API. Bodies are validated strictly; query strings are coerced from text. */
 import { BOARD_ID_PATTERN, EVENT_ID_PATTERN, PARTICIPANT_ID_PATTERN } from '../core/ids.js';
+import { IMPORT_SOURCE_PATTERN } from '../core/import-records.js';
 import { MAX_SCORE, MIN_SCORE } from '../core/ordering.js';
 import { MAX_METADATA_KEYS } from '../core/submission.js';
 
@@ -101,7 +102,7 @@ export const importQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    source: { type: 'string', pattern: '^[A-Za-z0-9_.~:-]{1,64}$' },
+    source: { type: 'string', pattern: IMPORT_SOURCE_PATTERN },
   },
 } as const;
 

@@ -34,7 +34,7 @@ export interface ImportOutcome {
  * record is submitted), and board_not_found when the board goes away.
  * Complexity: one backend write per 1000 records.
  */
-export async function importLines(ladder: Ladder, boardId: string, lines: AsyncIterable<string>, reader: ImportReader): Promise<ImportOutcome> {
+export async function importLines(ladder: Ladder, boardId: string, lines: AsyncIterable<string | null>, reader: ImportReader): Promise<ImportOutcome> {
   await ladder.requireBoard(boardId);
   let records = 0;
   let failed = 0;

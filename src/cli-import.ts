@@ -231,11 +231,14 @@ function wireOf(input: SubmissionInput): Record<string, unknown> {
 }
 
 function fileSize(file: string): number {
+  let stat;
   try {
-    return statSync(file).size;
+    stat = statSync(file);
   } catch (err) {
     throw new ImportStopped(`cannot read ${file}: ${(err as Error).message}`);
   }
+  if (!stat.isFile()) throw new ImportStopped(`${file} is not a file`);
+  return stat.size;
 }
 
 /** Up to 64 KiB of the file's first line, for detectImportFormat. */

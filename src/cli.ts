@@ -2,22 +2,31 @@
 /**
  * `ladder serve` (the default) runs the server; `ladder demo` runs it with a
  * simulated tournament; `ladder rebuild` restores cluster mode's live ranks
- * in Redis from PostgreSQL; `ladder config` prints every LADDER_* option.
+ * in Redis from PostgreSQL; `ladder import` submits a file of scores to a
+ * running server (cli-import.ts); `ladder config` prints every LADDER_* option.
  */
 import cluster from 'node:cluster';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { startupErrorMessage } from './cli-errors.js';
+import { count, progressBar } from './cli-progress.js';
 import { configTable, isCluster, loadConfig, unknownVariableWarnings, type Config } from './core/config.js';
 import { startLadder, type RunningLadder } from './app.js';
+import { BOARD_ID_RULE, isBoardId } from './core/ids.js';
+import { IMPORT_SOURCE_PATTERN, IMPORT_SOURCE_RULE } from './core/import-records.js';
 import { generateKey } from './service/auth.js';
 
-const usage = `usage: ladder [serve|demo|rebuild|config]
+const usage = `usage: ladder [serve|demo|rebuild|import|config]
   serve    run the server (default); configure with LADDER_* variables (ladder config lists them)
   demo     run the server with bots submitting scores on several boards (LADDER_DEMO_RATE scores/s, default 50),
            keeping its data in ./data-demo unless LADDER_DATA_DIR is set
   rebuild  cluster mode: restore every board's live ranks and versions in Redis from PostgreSQL (after Redis
            lost data), with a new epoch; --board <id> does one board. Running processes serve the result at once.
+  import   ladder import <board> <file> [--url <url>] [--key <key>] [--format csv|ndjson] [--source <name>]: submit a
+           CSV or NDJSON file of scores to a running server (LADDER_URL, default http://127.0.0.1:8080) with a write
+           key (LADDER_KEY), 1000 per request. Lines without an event_id get import:<source>:<line>, the source
+           being the file's hash unless given, so running the same file again applies nothing twice. Failed lines
+           are listed; the exit code is 1 if any.
   config   print the configuration options as a Markdown table`;
 
 async function serve(config: Config): Promise<RunningLadder> {
@@ -112,9 +121,75 @@ async function rebuild(args: string[]): Promise<void> {
 
 /** `\r[#####.....] 3/10 boards  1,234,567 entries  current-board`, redrawn in place. */
 function progressLine(progress: { boards: number; of: number; entries: number; boardId: string }): string {
-  const width = 24;
-  const filled = progress.of === 0 ? width : Math.round((progress.boards / progress.of) * width);
-  return `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${progress.boards}/${progress.of} boards  ${progress.entries.toLocaleString('en-US')} entries  ${progress.boardId}\x1b[K`;
+  return progressBar(progress.boards, progress.of, `${progress.boards}/${progress.of} boards  ${count(progress.entries)} entries  ${progress.boardId}`);
+}
+
+/** `ladder import <board> <file> [--url <url>] [--key <key>] [--format csv|ndjson] [--source <name>]`: see the usage. */
+async function importScores(args: string[]): Promise<void> {
+  const positional: string[] = [];
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--url' || arg === '--key' || arg === '--format' || arg === '--source') {
+      const value = args[++i];
+      if (value === undefined || arg.slice(2) in flags) usageError(`${arg} needs one value`);
+      flags[arg.slice(2)] = value;
+    } else if (arg.startsWith('--')) {
+      usageError(`unknown option ${arg}`);
+    } else {
+      positional.push(arg);
+    }
+  }
+  const [boardId, file] = positional;
+  if (boardId === undefined || file === undefined || positional.length > 2) usageError('import takes a board id and a file');
+  if (!isBoardId(boardId)) usageError(`the board id '${boardId}' ${BOARD_ID_RULE}`);
+  const format = flags.format ?? null;
+  if (format !== null && format !== 'csv' && format !== 'ndjson') usageError(`--format must be csv or ndjson, got '${format}'`);
+  const source = flags.source ?? null;
+  if (source !== null && !new RegExp(IMPORT_SOURCE_PATTERN).test(source)) usageError(`--source ${IMPORT_SOURCE_RULE}`);
+  const url = flags.url ?? process.env.LADDER_URL ?? 'http://127.0.0.1:8080';
+  const key = flags.key ?? process.env.LADDER_KEY;
+  if (key === undefined || key === '') usageError('import needs an API key with write scope: set LADDER_KEY or pass --key');
+
+  const { importFile, ImportStopped } = await import('./cli-import.js');
+  let drawn = 0;
+  let bar = '';
+  let stale = false;
+  const draw = (force: boolean) => {
+    // At most ten redraws a second: a terminal redrawn a thousand times a second slows the import.
+    if (!stale || (!force && performance.now() - drawn < 100)) return;
+    drawn = performance.now();
+    stale = false;
+    process.stderr.write(bar);
+  };
+  try {
+    const done = await importFile(
+      { boardId, file, url, key, format, source },
+      (progress) => {
+        bar = progressBar(progress.bytes, progress.size, `${count(progress.records)} lines  ${count(progress.failed)} failed  ${file}`);
+        stale = true;
+        draw(false);
+      },
+      (failure) => process.stderr.write(`\r\x1b[Kline ${failure.line}: ${failure.code}: ${failure.message}\n${bar}`),
+    );
+    draw(true);
+    process.stderr.write(
+      `\nimported ${file} (${done.format}) into ${boardId}: ${count(done.records)} lines, ${count(done.accepted)} accepted, ${count(done.failed)} failed, in ${(done.ms / 1000).toFixed(1)} s\n`,
+    );
+    if (done.failed > 0) {
+      process.stderr.write(`to apply the failed lines once fixed in place, and no other line again: ladder import ${boardId} ${file} --source ${done.source}\n`);
+      process.exit(1);
+    }
+  } catch (err) {
+    if (!(err instanceof ImportStopped)) throw err;
+    process.stderr.write(`\nladder: import stopped: ${err.message}\n`);
+    process.exit(1);
+  }
+}
+
+function usageError(problem: string): never {
+  process.stderr.write(`ladder: ${problem}\n${usage}\n`);
+  process.exit(2);
 }
 
 /** LADDER_DEMO_RATE, checked before anything starts; unset means 50. */
@@ -143,6 +218,10 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'rebuild') {
     await rebuild(argv.slice(1));
+    return;
+  }
+  if (command === 'import') {
+    await importScores(argv.slice(1));
     return;
   }
   if (command !== 'serve' && command !== 'demo') {

@@ -55,10 +55,11 @@ function body(): string | undefined {
 const paths = [
   '/v1/leaderboards', '/v1/leaderboards/fuzz', '/v1/leaderboards/fuzz/scores', '/v1/leaderboards/fuzz/scores/batch',
   '/v1/leaderboards/fuzz/rankings', '/v1/leaderboards/fuzz/participants/p', '/v1/leaderboards/fuzz/events', '/v1/leaderboards/fuzz/subscribe',
-  '/v1/keys', '/v1/leaderboards/%ZZ', '/v1/leaderboards/fuzz/participants/%2e%2e', '/', '/assets/..%2f..%2fpackage.json',
+  '/v1/leaderboards/fuzz/export', '/v1/leaderboards/fuzz/import', '/v1/keys', '/v1/leaderboards/%ZZ', '/v1/leaderboards/fuzz/participants/%2e%2e', '/', '/assets/..%2f..%2fpackage.json',
 ];
 const queries = ['', '?limit=-5', '?limit=1e3', '?offset=99999999999999999999', '?around=%00', '?participants=,,,', '?view=%7B', '?view=top:0',
-  '?view=around:x:p', '?wait_for_version_after=abc', '?timeout_ms=1', '?neighbors=1.5', '?key=%FF', '?limit=2&limit=3'];
+  '?view=around:x:p', '?wait_for_version_after=abc', '?timeout_ms=1', '?neighbors=1.5', '?key=%FF', '?limit=2&limit=3',
+  '?format=xml', '?format=ndjson', '?source=%00'];
 
 it('answers 600 random bad requests without a 5xx, and keeps serving', async () => {
   for (let i = 0; i < 600; i++) {
@@ -66,7 +67,7 @@ it('answers 600 random bad requests without a 5xx, and keeps serving', async () 
     const path = pick(paths) + pick(queries);
     const raw = method === 'GET' || method === 'DELETE' ? undefined : body();
     const headers: Record<string, string> = {};
-    if (random() < 0.3) headers['content-type'] = pick(['text/plain', 'application/json; charset=latin1', 'application/x-www-form-urlencoded', 'application/json']);
+    if (random() < 0.3) headers['content-type'] = pick(['text/plain', 'application/json; charset=latin1', 'application/x-www-form-urlencoded', 'application/json', 'text/csv', 'application/x-ndjson']);
     if (random() < 0.2) headers['if-none-match'] = pick(['*', '"x"', 'W/"1-1"', '']);
     const key = random() < 0.7 ? server.adminKey : pick([null, 'ldr_wrong', '']);
     const res = await api(server, method, path, { key, raw, headers: { ...(raw !== undefined ? { 'content-type': 'application/json' } : {}), ...headers } });

@@ -128,6 +128,9 @@ export function configTable(): string {
 const otherVariables = [
   // The demo's scores per second (src/cli.ts).
   'LADDER_DEMO_RATE',
+  // The server and key of `ladder import` (src/cli.ts), a client of a running server.
+  'LADDER_URL',
+  'LADDER_KEY',
   // Read by the benchmarks and the tests, which pass their environment on to the server.
   'LADDER_BENCH_REDIS_URL',
   'LADDER_TEST_SEED',

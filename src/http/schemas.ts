@@ -1,5 +1,6 @@
 /** JSON schemas of the v1 API. Bodies are validated strictly; query strings are coerced from text. */
 import { BOARD_ID_PATTERN, EVENT_ID_PATTERN, PARTICIPANT_ID_PATTERN } from '../core/ids.js';
+import { IMPORT_SOURCE_PATTERN } from '../core/import-records.js';
 import { MAX_SCORE, MIN_SCORE } from '../core/ordering.js';
 import { MAX_METADATA_KEYS } from '../core/submission.js';
 
@@ -141,6 +142,23 @@ export const listQuery = {
     limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: MAX_LIMIT },
     offset: { type: 'integer', minimum: 0, maximum: MAX_SCORE, default: 0 },
     key: { type: 'string' },
+  },
+} as const;
+
+export const exportQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    format: { enum: ['csv', 'ndjson'], default: 'csv' },
+    key: { type: 'string' },
+  },
+} as const;
+
+export const importQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    source: { type: 'string', pattern: IMPORT_SOURCE_PATTERN },
   },
 } as const;
 

@@ -8,6 +8,8 @@ import type { HttpContext } from './context.js';
 import { registerDashboardRoute } from './dashboard.js';
 import { registerErrorHandling } from './errors.js';
 import { registerEventsRoute } from './events.js';
+import { registerExportRoute } from './export.js';
+import { registerImportRoute } from './import.js';
 import { registerKeyRoutes } from './keys.js';
 import { registerPlacementRoutes } from './placements.js';
 import { registerRankingRoutes } from './rankings.js';
@@ -67,6 +69,8 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
   registerScoreRoutes(app, ctx);
   registerRankingRoutes(app, ctx);
   registerPlacementRoutes(app, ctx);
+  registerExportRoute(app, ctx);
+  registerImportRoute(app, ctx);
   registerKeyRoutes(app, ctx);
   registerSubscribeRoute(app, ctx);
   registerEventsRoute(app, ctx);

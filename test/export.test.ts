@@ -16,7 +16,7 @@ import { csvField, parseCsvRecord } from '../src/core/csv.js';
 import { LadderError } from '../src/core/errors.js';
 import { detectImportFormat, ImportReader, MAX_RECORD_LENGTH, textLines, type ImportRecord } from '../src/core/import-records.js';
 import type { SubmissionInput } from '../src/core/submission.js';
-import { liveRankingPages } from '../src/service/export.js';
+import { rankingPages } from '../src/service/export.js';
 import { runCli } from './helpers/process.js';
 import { api, boardId, startServer, type TestServer } from './helpers/server.js';
 
@@ -222,7 +222,7 @@ describe('export and import', () => {
       const id = await createBoard();
       for (let i = 0; i < 9; i++) await submit(id, { participant_id: `p${i}`, score: i * 10, timestamp: 1000 });
       const entries: { rank: number; participantId: string }[] = [];
-      for await (const page of liveRankingPages(server.ladder, id, 3)) {
+      for await (const page of rankingPages(server.ladder, id, undefined, 3)) {
         entries.push(...page.entries);
         // A new leader after the first page: the entry at the boundary moves down into the next page.
         if (entries.length === 3) await submit(id, { participant_id: 'top', score: 1000, timestamp: 1000 });
@@ -233,7 +233,7 @@ describe('export and import', () => {
         'what the service documents: p6 twice, the newcomer above the boundary missing, ranks consecutive',
       );
 
-      const pages = liveRankingPages(server.ladder, id, 3)[Symbol.asyncIterator]();
+      const pages = rankingPages(server.ladder, id, undefined, 3)[Symbol.asyncIterator]();
       assert.equal((await pages.next()).value?.entries.length, 3);
       await server.ladder.deleteBoard(id);
       await server.ladder.createBoard({ id, sortOrder: 'desc', operator: 'best' });

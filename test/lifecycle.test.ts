@@ -187,6 +187,11 @@ describe('boards in time', () => {
       assert.deepEqual(yesterday.body.entries.map((e: { participant_id: string; score: number }) => [e.participant_id, e.score]), [['b', 8], ['c', 8], ['a', 5]]);
       const standing = await api(server, 'GET', `/v1/leaderboards/${id}/participants/c?period=2026-12-02&neighbors=1`);
       assert.equal(standing.body.rank, 2);
+      const exported = await fetch(`${server.url}/v1/leaderboards/${id}/export?format=ndjson&period=2026-12-02`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal(exported.status, 200);
+      assert.match(exported.headers.get('content-disposition') ?? '', /-2026-12-02\.ndjson/);
+      const lines = (await exported.text()).trim().split('\n').map((line) => JSON.parse(line) as { rank: number; participant_id: string });
+      assert.deepEqual(lines.map((line) => [line.rank, line.participant_id]), [[1, 'b'], [2, 'c'], [3, 'a']]);
       const missing = await api(server, 'GET', `/v1/leaderboards/${id}/rankings?period=1999-01-01`);
       assert.equal(missing.status, 404);
       assert.equal(missing.body.error.code, 'period_not_found');

@@ -1,25 +1,24 @@
 /**
- * GET /v1/leaderboards/{id}/export?format=csv|ndjson (admin): the board's
- * ranking as a file, streamed page by page (service/export.ts) in constant
+ * GET /v1/leaderboards/{id}/export?format=csv|ndjson&period= (admin): the
+ * board's ranking (or a closed period's) as a file, streamed page by page (service/export.ts) in constant
  * memory, whatever the board's size.
  */
 import type { FastifyInstance } from 'fastify';
 import type { HttpContext } from './context.js';
 import { exportMediaTypes, exportStream, type ExportFormat } from './export-format.js';
 import { boardParams, exportQuery } from './schemas.js';
-import { liveRankingPages } from '../service/export.js';
+import { rankingPages } from '../service/export.js';
 
 export function registerExportRoute(app: FastifyInstance, ctx: HttpContext): void {
   const { ladder } = ctx;
 
-  app.get<{ Params: { id: string }; Querystring: { format: ExportFormat } }>(
+  app.get<{ Params: { id: string }; Querystring: { format: ExportFormat; period?: string } }>(
     '/v1/leaderboards/:id/export',
     { config: { scope: 'admin' }, schema: { params: boardParams, querystring: exportQuery } },
     async (request, reply) => {
       const { id } = request.params;
-      const { format } = request.query;
-      // The source of the pages; a closed period's final rankings would be another one.
-      const pages = liveRankingPages(ladder, id)[Symbol.asyncIterator]();
+      const { format, period } = request.query;
+      const pages = rankingPages(ladder, id, period)[Symbol.asyncIterator]();
       // The first page is read before anything is sent, so an unknown board is a plain 404
       // and the answer can name the state it starts from.
       const first = await pages.next();
@@ -27,7 +26,7 @@ export function registerExportRoute(app: FastifyInstance, ctx: HttpContext): voi
       const page = first.value;
       return reply
         .header('Content-Type', exportMediaTypes[format])
-        .header('Content-Disposition', `attachment; filename="${id}.${format}"`)
+        .header('Content-Disposition', `attachment; filename="${period === undefined ? id : `${id}-${period.replace(/:/g, '')}`}.${format}"`)
         .header('Cache-Control', 'no-store')
         .header('Ladder-Epoch', page.epoch)
         .header('Ladder-Version', String(page.version))

@@ -150,6 +150,7 @@ export const exportQuery = {
   additionalProperties: false,
   properties: {
     format: { enum: ['csv', 'ndjson'], default: 'csv' },
+    period: { type: 'string', pattern: PERIOD_ID_PATTERN },
     key: { type: 'string' },
   },
 } as const;

@@ -8,7 +8,7 @@
  *
  * A live board is read through the read port, one page per read, each read
  * one consistent state of the board. What a write between two reads can do
- * to the file is stated at `liveRankingPages`.
+ * to the file is stated at `rankingPages`.
  */
 import { isCluster, type Config } from '../core/config.js';
 import { LadderError } from '../core/errors.js';
@@ -48,8 +48,9 @@ export interface RankingPage {
 export type RankingPages = AsyncIterable<RankingPage>;
 
 /**
- * The live ranking of a board, `pageSize` entries per read (ranks 1..n, then
- * n+1..2n, ...), until a read returns fewer than that.
+ * The live ranking of a board (or, with `period`, a closed period's final
+ * rankings, which never change), `pageSize` entries per read (ranks 1..n,
+ * then n+1..2n, ...), until a read returns fewer than that.
  *
  * Consistency: when no write lands while the export runs, the pages are the
  * board at one version, exactly. A write between two reads can move an
@@ -64,10 +65,10 @@ export type RankingPages = AsyncIterable<RankingPage>;
  * deleted meanwhile (board_not_found). Complexity: O(log n + pageSize) per
  * read, O(pageSize) memory.
  */
-export async function* liveRankingPages(ladder: Ladder, boardId: string, pageSize = exportPageSize(ladder.config)): AsyncGenerator<RankingPage> {
+export async function* rankingPages(ladder: Ladder, boardId: string, period?: string, pageSize = exportPageSize(ladder.config)): AsyncGenerator<RankingPage> {
   let epoch: string | null = null;
   for (let offset = 0; ; ) {
-    const read = await ladder.read(boardId, [{ kind: 'page', offset, limit: pageSize }]);
+    const read = await ladder.read(boardId, [{ kind: 'page', offset, limit: pageSize }], period);
     if (epoch !== null && read.epoch !== epoch) throw exportInterrupted(boardId, epoch, read.epoch, offset);
     epoch = read.epoch;
     const entries = read.pages[0]?.entries ?? [];

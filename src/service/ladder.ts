@@ -371,9 +371,9 @@ export class Ladder {
     return { epoch: archiveEpoch(final.period), version: 0, total: final.period.total, pages: final.pages, period: archived };
   }
 
-  /** Answers the queries from one state of the board (the feed's read). */
-  async read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead> {
-    return this.#read(this.registry.get(boardId) ?? (await this.requireBoard(boardId)), undefined, queries);
+  /** Answers the queries from one state of the board (the feed's read), or of a closed period's final rankings. */
+  async read(boardId: string, queries: readonly RankQuery[], period?: string): Promise<RankRead> {
+    return this.#read(this.registry.get(boardId) ?? (await this.requireBoard(boardId)), period, queries);
   }
 
   /**

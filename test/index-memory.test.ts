@@ -166,7 +166,7 @@ describe('BoardRanking', () => {
     assert.equal(board.recalls('e-gone'), false);
     assert.equal(board.recalls('e-kept'), true);
     const [again] = board.applyMany([mine]);
-    assert.ok(!(again instanceof LadderError));
+    assert.ok(again !== undefined && !(again instanceof LadderError));
     assert.deepEqual([again.duplicate, again.previous, again.entry.score], [false, null, 5], 'a retry after the erasure is a new submission');
   });
 

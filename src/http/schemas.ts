@@ -1,6 +1,7 @@
 /** JSON schemas of the v1 API. Bodies are validated strictly; query strings are coerced from text. */
 import { BOARD_ID_PATTERN, EVENT_ID_PATTERN, PARTICIPANT_ID_PATTERN } from '../core/ids.js';
 import { MAX_SCORE, MIN_SCORE } from '../core/ordering.js';
+import { MAX_AVATAR_URL, MAX_DISPLAY_NAME } from '../core/profile.js';
 import { MAX_METADATA_KEYS } from '../core/submission.js';
 
 export const MAX_BATCH = 1000;
@@ -18,6 +19,23 @@ export const participantParams = {
   type: 'object',
   required: ['id', 'pid'],
   properties: { id: boardParams.properties.id, pid: { type: 'string', pattern: PARTICIPANT_ID_PATTERN } },
+} as const;
+
+export const profileParams = {
+  type: 'object',
+  required: ['pid'],
+  properties: { pid: participantParams.properties.pid },
+} as const;
+
+/** What core/profile.ts checks beyond types and lengths (control characters, the URL's scheme) it refuses with the same field names. */
+export const profileBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    display_name: { anyOf: [{ type: 'string', minLength: 1, maxLength: MAX_DISPLAY_NAME }, { type: 'null' }] },
+    avatar_url: { anyOf: [{ type: 'string', minLength: 1, maxLength: MAX_AVATAR_URL }, { type: 'null' }] },
+    metadata: { anyOf: [metadata, { type: 'null' }] },
+  },
 } as const;
 
 export const newBoardBody = {

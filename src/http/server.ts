@@ -9,6 +9,7 @@ import { registerDashboardRoute } from './dashboard.js';
 import { registerErrorHandling } from './errors.js';
 import { registerEventsRoute } from './events.js';
 import { registerKeyRoutes } from './keys.js';
+import { registerParticipantRoutes } from './participants.js';
 import { registerRankingRoutes } from './rankings.js';
 import { registerScoreRoutes } from './scores.js';
 import { registerSubscribeRoute } from './subscribe.js';
@@ -65,6 +66,7 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
   registerBoardRoutes(app, ctx);
   registerScoreRoutes(app, ctx);
   registerRankingRoutes(app, ctx);
+  registerParticipantRoutes(app, ctx);
   registerKeyRoutes(app, ctx);
   registerSubscribeRoute(app, ctx);
   registerEventsRoute(app, ctx);

@@ -6,16 +6,18 @@
  * submission batch or query, whose answer is one consistent state of the
  * board (backend/backend.ts).
  */
-import { boardNotFound, invalidField, LadderError, participantNotFound } from '../core/errors.js';
+import { boardNotFound, invalidField, LadderError, participantNotFound, profileNotFound } from '../core/errors.js';
 import { newEpoch } from '../core/epoch.js';
-import { BOARD_ID_RULE, isBoardId } from '../core/ids.js';
+import { assertParticipantId, BOARD_ID_RULE, isBoardId } from '../core/ids.js';
 import { checkMetadata, toSubmission, type SubmissionInput } from '../core/submission.js';
-import type { BoardConfig, Metadata, RankedEntry, Submission } from '../core/types.js';
+import { toProfile, type ProfileInput } from '../core/profile.js';
+import type { BoardConfig, Metadata, Profile, ShownEntry, Submission } from '../core/types.js';
 import type { Backend } from '../backend/backend.js';
 import type { Config } from '../core/config.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
 import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
 import type { Store } from '../store/store.js';
+import { ProfileCache } from './profiles.js';
 import { BoardRegistry } from './registry.js';
 
 export interface SubmitResult {
@@ -43,15 +45,34 @@ export interface BoardSummary extends BoardState {
 
 export interface RankingsPage extends BoardState {
   readonly boardId: string;
-  readonly entries: readonly RankedEntry[];
+  readonly entries: readonly ShownEntry[];
 }
 
 export interface ParticipantStanding extends BoardState {
   readonly boardId: string;
-  readonly entry: RankedEntry;
+  readonly entry: ShownEntry;
   readonly percentile: number;
-  readonly above: readonly RankedEntry[];
-  readonly below: readonly RankedEntry[];
+  readonly above: readonly ShownEntry[];
+  readonly below: readonly ShownEntry[];
+}
+
+/** What an erasure removed from one board. */
+export interface ErasedEntry {
+  readonly boardId: string;
+  /** The rank the entry had. */
+  readonly rank: number;
+  /** The board's state after the removal. */
+  readonly epoch: string;
+  readonly version: number;
+}
+
+/** What DELETE /v1/participants/{pid} did. */
+export interface ParticipantErasure {
+  readonly participantId: string;
+  /** The boards whose live ranking held an entry of theirs, in id order. */
+  readonly boards: readonly ErasedEntry[];
+  /** True when they had a profile. */
+  readonly profile: boolean;
 }
 
 export interface RankingsQuery {
@@ -82,6 +103,8 @@ export class Ladder {
   readonly store: Store;
   readonly bus: ChangeBus;
   readonly registry: BoardRegistry;
+  /** Profiles as answers show them (display names, avatars), kept in memory. */
+  readonly profiles: ProfileCache;
   /** Long-polls per board: each wakes once the board passes its version or leaves its epoch. */
   private readonly versionWaiters = new Map<string, Set<VersionWaiter>>();
   private readonly unsubscribeBus: () => void;
@@ -92,6 +115,7 @@ export class Ladder {
     this.store = parts.store;
     this.bus = parts.bus;
     this.registry = registry;
+    this.profiles = new ProfileCache(parts.store, parts.bus);
     this.unsubscribeBus = this.bus.subscribe((message) => this.onBusMessage(message));
   }
 
@@ -197,7 +221,7 @@ export class Ladder {
     if (query.participants !== undefined) rankQuery = { kind: 'participants', participantIds: query.participants };
     else if (query.around !== undefined) rankQuery = { kind: 'around', participantId: query.around, size: query.limit };
     else rankQuery = { kind: 'page', offset: query.offset, limit: query.limit };
-    const read = await this.backend.read(rules, [rankQuery]);
+    const read = await this.profiles.show(await this.backend.read(rules, [rankQuery]));
     const page = read.pages[0]!;
     if (rankQuery.kind === 'around' && page.focus === null) throw participantNotFound(boardId, rankQuery.participantId);
     return { boardId, ...stateOf(read), entries: page.entries };
@@ -206,7 +230,7 @@ export class Ladder {
   /** A participant's standing with up to `neighbors` entries above and below (core/windows.ts neighborSpan). */
   async participant(boardId: string, participantId: string, neighbors: number): Promise<ParticipantStanding> {
     const rules = this.registry.get(boardId) ?? (await this.requireBoard(boardId));
-    const read = await this.backend.read(rules, [{ kind: 'neighbors', participantId, radius: neighbors }]);
+    const read = await this.profiles.show(await this.backend.read(rules, [{ kind: 'neighbors', participantId, radius: neighbors }]));
     const { entries, focus } = read.pages[0]!;
     if (focus === null) throw participantNotFound(boardId, participantId);
     const at = focus.rank - (entries[0]?.rank ?? focus.rank);
@@ -216,9 +240,57 @@ export class Ladder {
     return { boardId, ...stateOf(read), entry: focus, percentile, above: entries.slice(0, at), below: entries.slice(at + 1) };
   }
 
-  /** Answers the queries from one state of the board (the feed's read). */
-  async read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead> {
-    return this.backend.read(this.registry.get(boardId) ?? (await this.requireBoard(boardId)), queries);
+  /** Answers the queries from one state of the board, with what profiles show (the feed's read). */
+  async read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead<ShownEntry>> {
+    return this.profiles.show(await this.backend.read(this.registry.get(boardId) ?? (await this.requireBoard(boardId)), queries));
+  }
+
+  /**
+   * Sets the participant's profile, replacing the one they had (absent
+   * fields are cleared), shared by every board; answers it. Every process
+   * forgets what it cached, and live views showing them are read again.
+   */
+  async putProfile(participantId: string, input: ProfileInput): Promise<Profile> {
+    const profile = toProfile(participantId, input, Date.now());
+    await this.store.putProfile(profile);
+    this.bus.publish({ kind: 'profile_changed', participantId });
+    return profile;
+  }
+
+  /** The participant's profile, from the store (never a cached copy). Throws participant_not_found. */
+  async getProfile(participantId: string): Promise<Profile> {
+    assertParticipantId(participantId);
+    const [profile] = await this.store.getProfiles([participantId]);
+    if (profile === undefined) throw profileNotFound(participantId);
+    return profile;
+  }
+
+  /**
+   * Erases the participant (the right to be forgotten): their entry leaves
+   * every board, live and durable (Backend.erase: the ranks below close up,
+   * viewers get the change), then their profile goes. Board by board, in id
+   * order, each loaded if it is not; a board deleted meanwhile is skipped.
+   * Idempotent: after a failure (it rejects, e.g. storage_failed), a retry
+   * finishes the work. Complexity: one erasure per board.
+   */
+  async eraseParticipant(participantId: string): Promise<ParticipantErasure> {
+    assertParticipantId(participantId);
+    const boards: ErasedEntry[] = [];
+    for (const boardId of [...this.registry.ids()]) {
+      const rules = this.registry.get(boardId);
+      if (rules === undefined) continue;
+      let erased;
+      try {
+        erased = await this.backend.erase(rules, participantId);
+      } catch (err) {
+        if (err instanceof LadderError && err.code === 'board_not_found') continue;
+        throw err;
+      }
+      if (erased.removed !== null) boards.push({ boardId, rank: erased.removed.rank, epoch: erased.epoch, version: erased.version });
+    }
+    const profile = await this.store.deleteProfile(participantId);
+    this.bus.publish({ kind: 'profile_changed', participantId });
+    return { participantId, boards, profile };
   }
 
   /**
@@ -299,6 +371,7 @@ export class Ladder {
   async close(): Promise<void> {
     this.unsubscribeBus();
     this.registry.close();
+    this.profiles.close();
     this.endLongPolls();
     await this.backend.close();
     await this.store.close();

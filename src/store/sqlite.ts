@@ -21,7 +21,7 @@ import { LadderError } from '../core/errors.js';
 import type { BoardConfig, Entry, Metadata, Profile } from '../core/types.js';
 import { PendingEvents } from './pending-events.js';
 import { checkEvent } from './score-events.js';
-import { CHECKPOINT_DIR_NAME, CheckpointError, erasedCheckpointFileName, joinIds, joinMetadata, readCheckpointFile, withoutParticipant } from './sqlite-checkpoint.js';
+import { CHECKPOINT_DIR_NAME, CheckpointError, erasedCheckpointFileName, joinIds, joinMetadata, mayHoldParticipant, readCheckpointFile, withoutParticipant } from './sqlite-checkpoint.js';
 import { GroupCommit, type CommitStats } from './sqlite-group-commit.js';
 import { lockDataDir, type DataDirLock } from './sqlite-lock.js';
 import {
@@ -412,13 +412,14 @@ export class SqliteStore implements Store {
    * records and deletes their log rows: a crash before it leaves the old
    * files recorded and the rewritten ones to the next start's sweep. A
    * checkpoint that cannot be read is dropped (a load would skip it), with
-   * a warning. Complexity: O(n) per checkpoint that holds them, on the main
-   * thread as for a load, plus a scan of the board's log.
+   * a warning. Complexity: a byte search of each checkpoint file, O(n) to
+   * rewrite one that holds them, on the main thread as for a load; plus a
+   * scan of the board's log.
    */
   async eraseParticipant(boardId: string, participantId: string, erasure: Erasure): Promise<boolean> {
     const checkpoints: ErasedCheckpoint[] = [];
     for (const checkpoint of this.reader().selectCheckpoints.all(boardId)) {
-      if (checkpoint.seq > erasure.seq) continue;
+      if (checkpoint.seq > erasure.seq || !mayHoldParticipant(this.checkpointDir, checkpoint.file, participantId)) continue;
       let columns: RankedColumns;
       try {
         columns = readCheckpointFile(this.checkpointDir, checkpoint.file, { boardId, seq: checkpoint.seq, total: checkpoint.total, bytes: checkpoint.bytes, crc32: checkpoint.crc32 });

@@ -10,7 +10,10 @@
  * profile that changes or is erased is announced (`profile_changed`, which
  * the Redis bus carries to every process) and each process forgets it, so
  * its next read asks the store. A read that was already asking the store
- * when the announcement came does not put what it got in the cache.
+ * when the announcement came does not put what it got in the cache. Redis
+ * pub/sub delivers at most once, so a copy is also trusted only for
+ * PROFILE_CACHE_MS: that bounds how long a process that missed an
+ * announcement (its connection was down) shows an old name.
  *
  * Eviction is least recently used: a Map keeps insertion order, and a hit
  * moves the entry to the end.
@@ -23,11 +26,20 @@ import type { Store } from '../store/store.js';
 /** Participants whose profile (or lack of one) each process keeps in memory. */
 export const PROFILE_CACHE_SIZE = 100_000;
 
+/** How long a cached profile is trusted without an announcement. */
+export const PROFILE_CACHE_MS = 60_000;
+
+interface Cached {
+  readonly profile: Profile | null;
+  /** performance.now() after which it is asked for again. */
+  readonly until: number;
+}
+
 export class ProfileCache {
   readonly #store: Store;
   readonly #capacity: number;
   /** Participant id → profile, or null for one without. */
-  readonly #cached = new Map<string, Profile | null>();
+  readonly #cached = new Map<string, Cached>();
   /** Store queries under way. */
   #asking = 0;
   /** Bumped on every announcement. */
@@ -57,15 +69,18 @@ export class ProfileCache {
   async profiles(participantIds: Iterable<string>): Promise<Map<string, Profile | null>> {
     const found = new Map<string, Profile | null>();
     const missing: string[] = [];
+    const now = performance.now();
     for (const id of participantIds) {
       if (found.has(id)) continue;
       const cached = this.#cached.get(id);
-      if (cached === undefined) missing.push(id);
-      else {
-        this.#cached.delete(id);
-        this.#cached.set(id, cached);
+      if (cached !== undefined) this.#cached.delete(id);
+      if (cached === undefined || cached.until < now) {
+        missing.push(id);
+        found.set(id, null);
+        continue;
       }
-      found.set(id, cached ?? null);
+      this.#cached.set(id, cached);
+      found.set(id, cached.profile);
     }
     if (missing.length === 0) return found;
     const since = this.#changes;
@@ -124,7 +139,7 @@ export class ProfileCache {
 
   #remember(participantId: string, profile: Profile | null): void {
     this.#cached.delete(participantId);
-    this.#cached.set(participantId, profile);
+    this.#cached.set(participantId, { profile, until: performance.now() + PROFILE_CACHE_MS });
     if (this.#cached.size > this.#capacity) this.#cached.delete(this.#cached.keys().next().value as string);
   }
 }

@@ -230,6 +230,33 @@ describe('diffWindows', () => {
   });
 });
 
+describe('diffWindows and profiles', () => {
+  const window = (entries: WindowEntry[]): ViewWindow => ({ firstRank: 1, entries });
+  const a: WindowEntry = { participantId: 'a', score: 9, achievedAt: 1 };
+  const b: WindowEntry = { participantId: 'b', score: 5, achievedAt: 1 };
+
+  it('sends a rename as the entry removed and upserted, and nothing for an unchanged window', () => {
+    const renamed = { ...b, displayName: 'Bee', avatarUrl: 'https://cdn.example.com/b.png' };
+    assert.deepEqual(diffWindows(window([a, b]), window([a, renamed])), {
+      removes: ['b'],
+      upserts: [{ rank: 2, participant_id: 'b', score: 5, achieved_at: 1, display_name: 'Bee', avatar_url: 'https://cdn.example.com/b.png' }],
+    });
+    assert.equal(diffWindows(window([a, renamed]), window([a, { ...renamed }])), null);
+    const cleared = diffWindows(window([a, renamed]), window([a, b]));
+    assert.deepEqual(cleared?.upserts, [{ rank: 2, participant_id: 'b', score: 5, achieved_at: 1 }], 'a name taken away is sent too, without the field');
+    const state = applyDelta(stateFromSnapshot({ epoch: 'e', version: 4, total: 2, first_rank: 1, entries: [toWireEntry(a, 1), toWireEntry(renamed, 2)] }), {
+      epoch: 'e',
+      from_version: 4,
+      to_version: 4,
+      total: 2,
+      first_rank: 1,
+      ...cleared!,
+    });
+    assert.ok(state.ok);
+    assert.deepEqual(state.state.entries, [toWireEntry(a, 1), toWireEntry(b, 2)]);
+  });
+});
+
 describe('DeltaHistory', () => {
   const delta = (from: number, to: number, bytes = 10): Delta => ({ fromVersion: from, toVersion: to, body: 'x'.repeat(bytes), bytes });
 
@@ -245,6 +272,24 @@ describe('DeltaHistory', () => {
     assert.equal(history.since(10, 9), null);
     history.clear();
     assert.equal(history.since(3, 9), null, 'a cleared history (a new epoch) resumes nothing');
+  });
+
+  it('resumes through renames, deltas from a version to itself: every one from the asked version on', () => {
+    const history = new DeltaHistory(10, 1_000);
+    for (const [from, to] of [
+      [0, 3],
+      [3, 3],
+      [3, 3],
+      [3, 5],
+      [5, 5],
+    ] as const) {
+      history.push(delta(from, to));
+    }
+    const chain = (since: number) => history.since(since, 5)?.map((d) => `${d.fromVersion}>${d.toVersion}`);
+    assert.deepEqual(chain(0), ['0>3', '3>3', '3>3', '3>5', '5>5']);
+    assert.deepEqual(chain(3), ['3>3', '3>3', '3>5', '5>5'], 'both renames at 3, whichever the client had');
+    assert.deepEqual(chain(5), ['5>5'], 'at the current version: the rename since');
+    assert.equal(history.since(4, 5), null);
   });
 
   it('evicts the oldest beyond the count and the byte bounds', () => {

@@ -124,6 +124,52 @@ describe('BoardRanking', () => {
     assert.equal(board.get('u58xi3o')?.score, 0);
   });
 
+  it('removes participants whose ids hash alike, one at a time, and finds the others', () => {
+    const board = newBoard('best');
+    const colliding = ['u58xi3o', 'uzen8te', 'u4hqi3o', 'uy3g8te'];
+    for (const [i, pid] of colliding.entries()) put(board, pid, i);
+    for (const gone of ['uzen8te', 'u58xi3o']) {
+      assert.equal(board.remove(gone).removed?.participantId, gone);
+      assert.equal(board.get(gone), null);
+    }
+    assert.deepEqual(board.range(0, 4).map((e) => e.participantId), ['uy3g8te', 'u4hqi3o']);
+    assert.equal(board.get('uy3g8te')?.score, 3);
+    put(board, 'uzen8te', 9);
+    assert.equal(board.rankOf('uzen8te'), 1);
+  });
+
+  it('keeps a board whole through removals, admissions and table growth', () => {
+    const board = newBoard('increment');
+    const expected = new Map<string, Entry>();
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 3 * BLOCK_CAPACITY; i++) {
+        const pid = `r${round}-${i}`;
+        const entry = put(board, pid, (i * 7919) % 1000, T0 + i);
+        expected.set(pid, { participantId: pid, score: entry.score, achievedAt: entry.achievedAt, updatedAt: entry.updatedAt, metadata: null });
+      }
+      for (const pid of [...expected.keys()]) {
+        if (pid.length % 2 === round % 2) {
+          board.remove(pid);
+          expected.delete(pid);
+        }
+      }
+      assertConsistent(board, [...expected.values()]);
+    }
+  });
+
+  it('forgets the event ids of a removed participant, and only theirs', () => {
+    const board = newBoard('increment');
+    const mine = toSubmission({ participantId: 'gone', score: 5, eventId: 'e-gone' }, T0);
+    const theirs = toSubmission({ participantId: 'kept', score: 5, eventId: 'e-kept' }, T0);
+    board.applyMany([mine, theirs]);
+    board.remove('gone');
+    assert.equal(board.recalls('e-gone'), false);
+    assert.equal(board.recalls('e-kept'), true);
+    const [again] = board.applyMany([mine]);
+    assert.ok(again !== undefined && !(again instanceof LadderError));
+    assert.deepEqual([again.duplicate, again.previous, again.entry.score], [false, null, 5], 'a retry after the erasure is a new submission');
+  });
+
   it('stays exact when the middle of a large board moves away and back (splits and merges)', () => {
     const board = newBoard('latest', 'asc');
     const n = 6_000;

@@ -3,7 +3,8 @@
  * (a flipped byte, a truncation, a missing file) falls back to the one before
  * it plus the log, with a warning; a process killed while it checkpoints
  * leaves a store that opens with everything committed; retention deletes old
- * audit events but never those a kept checkpoint needs.
+ * audit events but never those a kept checkpoint needs; an erasure rewrites
+ * every checkpoint that holds the participant, so no fallback brings them back.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -152,6 +153,82 @@ describe('an unusable checkpoint', () => {
     try {
       await assert.rejects(store.loadBoard(rules.id), /board 'board' has no readable checkpoint/);
       assert.equal(warnings.length, 2);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('an erasure', () => {
+  const rules: BoardRules = { id: 'board', sortOrder: 'desc', operator: 'best' };
+  const gone = 'p79';
+
+  /** Two checkpoints that hold `gone` and log events after each, then the erasure of `gone`; returns what the board holds then. */
+  async function erased(dataDir: string, warnings: string[], damage: ((file: string) => void) | null = null): Promise<{ expected: Entry[]; before: string[] }> {
+    let store = await openStore(dataDir, warnings);
+    await store.createBoard({ ...BOARD_DEFAULTS, ...rules, name: 'board', metadata: null, createdAt: 1 }, newEpoch());
+    let board = await BoardDriver.load(store, rules);
+    for (let round = 0; round < 3; round++) {
+      await board.submit(submissions(round, 300, 80)).committed;
+      if (round < 2) assert.notEqual(await board.checkpoint(), null);
+    }
+    assert.notEqual(board.ranking.get(gone), null);
+    await store.close();
+    const before = checkpointRecords(dataDir, rules.id).map((record) => record.file);
+    for (const file of before) assert.ok(readFileSync(join(dataDir, CHECKPOINT_DIR_NAME, file)).includes(gone));
+    if (damage !== null) damage(join(dataDir, CHECKPOINT_DIR_NAME, before[0]!));
+    store = await openStore(dataDir, warnings);
+    board = await BoardDriver.load(store, rules);
+    const { version } = board.ranking.remove(gone);
+    assert.equal(await store.eraseParticipant(rules.id, gone, { seq: board.seq, version }), true);
+    const expected = entriesOfRanking(board.ranking);
+    await store.close();
+    return { expected, before };
+  }
+
+  it('rewrites every checkpoint that held the participant, deletes the old files, and either checkpoint loads without them', async () => {
+    const dataDir = tempDir('erase-both');
+    const warnings: string[] = [];
+    const { expected, before } = await erased(dataDir, warnings);
+    const after = checkpointRecords(dataDir, rules.id);
+    assert.equal(after.length, 2);
+    const files = readdirSync(join(dataDir, CHECKPOINT_DIR_NAME));
+    assert.deepEqual(files.sort(), after.map((record) => record.file).sort(), 'only the rewritten files are left');
+    for (const file of before) assert.ok(!files.includes(file));
+    for (const file of files) assert.ok(!readFileSync(join(dataDir, CHECKPOINT_DIR_NAME, file)).includes(gone), `${file} does not hold them`);
+    let store = await openStore(dataDir, warnings);
+    try {
+      assert.deepEqual(loadedEntries(store, rules), expected);
+    } finally {
+      await store.close();
+    }
+    // The fallback holds no trace of them either: the older checkpoint plus the log after it.
+    unlinkSync(join(dataDir, CHECKPOINT_DIR_NAME, after[0]!.file));
+    store = await openStore(dataDir, warnings);
+    try {
+      assert.deepEqual(loadedEntries(store, rules), expected);
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('drops a checkpoint it cannot read, with a warning, and the board loads from the other', async () => {
+    const dataDir = tempDir('erase-damaged');
+    const warnings: string[] = [];
+    // Damaged where it does not hide their id (a file that no longer holds it is left as it is).
+    const { expected } = await erased(dataDir, warnings, (file) => {
+      const bytes = readFileSync(file);
+      bytes[70]! ^= 0x10;
+      writeFileSync(file, bytes);
+    });
+    assert.equal(warnings.length, 2, warnings.join('\n'));
+    assert.match(warnings[1]!, /an erasure drops it/);
+    assert.equal(checkpointRecords(dataDir, rules.id).length, 1);
+    const store = await openStore(dataDir, warnings);
+    try {
+      assert.deepEqual(loadedEntries(store, rules), expected);
+      assert.equal(warnings.length, 2, 'no unusable checkpoint is left to warn of');
     } finally {
       await store.close();
     }

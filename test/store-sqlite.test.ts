@@ -111,12 +111,7 @@ describe('SqliteStore', () => {
       }
     };
 
-    const all = [
-      { version: 1, name: '001_initial' },
-      { version: 2, name: '002_epochs' },
-      { version: 3, name: '003_log' },
-      { version: 4, name: '004_lifecycle' },
-    ];
+    const all = loadMigrations('sqlite').map(({ version, name }) => ({ version, name }));
 
     it('applies each migration once and nothing on a restart', async () => {
       const fixture = await sqliteFixture();

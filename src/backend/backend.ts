@@ -11,7 +11,7 @@
  */
 import { LadderError } from '../core/errors.js';
 import { checkSubmission } from '../core/submission.js';
-import type { BoardConfig, BoardRules, Submission } from '../core/types.js';
+import type { BoardConfig, BoardRules, RankedEntry, Submission } from '../core/types.js';
 import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
 
 export interface SubmitBatch {
@@ -54,6 +54,15 @@ export function periodClosed(boardId: string, field = 'timestamp'): LadderError 
   return new LadderError('period_closed', `${field} lies in a period of leaderboard '${boardId}' that has closed`, { leaderboard_id: boardId, field });
 }
 
+/** What erasing a participant from one board did (Backend.erase). */
+export interface BoardErasure {
+  /** The board's epoch and version after it. */
+  readonly epoch: string;
+  readonly version: number;
+  /** Their entry, with the rank it had; null when they had none on the live ranking (then its version did not move). */
+  readonly removed: RankedEntry | null;
+}
+
 export interface Backend {
   /**
    * The write port. Atomically per board: validates each submission (the
@@ -80,6 +89,18 @@ export interface Backend {
 
   /** The read port: answers the queries from one state of the board. */
   read(rules: BoardRules, queries: readonly RankQuery[]): Promise<RankRead>;
+
+  /**
+   * Erases the participant from the board (the right to be forgotten): their
+   * entry leaves the live ranking, the entries below move up, the version
+   * goes up by one and the feed hears of it, as of any change; and it
+   * leaves the durable store (Store.eraseParticipant: their logged events
+   * and checkpoint entries), so that no restart, reload or rebuild brings it
+   * back. Loads the board when it is not. Idempotent: a repeat removes
+   * nothing more, and retries what a failure left undone (a failure rejects,
+   * e.g. storage_failed; retry it).
+   */
+  erase(rules: BoardRules, participantId: string): Promise<BoardErasure>;
 
   /** Where the board stands, or null when it does not exist. Never loads its entries. */
   standing(boardId: string): Promise<BoardStanding | null>;

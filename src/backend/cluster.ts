@@ -25,9 +25,9 @@ import type { BoardConfig, BoardRules, Submission } from '../core/types.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
 import type { RankQuery, RankRead } from '../index/index.js';
 import { BoardRanking } from '../index/memory.js';
-import { PeriodMismatch, type AppliedBatch, type RedisIndex } from '../index/redis.js';
+import { PeriodMismatch, type AppliedBatch, type Removal, type RedisIndex } from '../index/redis.js';
 import { loadedEntries, type Store } from '../store/store.js';
-import { checkedSubmissions, PeriodPassed, periodClosed, type Backend, type BoardStanding, type PeriodCloseRequest, type SubmitBatch } from './backend.js';
+import { checkedSubmissions, PeriodPassed, periodClosed, type Backend, type BoardErasure, type BoardStanding, type PeriodCloseRequest, type SubmitBatch } from './backend.js';
 import type { Persister } from './persister.js';
 
 export interface ClusterOptions {
@@ -155,6 +155,48 @@ export class ClusterBackend implements Backend {
 
   read(rules: BoardRules, queries: readonly RankQuery[]): Promise<RankRead> {
     return this.#onBoard(rules, () => this.#index.read(rules.id, queries));
+  }
+
+  /**
+   * Backend.erase, holding the board's lock (no load or rebuild meanwhile)
+   * with the board frozen: its stream is drained into PostgreSQL first, as
+   * a rebuild does, so that no event of the participant still on its way
+   * there can bring them back after the erasure. Then their entry leaves
+   * Redis (version + 1) and PostgreSQL, the stream (all of it persisted) is
+   * trimmed, and the board is thawed; writes wait meanwhile (up to 2 s, then
+   * board_rebuilding). When PostgreSQL fails after Redis removed the entry,
+   * viewers still hear of the removal and the call rejects: a retry erases
+   * what PostgreSQL kept.
+   */
+  async erase(rules: BoardRules, participantId: string): Promise<BoardErasure> {
+    return this.#onBoard(rules, () =>
+      this.#locked(rules.id, async () => {
+        if (!(await this.#index.exists(rules.id))) throw boardNotFound(rules.id);
+        await this.#index.freeze(rules.id, Date.now() + LOAD_LOCK_MS);
+        let removal: Removal;
+        let failure: unknown = null;
+        try {
+          await this.#persister.drainBoard(rules.id);
+          const left = await this.#persister.backlog(rules.id);
+          if (left > 0) {
+            throw new LadderError('storage_failed', `${left} events of leaderboard '${rules.id}' could not be moved to PostgreSQL, so participant '${participantId}' was not erased there; retry`);
+          }
+          removal = await this.#index.erase(rules.id, participantId);
+          try {
+            await this.#store.eraseParticipant(rules.id, participantId, { seq: removal.seq, version: removal.version });
+            // Everything in the stream is in PostgreSQL now, and no write lands while frozen.
+            await this.#redis.xtrim(this.#index.keys(rules.id).log, 'MAXLEN', 0);
+          } catch (err) {
+            failure = err;
+          }
+        } finally {
+          await this.#index.thaw(rules.id);
+        }
+        if (removal.removed !== null) this.#bus.publish({ kind: 'changes', boardId: rules.id, epoch: removal.epoch, version: removal.version });
+        if (failure !== null) throw failure;
+        return { epoch: removal.epoch, version: removal.version, removed: removal.removed };
+      }),
+    );
   }
 
   async standing(boardId: string): Promise<BoardStanding | null> {

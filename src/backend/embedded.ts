@@ -39,7 +39,7 @@ import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
 import { BoardRanking } from '../index/memory.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import type { ScoreEvent } from '../store/store.js';
-import { checkedSubmissions, PeriodPassed, periodClosed, type Backend, type BoardStanding, type PeriodCloseRequest, type SubmitBatch } from './backend.js';
+import { checkedSubmissions, PeriodPassed, periodClosed, type Backend, type BoardErasure, type BoardStanding, type PeriodCloseRequest, type SubmitBatch } from './backend.js';
 
 /** A clean stop checkpoints the boards with at least this many events (or LADDER_CHECKPOINT_EVENTS, if fewer) since their last checkpoint. */
 const CLOSE_CHECKPOINT_EVENTS = 10_000;
@@ -195,6 +195,56 @@ export class EmbeddedBackend implements Backend {
     const board = this.#live.get(rules.id) ?? (await this.#load(rules));
     board.lastUsed = Date.now();
     return board.ranking.read(queries);
+  }
+
+  /**
+   * Backend.erase. The board's checkpoints are rewritten without the
+   * participant (Store.eraseParticipant), so the erasure holds the
+   * checkpoint slot: a checkpoint captured before the removal and recorded
+   * after it would bring them back. The removal covers the events handed to
+   * the store so far (board.seq); it waits for their commit, then for the
+   * store's, and only then is the feed told. A failure reloads the board
+   * from what is durable, with a new epoch, as a failed commit does.
+   */
+  async erase(rules: BoardRules, participantId: string): Promise<BoardErasure> {
+    let board: LiveBoard;
+    for (;;) {
+      if (this.#checkpoint !== null) {
+        await this.#checkpoint.done;
+        continue;
+      }
+      board = this.#live.get(rules.id) ?? (await this.#load(rules));
+      if (this.#checkpoint === null && this.#live.get(rules.id) === board) break;
+    }
+    board.lastUsed = Date.now();
+    const { removed, version } = board.ranking.remove(participantId);
+    const epoch = board.ranking.epoch;
+    const erasure = { seq: board.seq, version };
+    const covered = board.lastCommit;
+    board.pending += 1;
+    const job: CheckpointJob = {
+      boardId: rules.id,
+      cancelled: false,
+      done: (async () => {
+        await covered;
+        await this.#store.eraseParticipant(rules.id, participantId, erasure);
+      })(),
+    };
+    this.#checkpoint = job;
+    try {
+      await job.done;
+    } catch (err) {
+      const cause = err instanceof Error ? err : new Error(String(err));
+      this.#commitFailed(board, cause);
+      throw new LadderError('storage_failed', `the durable store failed to erase participant '${participantId}' from leaderboard '${rules.id}'; nothing was erased there, retry`, {
+        cause: cause.message,
+      });
+    } finally {
+      board.pending -= 1;
+      if (this.#checkpoint === job) this.#checkpoint = null;
+    }
+    if (removed !== null) this.#bus.publish({ kind: 'changes', boardId: rules.id, epoch, version });
+    return { epoch, version, removed };
   }
 
   async standing(boardId: string): Promise<BoardStanding | null> {

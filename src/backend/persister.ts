@@ -119,6 +119,15 @@ export class Persister {
     await this.#draining.get(boardId);
   }
 
+  /**
+   * Entries of the board's stream that PostgreSQL does not hold yet: unread
+   * ones and those read but not acknowledged. After drainBoard on a board
+   * no one writes to, 0 unless the drain failed.
+   */
+  async backlog(boardId: string): Promise<number> {
+    return (await this.#boardLag(boardId)).events;
+  }
+
   /** Resolves once every board touched so far is drained (tests, shutdown). */
   async flush(): Promise<void> {
     while (this.#draining.size > 0) await Promise.all(this.#draining.values());

@@ -4,7 +4,7 @@
  * WebSocket to Server-Sent Events to long-polling.
  */
 import { defaultBackoff, type BackoffOptions } from './backoff.js';
-import { boardPath, endpoint, requestJson, type HttpContext } from './http.js';
+import { boardPath, endpoint, participantPath, requestJson, type HttpContext } from './http.js';
 import { PollFeed } from './poll.js';
 import type { Transport, View } from './protocol.js';
 import { SseFeed } from './sse.js';
@@ -17,7 +17,10 @@ import type {
   BoardList,
   CreateBoardInput,
   ListBoardsQuery,
+  ParticipantErasure,
   ParticipantStanding,
+  Profile,
+  ProfileInput,
   Rankings,
   RankingsQuery,
   ScoreResult,
@@ -137,6 +140,21 @@ export class LadderClient {
   /** The participant's rank, score and percentile, with `neighbors` entries above and below. Throws `participant_not_found` (404). */
   getParticipant(boardId: string, participantId: string, options: { neighbors?: number; period?: string } = {}): Promise<ParticipantStanding> {
     return requestJson(this.http, boardPath(boardId, `/participants/${encodeURIComponent(participantId)}`), { query: { neighbors: options.neighbors, period: options.period } });
+  }
+
+  /** Sets the participant's profile, shared by every board; a field left out is cleared. Needs a write key. */
+  putProfile(participantId: string, profile: ProfileInput): Promise<Profile> {
+    return requestJson(this.http, participantPath(participantId), { method: 'PUT', body: profile });
+  }
+
+  /** The participant's profile. Throws `participant_not_found` (404) when they have none. */
+  getProfile(participantId: string): Promise<Profile> {
+    return requestJson(this.http, participantPath(participantId));
+  }
+
+  /** Erases the participant from every board, with their profile and logged events (the right to be forgotten). Needs an admin key. */
+  eraseParticipant(participantId: string): Promise<ParticipantErasure> {
+    return requestJson(this.http, participantPath(participantId), { method: 'DELETE' });
   }
 
   /**

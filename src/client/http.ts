@@ -23,6 +23,10 @@ export function boardPath(boardId: string, rest = ''): string {
   return `v1/leaderboards/${encodeURIComponent(boardId)}${rest}`;
 }
 
+export function participantPath(participantId: string): string {
+  return `v1/participants/${encodeURIComponent(participantId)}`;
+}
+
 export interface SendOptions {
   readonly method?: string;
   readonly query?: Query;

@@ -21,6 +21,8 @@ const minPollIntervalMs = 1000;
 export class PollFeed extends LoopFeed {
   /** The ETag the server sent with the last state handed on, and where that state stands. */
   private lastTag: (ResumePoint & { readonly etag: string }) | null = null;
+  /** The last answer came with another tag than the state before it at the same version. */
+  private retagged = false;
 
   constructor(
     private readonly http: HttpContext,
@@ -52,8 +54,9 @@ export class PollFeed extends LoopFeed {
       }
       failures = 0;
       if (signal.aborted) return;
-      // The same version in another epoch is another state, which replaces the local copy too.
-      if (snapshot !== null && (since === null || snapshot.version !== since.version || snapshot.epoch !== since.epoch)) {
+      // The same version in another epoch is another state, which replaces the local copy too; so does
+      // an answer whose tag changed at the same version (what profiles show, e.g. a rename).
+      if (snapshot !== null && (since === null || snapshot.version !== since.version || snapshot.epoch !== since.epoch || this.retagged)) {
         this.listener.message(snapshot);
       } else {
         await sleep(minPollIntervalMs - (Date.now() - startedAt), signal);
@@ -66,6 +69,7 @@ export class PollFeed extends LoopFeed {
    * or another epoch: the server then answers at once); null when it did not in time.
    */
   private async poll(since: ResumePoint | null, signal: AbortSignal): Promise<SnapshotMessage | null> {
+    this.retagged = false;
     const query: Query = { ...viewQuery(this.view) };
     const headers: Record<string, string> = {};
     if (since !== null) {
@@ -90,6 +94,8 @@ export class PollFeed extends LoopFeed {
     }
     const snapshot = snapshotOf((await response.json()) as Rankings);
     const etag = response.headers.get('etag');
+    const last = this.lastTag;
+    this.retagged = last !== null && etag !== null && etag !== last.etag && last.version === snapshot.version && last.epoch === snapshot.epoch;
     this.lastTag = etag === null ? null : { etag, version: snapshot.version, epoch: snapshot.epoch };
     return snapshot;
   }
@@ -106,7 +112,14 @@ function viewQuery(view: View): Query {
  * is the same window as a live around view of radius k (README "Windows").
  */
 export function snapshotOf(rankings: Rankings): SnapshotMessage {
-  const entries: ViewEntry[] = rankings.entries.map(({ rank, participant_id, score, achieved_at }) => ({ rank, participant_id, score, achieved_at }));
+  const entries: ViewEntry[] = rankings.entries.map(({ rank, participant_id, score, achieved_at, display_name, avatar_url }) => ({
+    rank,
+    participant_id,
+    score,
+    achieved_at,
+    ...(display_name === undefined ? {} : { display_name }),
+    ...(avatar_url === undefined ? {} : { avatar_url }),
+  }));
   const first_rank = entries[0]?.rank ?? 0;
   return { type: 'snapshot', sub: 'poll', epoch: rankings.epoch, version: rankings.version, total: rankings.total, first_rank, entries };
 }

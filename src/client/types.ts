@@ -142,6 +142,9 @@ export interface RankedEntry {
   readonly participant_id: string;
   readonly score: number;
   readonly achieved_at: number;
+  /** The participant's display name and avatar URL, when their profile sets them. */
+  readonly display_name?: string;
+  readonly avatar_url?: string;
   /** The entry's metadata; absent when it has none. */
   readonly metadata?: Metadata;
 }
@@ -182,6 +185,9 @@ export interface ParticipantStanding {
   readonly rank: number;
   readonly score: number;
   readonly achieved_at: number;
+  /** As in RankedEntry. */
+  readonly display_name?: string;
+  readonly avatar_url?: string;
   /** Share of the other entries that rank below this participant, 0..100. */
   readonly percentile: number;
   /** The board's epoch: a version means something only within it (README "Versions and epochs"). */
@@ -192,4 +198,30 @@ export interface ParticipantStanding {
   readonly neighbors: { readonly above: readonly RankedEntry[]; readonly below: readonly RankedEntry[] };
   /** As in RankedEntry. */
   readonly metadata?: Metadata;
+}
+
+/** `PUT /v1/participants/{pid}`: the whole profile; a field left out is cleared. */
+export interface ProfileInput {
+  /** 1 to 100 characters, shown instead of the participant id. */
+  readonly display_name?: string | null;
+  /** An http(s) URL of at most 2048 characters. */
+  readonly avatar_url?: string | null;
+  readonly metadata?: Metadata | null;
+}
+
+/** A participant's profile, shared by every board. */
+export interface Profile {
+  readonly participant_id: string;
+  readonly display_name: string | null;
+  readonly avatar_url: string | null;
+  readonly metadata: Metadata | null;
+  readonly updated_at: number;
+}
+
+/** `DELETE /v1/participants/{pid}`: the boards the participant's entry left, and whether a profile went too. */
+export interface ParticipantErasure {
+  readonly participant_id: string;
+  /** The rank each entry had, and the board's state after its removal. */
+  readonly leaderboards: readonly { readonly leaderboard_id: string; readonly rank: number; readonly epoch: string; readonly version: number }[];
+  readonly profile_deleted: boolean;
 }

@@ -40,7 +40,8 @@ export function stateFromSnapshot(snapshot: Omit<SnapshotMessage, 'type' | 'sub'
 /**
  * Applies a delta: drops the removed participants, inserts the upserts in
  * ascending rank at position `rank − first_rank`, then renumbers from
- * first_rank. An upserted participant still in the list is dropped first too,
+ * first_rank. A delta whose to_version is its from_version (a rename) applies
+ * like any other. An upserted participant still in the list is dropped first too,
  * so a participant can never appear twice. A delta of another epoch than the
  * local copy's is a gap, even when its from_version matches: the version was
  * issued again. Complexity: O(view size × upserts).
@@ -62,8 +63,12 @@ export function applyDelta(state: ViewState | null, delta: Omit<DeltaMessage, 't
   };
 }
 
+/** The entry's fields of the protocol, the profile's ones only when set (so that entries compare equal with and without them). */
 function copyEntry(entry: ViewEntry): ViewEntry {
-  return { rank: entry.rank, participant_id: entry.participant_id, score: entry.score, achieved_at: entry.achieved_at };
+  const copy: { -readonly [K in keyof ViewEntry]: ViewEntry[K] } = { rank: entry.rank, participant_id: entry.participant_id, score: entry.score, achieved_at: entry.achieved_at };
+  if (entry.display_name !== undefined) copy.display_name = entry.display_name;
+  if (entry.avatar_url !== undefined) copy.avatar_url = entry.avatar_url;
+  return copy;
 }
 
 function numbered(entries: ViewEntry[], firstRank: number): ViewEntry[] {

@@ -16,7 +16,7 @@ export const ErrorCodes = {
   forbidden: { status: 403, doc: 'The API key lacks the scope this request needs.' },
   route_not_found: { status: 404, doc: 'No such endpoint.' },
   board_not_found: { status: 404, doc: 'No board has this id.' },
-  participant_not_found: { status: 404, doc: 'The participant has no entry on this board.' },
+  participant_not_found: { status: 404, doc: 'The participant has no entry on this board (or, for GET /v1/participants/{pid}, no profile).' },
   key_not_found: { status: 404, doc: 'No API key has this id.' },
   unknown_subscription: { status: 404, doc: 'Real time: the connection has no subscription with this `sub`.' },
   period_not_found: { status: 404, doc: 'The board has no closed period with this id (GET .../periods lists them).' },
@@ -83,6 +83,10 @@ export function participantNotFound(boardId: string, participantId: string): Lad
     leaderboard_id: boardId,
     participant_id: participantId,
   });
+}
+
+export function profileNotFound(participantId: string): LadderError {
+  return new LadderError('participant_not_found', `participant '${participantId}' has no profile`, { participant_id: participantId });
 }
 
 export function eventIdConflict(eventId: string): LadderError {

@@ -72,6 +72,27 @@ export interface RankedEntry extends Entry {
   readonly rank: number;
 }
 
+/**
+ * What a participant shows on every board: set once, shared by all boards
+ * (PUT /v1/participants/{pid}). Answers and live views carry its display
+ * name and avatar with the participant's entries.
+ */
+export interface Profile {
+  readonly participantId: string;
+  readonly displayName: string | null;
+  /** An http(s) URL. */
+  readonly avatarUrl: string | null;
+  readonly metadata: Metadata | null;
+  /** When the profile was last set (ms since epoch). */
+  readonly updatedAt: number;
+}
+
+/** An entry as answers show it: with the display name and avatar its participant's profile sets, if any. */
+export interface ShownEntry extends RankedEntry {
+  readonly displayName?: string;
+  readonly avatarUrl?: string;
+}
+
 /** A score submission after validation. */
 export interface Submission {
   readonly participantId: string;

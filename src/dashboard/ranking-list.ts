@@ -136,7 +136,8 @@ export class RankingList {
     row.element.dataset.rank = String(entry.rank);
     row.element.classList.toggle('tracked-row', entry.participant_id === this.highlighted);
     row.rank.textContent = String(entry.rank);
-    row.name.textContent = entry.participant_id;
+    // The profile's display name when it sets one; the id stays in the tooltip.
+    row.name.textContent = entry.display_name ?? entry.participant_id;
     row.name.title = entry.participant_id;
     row.when.textContent = formatAge(entry.achieved_at, now);
     row.score.textContent = this.options.formatScore(entry.score);

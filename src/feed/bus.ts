@@ -1,7 +1,7 @@
 /**
  * The bus carries what every process must hear at once (DESIGN.md "bus"):
  * committed changes of a board, and changes to the registry of boards and
- * keys. Embedded mode uses LocalBus, in the same process; cluster mode puts
+ * keys, and to participants' profiles. Embedded mode uses LocalBus, in the same process; cluster mode puts
  * Redis behind the same interface.
  */
 import type { BoardConfig } from '../core/types.js';
@@ -27,6 +27,12 @@ export type BusMessage =
   | { readonly kind: 'board_deleted'; readonly boardId: string }
   /** Cluster mode: a persister committed the board's events at these log positions (inclusive ranges) to PostgreSQL; LADDER_ACK=durable waits for it. */
   | { readonly kind: 'persisted'; readonly boardId: string; readonly ranges: readonly (readonly [number, number])[] }
+  /**
+   * A participant's profile was set or deleted (an erasure): every process
+   * forgets what it cached of it (service/profiles.ts), and the feed reads
+   * again the live views that show the participant.
+   */
+  | { readonly kind: 'profile_changed'; readonly participantId: string }
   /** An API key was revoked: every process forgets it at once. */
   | { readonly kind: 'key_revoked'; readonly keyId: string; readonly hash: string };
 

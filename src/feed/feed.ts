@@ -19,7 +19,7 @@ import type { BusMessage, ChangeBus } from './bus.js';
 import type { ViewSpec } from './protocol.js';
 import type { Delta } from './history.js';
 import { CloseCode, Subscriber, type Subscription, type Transport } from './subscriber.js';
-import { View, viewKey } from './view.js';
+import { View, viewKey, type Advance } from './view.js';
 import { readWindows, type FeedSource, type ViewWindow } from './window.js';
 
 export type FeedConfig = Pick<Config, 'tickMs' | 'historySize' | 'historyBytes' | 'viewLingerMs' | 'slowSocketBytes' | 'maxSocketBytes' | 'maxViews'>;
@@ -227,6 +227,10 @@ export class Feed {
   }
 
   private onBusMessage(message: BusMessage): void {
+    if (message.kind === 'profile_changed') {
+      this.profileChanged(message.participantId);
+      return;
+    }
     if (message.kind !== 'changes' && message.kind !== 'board_reset' && message.kind !== 'board_deleted' && message.kind !== 'period_closed') return;
     const board = this.boards.get(message.boardId);
     if (board === undefined) return;
@@ -235,6 +239,11 @@ export class Feed {
       return;
     }
     if (message.kind === 'period_closed') for (const subscriber of board.subscribers) subscriber.periodClosed(message.periodId, message.next);
+    this.boardChanged(board);
+  }
+
+  /** The board's views are no longer current: those with subscribers are read at the next tick, lingering ones when a subscriber returns. */
+  private boardChanged(board: BoardFeed): void {
     board.changes += 1;
     for (const view of board.views.values()) {
       if (view.subscriptions.size > 0) {
@@ -244,8 +253,34 @@ export class Feed {
     }
   }
 
-  /** Archives the view's window at its chain point, for resumes on other processes. */
-  private keep(view: View): void {
+  /**
+   * A participant's profile changed: each board with a view that shows
+   * them counts as changed, so that its views are read again (with the
+   * profile's new names) and their viewers get a delta, at the same version
+   * when nothing else changed (docs/protocol.md). Complexity: O(entries of
+   * the views' windows).
+   */
+  private profileChanged(participantId: string): void {
+    for (const board of this.boards.values()) {
+      let shown = false;
+      for (const view of board.views.values()) {
+        if (view.currentWindow.entries.some((entry) => entry.participantId === participantId)) {
+          shown = true;
+          break;
+        }
+      }
+      if (shown) this.boardChanged(board);
+    }
+  }
+
+  /**
+   * Archives the view's window at its chain point, for resumes on other
+   * processes. Not after a rename at the same version: the window kept at
+   * that version stays the one first shown there, so that a viewer who
+   * resumes from it elsewhere gets the rename in its delta.
+   */
+  private keep(view: View, advance: Advance | null = null): void {
+    if (advance?.kind === 'delta' && advance.delta.fromVersion === advance.delta.toVersion) return;
     this.archive?.keep(view.boardId, view.key, view.epoch, view.version, view.currentWindow);
   }
 
@@ -290,7 +325,8 @@ export class Feed {
       this.keep(view);
     } else {
       // An idle view has no subscribers to deliver to: the delta only goes into its history, for resumes.
-      if (view.advance(window, read.epoch, read.version, read.total).kind !== 'unchanged') this.keep(view);
+      const advance = view.advance(window, read.epoch, read.version, read.total);
+      if (advance.kind !== 'unchanged') this.keep(view, advance);
     }
     view.readAt = changes;
     // A tick that ran during the read skipped this view, which was not ready yet.
@@ -352,7 +388,7 @@ export class Feed {
       if (board.views.get(view.key) !== view) return;
       const advance = view.advance(read.windows[i]!, read.epoch, read.version, read.total);
       view.readAt = changes;
-      if (advance.kind !== 'unchanged') this.keep(view);
+      if (advance.kind !== 'unchanged') this.keep(view, advance);
       if (advance.kind === 'reset') {
         for (const subscription of view.subscriptions) subscription.subscriber.resync(subscription);
       } else if (advance.kind === 'delta' && view.subscriptions.size > 0) {

@@ -49,21 +49,23 @@ export class DeltaHistory {
 
   /**
    * The deltas that lead from `version` to `currentVersion` (the view's
-   * version), oldest first; empty when they are equal; null when `version` is
-   * not a point of the retained chain, so the client needs a snapshot.
-   * Complexity: O(log n + returned deltas).
+   * version), oldest first; null when `version` is not a point of the
+   * retained chain, so the client needs a snapshot. A delta that changed only
+   * what profiles show (a rename) leads from a version to itself, so the
+   * chain may hold several from one version: all of them are returned (a
+   * client that had one applies it again, to the same result), and so they
+   * are at the current version too. Complexity: O(log n + returned deltas).
    */
   since(version: number, currentVersion: number): Delta[] | null {
-    if (version === currentVersion) return [];
+    // The first retained delta from `version` or later: fromVersions never go down along the chain.
     let low = this.start;
-    let high = this.deltas.length - 1;
-    while (low <= high) {
+    let high = this.deltas.length;
+    while (low < high) {
       const middle = (low + high) >>> 1;
-      const from = (this.deltas[middle] as Delta).fromVersion;
-      if (from === version) return this.deltas.slice(middle);
-      if (from < version) low = middle + 1;
-      else high = middle - 1;
+      if ((this.deltas[middle] as Delta).fromVersion < version) low = middle + 1;
+      else high = middle;
     }
-    return null;
+    if (low < this.deltas.length && (this.deltas[low] as Delta).fromVersion === version) return this.deltas.slice(low);
+    return version === currentVersion ? [] : null;
   }
 }

@@ -29,6 +29,9 @@ export interface WireEntry {
   readonly participant_id: string;
   readonly score: number;
   readonly achieved_at: number;
+  /** The participant's display name and avatar URL, when their profile sets them (PUT /v1/participants/{pid}). */
+  readonly display_name?: string;
+  readonly avatar_url?: string;
 }
 
 export interface SubscribeMessage {
@@ -71,6 +74,10 @@ export interface ResumedMessage {
   readonly version: number;
 }
 
+/**
+ * `to_version` equals `from_version` when only what profiles show changed
+ * (a rename): the ranking did not, and the board's version did not move.
+ */
 export interface DeltaMessage {
   readonly type: 'delta';
   readonly sub: string;

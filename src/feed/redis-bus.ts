@@ -2,7 +2,7 @@
  * The bus of cluster mode (DESIGN.md "bus"): the same messages as LocalBus,
  * carried between processes by Redis pub/sub.
  *
- * - Registry messages (boards, keys, resets) go on one channel that every
+ * - Registry messages (boards, keys, profiles, resets) go on one channel that every
  *   process listens to, so a board or key changed through one process is
  *   known to every other at once.
  * - A board's `changes` go on a channel of its own, and a process listens to

@@ -3,7 +3,7 @@
  * board's views are read (one read port call, so one state), and how two
  * windows differ (docs/protocol.md "delta").
  */
-import type { BoardRules } from '../core/types.js';
+import type { BoardRules, ShownEntry } from '../core/types.js';
 import { aroundViewSize } from '../core/windows.js';
 import type { RankQuery, RankRead } from '../index/index.js';
 import type { ViewSpec, WireEntry } from './protocol.js';
@@ -12,6 +12,9 @@ export interface WindowEntry {
   readonly participantId: string;
   readonly score: number;
   readonly achievedAt: number;
+  /** What the participant's profile shows, when it sets it. */
+  readonly displayName?: string;
+  readonly avatarUrl?: string;
 }
 
 export interface ViewWindow {
@@ -26,8 +29,8 @@ export const EMPTY_WINDOW: ViewWindow = { firstRank: 0, entries: [] };
 export interface FeedSource {
   /** The board's rules, or undefined when it does not exist. Synchronous. */
   rules(boardId: string): BoardRules | undefined;
-  /** Answers the queries from one state of the board (Backend.read). */
-  read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead>;
+  /** Answers the queries from one state of the board (Backend.read), with what profiles show (Ladder.read). */
+  read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead<ShownEntry>>;
 }
 
 /** The windows of several views of one board, all read from one state. */
@@ -70,13 +73,14 @@ export async function readWindows(source: FeedSource, boardId: string, specs: re
   return { epoch: read.epoch, version: read.version, total: read.total, windows };
 }
 
+/** A window holds the read's entries as they are: their other fields (rank, metadata) go nowhere. */
 function toWindow(entries: readonly (WindowEntry & { readonly rank: number })[]): ViewWindow {
   const first = entries[0];
   return first ? { firstRank: first.rank, entries } : EMPTY_WINDOW;
 }
 
 export interface WindowDiff {
-  /** Participants that left the window or whose score or achieved_at changed. */
+  /** Participants that left the window or whose score, achieved_at, display name or avatar changed. */
   readonly removes: string[];
   /** Entries new to the window or changed, in ascending rank. */
   readonly upserts: WireEntry[];
@@ -86,7 +90,8 @@ export interface WindowDiff {
  * What turns `before` into `after` by the protocol's rule, or null when
  * neither the entries nor first_rank changed. Entries that stay in the window
  * with the same score and achieved_at keep their relative order (the rank
- * order is total), so they need not be sent. Complexity: O(window).
+ * order is total), so they need not be sent, unless what their profile
+ * shows changed (a rename). Complexity: O(window).
  */
 export function diffWindows(before: ViewWindow, after: ViewWindow): WindowDiff | null {
   if (before.firstRank === after.firstRank && sameEntries(before.entries, after.entries)) return null;
@@ -106,11 +111,15 @@ export function diffWindows(before: ViewWindow, after: ViewWindow): WindowDiff |
 }
 
 export function toWireEntry(entry: WindowEntry, rank: number): WireEntry {
-  return { rank, participant_id: entry.participantId, score: entry.score, achieved_at: entry.achievedAt };
+  const wire: { -readonly [K in keyof WireEntry]: WireEntry[K] } = { rank, participant_id: entry.participantId, score: entry.score, achieved_at: entry.achievedAt };
+  if (entry.displayName !== undefined) wire.display_name = entry.displayName;
+  if (entry.avatarUrl !== undefined) wire.avatar_url = entry.avatarUrl;
+  return wire;
 }
 
+/** The same entry as far as a viewer sees it: ranking key and what its profile shows. */
 function sameKey(a: WindowEntry | undefined, b: WindowEntry): boolean {
-  return a !== undefined && a.score === b.score && a.achievedAt === b.achievedAt;
+  return a !== undefined && a.score === b.score && a.achievedAt === b.achievedAt && a.displayName === b.displayName && a.avatarUrl === b.avatarUrl;
 }
 
 function sameEntries(a: readonly WindowEntry[], b: readonly WindowEntry[]): boolean {
@@ -118,7 +127,7 @@ function sameEntries(a: readonly WindowEntry[], b: readonly WindowEntry[]): bool
   for (let i = 0; i < a.length; i++) {
     const x = a[i] as WindowEntry;
     const y = b[i] as WindowEntry;
-    if (x.participantId !== y.participantId || x.score !== y.score || x.achievedAt !== y.achievedAt) return false;
+    if (x.participantId !== y.participantId || !sameKey(x, y)) return false;
   }
   return true;
 }

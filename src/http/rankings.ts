@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { assertParticipantId } from '../core/ids.js';
 import { stateTag } from '../core/epoch.js';
 import { invalidField } from '../core/errors.js';
+import type { ShownEntry } from '../core/types.js';
 import type { HttpContext } from './context.js';
 import { boardParams, MAX_LIMIT, participantParams, participantQuery, rankingsQuery } from './schemas.js';
 import { rankingsToWire, standingToWire } from './wire.js';
@@ -18,12 +19,23 @@ interface RankingsQuery {
 }
 
 /**
- * ETag of a board state: `"<epoch>-<version>"`. The epoch is part of it, so
+ * ETag of an answer: `"<epoch>-<version>"`. The epoch is part of it, so
  * that a version issued again (a board created again, a restart after a
- * crash, a rebuild) never matches an old tag.
+ * crash, a rebuild) never matches an old tag. When entries show what
+ * profiles set, a digest of it follows: a rename changes the answer but
+ * not the board's version.
  */
-function etagOf(state: { epoch: string; version: number }): string {
-  return `"${stateTag(state.epoch, state.version)}"`;
+function etagOf(state: { epoch: string; version: number }, entries: readonly ShownEntry[]): string {
+  let digest = 0x811c9dc5;
+  let shown = false;
+  for (const entry of entries) {
+    if (entry.displayName === undefined && entry.avatarUrl === undefined) continue;
+    shown = true;
+    const text = `${entry.participantId}\u0000${entry.displayName ?? ''}\u0000${entry.avatarUrl ?? ''}\u0000`;
+    for (let i = 0; i < text.length; i++) digest = Math.imul(digest ^ text.charCodeAt(i), 0x01000193);
+  }
+  const tag = stateTag(state.epoch, state.version);
+  return shown ? `"${tag}-${(digest >>> 0).toString(16).padStart(8, '0')}"` : `"${tag}"`;
 }
 
 function notModified(request: FastifyRequest, reply: FastifyReply, etag: string): boolean {
@@ -67,7 +79,7 @@ export function registerRankingRoutes(app: FastifyInstance, ctx: HttpContext): v
         }
       }
       const page = await ladder.rankings(id, { limit: query.limit, offset: query.offset, around: query.around, participants, period: query.period });
-      if (notModified(request, reply, etagOf(page))) return reply.status(304).send();
+      if (notModified(request, reply, etagOf(page, page.entries))) return reply.status(304).send();
       return rankingsToWire(page);
     },
   );
@@ -78,7 +90,7 @@ export function registerRankingRoutes(app: FastifyInstance, ctx: HttpContext): v
     async (request, reply) => {
       const { id, pid } = request.params;
       const standing = await ladder.participant(id, pid, request.query.neighbors, request.query.period);
-      if (notModified(request, reply, etagOf(standing))) return reply.status(304).send();
+      if (notModified(request, reply, etagOf(standing, [standing.entry, ...standing.above, ...standing.below]))) return reply.status(304).send();
       return standingToWire(standing);
     },
   );

@@ -2,6 +2,7 @@
 import { BOARD_ID_PATTERN, EVENT_ID_PATTERN, PARTICIPANT_ID_PATTERN } from '../core/ids.js';
 import { IMPORT_SOURCE_PATTERN } from '../core/import-records.js';
 import { MAX_SCORE, MIN_SCORE } from '../core/ordering.js';
+import { MAX_AVATAR_URL, MAX_DISPLAY_NAME } from '../core/profile.js';
 import { MAX_METADATA_KEYS } from '../core/submission.js';
 
 export const MAX_BATCH = 1000;
@@ -55,7 +56,18 @@ const boardSettings = {
 export const profileParams = {
   type: 'object',
   required: ['pid'],
-  properties: { pid: { type: 'string', pattern: PARTICIPANT_ID_PATTERN } },
+  properties: { pid: participantParams.properties.pid },
+} as const;
+
+/** What core/profile.ts checks beyond types and lengths (control characters, the URL's scheme) it refuses with the same field names. */
+export const profileBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    display_name: { anyOf: [{ type: 'string', minLength: 1, maxLength: MAX_DISPLAY_NAME }, { type: 'null' }] },
+    avatar_url: { anyOf: [{ type: 'string', minLength: 1, maxLength: MAX_AVATAR_URL }, { type: 'null' }] },
+    metadata: { anyOf: [metadata, { type: 'null' }] },
+  },
 } as const;
 
 export const newBoardBody = {

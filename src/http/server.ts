@@ -12,6 +12,7 @@ import { registerExportRoute } from './export.js';
 import { registerImportRoute } from './import.js';
 import { registerKeyRoutes } from './keys.js';
 import { registerPlacementRoutes } from './placements.js';
+import { registerParticipantRoutes } from './participants.js';
 import { registerRankingRoutes } from './rankings.js';
 import { registerScoreRoutes } from './scores.js';
 import { registerSubscribeRoute } from './subscribe.js';
@@ -71,6 +72,7 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
   registerPlacementRoutes(app, ctx);
   registerExportRoute(app, ctx);
   registerImportRoute(app, ctx);
+  registerParticipantRoutes(app, ctx);
   registerKeyRoutes(app, ctx);
   registerSubscribeRoute(app, ctx);
   registerEventsRoute(app, ctx);

@@ -1,6 +1,6 @@
 /** Domain objects to the snake_case wire format of the v1 API. */
-import type { RankedEntry } from '../core/types.js';
-import type { BoardSummary, ParticipantStanding, PeriodSummary, RankingsPage, SubmitResult } from '../service/ladder.js';
+import type { Profile, ShownEntry } from '../core/types.js';
+import type { BoardSummary, ParticipantErasure, ParticipantStanding, PeriodSummary, RankingsPage, SubmitResult } from '../service/ladder.js';
 
 export function boardToWire(board: BoardSummary, options: { secret?: boolean } = {}) {
   const { config } = board;
@@ -47,15 +47,40 @@ export function periodToWire(period: PeriodSummary) {
   };
 }
 
-export function entryToWire(entry: RankedEntry) {
+export function entryToWire(entry: ShownEntry) {
   const wire: Record<string, unknown> = {
     rank: entry.rank,
     participant_id: entry.participantId,
     score: entry.score,
     achieved_at: entry.achievedAt,
   };
+  shownToWire(entry, wire);
   if (entry.metadata !== null) wire.metadata = entry.metadata;
   return wire;
+}
+
+/** What the participant's profile shows, when it sets it. */
+function shownToWire(entry: ShownEntry, wire: Record<string, unknown>): void {
+  if (entry.displayName !== undefined) wire.display_name = entry.displayName;
+  if (entry.avatarUrl !== undefined) wire.avatar_url = entry.avatarUrl;
+}
+
+export function profileToWire(profile: Profile) {
+  return {
+    participant_id: profile.participantId,
+    display_name: profile.displayName,
+    avatar_url: profile.avatarUrl,
+    metadata: profile.metadata,
+    updated_at: profile.updatedAt,
+  };
+}
+
+export function erasureToWire(erasure: ParticipantErasure) {
+  return {
+    participant_id: erasure.participantId,
+    leaderboards: erasure.boards.map((board) => ({ leaderboard_id: board.boardId, rank: board.rank, epoch: board.epoch, version: board.version })),
+    profile_deleted: erasure.profile,
+  };
 }
 
 export function submitResultToWire(result: SubmitResult) {
@@ -85,6 +110,8 @@ export function standingToWire(standing: ParticipantStanding) {
     rank: entry.rank,
     score: entry.score,
     achieved_at: entry.achievedAt,
+    ...(entry.displayName === undefined ? {} : { display_name: entry.displayName }),
+    ...(entry.avatarUrl === undefined ? {} : { avatar_url: entry.avatarUrl }),
     percentile: standing.percentile,
     epoch: standing.epoch,
     version: standing.version,

@@ -40,19 +40,28 @@ export type RankQuery =
   /** These participants' entries, in rank order; those without one are left out. */
   | { readonly kind: 'participants'; readonly participantIds: readonly string[] };
 
-export interface RankPage {
-  readonly entries: readonly RankedEntry[];
+/** `E`: the entries as the reader gets them (the service adds what profiles show, core/types.ts ShownEntry). */
+export interface RankPage<E extends RankedEntry = RankedEntry> {
+  readonly entries: readonly E[];
   /** `around` and `neighbors`: the participant's own entry, or null when they have none (then `entries` is empty). */
-  readonly focus: RankedEntry | null;
+  readonly focus: E | null;
 }
 
 /** One consistent state of a board: every page was read at `version`. */
-export interface RankRead {
+export interface RankRead<E extends RankedEntry = RankedEntry> {
   readonly epoch: string;
   readonly version: number;
   readonly total: number;
   /** One per query, in the order asked. */
-  readonly pages: readonly RankPage[];
+  readonly pages: readonly RankPage<E>[];
+}
+
+/** What removing a participant's entry did (RankIndex.remove). */
+export interface RemoveOutcome {
+  /** The entry removed, with the rank it had; null when the participant had none (then nothing changed). */
+  readonly removed: RankedEntry | null;
+  /** The board's version after: one more than before when an entry was removed. */
+  readonly version: number;
 }
 
 /**
@@ -93,6 +102,16 @@ export interface RankIndex {
 
   /** Answers every query from one state of the board. Complexity: O(log n + entries returned) per query. */
   read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead>;
+
+  /**
+   * Removes the participant's entry (an erasure): the entries below move up
+   * one rank, and the version goes up by one, atomically. A participant
+   * without an entry changes nothing. A later submission of theirs makes a
+   * new entry. Event ids of their earlier submissions may still be
+   * remembered (see `dedupRetention`; the in-process index forgets them).
+   * Complexity: O(log n).
+   */
+  remove(boardId: string, participantId: string): Promise<RemoveOutcome>;
 
   /** How long event ids are remembered, in words, for the docs (e.g. "the last 100000 per board"). */
   readonly dedupRetention: string;

@@ -59,6 +59,35 @@ export class ParticipantSlots {
     }
   }
 
+  /**
+   * Forgets the participant (an erasure) and returns the slot they had, or
+   * −1. The slot is never handed out again: its id becomes '' (no
+   * participant id is empty), so the string is released. Backward-shift
+   * deletion keeps every probe chain whole without tombstones.
+   * Complexity: O(1) expected.
+   */
+  remove(id: string): number {
+    const slot = this.slotOf(id);
+    if (slot === -1) return -1;
+    const cells = this.#cells;
+    const mask = this.#mask;
+    let hole = hashOf(id) & mask;
+    while (cells[2 * hole] !== slot + 1) hole = (hole + 1) & mask;
+    for (let next = (hole + 1) & mask; cells[2 * next] !== 0; next = (next + 1) & mask) {
+      const home = cells[2 * next + 1]! & mask;
+      // The entry at `next` may fill the hole unless its home lies cyclically in (hole, next].
+      const stays = hole <= next ? hole < home && home <= next : hole < home || home <= next;
+      if (stays) continue;
+      cells[2 * hole] = cells[2 * next]!;
+      cells[2 * hole + 1] = cells[2 * next + 1]!;
+      hole = next;
+    }
+    cells[2 * hole] = 0;
+    cells[2 * hole + 1] = 0;
+    this.ids[slot] = '';
+    return slot;
+  }
+
   /** Gives a new participant the next slot and returns it. The id must not have one yet. Complexity: O(1) amortised. */
   add(id: string): number {
     const slot = this.ids.length;
@@ -93,15 +122,19 @@ export class ParticipantSlots {
     const hashes = new Int32Array(n);
     const shift = Math.max(0, 31 - Math.clz32(buckets) - REGION_BITS);
     const starts = new Int32Array((buckets >>> shift) + 1);
+    let live = 0;
     for (let slot = 0; slot < n; slot++) {
+      // A removed participant's slot ('') stays out of the table.
+      if (this.ids[slot] === '') continue;
       const hash = hashOf(this.ids[slot]!);
       hashes[slot] = hash;
       starts[((hash & this.#mask) >>> shift) + 1]!++;
+      live++;
     }
     for (let region = 1; region < starts.length; region++) starts[region]! += starts[region - 1]!;
-    const byRegion = new Int32Array(n);
-    for (let slot = 0; slot < n; slot++) byRegion[starts[(hashes[slot]! & this.#mask) >>> shift]!++] = slot;
-    for (let i = 0; i < n; i++) {
+    const byRegion = new Int32Array(live);
+    for (let slot = 0; slot < n; slot++) if (this.ids[slot] !== '') byRegion[starts[(hashes[slot]! & this.#mask) >>> shift]!++] = slot;
+    for (let i = 0; i < live; i++) {
       const slot = byRegion[i]!;
       this.#insert(slot, hashes[slot]!);
     }

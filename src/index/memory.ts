@@ -13,7 +13,7 @@ import { submissionFingerprint } from '../core/submission.js';
 import type { BoardRules, Entry, Metadata, RankedEntry, Submission } from '../core/types.js';
 import { aroundSpan, neighborSpan } from '../core/windows.js';
 import type { RankedColumns } from '../store/store.js';
-import type { BoardState, RankIndex, RankPage, RankQuery, RankRead, SubmitOutcome } from './index.js';
+import type { BoardState, RankIndex, RankPage, RankQuery, RankRead, RemoveOutcome, SubmitOutcome } from './index.js';
 import { ParticipantSlots } from './memory-ids.js';
 import { SlotOrder } from './memory-order.js';
 
@@ -125,6 +125,27 @@ export class BoardRanking {
       outcomes[i] = outcome;
     }
     return outcomes;
+  }
+
+  /**
+   * Removes the participant's entry (RankIndex.remove): the entries below
+   * move up one rank and the version goes up by one. Event ids of their
+   * submissions are forgotten too, so that no outcome of theirs stays in
+   * memory. Complexity: O(log n + B), plus O(remembered event ids).
+   */
+  remove(participantId: string): RemoveOutcome {
+    const slot = this.#slots.slotOf(participantId);
+    if (slot === -1) return { removed: null, version: this.#version };
+    const at = this.#order.locate(slot);
+    const removed = this.#rankedEntry(slot, at, this.#order.rankAt(at));
+    this.#order.remove(at);
+    this.#slots.remove(participantId);
+    this.#metadata?.delete(slot);
+    if (this.#events !== null) {
+      for (const [eventId, remembered] of this.#events) if (remembered.outcome.entry.participantId === participantId) this.#events.delete(eventId);
+    }
+    this.#version++;
+    return { removed, version: this.#version };
   }
 
   /** True when the board remembers this event id (see applyMany). Complexity: O(1). */
@@ -382,6 +403,10 @@ export class MemoryIndex implements RankIndex {
 
   async read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead> {
     return this.#board(boardId).read(queries);
+  }
+
+  async remove(boardId: string, participantId: string): Promise<RemoveOutcome> {
+    return this.#board(boardId).remove(participantId);
   }
 
   /** The board's ranking, for synchronous use (tests, benchmarks), or undefined when it is not open. */

@@ -88,6 +88,7 @@ export const scripts = {
   applyScores: readScript('applyScores-6.lua'),
   readRanks: readScript('readRanks-4.lua'),
   loadBoard: readScript('loadBoard-9.lua'),
+  removeEntry: readScript('removeEntry-4.lua'),
 } as const;
 
 function parseVersion(text: string): [number, number, number] {

@@ -21,7 +21,7 @@ import { scoreOverflow } from '../core/operators.js';
 import { MAX_SCORE } from '../core/ordering.js';
 import { submissionFingerprint } from '../core/submission.js';
 import type { BoardRules, Entry, RankedEntry, Submission } from '../core/types.js';
-import type { BoardState, RankIndex, RankPage, RankQuery, RankRead, SubmitOutcome } from './index.js';
+import type { BoardState, RankIndex, RankPage, RankQuery, RankRead, RemoveOutcome, SubmitOutcome } from './index.js';
 import {
   BUCKET_FILL,
   bucketCount,
@@ -59,6 +59,14 @@ export class PeriodMismatch extends Error {
   constructor(readonly periodStart: number) {
     super(`the live standings belong to the period starting at ${periodStart}`);
   }
+}
+
+/** What one removal did (RedisIndex.erase), with the board's state in the same script call. */
+export interface Removal extends RemoveOutcome {
+  readonly epoch: string;
+  /** The board's log position: the removal takes none, the events up to it are the participant's past. */
+  readonly seq: number;
+  readonly total: number;
 }
 
 /** A load's entries go to Redis in pipelines of this many commands, each of up to LOAD_CHUNK entries. */
@@ -358,6 +366,31 @@ export class RedisIndex implements RankIndex {
       throw new LadderError('board_rebuilding', `leaderboard '${boardId}' is being rebuilt from the durable store (ladder rebuild); nothing was applied, retry in a moment`, { leaderboard_id: boardId });
     }
     return { epoch: reply[1] as string, seq: Number(reply[2]), outcomes: submissions.map((submission, i) => outcomeOf(reply[i + 3] as Reply, submission)) };
+  }
+
+  async remove(boardId: string, participantId: string): Promise<RemoveOutcome> {
+    const { removed, version } = await this.erase(boardId, participantId);
+    return { removed, version };
+  }
+
+  /**
+   * RankIndex.remove, with the board's epoch, log position and total read
+   * in the same script call (removeEntry-4.lua). The change log keeps what
+   * it holds of the participant: drain it into the durable store first.
+   * Complexity: O(log n).
+   */
+  async erase(boardId: string, participantId: string): Promise<Removal> {
+    if (!isParticipantId(participantId)) throw new RangeError(`'${participantId}' is no participant id`);
+    const keys = this.keys(boardId);
+    const reply = (await scripts.removeEntry.run(this.#client, [keys.state, keys.ranking, keys.metadata, keys.buckets], [participantId])) as Reply;
+    if (reply[0] === ReplyCode.boardNotFound) throw boardNotFound(boardId);
+    return {
+      epoch: reply[1] as string,
+      seq: Number(reply[2]),
+      version: reply[3] as number,
+      total: reply[4] as number,
+      removed: reply[5] === 1 ? rankedAt(reply, 6) : null,
+    };
   }
 
   /**

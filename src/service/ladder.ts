@@ -7,13 +7,14 @@
  * board (backend/backend.ts).
  */
 import { BOARD_DEFAULTS, boardStatus, checkBoardSettings, currentPeriod, FINAL_PERIOD_ID, livePeriod, type BoardStatus } from '../core/board.js';
-import { boardNotFound, invalidField, LadderError, participantNotFound } from '../core/errors.js';
+import { boardNotFound, invalidField, LadderError, participantNotFound, profileNotFound } from '../core/errors.js';
 import { periodAt, type Period } from '../core/periods.js';
 import { randomBytes } from 'node:crypto';
 import { newEpoch } from '../core/epoch.js';
 import { assertParticipantId, BOARD_ID_RULE, isBoardId } from '../core/ids.js';
 import { checkMetadata, toSubmission, type SubmissionInput } from '../core/submission.js';
-import type { BoardConfig, Metadata, RankedEntry, RankTies, ResetSchedule, Submission } from '../core/types.js';
+import { toProfile, type ProfileInput } from '../core/profile.js';
+import type { BoardConfig, Metadata, Profile, RankedEntry, RankTies, ResetSchedule, ShownEntry, Submission } from '../core/types.js';
 import { PeriodPassed, periodClosed, type Backend } from '../backend/backend.js';
 import type { Config } from '../core/config.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
@@ -21,6 +22,7 @@ import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
 import type { PeriodRecord, Placement, Store } from '../store/store.js';
 import { systemClock, type Clock } from './clock.js';
 import { Lifecycle } from './lifecycle.js';
+import { ProfileCache } from './profiles.js';
 import { BoardRegistry } from './registry.js';
 
 export interface SubmitResult {
@@ -55,16 +57,35 @@ export interface RankingsPage extends BoardState {
   readonly boardId: string;
   /** The closed period answered from the archive, or null for the live standings. */
   readonly period: string | null;
-  readonly entries: readonly RankedEntry[];
+  readonly entries: readonly ShownEntry[];
 }
 
 export interface ParticipantStanding extends BoardState {
   readonly boardId: string;
   readonly period: string | null;
-  readonly entry: RankedEntry;
+  readonly entry: ShownEntry;
   readonly percentile: number;
-  readonly above: readonly RankedEntry[];
-  readonly below: readonly RankedEntry[];
+  readonly above: readonly ShownEntry[];
+  readonly below: readonly ShownEntry[];
+}
+
+/** What an erasure removed from one board. */
+export interface ErasedEntry {
+  readonly boardId: string;
+  /** The rank the entry had. */
+  readonly rank: number;
+  /** The board's state after the removal. */
+  readonly epoch: string;
+  readonly version: number;
+}
+
+/** What DELETE /v1/participants/{pid} did. */
+export interface ParticipantErasure {
+  readonly participantId: string;
+  /** The boards whose live ranking held an entry of theirs, in id order. */
+  readonly boards: readonly ErasedEntry[];
+  /** True when they had a profile. */
+  readonly profile: boolean;
 }
 
 export interface RankingsQuery {
@@ -127,6 +148,8 @@ export class Ladder {
   readonly registry: BoardRegistry;
   readonly clock: Clock;
   readonly lifecycle: Lifecycle;
+  /** Profiles as answers show them (display names, avatars), kept in memory. */
+  readonly profiles: ProfileCache;
   /** Long-polls per board: each wakes once the board passes its version or leaves its epoch. */
   private readonly versionWaiters = new Map<string, Set<VersionWaiter>>();
   private readonly unsubscribeBus: () => void;
@@ -145,6 +168,7 @@ export class Ladder {
       clock: this.clock,
       onError: (err, boardId) => parts.onLifecycleError?.(err, boardId),
     });
+    this.profiles = new ProfileCache(parts.store, parts.bus);
     this.unsubscribeBus = this.bus.subscribe((message) => this.onBusMessage(message));
   }
 
@@ -362,18 +386,67 @@ export class Ladder {
    * when `period` names one (or the board is finalized, when it names none).
    * An archive's epoch names its close, and its version is 0: it never changes.
    */
-  async #read(rules: BoardConfig, period: string | undefined, queries: readonly RankQuery[]): Promise<RankRead & { period: string | null }> {
+  async #read(rules: BoardConfig, period: string | undefined, queries: readonly RankQuery[]): Promise<RankRead<ShownEntry> & { period: string | null }> {
     const live = livePeriod(rules);
     const archived = period ?? (rules.finalizedAt !== null ? (live?.id ?? FINAL_PERIOD_ID) : undefined);
-    if (archived === undefined || (rules.finalizedAt === null && archived === live?.id)) return { ...(await this.backend.read(rules, queries)), period: null };
+    if (archived === undefined || (rules.finalizedAt === null && archived === live?.id)) return { ...(await this.profiles.show(await this.backend.read(rules, queries))), period: null };
     const final = await this.store.readFinal(rules.id, archived, queries);
     if (final === null) throw periodNotFound(rules.id, archived);
-    return { epoch: archiveEpoch(final.period), version: 0, total: final.period.total, pages: final.pages, period: archived };
+    const read = await this.profiles.show({ epoch: archiveEpoch(final.period), version: 0, total: final.period.total, pages: final.pages });
+    return { ...read, period: archived };
   }
 
-  /** Answers the queries from one state of the board (the feed's read), or of a closed period's final rankings. */
-  async read(boardId: string, queries: readonly RankQuery[], period?: string): Promise<RankRead> {
+  /** Answers the queries from one state of the board, with what profiles show (the feed's read), or of a closed period's final rankings. */
+  async read(boardId: string, queries: readonly RankQuery[], period?: string): Promise<RankRead<ShownEntry>> {
     return this.#read(this.registry.get(boardId) ?? (await this.requireBoard(boardId)), period, queries);
+  }
+
+  /**
+   * Sets the participant's profile, replacing the one they had (absent
+   * fields are cleared), shared by every board; answers it. Every process
+   * forgets what it cached, and live views showing them are read again.
+   */
+  async putProfile(participantId: string, input: ProfileInput): Promise<Profile> {
+    const profile = toProfile(participantId, input, Date.now());
+    await this.store.putProfile(profile);
+    this.bus.publish({ kind: 'profile_changed', participantId });
+    return profile;
+  }
+
+  /** The participant's profile, from the store (never a cached copy). Throws participant_not_found. */
+  async getProfile(participantId: string): Promise<Profile> {
+    assertParticipantId(participantId);
+    const [profile] = await this.store.getProfiles([participantId]);
+    if (profile === undefined) throw profileNotFound(participantId);
+    return profile;
+  }
+
+  /**
+   * Erases the participant (the right to be forgotten): their entry leaves
+   * every board, live and durable (Backend.erase: the ranks below close up,
+   * viewers get the change), then their profile goes. Board by board, in id
+   * order, each loaded if it is not; a board deleted meanwhile is skipped.
+   * Idempotent: after a failure (it rejects, e.g. storage_failed), a retry
+   * finishes the work. Complexity: one erasure per board.
+   */
+  async eraseParticipant(participantId: string): Promise<ParticipantErasure> {
+    assertParticipantId(participantId);
+    const boards: ErasedEntry[] = [];
+    for (const boardId of [...this.registry.ids()]) {
+      const rules = this.registry.get(boardId);
+      if (rules === undefined) continue;
+      let erased;
+      try {
+        erased = await this.backend.erase(rules, participantId);
+      } catch (err) {
+        if (err instanceof LadderError && err.code === 'board_not_found') continue;
+        throw err;
+      }
+      if (erased.removed !== null) boards.push({ boardId, rank: erased.removed.rank, epoch: erased.epoch, version: erased.version });
+    }
+    const profile = await this.store.deleteProfile(participantId);
+    this.bus.publish({ kind: 'profile_changed', participantId });
+    return { participantId, boards, profile };
   }
 
   /**
@@ -461,6 +534,7 @@ export class Ladder {
     await this.lifecycle.stop();
     this.unsubscribeBus();
     this.registry.close();
+    this.profiles.close();
     this.endLongPolls();
     await this.backend.close();
     await this.store.close();

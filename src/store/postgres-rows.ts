@@ -6,7 +6,7 @@
  * rounded. Numbers go to the driver as JS numbers, which it sends as their
  * decimal text, exact for safe integers. metadata travels as JSON text.
  */
-import type { BoardConfig, Entry, Metadata, Operator, RankedEntry, SortOrder } from '../core/types.js';
+import type { BoardConfig, Entry, Metadata, Operator, Profile, RankedEntry, SortOrder } from '../core/types.js';
 import { optionsFromJson, optionsToJson } from './board-options.js';
 import { metadataApplied } from './score-events.js';
 import type { ApiKeyRecord, KeyScope, PeriodRecord, Placement, ScoreEvent, StoredBoard } from './store.js';
@@ -305,4 +305,21 @@ export function apiKeyParams(record: ApiKeyRecord): unknown[] {
 
 export function apiKeyFromRow(row: ApiKeyRow): ApiKeyRecord {
   return { id: row.id, hash: row.hash, scope: row.scope as KeyScope, name: row.name, createdAt: int(row.created_at), revokedAt: intOrNull(row.revoked_at) };
+}
+
+/** SELECT_PROFILES. */
+export interface ProfileRow {
+  readonly participant_id: string;
+  readonly display_name: string | null;
+  readonly avatar_url: string | null;
+  readonly metadata: string | null;
+  readonly updated_at: string;
+}
+
+export function profileParams(profile: Profile): unknown[] {
+  return [profile.participantId, profile.displayName, profile.avatarUrl, toJson(profile.metadata), profile.updatedAt];
+}
+
+export function profileFromRow(row: ProfileRow): Profile {
+  return { participantId: row.participant_id, displayName: row.display_name, avatarUrl: row.avatar_url, metadata: fromJson(row.metadata), updatedAt: int(row.updated_at) };
 }

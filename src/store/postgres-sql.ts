@@ -309,6 +309,64 @@ FROM latest
 LEFT JOIN applied ON applied.participant_id = latest.participant_id
 CROSS JOIN (SELECT count(*) FROM tail) AS replayed`;
 
+// ---- erasures (postgres.ts eraseParticipant, one transaction) ----
+
+/**
+ * The board's row, locked as an append locks it (an append waits, and sees
+ * the erasure done), with its checkpoint's seq (NULL without one).
+ */
+export const LOCK_BOARD_FOR_ERASURE = `
+SELECT b.id, c.seq AS checkpoint_seq FROM boards b LEFT JOIN checkpoints c ON c.board_id = b.id
+WHERE b.id = $1 FOR NO KEY UPDATE OF b`;
+
+/** The participant's row of the board's checkpoint; RETURNING the rank it had. */
+export const DELETE_CHECKPOINT_ENTRY = `DELETE FROM entries WHERE board_id = $1 AND participant_id = $2 RETURNING rank`;
+
+/**
+ * Closes the ranks up after rank $2 left the checkpoint, in two steps: the
+ * primary key (board_id, rank) is checked row by row, so ranks one lower
+ * would collide with those not moved yet; negative ones cannot.
+ */
+export const NEGATE_RANKS_AFTER = `UPDATE entries SET rank = -(rank - 1) WHERE board_id = $1 AND rank > $2`;
+
+export const FLIP_NEGATED_RANKS = `UPDATE entries SET rank = -rank WHERE board_id = $1 AND rank < 0`;
+
+export const LOWER_CHECKPOINT_TOTAL = `UPDATE checkpoints SET total = total - 1 WHERE board_id = $1`;
+
+/**
+ * The participant's events up to seq $3, and their event ids. No index
+ * serves participant_id (it would be a random write per event), so this
+ * scans the board's part of every partition: erasures are rare.
+ */
+export const DELETE_PARTICIPANT_EVENTS = `
+WITH gone AS (
+  DELETE FROM score_events WHERE board_id = $1 AND participant_id = $2 AND seq <= $3
+  RETURNING event_id
+),
+ids AS (
+  DELETE FROM score_event_ids WHERE board_id = $1 AND event_id IN (SELECT event_id FROM gone WHERE event_id IS NOT NULL)
+  RETURNING 1
+)
+SELECT count(*) AS events FROM gone`;
+
+/** The version only goes up; $3 is 1 when the participant had an entry. */
+export const RAISE_VERSION_AFTER_ERASURE = `
+UPDATE boards SET version = greatest(version, $2), total = greatest(0, total - $3) WHERE id = $1`;
+
+// ---- profiles ----
+
+export const UPSERT_PROFILE = `
+INSERT INTO participants (participant_id, display_name, avatar_url, metadata, updated_at) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (participant_id) DO UPDATE SET
+  display_name = excluded.display_name, avatar_url = excluded.avatar_url,
+  metadata = excluded.metadata, updated_at = excluded.updated_at`;
+
+export const SELECT_PROFILES = `
+SELECT participant_id, display_name, avatar_url, metadata, updated_at FROM participants
+WHERE participant_id = ANY($1::text[])`;
+
+export const DELETE_PROFILE = `DELETE FROM participants WHERE participant_id = $1`;
+
 // ---- API keys ----
 
 const API_KEY_COLUMNS = `id, hash, scope, name, created_at, revoked_at`;

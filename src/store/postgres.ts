@@ -28,7 +28,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LadderError } from '../core/errors.js';
-import type { BoardConfig } from '../core/types.js';
+import type { BoardConfig, Profile } from '../core/types.js';
 import type { RankQuery } from '../index/index.js';
 import { optionsToJson } from './board-options.js';
 import { answerFinal, type FinalSource } from './final-rankings.js';
@@ -48,6 +48,8 @@ import {
   checkIntegers,
   eventFromRow,
   int,
+  profileFromRow,
+  profileParams,
   type ApiKeyRow,
   type BoardRow,
   type BoardStateRow,
@@ -55,6 +57,7 @@ import {
   type FinalEntryRow,
   type PeriodRow,
   type PlacementRow,
+  type ProfileRow,
   finalEntryFromRow,
   periodFromRow,
   placementFromRow,
@@ -62,7 +65,7 @@ import {
 } from './postgres-rows.js';
 import * as SQL from './postgres-sql.js';
 import { checkEvent } from './score-events.js';
-import type { ApiKeyRecord, BoardCheckpoint, FinalRead, KeyScope, LoadedBoard, PeriodClose, PeriodRecord, Placement, ScoreEvent, Store, StoredBoard } from './store.js';
+import type { ApiKeyRecord, BoardCheckpoint, Erasure, FinalRead, KeyScope, LoadedBoard, PeriodClose, PeriodRecord, Placement, ScoreEvent, Store, StoredBoard } from './store.js';
 
 /** How often partitions are created ahead and the audit-log retention runs. */
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
@@ -311,6 +314,54 @@ export class PostgresStore implements Store {
   /** Ordered by (version, seq), so events that changed nothing follow the change whose version they carry. */
   async listEvents(boardId: string, afterVersion: number, limit: number): Promise<ScoreEvent[]> {
     return (await this.select<EventRow>('listing events', SQL.SELECT_EVENTS_AFTER, [boardId, afterVersion, limit])).map(eventFromRow);
+  }
+
+  /**
+   * Store.eraseParticipant, in one transaction: under the board's
+   * checkpoint lock (one writer of its checkpoint at a time) and its row's
+   * lock (appends wait), the participant's checkpoint row goes and the ranks
+   * after it close up, then their events and event ids up to the erasure,
+   * and the version rises. Complexity: O(n) rows renumbered in the
+   * checkpoint, and a scan of the board's log.
+   */
+  async eraseParticipant(boardId: string, participantId: string, erasure: Erasure): Promise<boolean> {
+    return this.run('erasing a participant', () =>
+      transaction(this.pool, async (client) => {
+        await client.query(SQL.LOCK_XACT_BOARD, [SQL.LOCK_CHECKPOINT, boardId]);
+        const { rows } = await client.query<{ id: string; checkpoint_seq: string | null }>(SQL.LOCK_BOARD_FOR_ERASURE, [boardId]);
+        const board = rows[0];
+        if (board === undefined) return false;
+        let had = false;
+        if (board.checkpoint_seq !== null && int(board.checkpoint_seq) <= erasure.seq) {
+          const removed = await client.query<{ rank: number }>(SQL.DELETE_CHECKPOINT_ENTRY, [boardId, participantId]);
+          const rank = removed.rows[0]?.rank;
+          if (rank !== undefined) {
+            had = true;
+            await client.query(SQL.NEGATE_RANKS_AFTER, [boardId, rank]);
+            await client.query(SQL.FLIP_NEGATED_RANKS, [boardId]);
+            await client.query(SQL.LOWER_CHECKPOINT_TOTAL, [boardId]);
+          }
+        }
+        const events = await client.query<{ events: string }>(SQL.DELETE_PARTICIPANT_EVENTS, [boardId, participantId, erasure.seq]);
+        if (int(events.rows[0]!.events) > 0) had = true;
+        await client.query(SQL.RAISE_VERSION_AFTER_ERASURE, [boardId, erasure.version, had ? 1 : 0]);
+        return had;
+      }),
+    );
+  }
+
+  async putProfile(profile: Profile): Promise<void> {
+    await this.run('saving a profile', () => this.pool.query(SQL.UPSERT_PROFILE, profileParams(profile)));
+  }
+
+  async getProfiles(participantIds: readonly string[]): Promise<Profile[]> {
+    if (participantIds.length === 0) return [];
+    return (await this.select<ProfileRow>('reading profiles', SQL.SELECT_PROFILES, [participantIds])).map(profileFromRow);
+  }
+
+  async deleteProfile(participantId: string): Promise<boolean> {
+    const deleted = await this.run('deleting a profile', () => this.pool.query(SQL.DELETE_PROFILE, [participantId]));
+    return deleted.rowCount === 1;
   }
 
   /** Rejects when the id or the hash exists already. */

@@ -55,6 +55,8 @@ export interface CheckpointSnapshot {
   readonly metadataIndexes: Float64Array;
   /** Their metadata JSON, joined by '\n'. */
   readonly metadata: string;
+  /** The file's name; default checkpointFileName(boardId, seq). An erasure's rewrite names its own. */
+  readonly file?: string;
 }
 
 export interface WrittenCheckpoint {
@@ -72,6 +74,36 @@ export class CheckpointError extends Error {}
  */
 export function checkpointFileName(boardId: string, seq: number): string {
   return `${Buffer.from(boardId, 'utf8').toString('hex')}-${seq}.ckpt`;
+}
+
+/**
+ * The name of a checkpoint's file rewritten by an erasure: another name at
+ * the same seq, so that the file it replaces stays whole until the record
+ * names the new one.
+ */
+export function erasedCheckpointFileName(boardId: string, seq: number): string {
+  const stamp = `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
+  return checkpointFileName(boardId, seq).replace(/\.ckpt$/, `-e${stamp}.ckpt`);
+}
+
+/**
+ * The columns without the participant's entry, the entries after it one
+ * rank up, or null when it has none. Complexity: O(n).
+ */
+export function withoutParticipant(columns: RankedColumns, participantId: string): RankedColumns | null {
+  const at = columns.ids.indexOf(participantId);
+  if (at === -1) return null;
+  const cut = (column: Float64Array): Float64Array => {
+    const kept = new Float64Array(column.length - 1);
+    kept.set(column.subarray(0, at));
+    kept.set(column.subarray(at + 1), at);
+    return kept;
+  };
+  const metadata = new Map<number, Metadata>();
+  for (const [index, value] of columns.metadata) if (index !== at) metadata.set(index < at ? index : index - 1, value);
+  const ids = columns.ids.slice();
+  ids.splice(at, 1);
+  return { ids, scores: cut(columns.scores), achievedAt: cut(columns.achievedAt), updatedAt: cut(columns.updatedAt), metadata };
 }
 
 const SLICE = 50_000;
@@ -155,7 +187,7 @@ export async function writeCheckpointFile(dir: string, snapshot: CheckpointSnaps
   pieces.push(trailer);
 
   mkdirSync(dir, { recursive: true });
-  const file = checkpointFileName(snapshot.boardId, snapshot.seq);
+  const file = snapshot.file ?? checkpointFileName(snapshot.boardId, snapshot.seq);
   const temporary = join(dir, file + TEMPORARY);
   let bytes = 0;
   try {
@@ -205,6 +237,21 @@ export interface ExpectedCheckpoint {
   readonly total: number;
   readonly bytes: number;
   readonly crc32: number;
+}
+
+/**
+ * False when the file surely holds no entry of the participant: their id
+ * does not occur in its bytes (ids are stored as they are). True when it
+ * may, or when the file cannot be read (then readCheckpointFile says why).
+ * Spares an erasure the decoding of checkpoints of boards they never were
+ * on. Complexity: O(file size), one read and one byte search.
+ */
+export function mayHoldParticipant(dir: string, file: string, participantId: string): boolean {
+  try {
+    return readFileSync(join(dir, file)).includes(participantId, 0, 'utf8');
+  } catch {
+    return true;
+  }
 }
 
 /** Reads a checkpoint file; throws CheckpointError when it is not the one expected or is damaged. Complexity: O(n). */

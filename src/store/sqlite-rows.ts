@@ -4,7 +4,7 @@
  * Integers come back from better-sqlite3 as numbers, exact within ±(2^53−1);
  * safeIntegers stays off because every stored integer is within that range.
  */
-import type { BoardConfig, Entry, Metadata, Operator, RankedEntry, SortOrder } from '../core/types.js';
+import type { BoardConfig, Entry, Metadata, Operator, Profile, RankedEntry, SortOrder } from '../core/types.js';
 import { optionsFromJson, optionsToJson } from './board-options.js';
 import type { ApiKeyRecord, KeyScope, PeriodRecord, Placement, ScoreEvent, StoredBoard } from './store.js';
 
@@ -228,6 +228,29 @@ export function entriesFromColumns(row: EntryColumnsRow, into: Entry[]): void {
       metadata: meta === null ? null : (JSON.parse(meta) as Metadata),
     });
   }
+}
+
+/** One row of the participants table. */
+export interface ProfileRow {
+  readonly participant_id: string;
+  readonly display_name: string | null;
+  readonly avatar_url: string | null;
+  readonly metadata: string | null;
+  readonly updated_at: number;
+}
+
+export function profileToRow(profile: Profile): ProfileRow {
+  return {
+    participant_id: profile.participantId,
+    display_name: profile.displayName,
+    avatar_url: profile.avatarUrl,
+    metadata: toJson(profile.metadata),
+    updated_at: profile.updatedAt,
+  };
+}
+
+export function profileFromRow(row: ProfileRow): Profile {
+  return { participantId: row.participant_id, displayName: row.display_name, avatarUrl: row.avatar_url, metadata: fromJson(row.metadata), updatedAt: row.updated_at };
 }
 
 export function apiKeyToRow(record: ApiKeyRecord): ApiKeyRow {

@@ -195,6 +195,40 @@ DELETE FROM entries WHERE board_id = @board_id AND participant_id IN (
   SELECT participant_id FROM entries WHERE board_id = @board_id LIMIT @limit
 )`;
 
+// ---- erasures and profiles (writes) ----
+
+/** An erasure put a checkpoint's rewritten file in place of its file; changes = 0 when that checkpoint is gone. */
+export const REPLACE_CHECKPOINT_FILE = `
+UPDATE checkpoints SET file = @file, bytes = @bytes, crc32 = @crc32, total = @total
+WHERE board_id = @board_id AND seq = @seq AND file = @old_file`;
+
+export const DELETE_CHECKPOINT_FILE = `DELETE FROM checkpoints WHERE board_id = @board_id AND seq = @seq AND file = @old_file`;
+
+/**
+ * An erased participant's events up to the erasure. No index serves
+ * participant_id (see migration 003), so this scans the board's range of
+ * the log: erasures are rare, appends are not.
+ */
+export const DELETE_PARTICIPANT_LOG = `DELETE FROM score_log WHERE board_id = @board_id AND participant_id = @participant_id AND seq <= @seq`;
+
+/** An erased participant's row in the board's base state (migration 003). */
+export const DELETE_PARTICIPANT_BASE = `DELETE FROM entries WHERE board_id = @board_id AND participant_id = @participant_id`;
+
+/** After an erasure: the version only goes up; @removed is 1 when the participant had an entry. */
+export const RAISE_VERSION_AFTER_ERASURE = `
+UPDATE boards SET version = max(version, @version), total = max(0, total - @removed)
+WHERE id = @board_id`;
+
+export const UPSERT_PROFILE = `
+INSERT INTO participants (participant_id, display_name, avatar_url, metadata, updated_at)
+VALUES (@participant_id, @display_name, @avatar_url, @metadata, @updated_at)
+ON CONFLICT (participant_id) DO UPDATE SET
+  display_name = excluded.display_name, avatar_url = excluded.avatar_url,
+  metadata = excluded.metadata, updated_at = excluded.updated_at`;
+
+/** changes = 0 when the participant had no profile. */
+export const DELETE_PROFILE = `DELETE FROM participants WHERE participant_id = ?`;
+
 export const INSERT_API_KEY = `
 INSERT INTO api_keys (id, hash, scope, name, created_at, revoked_at)
 VALUES (@id, @hash, @scope, @name, @created_at, NULL)`;
@@ -263,6 +297,11 @@ SELECT ${EVENT_COLUMNS} FROM score_log
 WHERE board_id = @board_id AND seq > (SELECT period_seq FROM boards WHERE id = @board_id) AND version > @after_version
 ORDER BY version, seq
 LIMIT @limit`;
+
+/** The profiles of the participants in the JSON array ?, one query whatever its length. */
+export const SELECT_PROFILES = `
+SELECT participant_id, display_name, avatar_url, metadata, updated_at FROM participants
+WHERE participant_id IN (SELECT value FROM json_each(?))`;
 
 const API_KEY_COLUMNS = `id, hash, scope, name, created_at, revoked_at`;
 

@@ -14,7 +14,7 @@ import { newEpoch } from '../core/epoch.js';
 import { loadMigrations, planMigrations, type AppliedMigration, type Migration } from './migrate.js';
 import { sweepCheckpointFiles } from './sqlite-checkpoint.js';
 import { PackedEventReader } from './sqlite-pack.js';
-import type { ApiKeyRow, BoardRow, CheckpointRow, NewBoardRow } from './sqlite-rows.js';
+import type { ApiKeyRow, BoardRow, CheckpointRow, NewBoardRow, ProfileRow } from './sqlite-rows.js';
 import * as SQL from './sqlite-sql.js';
 import type { PeriodClose } from './store.js';
 
@@ -55,13 +55,34 @@ export type WriteOp =
   | { readonly kind: 'deletePeriod'; readonly boardId: string; readonly periodId: string }
   | { readonly kind: 'deleteBoard'; readonly boardId: string }
   | { readonly kind: 'setEpoch'; readonly boardId: string; readonly epoch: string }
+  | {
+      readonly kind: 'erase';
+      readonly boardId: string;
+      readonly participantId: string;
+      /** Their events up to this log position go. */
+      readonly seq: number;
+      /** The board's version rises to this. */
+      readonly version: number;
+      /** The board's checkpoints that held them, each with the file rewritten without them, or null to drop one that could not be read. */
+      readonly checkpoints: readonly ErasedCheckpoint[];
+    }
+  | { readonly kind: 'putProfile'; readonly profile: ProfileRow }
+  | { readonly kind: 'deleteProfile'; readonly participantId: string }
   | { readonly kind: 'createApiKey'; readonly key: ApiKeyRow }
   | { readonly kind: 'revokeApiKey'; readonly id: string; readonly at: number };
 
+/** A checkpoint an erasure changes: `file` is its file now; `replacement` the one written without the participant. */
+export interface ErasedCheckpoint {
+  readonly seq: number;
+  readonly file: string;
+  readonly replacement: { readonly file: string; readonly bytes: number; readonly crc32: number; readonly total: number } | null;
+}
+
 /**
  * The outcome of one op. `done` is false when createBoard found the id taken,
- * or deleteBoard, setEpoch, revokeApiKey or recordCheckpoint found nothing to
- * change, or prune nothing (more) to delete. A failed op changed nothing.
+ * or deleteBoard, setEpoch, revokeApiKey, recordCheckpoint or deleteProfile
+ * found nothing to change, erase no entry of the participant, or prune
+ * nothing (more) to delete. A failed op changed nothing.
  */
 export type OpResult = { readonly ok: true; readonly done: boolean } | { readonly ok: false; readonly message: string; readonly code: string | null };
 
@@ -94,6 +115,13 @@ export class SqliteWriter {
   private readonly selectReleasedBases: Database.Statement<[{ board_id: string | null }], string>;
   private readonly pruneBase: Database.Statement<[{ board_id: string; limit: number }]>;
   private readonly insertApiKey: Database.Statement<[ApiKeyRow]>;
+  private readonly replaceCheckpointFile: Database.Statement<[{ board_id: string; seq: number; old_file: string; file: string; bytes: number; crc32: number; total: number }]>;
+  private readonly deleteCheckpointFile: Database.Statement<[{ board_id: string; seq: number; old_file: string }]>;
+  private readonly deleteParticipantLog: Database.Statement<[{ board_id: string; participant_id: string; seq: number }]>;
+  private readonly deleteParticipantBase: Database.Statement<[{ board_id: string; participant_id: string }]>;
+  private readonly raiseVersionAfterErasure: Database.Statement<[{ board_id: string; version: number; removed: number }]>;
+  private readonly upsertProfile: Database.Statement<[ProfileRow]>;
+  private readonly deleteProfile: Database.Statement<[string]>;
   /** The packed events of the batch being committed. */
   private events: PackedEventReader | null = null;
   /** Checkpoint files the batch being committed makes obsolete: deleted once it is committed. */
@@ -159,6 +187,13 @@ export class SqliteWriter {
     this.selectReleasedBases = this.db.prepare<[{ board_id: string | null }], string>(SQL.SELECT_RELEASED_BASES).pluck();
     this.pruneBase = this.db.prepare(SQL.PRUNE_BASE);
     this.insertApiKey = this.db.prepare(SQL.INSERT_API_KEY);
+    this.replaceCheckpointFile = this.db.prepare(SQL.REPLACE_CHECKPOINT_FILE);
+    this.deleteCheckpointFile = this.db.prepare(SQL.DELETE_CHECKPOINT_FILE);
+    this.deleteParticipantLog = this.db.prepare(SQL.DELETE_PARTICIPANT_LOG);
+    this.deleteParticipantBase = this.db.prepare(SQL.DELETE_PARTICIPANT_BASE);
+    this.raiseVersionAfterErasure = this.db.prepare(SQL.RAISE_VERSION_AFTER_ERASURE);
+    this.upsertProfile = this.db.prepare(SQL.UPSERT_PROFILE);
+    this.deleteProfile = this.db.prepare(SQL.DELETE_PROFILE);
     this.commitAll = this.db.transaction((ops: readonly WriteOp[]) => this.applyAll(ops));
     // Nested better-sqlite3 transactions are savepoints: an op that throws is
     // rolled back alone and the rest of the batch still commits.
@@ -269,6 +304,13 @@ export class SqliteWriter {
       }
       case 'setEpoch':
         return this.setEpoch.run({ board_id: op.boardId, epoch: op.epoch }).changes > 0;
+      case 'erase':
+        return this.erase(op);
+      case 'putProfile':
+        this.upsertProfile.run(op.profile);
+        return true;
+      case 'deleteProfile':
+        return this.deleteProfile.run(op.participantId).changes > 0;
       case 'createApiKey':
         this.insertApiKey.run(op.key);
         return true;
@@ -369,8 +411,12 @@ export class SqliteWriter {
       this.obsolete.push(checkpoint.file);
       return false;
     }
-    // A second checkpoint at the same seq holds the same state, and its file has the same name.
-    if (this.insertCheckpoint.run(checkpoint).changes === 0) return true;
+    // A second checkpoint at the same seq holds the same state, and its file has the same name,
+    // unless an erasure rewrote the first under a name of its own: then the second file goes.
+    if (this.insertCheckpoint.run(checkpoint).changes === 0) {
+      if (!this.selectCheckpoints.all(checkpoint.board_id).some((kept) => kept.file === checkpoint.file)) this.obsolete.push(checkpoint.file);
+      return true;
+    }
     const kept = this.selectCheckpoints.all(checkpoint.board_id);
     for (const old of kept.slice(2)) {
       this.deleteCheckpoint.run(old.board_id, old.seq);
@@ -378,6 +424,38 @@ export class SqliteWriter {
     }
     if (kept.length >= 2) this.releaseBase.run(checkpoint.board_id);
     return true;
+  }
+
+  /**
+   * Erases a participant from a board (Store.eraseParticipant): each
+   * checkpoint that held them gets its rewritten file (the old one is
+   * deleted after the commit), their log rows up to the erasure and their
+   * base row go, and the version rises. True when they had an entry.
+   */
+  private erase(op: Extract<WriteOp, { kind: 'erase' }>): boolean {
+    const replacements = op.checkpoints.flatMap((checkpoint) => (checkpoint.replacement === null ? [] : [checkpoint.replacement.file]));
+    if (this.boardExists.get(op.boardId) === undefined) {
+      this.obsolete.push(...replacements);
+      return false;
+    }
+    const board = { board_id: op.boardId, participant_id: op.participantId };
+    let had = false;
+    for (const { seq, file, replacement } of op.checkpoints) {
+      const row = { board_id: op.boardId, seq, old_file: file };
+      if (replacement === null) {
+        if (this.deleteCheckpointFile.run(row).changes > 0) this.obsolete.push(file);
+      } else if (this.replaceCheckpointFile.run({ ...row, ...replacement }).changes > 0) {
+        this.obsolete.push(file);
+        had = true;
+      } else {
+        // Superseded meanwhile (the caller saves none while it erases; a deleted board's went with it).
+        this.obsolete.push(replacement.file);
+      }
+    }
+    if (this.deleteParticipantLog.run({ ...board, seq: op.seq }).changes > 0) had = true;
+    if (this.deleteParticipantBase.run(board).changes > 0) had = true;
+    this.raiseVersionAfterErasure.run({ board_id: op.boardId, version: op.version, removed: had ? 1 : 0 });
+    return had;
   }
 
   /**

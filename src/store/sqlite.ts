@@ -18,10 +18,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { LadderError } from '../core/errors.js';
-import type { BoardConfig, Entry, Metadata } from '../core/types.js';
+import type { BoardConfig, Entry, Metadata, Profile } from '../core/types.js';
 import { PendingEvents } from './pending-events.js';
 import { checkEvent } from './score-events.js';
-import { CHECKPOINT_DIR_NAME, joinIds, joinMetadata, readCheckpointFile } from './sqlite-checkpoint.js';
+import { CHECKPOINT_DIR_NAME, CheckpointError, erasedCheckpointFileName, joinIds, joinMetadata, mayHoldParticipant, readCheckpointFile, withoutParticipant } from './sqlite-checkpoint.js';
 import { GroupCommit, type CommitStats } from './sqlite-group-commit.js';
 import { lockDataDir, type DataDirLock } from './sqlite-lock.js';
 import {
@@ -35,6 +35,8 @@ import {
   periodFromRow,
   placementFromRow,
   fromJson,
+  profileFromRow,
+  profileToRow,
   type ApiKeyRow,
   type BoardLogStateRow,
   type CheckpointRow,
@@ -43,17 +45,19 @@ import {
   type FinalEntryRow,
   type PeriodRow,
   type PlacementRow,
+  type ProfileRow,
   type StoredBoardRow,
   type TailColumnsRow,
 } from './sqlite-rows.js';
 import * as SQL from './sqlite-sql.js';
-import type { OpResult, SyncMode } from './sqlite-writer.js';
+import type { ErasedCheckpoint, OpResult, SyncMode } from './sqlite-writer.js';
 import type { RankQuery } from '../index/index.js';
 import { answerFinal, type FinalSource } from './final-rankings.js';
 import {
   loadedEntries,
   type ApiKeyRecord,
   type BoardCheckpoint,
+  type Erasure,
   type FinalRead,
   type KeyScope,
   type LoadedBoard,
@@ -123,6 +127,7 @@ export class SqliteStore implements Store {
   private readonly selectLogTail: Database.Statement<[{ board_id: string; after: number; limit: number }], TailColumnsRow>;
   private readonly selectEvent: Database.Statement<[string, string], EventRow>;
   private readonly selectEventsAfter: Database.Statement<[{ board_id: string; after_version: number; limit: number }], EventRow>;
+  private readonly selectProfiles: Database.Statement<[string], ProfileRow>;
   private readonly selectApiKey: Database.Statement<[string], ApiKeyRow>;
   private readonly selectApiKeyById: Database.Statement<[string], ApiKeyRow>;
   private readonly selectApiKeys: Database.Statement<[], ApiKeyRow>;
@@ -164,6 +169,7 @@ export class SqliteStore implements Store {
     this.selectLogTail = db.prepare<[{ board_id: string; after: number; limit: number }], TailColumnsRow>(SQL.SELECT_LOG_TAIL).raw(true);
     this.selectEvent = db.prepare(SQL.SELECT_EVENT);
     this.selectEventsAfter = db.prepare(SQL.SELECT_EVENTS_AFTER);
+    this.selectProfiles = db.prepare(SQL.SELECT_PROFILES);
     this.selectApiKey = db.prepare(SQL.SELECT_API_KEY);
     this.selectApiKeyById = db.prepare(SQL.SELECT_API_KEY_BY_ID);
     this.selectApiKeys = db.prepare(SQL.SELECT_API_KEYS);
@@ -478,6 +484,65 @@ export class SqliteStore implements Store {
   /** Ordered by (version, seq), so events that changed nothing follow the change whose version they carry. */
   async listEvents(boardId: string, afterVersion: number, limit: number): Promise<ScoreEvent[]> {
     return this.reader().selectEventsAfter.all({ board_id: boardId, after_version: afterVersion, limit }).map(eventFromRow);
+  }
+
+  /**
+   * Store.eraseParticipant. Each checkpoint up to the erasure that holds the
+   * participant is read here and written again without them (by the writer
+   * thread, under a new name), and one commit then swaps the files in the
+   * records and deletes their log rows: a crash before it leaves the old
+   * files recorded and the rewritten ones to the next start's sweep. A
+   * checkpoint that cannot be read is dropped (a load would skip it), with
+   * a warning. Complexity: a byte search of each checkpoint file, O(n) to
+   * rewrite one that holds them, on the main thread as for a load; plus a
+   * scan of the board's log.
+   */
+  async eraseParticipant(boardId: string, participantId: string, erasure: Erasure): Promise<boolean> {
+    const checkpoints: ErasedCheckpoint[] = [];
+    for (const checkpoint of this.reader().selectCheckpoints.all(boardId)) {
+      if (checkpoint.seq > erasure.seq || !mayHoldParticipant(this.checkpointDir, checkpoint.file, participantId)) continue;
+      let columns: RankedColumns;
+      try {
+        columns = readCheckpointFile(this.checkpointDir, checkpoint.file, { boardId, seq: checkpoint.seq, total: checkpoint.total, bytes: checkpoint.bytes, crc32: checkpoint.crc32 });
+      } catch (err) {
+        if (!(err instanceof CheckpointError)) throw err;
+        this.warn(`checkpoint ${checkpoint.file} of board '${boardId}' (seq ${checkpoint.seq}) is unusable, ${err.message}; an erasure drops it, as it cannot take the participant out of it`);
+        checkpoints.push({ seq: checkpoint.seq, file: checkpoint.file, replacement: null });
+        continue;
+      }
+      const kept = withoutParticipant(columns, participantId);
+      if (kept === null) continue;
+      const metadata = await joinMetadata(kept.metadata);
+      const written = await this.reader().writes.writeCheckpoint({
+        boardId,
+        seq: checkpoint.seq,
+        version: checkpoint.version,
+        ids: await joinIds(kept.ids),
+        count: kept.ids.length,
+        scores: kept.scores,
+        achievedAt: kept.achievedAt,
+        updatedAt: kept.updatedAt,
+        metadataIndexes: metadata.indexes,
+        metadata: metadata.text,
+        file: erasedCheckpointFileName(boardId, checkpoint.seq),
+      });
+      checkpoints.push({ seq: checkpoint.seq, file: checkpoint.file, replacement: { ...written, total: kept.ids.length } });
+    }
+    return expectOk(await this.writes.submit({ kind: 'erase', boardId, participantId, seq: erasure.seq, version: erasure.version, checkpoints }));
+  }
+
+  async putProfile(profile: Profile): Promise<void> {
+    expectOk(await this.writes.submit({ kind: 'putProfile', profile: profileToRow(profile) }));
+  }
+
+  /** One query, however many ids (a JSON array bound as one parameter). */
+  async getProfiles(participantIds: readonly string[]): Promise<Profile[]> {
+    if (participantIds.length === 0) return [];
+    return this.reader().selectProfiles.all(JSON.stringify(participantIds)).map(profileFromRow);
+  }
+
+  async deleteProfile(participantId: string): Promise<boolean> {
+    return expectOk(await this.writes.submit({ kind: 'deleteProfile', participantId }));
   }
 
   /** Rejects when the id or the hash exists already. */

@@ -1,6 +1,6 @@
 /**
  * Durable state (DESIGN.md "store"): boards, the score-event log, board
- * checkpoints and API keys. Two implementations share this interface and one
+ * checkpoints, participants' profiles and API keys. Two implementations share this interface and one
  * conformance suite (test/conformance/store.ts): SQLite (embedded, store/sqlite.ts)
  * and PostgreSQL (cluster, store/postgres.ts).
  *
@@ -9,7 +9,7 @@
  * whole board as of one position of its log (its `seq`), and loading a board
  * is the latest checkpoint plus the entries that changed after it.
  */
-import type { BoardConfig, Entry, Metadata, RankedEntry } from '../core/types.js';
+import type { BoardConfig, Entry, Metadata, Profile, RankedEntry } from '../core/types.js';
 import type { RankQuery, RankPage } from '../index/index.js';
 
 /** One accepted submission, as the audit log keeps it. */
@@ -138,6 +138,18 @@ export interface FinalRead {
   readonly pages: readonly RankPage[];
 }
 
+/** Where an erasure of a participant from a board happened (Store.eraseParticipant). */
+export interface Erasure {
+  /**
+   * The board's log position when their entry was removed: their events up
+   * to it go, and checkpoints up to it lose their entry. Events after it are
+   * a new entry of theirs, made after the erasure, and stay.
+   */
+  readonly seq: number;
+  /** The board's version after the removal: the stored version rises to it. */
+  readonly version: number;
+}
+
 /** The state of a board as of one position of its log. */
 export interface BoardCheckpoint {
   /** Every event of the board up to this seq is in it, and none after it. */
@@ -255,6 +267,28 @@ export interface Store {
 
   /** The participant's final placements across closed periods and boards, latest close first, closed before `before` when given. */
   listPlacements(participantId: string, limit: number, before?: number): Promise<Placement[]>;
+
+  /**
+   * Removes a participant's entry from the board's durable state (the right
+   * to be forgotten), in one transaction: their events up to `erasure.seq`
+   * leave the log (event ids included, so a retry of one is a new
+   * submission), their entry leaves every checkpoint up to that seq (the
+   * entries below move up one rank), and the board's version rises to
+   * `erasure.version`. A load afterwards does not see them. Resolves true
+   * when they had an entry there (the board's total goes down by one), false
+   * when not or when the board does not exist; a repeat changes nothing.
+   * The caller saves no checkpoint of the board meanwhile. Complexity: a
+   * scan of the board's log (no index on participants, see README
+   * "Retention"), plus a rewrite of its checkpoints that hold them.
+   */
+  eraseParticipant(boardId: string, participantId: string, erasure: Erasure): Promise<boolean>;
+
+  /** Creates or replaces the participant's profile. */
+  putProfile(profile: Profile): Promise<void>;
+  /** The profiles of those of these participants that have one, in no particular order. Complexity: one query. */
+  getProfiles(participantIds: readonly string[]): Promise<Profile[]>;
+  /** Deletes the participant's profile. Returns false when they had none. */
+  deleteProfile(participantId: string): Promise<boolean>;
 
   createApiKey(record: ApiKeyRecord): Promise<void>;
   /** The key with this hash, revoked or not, or null. */

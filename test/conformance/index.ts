@@ -4,7 +4,7 @@
  *
  *   indexConformance('MemoryIndex', async () => new MemoryIndex());
  *
- * It speaks only the port (open, drop, load, apply, read), so a networked
+ * It speaks only the port (open, drop, load, apply, read, remove), so a networked
  * index (Redis) runs it unchanged: each test uses boards with random ids and
  * drops them at the end, and concurrent calls are checked for atomicity and
  * convergence only, never for the order in which they land.
@@ -17,7 +17,7 @@ import { compareKeys, MAX_SCORE, MIN_SCORE } from '../../src/core/ordering.js';
 import { toSubmission, type SubmissionInput } from '../../src/core/submission.js';
 import type { BoardRules, Entry, Metadata, Operator, RankedEntry, SortOrder, Submission } from '../../src/core/types.js';
 import type { BoardState, RankIndex, RankPage, RankQuery, RankRead, SubmitOutcome } from '../../src/index/index.js';
-import { random32 } from '../helpers/random.js';
+import { random32, uint32s } from '../helpers/random.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -1077,6 +1077,110 @@ export function indexConformance(name: string, makeIndex: () => Promise<RankInde
       });
     });
 
+    describe('remove', () => {
+      it('takes the entry out; the entries below move up one rank; the version goes up by one', async () => {
+        const id = await board('best');
+        await index.apply(id, [0, 1, 2, 3, 4].map((i) => submission(`p${i}`, i, T0, i === 2 ? { skin: 'red' } : null)));
+        const before = await all(id);
+        const outcome = await index.remove(id, 'p3');
+        assert.deepEqual(outcome, { removed: before[1], version: 6 });
+        assert.deepEqual(standings(await all(id)), [
+          ['p4', 4, 1],
+          ['p2', 2, 2],
+          ['p1', 1, 3],
+          ['p0', 0, 4],
+        ]);
+        const state = await stateOf(id);
+        assert.deepEqual([state.version, state.total], [6, 4]);
+        assert.equal(await get(id, 'p3'), null);
+        const around = await one(id, { kind: 'around', participantId: 'p3', size: 3 });
+        assert.deepEqual(around, { entries: [], focus: null });
+        assert.deepEqual((await index.remove(id, 'p2')).removed, { ...entry('p2', 2, T0), metadata: { skin: 'red' }, rank: 2 });
+        assert.deepEqual(standings(await all(id)), [
+          ['p4', 4, 1],
+          ['p1', 1, 2],
+          ['p0', 0, 3],
+        ]);
+      });
+
+      it('a participant without an entry changes nothing', async () => {
+        const id = await ladder(3);
+        const state = await stateOf(id);
+        assert.deepEqual(await index.remove(id, 'nobody'), { removed: null, version: state.version });
+        assert.deepEqual(await index.remove(id, 'p1'), { removed: { ...entry('p1', 1, T0), rank: 2 }, version: state.version + 1 });
+        assert.deepEqual(await index.remove(id, 'p1'), { removed: null, version: state.version + 1 }, 'a second removal finds nothing');
+        assert.deepEqual(await stateOf(id), { ...state, version: state.version + 1, total: 2 });
+      });
+
+      it('a later submission makes a new entry, without the old metadata', async () => {
+        const id = await board('increment');
+        await submit(id, submission('a', 10, T0, { team: 'x' }));
+        await submit(id, submission('b', 5, T0));
+        await index.remove(id, 'a');
+        const again = await submit(id, submission('a', 1, T0 + 5));
+        assert.equal(again.previous, null);
+        assert.deepEqual(again.entry, { ...entry('a', 1, T0 + 5), rank: 2 });
+        assert.equal(again.version, 4);
+        assert.deepEqual(standings(await all(id)), [
+          ['b', 5, 1],
+          ['a', 1, 2],
+        ]);
+      });
+
+      it('removing the last entry leaves an empty board that takes new ones', async () => {
+        const id = await board('best', 'asc');
+        await submit(id, submission('only', 3, T0));
+        assert.equal((await index.remove(id, 'only')).removed?.rank, 1);
+        assert.deepEqual(await range(id, 0, 10), []);
+        assert.equal(await total(id), 0);
+        assert.equal((await submit(id, submission('next', 4, T0))).entry.rank, 1);
+      });
+
+      it('many removals and admissions across a large board match a plain sorted list, rank by rank', async () => {
+        const id = await board('best', 'desc');
+        const next = uint32s(7);
+        const expected = new Map<string, Entry>();
+        const batch: Submission[] = [];
+        for (let i = 0; i < 2_500; i++) {
+          const sub = submission(`p${i}`, next() % 500, T0 + (next() % 50));
+          batch.push(sub);
+          expected.set(sub.participantId, entry(sub.participantId, sub.score, sub.timestamp));
+        }
+        await index.apply(id, batch);
+        let versionNow = await version(id);
+        for (let round = 0; round < 3; round++) {
+          for (const participantId of [...expected.keys()]) {
+            if (next() % 3 !== 0) continue;
+            const outcome = await index.remove(id, participantId);
+            assert.equal(outcome.removed?.participantId, participantId);
+            assert.equal(outcome.version, ++versionNow);
+            expected.delete(participantId);
+          }
+          const admitted = Array.from({ length: 700 }, (_, i) => submission(`r${round}-${i}`, next() % 500, T0 + (next() % 50)));
+          await index.apply(id, admitted);
+          for (const sub of admitted) expected.set(sub.participantId, entry(sub.participantId, sub.score, sub.timestamp));
+          versionNow = await version(id);
+          const sorted = [...expected.values()].sort((a, b) => compareKeys('desc', a, b));
+          assert.deepEqual(
+            (await all(id)).map((e) => [e.participantId, e.rank]),
+            sorted.map((e, i) => [e.participantId, i + 1]),
+          );
+          const probe = sorted[Math.floor(sorted.length / 2)]!;
+          assert.equal((await get(id, probe.participantId))?.rank, Math.floor(sorted.length / 2) + 1);
+        }
+      });
+
+      it('a board rebuilt from a ranking with removals equals it', async () => {
+        const id = await ladder(40);
+        for (let i = 0; i < 40; i += 3) await index.remove(id, `p${i}`);
+        const ranking = await all(id);
+        const copy = await board('best');
+        const { epoch, version: at } = await stateOf(id);
+        await index.load(copy, ranking.map(withoutRank), { epoch, version: at });
+        assert.deepEqual(await all(copy), ranking);
+      });
+    });
+
     describe('boards', () => {
       it('boards are isolated from each other', async () => {
         const desc = await board('best', 'desc');
@@ -1126,6 +1230,7 @@ export function indexConformance(name: string, makeIndex: () => Promise<RankInde
         await assert.rejects(index.read(id, []), notFound);
         await assert.rejects(index.read(id, [{ kind: 'page', offset: 0, limit: 10 }]), notFound);
         await assert.rejects(index.load(id, [entry('a', 1, T0)], freshState(1)), notFound);
+        await assert.rejects(index.remove(id, 'a'), notFound);
         // None of them made the board known.
         await assert.rejects(index.read(id, []), notFound);
       });

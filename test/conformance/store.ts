@@ -18,7 +18,7 @@ import { LadderError } from '../../src/core/errors.js';
 import { MAX_SCORE, MIN_SCORE } from '../../src/core/ordering.js';
 import { fingerprintOf } from '../../src/core/submission.js';
 import { compareKeys } from '../../src/core/ordering.js';
-import type { BoardConfig, Entry, Metadata, SortOrder } from '../../src/core/types.js';
+import type { BoardConfig, Entry, Metadata, Profile, SortOrder } from '../../src/core/types.js';
 import type { ApiKeyRecord, RankedColumns, ScoreEvent, Store } from '../../src/store/store.js';
 import { BOARD_DEFAULTS } from '../../src/core/board.js';
 
@@ -715,6 +715,141 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
         }));
     });
 
+    describe('profiles', () => {
+      it('puts, reads many at once, replaces and deletes profiles, across a reopen', () =>
+        withStore(async (store, fixture) => {
+          const [a, b, c] = [participantId(), participantId(), participantId()];
+          const alice = { participantId: a, displayName: 'Alice ✓', avatarUrl: 'https://cdn.example/a.png', metadata: { team: 'red', tags: [1, 2] }, updatedAt: 1_700_000_000_001 };
+          const bob = { participantId: b, displayName: null, avatarUrl: null, metadata: null, updatedAt: 1_700_000_000_002 };
+          await store.putProfile(alice);
+          await store.putProfile(bob);
+          const byId = (profiles: Profile[]) => [...profiles].sort((x, y) => (x.participantId < y.participantId ? -1 : 1));
+          assert.deepEqual(byId(await store.getProfiles([a, b, c])), byId([alice, bob]), 'a participant without a profile is left out');
+          assert.deepEqual(await store.getProfiles([]), []);
+          const renamed = { ...alice, displayName: 'Alicia', metadata: null, updatedAt: 1_700_000_000_003 };
+          await store.putProfile(renamed);
+          const check = async (s: Store): Promise<void> => {
+            assert.deepEqual(await s.getProfiles([a]), [renamed]);
+            assert.deepEqual(await s.getProfiles([b, b]), [bob]);
+          };
+          await check(store);
+          const reopened = await fixture.reopen();
+          await check(reopened);
+          assert.equal(await reopened.deleteProfile(a), true);
+          assert.equal(await reopened.deleteProfile(a), false);
+          assert.equal(await reopened.deleteProfile(c), false);
+          assert.deepEqual(await reopened.getProfiles([a, b]), [bob]);
+          assert.deepEqual(await (await fixture.reopen()).getProfiles([a]), []);
+        }));
+
+      it('reads a thousand profiles in one call', () =>
+        withStore(async (store) => {
+          const ids = Array.from({ length: 1000 }, () => participantId());
+          for (const [i, id] of ids.slice(0, 500).entries()) await store.putProfile({ participantId: id, displayName: `n${i}`, avatarUrl: null, metadata: null, updatedAt: i });
+          const profiles = await store.getProfiles(ids);
+          assert.equal(profiles.length, 500);
+          assert.deepEqual(new Set(profiles.map((p) => p.participantId)), new Set(ids.slice(0, 500)));
+        }));
+    });
+
+    describe('eraseParticipant', () => {
+      /** p1 30, p2 20, p3 10 on a desc board, with event ids; p2 submits twice. */
+      async function threeOnABoard(store: Store): Promise<{ config: BoardConfig; events: ScoreEvent[] }> {
+        const config = boardConfig();
+        await store.createBoard(config, newEpoch());
+        const events = [
+          scoreEvent(config.id, 1, 'p1', 30, { eventId: 'e1', metadata: { skin: 'red' } }),
+          scoreEvent(config.id, 2, 'p2', 15, { eventId: 'e2', metadata: { skin: 'blue' } }),
+          scoreEvent(config.id, 3, 'p3', 10, { eventId: 'e3' }),
+        ];
+        events.push(scoreEvent(config.id, 4, 'p2', 20, { eventId: 'e4', oldScore: 15, oldRank: 2, entry: { participantId: 'p2', score: 20, achievedAt: 1_700_000_000_004, updatedAt: 1_700_000_000_004, metadata: { skin: 'blue' } } }));
+        await store.appendEvents(events);
+        return { config, events };
+      }
+
+      it('takes the entry, its events and event ids out of the log; the version rises and the total drops, across a reopen', () =>
+        withStore(async (store, fixture) => {
+          const { config, events } = await threeOnABoard(store);
+          assert.equal(await store.eraseParticipant(config.id, 'p2', { seq: events[3]!.seq, version: 5 }), true);
+          const check = async (s: Store): Promise<void> => {
+            assert.deepEqual(byParticipant(await entriesOf(s, config.id)), byParticipant([events[0]!.entry, events[2]!.entry]));
+            assert.deepEqual(await s.listEvents(config.id, 0, 100), [events[0], events[2]]);
+            assert.equal(await s.findEvent(config.id, 'e2'), null);
+            assert.equal(await s.findEvent(config.id, 'e4'), null);
+            assert.deepEqual(await s.findEvent(config.id, 'e1'), events[0]);
+            const board = await s.getBoard(config.id);
+            assert.deepEqual([board?.version, board?.total], [5, 2]);
+          };
+          await check(store);
+          const reopened = await fixture.reopen();
+          await check(reopened);
+          assert.equal(await reopened.eraseParticipant(config.id, 'p2', { seq: events[3]!.seq, version: 5 }), false, 'a repeat finds nothing');
+          assert.equal(await reopened.eraseParticipant(config.id, 'nobody', { seq: events[3]!.seq, version: 5 }), false);
+          await check(reopened);
+        }));
+
+      it('frees the event ids: the same event id can be logged again afterwards', () =>
+        withStore(async (store) => {
+          const { config, events } = await threeOnABoard(store);
+          await store.eraseParticipant(config.id, 'p2', { seq: events[3]!.seq, version: 5 });
+          const again = scoreEvent(config.id, 6, 'p2', 1, { eventId: 'e2' });
+          await store.appendEvents([again]);
+          assert.deepEqual(await store.findEvent(config.id, 'e2'), again);
+          assert.deepEqual((await store.getBoard(config.id))?.total, 3);
+        }));
+
+      it('takes the entry out of the checkpoint and closes the ranks up; the log after it replays without them', () =>
+        withStore(async (store, fixture) => {
+          const { config, events } = await threeOnABoard(store);
+          const first = [events[0]!.entry, events[1]!.entry, events[2]!.entry];
+          assert.equal(await store.saveCheckpoint(config.id, { seq: events[2]!.seq, version: 3, columns: rankedColumnsOf(first) }), true);
+          // Saved again after p2's second event: stores that keep more than one keep both.
+          const second = [events[0]!.entry, events[3]!.entry, events[2]!.entry];
+          assert.equal(await store.saveCheckpoint(config.id, { seq: events[3]!.seq, version: 4, columns: rankedColumnsOf(second) }), true);
+          const tail = scoreEvent(config.id, 5, 'p4', 5);
+          await store.appendEvents([tail]);
+          assert.equal(await store.eraseParticipant(config.id, 'p2', { seq: tail.seq, version: 6 }), true);
+          const check = async (s: Store): Promise<void> => {
+            const loaded = await s.loadBoard(config.id);
+            assert.ok(loaded !== null);
+            assert.deepEqual(loaded.ranked, rankedColumnsOf([events[0]!.entry, events[2]!.entry]));
+            assert.deepEqual(loaded.changed, [tail.entry]);
+            assert.deepEqual([loaded.board.version, loaded.board.total, loaded.seq], [6, 3, tail.seq]);
+          };
+          await check(store);
+          await check(await fixture.reopen());
+        }));
+
+      it('keeps what the participant did after the erasure, and checkpoints after it', () =>
+        withStore(async (store) => {
+          const { config, events } = await threeOnABoard(store);
+          const erasedAt = events[3]!.seq;
+          const later = scoreEvent(config.id, 6, 'p2', 99, { eventId: 'e6' });
+          await store.appendEvents([later]);
+          assert.equal(await store.eraseParticipant(config.id, 'p2', { seq: erasedAt, version: 5 }), true);
+          assert.deepEqual(byParticipant(await entriesOf(store, config.id)), byParticipant([events[0]!.entry, events[2]!.entry, later.entry]));
+          assert.deepEqual(await store.findEvent(config.id, 'e6'), later);
+          const board = await store.getBoard(config.id);
+          assert.deepEqual([board?.version, board?.total], [6, 3], 'the version stays above the erasure; the total counts the new entry');
+        }));
+
+      it('only touches its own board, and answers false for an unknown or deleted one', () =>
+        withStore(async (store) => {
+          const { config, events } = await threeOnABoard(store);
+          const other = boardConfig();
+          await store.createBoard(other, newEpoch());
+          const theirs = scoreEvent(other.id, 1, 'p2', 7, { eventId: 'e2' });
+          await store.appendEvents([theirs]);
+          await store.eraseParticipant(config.id, 'p2', { seq: events[3]!.seq, version: 5 });
+          assert.deepEqual(await entriesOf(store, other.id), [theirs.entry]);
+          assert.deepEqual(await store.findEvent(other.id, 'e2'), theirs);
+          assert.equal(await store.eraseParticipant(boardId(), 'p2', { seq: 10, version: 1 }), false);
+          await store.deleteBoard(other.id);
+          assert.equal(await store.eraseParticipant(other.id, 'p2', { seq: 10, version: 2 }), false);
+          assert.equal(await store.getBoard(other.id), null, 'creates nothing');
+        }));
+    });
+
     describe('api keys', () => {
       it('creates, finds by hash and counts by scope, across a reopen', () =>
         withStore(async (store, fixture) => {
@@ -804,6 +939,10 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
 
 function boardId(): string {
   return `conf-${randomBytes(6).toString('hex')}`;
+}
+
+function participantId(): string {
+  return `conf-p-${randomBytes(6).toString('hex')}`;
 }
 
 function boardConfig(overrides: Partial<BoardConfig> = {}): BoardConfig {

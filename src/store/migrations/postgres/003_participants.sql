@@ -1,0 +1,17 @@
+-- 003_participants: participants' profiles, shared by every board
+-- (PUT /v1/participants/{pid}). Answers and live views show the display
+-- name and avatar with the participant's entries; the service keeps the
+-- profiles it needs in a bounded cache (service/profiles.ts), so this table
+-- is read once per cache miss, in batches.
+--
+-- An erasure (DELETE /v1/participants/{pid}) deletes the row, and the
+-- participant's entries, checkpoint rows and log rows on every board.
+-- metadata is the JSON text the service wrote, as in the other tables.
+
+CREATE TABLE participants (
+  participant_id  TEXT    PRIMARY KEY,
+  display_name    TEXT,
+  avatar_url      TEXT,
+  metadata        TEXT,
+  updated_at      BIGINT  NOT NULL
+);

@@ -68,7 +68,7 @@ export type RankingPages = AsyncIterable<RankingPage>;
 export async function* rankingPages(ladder: Ladder, boardId: string, period?: string, pageSize = exportPageSize(ladder.config)): AsyncGenerator<RankingPage> {
   let epoch: string | null = null;
   for (let offset = 0; ; ) {
-    const read = await ladder.read(boardId, [{ kind: 'page', offset, limit: pageSize }], period);
+    const read = await ladder.read(boardId, [{ kind: 'page', offset, limit: pageSize }], period, { shown: false });
     if (epoch !== null && read.epoch !== epoch) throw exportInterrupted(boardId, epoch, read.epoch, offset);
     epoch = read.epoch;
     const entries = read.pages[0]?.entries ?? [];

@@ -386,19 +386,25 @@ export class Ladder {
    * when `period` names one (or the board is finalized, when it names none).
    * An archive's epoch names its close, and its version is 0: it never changes.
    */
-  async #read(rules: BoardConfig, period: string | undefined, queries: readonly RankQuery[]): Promise<RankRead<ShownEntry> & { period: string | null }> {
+  async #read(rules: BoardConfig, period: string | undefined, queries: readonly RankQuery[], shown = true): Promise<RankRead<ShownEntry> & { period: string | null }> {
+    const show = (read: RankRead) => (shown ? this.profiles.show(read) : read);
     const live = livePeriod(rules);
     const archived = period ?? (rules.finalizedAt !== null ? (live?.id ?? FINAL_PERIOD_ID) : undefined);
-    if (archived === undefined || (rules.finalizedAt === null && archived === live?.id)) return { ...(await this.profiles.show(await this.backend.read(rules, queries))), period: null };
+    if (archived === undefined || (rules.finalizedAt === null && archived === live?.id)) return { ...(await show(await this.backend.read(rules, queries))), period: null };
     const final = await this.store.readFinal(rules.id, archived, queries);
     if (final === null) throw periodNotFound(rules.id, archived);
-    const read = await this.profiles.show({ epoch: archiveEpoch(final.period), version: 0, total: final.period.total, pages: final.pages });
+    const read = await show({ epoch: archiveEpoch(final.period), version: 0, total: final.period.total, pages: final.pages });
     return { ...read, period: archived };
   }
 
-  /** Answers the queries from one state of the board, with what profiles show (the feed's read), or of a closed period's final rankings. */
-  async read(boardId: string, queries: readonly RankQuery[], period?: string): Promise<RankRead<ShownEntry>> {
-    return this.#read(this.registry.get(boardId) ?? (await this.requireBoard(boardId)), period, queries);
+  /**
+   * Answers the queries from one state of the board, with what profiles
+   * show (the feed's read), or of a closed period's final rankings.
+   * `shown: false` leaves profiles out (an export, which would otherwise
+   * fill the profile cache with every participant it passes).
+   */
+  async read(boardId: string, queries: readonly RankQuery[], period?: string, options: { shown?: boolean } = {}): Promise<RankRead<ShownEntry>> {
+    return this.#read(this.registry.get(boardId) ?? (await this.requireBoard(boardId)), period, queries, options.shown ?? true);
   }
 
   /**

@@ -1,0 +1,3 @@
+-- A placeholder: this migration number belongs to another branch of the
+-- same release. It does nothing, and is deleted when that branch's file of
+-- this number is merged (before any database outside development has it).

@@ -74,7 +74,7 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
   const { store, bus, backend, archive, close: closeParts }: Parts = isCluster(config)
     ? await (await import('./backend/cluster-parts.js')).clusterParts(config, logger)
     : await embeddedParts(config, logger);
-  const ladder = await Ladder.open({ config, backend, store, bus });
+  const ladder = await Ladder.open({ config, backend, store, bus, warn: (message) => logger.warn(message) });
   logger.info({ boards: ladder.boardCount, ms: Math.round(performance.now() - started) }, 'store opened');
 
   const keys = new Auth(store, bus, config.adminKey);

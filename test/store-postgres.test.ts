@@ -75,8 +75,13 @@ describe('PostgresStore', { skip }, () => {
       try {
         const stores = await Promise.all([1, 2].map(() => PostgresStore.open({ url: fresh.url, poolSize: 2 })));
         try {
-          assert.deepEqual(stores.map((store) => store.migrated).sort((a, b) => b.length - a.length), [[1], []], 'one applied 001, the other found it applied');
-          assert.deepEqual(await fresh.query('SELECT version, name FROM schema_migrations'), [{ version: 1, name: '001_initial' }]);
+          assert.deepEqual(stores.map((store) => store.migrated).sort((a, b) => b.length - a.length), [[1, 2, 3, 4], []], 'one applied the migrations, the other found them applied');
+          assert.deepEqual(await fresh.query('SELECT version, name FROM schema_migrations ORDER BY version'), [
+            { version: 1, name: '001_initial' },
+            { version: 2, name: '002_reserved' },
+            { version: 3, name: '003_reserved' },
+            { version: 4, name: '004_rejections' },
+          ]);
           // Both work on the one schema.
           const id = boardId();
           await stores[0]!.createBoard(rules(id), newEpoch());
@@ -214,6 +219,18 @@ describe('PostgresStore', { skip }, () => {
         assert.equal(await store.findEvent(quiet.id, quietOld[0]!.eventId!), null);
         assert.deepEqual(loadedEntries(quiet, (await store.loadBoard(quiet.id))!), entriesOfRanking(quietBoard.ranking));
         assert.equal((await store.listEvents(busy.id, 0, 1000)).length, 100, 'the busy board lost nothing more');
+      }));
+
+    it('deletes the rejections received before the cutoff', () =>
+      withStore({ auditRetentionDays: 2 }, async (store) => {
+        const now = Date.now();
+        const board: BoardRules = { id: boardId(), sortOrder: 'desc', operator: 'best' };
+        await store.createBoard({ ...board, name: board.id, metadata: null, createdAt: 1 }, newEpoch());
+        const refused = (message: string, receivedAt: number) => ({ boardId: board.id, participantId: 'p1', code: 'invalid_score', message, submitted: 0.5, timestamp: null, eventId: null, receivedAt });
+        await store.recordRejections([refused('old', now - 10 * DAY_MS), refused('recent', now)]);
+        await store.maintain();
+        const page = await store.participantHistory(board.id, 'p1', null, 10);
+        assert.deepEqual(page?.items.map((item) => item.outcome === 'rejected' && item.rejection.message), ['recent']);
       }));
 
     it('keeps every partition without a retention period', () =>

@@ -114,6 +114,9 @@ describe('SqliteStore', () => {
       { version: 1, name: '001_initial' },
       { version: 2, name: '002_epochs' },
       { version: 3, name: '003_log' },
+      { version: 4, name: '004_reserved' },
+      { version: 5, name: '005_reserved' },
+      { version: 6, name: '006_rejections' },
     ];
 
     it('applies each migration once and nothing on a restart', async () => {

@@ -14,7 +14,9 @@ import type {
   Board,
   BoardList,
   CreateBoardInput,
+  HistoryQuery,
   ListBoardsQuery,
+  ParticipantHistory,
   ParticipantStanding,
   Rankings,
   RankingsQuery,
@@ -114,6 +116,15 @@ export class LadderClient {
   /** The participant's rank, score and percentile, with `neighbors` entries above and below. Throws `participant_not_found` (404). */
   getParticipant(boardId: string, participantId: string, options: { neighbors?: number } = {}): Promise<ParticipantStanding> {
     return requestJson(this.http, boardPath(boardId, `/participants/${encodeURIComponent(participantId)}`), { query: { neighbors: options.neighbors } });
+  }
+
+  /**
+   * A page of the participant's history on the board: accepted and refused
+   * submissions, newest first. Pass `next_cursor` back as `cursor` for the
+   * next page. Throws `board_not_found` (404).
+   */
+  getParticipantHistory(boardId: string, participantId: string, query: HistoryQuery = {}): Promise<ParticipantHistory> {
+    return requestJson(this.http, boardPath(boardId, `/participants/${encodeURIComponent(participantId)}/events`), { query: { limit: query.limit, cursor: query.cursor } });
   }
 
   /**

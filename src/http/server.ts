@@ -8,6 +8,7 @@ import type { HttpContext } from './context.js';
 import { registerDashboardRoute } from './dashboard.js';
 import { registerErrorHandling } from './errors.js';
 import { registerEventsRoute } from './events.js';
+import { registerHistoryRoute } from './history.js';
 import { registerKeyRoutes } from './keys.js';
 import { registerRankingRoutes } from './rankings.js';
 import { registerScoreRoutes } from './scores.js';
@@ -65,6 +66,7 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
   registerBoardRoutes(app, ctx);
   registerScoreRoutes(app, ctx);
   registerRankingRoutes(app, ctx);
+  registerHistoryRoute(app, ctx);
   registerKeyRoutes(app, ctx);
   registerSubscribeRoute(app, ctx);
   registerEventsRoute(app, ctx);

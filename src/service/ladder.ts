@@ -4,19 +4,21 @@
  * stays thin over the ports. It validates input (core/submission.ts), finds
  * the board's rules in the registry, and makes exactly one backend call per
  * submission batch or query, whose answer is one consistent state of the
- * board (backend/backend.ts).
+ * board (backend/backend.ts). Refused submissions go to the participants'
+ * histories through one recorder (service/rejections.ts).
  */
 import { boardNotFound, invalidField, LadderError, participantNotFound } from '../core/errors.js';
 import { newEpoch } from '../core/epoch.js';
-import { BOARD_ID_RULE, isBoardId } from '../core/ids.js';
+import { assertParticipantId, BOARD_ID_RULE, isBoardId } from '../core/ids.js';
 import { checkMetadata, toSubmission, type SubmissionInput } from '../core/submission.js';
 import type { BoardConfig, Metadata, RankedEntry, Submission } from '../core/types.js';
 import type { Backend } from '../backend/backend.js';
 import type { Config } from '../core/config.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
 import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
-import type { Store } from '../store/store.js';
+import type { HistoryCursor, HistoryPage, Store } from '../store/store.js';
 import { BoardRegistry } from './registry.js';
+import { RejectionRecorder, type RefusedSubmission } from './rejections.js';
 
 export interface SubmitResult {
   readonly participantId: string;
@@ -74,7 +76,12 @@ export interface LadderParts {
   readonly backend: Backend;
   readonly store: Store;
   readonly bus: ChangeBus;
+  /** Told what the service works around (rejections it could not record). Default: process.emitWarning. */
+  readonly warn?: (message: string) => void;
 }
+
+/** Items per page of a participant's history at most. */
+export const MAX_HISTORY_LIMIT = 1000;
 
 export class Ladder {
   readonly config: Config;
@@ -82,6 +89,7 @@ export class Ladder {
   readonly store: Store;
   readonly bus: ChangeBus;
   readonly registry: BoardRegistry;
+  readonly rejections: RejectionRecorder;
   /** Long-polls per board: each wakes once the board passes its version or leaves its epoch. */
   private readonly versionWaiters = new Map<string, Set<VersionWaiter>>();
   private readonly unsubscribeBus: () => void;
@@ -92,6 +100,7 @@ export class Ladder {
     this.store = parts.store;
     this.bus = parts.bus;
     this.registry = registry;
+    this.rejections = new RejectionRecorder(parts.store, parts.warn ?? ((message) => process.emitWarning(message, 'LadderWarning')));
     this.unsubscribeBus = this.bus.subscribe((message) => this.onBusMessage(message));
   }
 
@@ -162,6 +171,8 @@ export class Ladder {
    * Applies many submissions to one board in order, in one backend call.
    * Each item gets its own result or error; a failing item does not fail the
    * others. `fields` names each item in error messages (e.g. `scores[3]`).
+   * The refused items are recorded in their participants' histories
+   * (recordRejections), without waiting.
    */
   async submitMany(boardId: string, inputs: readonly SubmissionInput[], fields?: readonly string[]): Promise<(SubmitResult | LadderError)[]> {
     const rules = this.registry.get(boardId) ?? (await this.requireBoard(boardId));
@@ -169,6 +180,7 @@ export class Ladder {
     const results: (SubmitResult | LadderError)[] = new Array(inputs.length);
     const submissions: Submission[] = [];
     const positions: number[] = [];
+    const refused: RefusedSubmission[] = [];
     inputs.forEach((input, i) => {
       try {
         submissions.push(toSubmission(input, now, fields?.[i] ?? ''));
@@ -176,14 +188,50 @@ export class Ladder {
       } catch (err) {
         if (!(err instanceof LadderError)) throw err;
         results[i] = err;
+        refused.push({ input, error: err });
       }
     });
-    if (submissions.length === 0) return results;
-    const { epoch, outcomes } = await this.backend.submit(rules, submissions);
-    outcomes.forEach((outcome, k) => {
-      results[positions[k] as number] = outcome instanceof LadderError ? outcome : resultOf(outcome, epoch);
-    });
+    if (submissions.length > 0) {
+      const { epoch, outcomes } = await this.backend.submit(rules, submissions);
+      outcomes.forEach((outcome, k) => {
+        const i = positions[k] as number;
+        if (outcome instanceof LadderError) {
+          results[i] = outcome;
+          refused.push({ input: inputs[i] as SubmissionInput, error: outcome });
+        } else {
+          results[i] = resultOf(outcome, epoch);
+        }
+      });
+    }
+    if (refused.length > 0) void this.recordRejections(boardId, refused, now);
     return results;
+  }
+
+  /**
+   * Records refused submissions to the board in their participants'
+   * histories: the one call for every cause of a refusal (service/rejections.ts
+   * says which are kept). Resolves once they are committed or lost (logged);
+   * never rejects, and answers need not wait for it.
+   */
+  recordRejections(boardId: string, refused: readonly RefusedSubmission[], receivedAt = Date.now()): Promise<void> {
+    return this.rejections.record(boardId, refused, receivedAt);
+  }
+
+  /**
+   * One page of the participant's history on the board: accepted and refused
+   * submissions, newest first (store.ts participantHistory). Empty for a
+   * participant without any; board_not_found for an unknown board (asked of
+   * the store, so a board another process deleted a moment ago is gone). In
+   * cluster mode, accepted events show once the persister has written them
+   * to PostgreSQL (at once with LADDER_ACK=durable).
+   */
+  async history(boardId: string, participantId: string, cursor: HistoryCursor | null, limit: number): Promise<HistoryPage> {
+    if (this.registry.get(boardId) === undefined) await this.requireBoard(boardId);
+    assertParticipantId(participantId);
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) throw invalidField('limit', `must be an integer from 1 to ${MAX_HISTORY_LIMIT}`);
+    const page = await this.store.participantHistory(boardId, participantId, cursor, limit);
+    if (page === null) throw boardNotFound(boardId);
+    return page;
   }
 
   /**

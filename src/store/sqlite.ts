@@ -7,7 +7,9 @@
  * lets read while the writer commits. A read sees every write whose promise
  * has resolved.
  *
- * Events are appended to score_log and never update an entry row. A board
+ * Events are appended to score_log and never update an entry row; refused
+ * submissions go to rejections, through the same group commit, and a
+ * participant's history reads both (sqlite-history.ts). A board
  * loads from its latest checkpoint (sqlite-checkpoint.ts) plus the log after
  * it; before its first checkpoint, from its base state (the entries table,
  * as migration 003 left it) plus the log after that.
@@ -23,6 +25,7 @@ import { PendingEvents } from './pending-events.js';
 import { checkEvent } from './score-events.js';
 import { CHECKPOINT_DIR_NAME, joinIds, joinMetadata, readCheckpointFile } from './sqlite-checkpoint.js';
 import { GroupCommit, type CommitStats } from './sqlite-group-commit.js';
+import { SqliteHistory } from './sqlite-history.js';
 import { lockDataDir, type DataDirLock } from './sqlite-lock.js';
 import {
   apiKeyFromRow,
@@ -32,6 +35,7 @@ import {
   entriesFromColumns,
   eventFromRow,
   fromJson,
+  rejectionToRow,
   type ApiKeyRow,
   type BoardLogStateRow,
   type CheckpointRow,
@@ -42,7 +46,20 @@ import {
 } from './sqlite-rows.js';
 import * as SQL from './sqlite-sql.js';
 import type { OpResult, SyncMode } from './sqlite-writer.js';
-import { loadedEntries, type ApiKeyRecord, type BoardCheckpoint, type KeyScope, type LoadedBoard, type RankedColumns, type ScoreEvent, type Store, type StoredBoard } from './store.js';
+import {
+  loadedEntries,
+  type ApiKeyRecord,
+  type BoardCheckpoint,
+  type HistoryCursor,
+  type HistoryPage,
+  type KeyScope,
+  type LoadedBoard,
+  type RankedColumns,
+  type Rejection,
+  type ScoreEvent,
+  type Store,
+  type StoredBoard,
+} from './store.js';
 
 /** Entries per chunk of a base-state or log read: about 30 MB of JSON. */
 const LOAD_CHUNK = 500_000;
@@ -105,6 +122,7 @@ export class SqliteStore implements Store {
   private readonly selectApiKeyById: Database.Statement<[string], ApiKeyRow>;
   private readonly selectApiKeys: Database.Statement<[], ApiKeyRow>;
   private readonly countApiKeysByScope: Database.Statement<[string], number>;
+  private readonly history: SqliteHistory;
   private readonly pendingEvents = new PendingEvents();
   private closing: Promise<void> | null = null;
   private readonly checkpointDir: string;
@@ -140,6 +158,7 @@ export class SqliteStore implements Store {
     this.selectApiKeyById = db.prepare(SQL.SELECT_API_KEY_BY_ID);
     this.selectApiKeys = db.prepare(SQL.SELECT_API_KEYS);
     this.countApiKeysByScope = db.prepare<[string], number>(SQL.COUNT_API_KEYS).pluck();
+    this.history = new SqliteHistory(db);
   }
 
   /** Committed transactions, ops and events since open (for metrics and tests). */
@@ -193,6 +212,17 @@ export class SqliteStore implements Store {
     } finally {
       forget();
     }
+  }
+
+  /** One op of the group commit, whatever the number of rejections. */
+  async recordRejections(rejections: readonly Rejection[]): Promise<void> {
+    if (rejections.length === 0) return;
+    expectOk(await this.writes.submit({ kind: 'reject', rejections: rejections.map(rejectionToRow) }));
+  }
+
+  /** Runs on the main thread (sqlite-history.ts). */
+  async participantHistory(boardId: string, participantId: string, cursor: HistoryCursor | null, limit: number): Promise<HistoryPage | null> {
+    return this.reader().history.page(boardId, participantId, cursor, limit);
   }
 
   /** See eventFromRow for what the returned event's `entry` holds. Complexity: one index lookup. */

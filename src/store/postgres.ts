@@ -217,22 +217,23 @@ export class PostgresStore implements Store {
 
   /** Two index scans, one per part (store/participant-history.ts), and the board's row, on three connections at once. */
   async participantHistory(boardId: string, participantId: string, cursor: HistoryCursor | null, limit: number): Promise<HistoryPage | null> {
+    const doing = 'reading a participant history';
     const bounds = boundsOf(cursor);
+    const readAccepted = async (before: number): Promise<HistoryPart<ScoreEvent>> => {
+      const rows = await this.select<EventRow>(doing, SQL.SELECT_PARTICIPANT_EVENTS, [boardId, participantId, before, limit + 1]);
+      return partOf(rows.map(eventFromRow), limit, (event) => event.seq);
+    };
+    const readRejected = async (before: number): Promise<HistoryPart<StoredRejection>> => {
+      const rows = await this.select<RejectionRow>(doing, SQL.SELECT_PARTICIPANT_REJECTIONS, [boardId, participantId, before, limit + 1]);
+      return partOf(rows.map(rejectionFromRow), limit, (rejection) => rejection.id);
+    };
     const [board, accepted, rejected] = await Promise.all([
-      this.select<{ id: string }>('reading a participant history', SQL.BOARD_EXISTS, [boardId]),
-      bounds.acceptedBefore === null
-        ? DONE
-        : this.select<EventRow>('reading a participant history', SQL.SELECT_PARTICIPANT_EVENTS, [boardId, participantId, bounds.acceptedBefore, limit + 1]).then((rows) =>
-            partOf(rows.map(eventFromRow), limit, (event) => event.seq),
-          ),
-      bounds.rejectedBefore === null
-        ? DONE
-        : this.select<RejectionRow>('reading a participant history', SQL.SELECT_PARTICIPANT_REJECTIONS, [boardId, participantId, bounds.rejectedBefore, limit + 1]).then((rows) =>
-            partOf(rows.map(rejectionFromRow), limit, (rejection) => rejection.id),
-          ),
-    ] as const);
+      this.select<{ id: string }>(doing, SQL.BOARD_EXISTS, [boardId]),
+      bounds.acceptedBefore === null ? DONE : readAccepted(bounds.acceptedBefore),
+      bounds.rejectedBefore === null ? DONE : readRejected(bounds.rejectedBefore),
+    ]);
     if (board.length === 0) return null;
-    return mergeHistory(bounds, accepted as HistoryPart<ScoreEvent>, rejected as HistoryPart<StoredRejection>, limit);
+    return mergeHistory(bounds, accepted, rejected, limit);
   }
 
   /**

@@ -4,17 +4,19 @@
 
 -- A participant's accepted events, found without an index of score_log on
 -- participant_id. Such an index is a random B-tree write per event, the cost
--- migration 003 removed: with 100,000 participants it doubled the writer
--- thread's CPU per event in bench/http.ts (20 -> 45 µs) and halved batch
--- throughput (115,000 -> 57,000 scores/s); SQLite alone spent 13-28 µs more
--- per event, most of it writing random pages to the WAL.
+-- migration 003 removed. With 100,000 participants, bench/http.ts measured:
+-- the writer thread's CPU per submission from 14-18 to 46-61 µs, single
+-- submissions halved (to 3,600-5,800/s), batches from 88,000-127,000 to
+-- 49,000-54,000 scores/s. SQLite alone spends 13-28 µs more per event
+-- (bench/participant-index.ts), most of it writing random pages to the WAL.
 --
 -- Instead the log is indexed a segment at a time: segment k holds seqs
 -- k * 4096 .. k * 4096 + 4095 (seq >> 12). Once a board's log has moved past
 -- a segment, the commit that moved it copies the segment's (participant_id,
 -- seq) pairs here in one sorted INSERT ... SELECT (store/sqlite-writer.ts),
 -- so the rows land at the end of the board's key range, pages filled in
--- order: 0.3-1.1 µs per event, amortized, in the same measurement. A
+-- order: 0.3-1.3 µs per event, amortized, in the same measurement, and no
+-- difference bench/http.ts could tell apart from the spread of its runs. A
 -- participant's events are then one seek per segment (newest first), plus a
 -- scan of the open segment's at most 4096 log rows (store/sqlite-history.ts).
 CREATE TABLE participant_log (

@@ -86,6 +86,7 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
     store,
     bus,
     clock: options.clock,
+    warn: (message) => logger.warn(message),
     onLifecycleError: (err, boardId) => logger.warn({ err, boardId }, 'closing a period or a board failed; it is tried again at the next tick'),
   });
   logger.info({ boards: ladder.boardCount, ms: Math.round(performance.now() - started) }, 'store opened');

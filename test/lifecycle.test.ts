@@ -287,6 +287,14 @@ describe('boards in time', () => {
         [[daily.id, '2026-12-02', 2, 2], [cup.id, 'final', 1, 1]],
       );
       assert.equal((await api(server, 'GET', '/v1/participants/bad%20id/placements')).status, 400);
+
+      // Erased, they leave the archives too, which keep everyone's final ranks under an anonymous id.
+      assert.equal((await api(server, 'DELETE', `/v1/participants/${player}`, { key })).status, 200);
+      assert.deepEqual((await api(server, 'GET', `/v1/participants/${player}/placements`)).body.placements, []);
+      const archived = (await api(server, 'GET', `/v1/leaderboards/${daily.id}/rankings?period=2026-12-02`)).body.entries;
+      assert.deepEqual(archived.map((e: { rank: number }) => e.rank), [1, 2]);
+      assert.equal(archived[0].participant_id, 'rival');
+      assert.match(archived[1].participant_id, /^erased-[0-9a-f]{16}$/);
     });
 
     it('keeps the same answers for the live period read with its own id', async () => {

@@ -219,6 +219,18 @@ describe('PostgresStore', { skip }, () => {
         assert.equal((await store.listEvents(busy.id, 0, 1000)).length, 100, 'the busy board lost nothing more');
       }));
 
+    it('deletes the rejections received before the cutoff', () =>
+      withStore({ auditRetentionDays: 2 }, async (store) => {
+        const now = Date.now();
+        const board: BoardRules = { id: boardId(), sortOrder: 'desc', operator: 'best' };
+        await store.createBoard({ ...BOARD_DEFAULTS, ...board, name: board.id, metadata: null, createdAt: 1 }, newEpoch());
+        const refused = (message: string, receivedAt: number) => ({ boardId: board.id, participantId: 'p1', code: 'invalid_score', message, submitted: 0.5, timestamp: null, eventId: null, receivedAt });
+        await store.recordRejections([refused('old', now - 10 * DAY_MS), refused('recent', now)]);
+        await store.maintain();
+        const page = await store.participantHistory(board.id, 'p1', null, 10);
+        assert.deepEqual(page?.items.map((item) => item.outcome === 'rejected' && item.rejection.message), ['recent']);
+      }));
+
     it('keeps every partition without a retention period', () =>
       withStore({ auditRetentionDays: 0 }, async (store) => {
         const now = Date.now();

@@ -16,8 +16,10 @@ import type {
   Board,
   BoardList,
   CreateBoardInput,
+  HistoryQuery,
   ListBoardsQuery,
   ParticipantErasure,
+  ParticipantHistory,
   ParticipantStanding,
   Profile,
   ProfileInput,
@@ -155,6 +157,15 @@ export class LadderClient {
   /** Erases the participant from every board, with their profile and logged events (the right to be forgotten). Needs an admin key. */
   eraseParticipant(participantId: string): Promise<ParticipantErasure> {
     return requestJson(this.http, participantPath(participantId), { method: 'DELETE' });
+  }
+
+  /**
+   * A page of the participant's history on the board: accepted and refused
+   * submissions, newest first. Pass `next_cursor` back as `cursor` for the
+   * next page. Throws `board_not_found` (404).
+   */
+  getParticipantHistory(boardId: string, participantId: string, query: HistoryQuery = {}): Promise<ParticipantHistory> {
+    return requestJson(this.http, boardPath(boardId, `/participants/${encodeURIComponent(participantId)}/events`), { query: { limit: query.limit, cursor: query.cursor } });
   }
 
   /**

@@ -225,3 +225,55 @@ export interface ParticipantErasure {
   readonly leaderboards: readonly { readonly leaderboard_id: string; readonly rank: number; readonly epoch: string; readonly version: number }[];
   readonly profile_deleted: boolean;
 }
+
+/** What every item of a participant's history carries. */
+interface HistoryEventBase {
+  /** The client's event id; null when the submission had none (or, refused, not a valid one). */
+  readonly event_id: string | null;
+  /** What was submitted: absolute under `best`/`latest`, a delta under `increment`. Refused: as given, null when it was not a number. */
+  readonly score: number | null;
+  /** The submission's timestamp, or when it was received if it gave none; refused: null when it was not a number. */
+  readonly timestamp: number | null;
+  /** When the server took (or refused) it. */
+  readonly received_at: number;
+}
+
+export interface AcceptedHistoryEvent extends HistoryEventBase {
+  readonly outcome: 'accepted';
+  readonly score: number;
+  readonly timestamp: number;
+  /** The entry before (null for a new participant) and after. */
+  readonly old_score: number | null;
+  readonly new_score: number;
+  readonly old_rank: number | null;
+  readonly new_rank: number;
+  /** The board's version after it. */
+  readonly version: number;
+  /** false when it did not change the entry (e.g. a worse score under `best`). */
+  readonly changed: boolean;
+}
+
+export interface RejectedHistoryEvent extends HistoryEventBase {
+  readonly outcome: 'rejected';
+  /** The error code the submission was answered with, e.g. `event_id_conflict`. */
+  readonly code: string;
+  readonly message: string;
+}
+
+export type HistoryEvent = AcceptedHistoryEvent | RejectedHistoryEvent;
+
+/** `GET /v1/leaderboards/{id}/participants/{pid}/events`: a page of the participant's history, newest first. */
+export interface ParticipantHistory {
+  readonly leaderboard_id: string;
+  readonly participant_id: string;
+  readonly events: readonly HistoryEvent[];
+  /** Pass it as `cursor` for the next page; null on the last one. */
+  readonly next_cursor: string | null;
+}
+
+export interface HistoryQuery {
+  /** Default 50, at most 1000. */
+  readonly limit?: number;
+  /** The `next_cursor` of the page before. */
+  readonly cursor?: string;
+}

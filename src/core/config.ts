@@ -80,7 +80,7 @@ export const configSchema = {
   redisPrefix: option('LADDER_REDIS_PREFIX', 'ladder:', text, "Prefix of every Redis key and channel of cluster mode; clusters sharing one Redis need different ones."),
   workers: option('LADDER_WORKERS', 1, workers, 'Cluster mode: worker processes sharing the port on this machine (node:cluster), or auto for one per core. Each is a full cluster member.'),
   ack: option('LADDER_ACK', 'redis' as const, oneOf('redis', 'durable'), 'Cluster mode: when a submission is answered. redis: applied in Redis and its stream (PostgreSQL within the persister lag); durable: also committed to PostgreSQL.'),
-  auditRetentionDays: option('LADDER_AUDIT_RETENTION_DAYS', 0, integer(0, 36_500), 'Score events older than this many days are deleted from the audit log, except those the kept checkpoints still need (0: kept forever).'),
+  auditRetentionDays: option('LADDER_AUDIT_RETENTION_DAYS', 0, integer(0, 36_500), 'Score events older than this many days are deleted from the audit log, except those the kept checkpoints still need, and so are recorded rejections (0: kept forever).'),
 } as const;
 
 export type ConfigSchema = typeof configSchema;

@@ -147,6 +147,17 @@ export const participantQuery = {
   },
 } as const;
 
+/** A participant's history (http/history.ts). The cursor is what an earlier page answered as next_cursor. */
+export const historyQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 50 },
+    cursor: { type: 'string', minLength: 1, maxLength: 200 },
+    key: { type: 'string' },
+  },
+} as const;
+
 export const listQuery = {
   type: 'object',
   additionalProperties: false,

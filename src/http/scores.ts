@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { LadderError } from '../core/errors.js';
 import type { SubmissionInput } from '../core/submission.js';
 import type { Metadata } from '../core/types.js';
+import type { RefusedInput } from '../service/rejections.js';
 import type { HttpContext } from './context.js';
 import { batchBody, boardParams, scoreBody } from './schemas.js';
 import { compileStrict, validationError } from './validation.js';
@@ -21,13 +22,30 @@ function inputOf(body: ScoreBody): SubmissionInput {
   return { participantId: body.participant_id, score: body.score, timestamp: body.timestamp, eventId: body.event_id, metadata: body.metadata };
 }
 
+/** What a body the schema refused said, for the participant's history: any field may be missing or malformed. */
+function refusedInputOf(body: unknown): RefusedInput {
+  if (typeof body !== 'object' || body === null) return {};
+  const fields = body as Record<string, unknown>;
+  return { participantId: fields.participant_id, score: fields.score, timestamp: fields.timestamp, eventId: fields.event_id };
+}
+
 export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const { ladder } = ctx;
 
   app.post<{ Params: { id: string }; Body: ScoreBody }>(
     '/v1/leaderboards/:id/scores',
-    { config: { scope: 'write' }, schema: { params: boardParams, body: scoreBody } },
+    // attachValidation: a body the schema refuses still reaches the handler, which records the refusal.
+    { config: { scope: 'write' }, schema: { params: boardParams, body: scoreBody }, attachValidation: true },
     async (request) => {
+      const invalid = request.validationError;
+      if (invalid !== undefined) {
+        const error = validationError(invalid.validation, '', invalid.validationContext);
+        const boardId = request.params.id;
+        if (invalid.validationContext === 'body' && ladder.boardRules(boardId) !== undefined) {
+          void ladder.recordRejections(boardId, [{ input: refusedInputOf(request.body), error }]);
+        }
+        throw error;
+      }
       const result = await ladder.submit(request.params.id, inputOf(request.body));
       return submitResultToWire(result);
     },
@@ -42,6 +60,7 @@ export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): voi
       const valid: SubmissionInput[] = [];
       const fields: string[] = [];
       const positions: number[] = [];
+      const refused: { input: RefusedInput; error: LadderError }[] = [];
       request.body.scores.forEach((item, i) => {
         const field = `scores[${i}]`;
         if (validateScore(item)) {
@@ -49,9 +68,12 @@ export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): voi
           fields.push(field);
           positions.push(i);
         } else {
-          results[i] = validationError(validateScore.errors, field).toBody();
+          const error = validationError(validateScore.errors, field);
+          results[i] = error.toBody();
+          refused.push({ input: refusedInputOf(item), error });
         }
       });
+      if (refused.length > 0) void ladder.recordRejections(request.params.id, refused);
       if (valid.length > 0) {
         const outcomes = await ladder.submitMany(request.params.id, valid, fields);
         outcomes.forEach((outcome, k) => {

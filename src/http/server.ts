@@ -10,6 +10,7 @@ import { registerErrorHandling } from './errors.js';
 import { registerEventsRoute } from './events.js';
 import { registerExportRoute } from './export.js';
 import { registerImportRoute } from './import.js';
+import { registerHistoryRoute } from './history.js';
 import { registerKeyRoutes } from './keys.js';
 import { registerPlacementRoutes } from './placements.js';
 import { registerParticipantRoutes } from './participants.js';
@@ -73,6 +74,7 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
   registerExportRoute(app, ctx);
   registerImportRoute(app, ctx);
   registerParticipantRoutes(app, ctx);
+  registerHistoryRoute(app, ctx);
   registerKeyRoutes(app, ctx);
   registerSubscribeRoute(app, ctx);
   registerEventsRoute(app, ctx);

@@ -1,6 +1,7 @@
 /** Domain objects to the snake_case wire format of the v1 API. */
 import type { Profile, ShownEntry } from '../core/types.js';
 import type { BoardSummary, ParticipantErasure, ParticipantStanding, PeriodSummary, RankingsPage, SubmitResult } from '../service/ladder.js';
+import type { HistoryItem } from '../store/store.js';
 
 export function boardToWire(board: BoardSummary, options: { secret?: boolean } = {}) {
   const { config } = board;
@@ -120,4 +121,39 @@ export function standingToWire(standing: ParticipantStanding) {
   };
   if (entry.metadata !== null) wire.metadata = entry.metadata;
   return wire;
+}
+
+/**
+ * One item of a participant's history. Both outcomes carry event_id, score
+ * (what was submitted: a delta under increment; for a refusal, as given),
+ * timestamp and received_at; an accepted one what it did to the entry, a
+ * refused one why.
+ */
+export function historyItemToWire(item: HistoryItem) {
+  if (item.outcome === 'accepted') {
+    const { event } = item;
+    return {
+      outcome: 'accepted' as const,
+      event_id: event.eventId,
+      score: event.submitted,
+      timestamp: event.timestamp,
+      received_at: event.receivedAt,
+      old_score: event.oldScore,
+      new_score: event.newScore,
+      old_rank: event.oldRank,
+      new_rank: event.newRank,
+      version: event.version,
+      changed: event.changed,
+    };
+  }
+  const { rejection } = item;
+  return {
+    outcome: 'rejected' as const,
+    event_id: rejection.eventId,
+    score: rejection.submitted,
+    timestamp: rejection.timestamp,
+    received_at: rejection.receivedAt,
+    code: rejection.code,
+    message: rejection.message,
+  };
 }

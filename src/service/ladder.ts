@@ -4,7 +4,8 @@
  * stays thin over the ports. It validates input (core/submission.ts), finds
  * the board's rules in the registry, and makes exactly one backend call per
  * submission batch or query, whose answer is one consistent state of the
- * board (backend/backend.ts).
+ * board (backend/backend.ts). Refused submissions go to the participants'
+ * histories through one recorder (service/rejections.ts).
  */
 import { BOARD_DEFAULTS, boardStatus, checkBoardSettings, currentPeriod, FINAL_PERIOD_ID, livePeriod, type BoardStatus } from '../core/board.js';
 import { boardNotFound, invalidField, LadderError, participantNotFound, profileNotFound } from '../core/errors.js';
@@ -19,11 +20,12 @@ import { PeriodPassed, periodClosed, type Backend } from '../backend/backend.js'
 import type { Config } from '../core/config.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
 import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
-import type { PeriodRecord, Placement, Store } from '../store/store.js';
+import type { HistoryCursor, HistoryPage, PeriodRecord, Placement, Store } from '../store/store.js';
 import { systemClock, type Clock } from './clock.js';
 import { Lifecycle } from './lifecycle.js';
 import { ProfileCache } from './profiles.js';
 import { BoardRegistry } from './registry.js';
+import { RejectionRecorder, type RefusedSubmission } from './rejections.js';
 
 export interface SubmitResult {
   readonly participantId: string;
@@ -138,7 +140,12 @@ export interface LadderParts {
   readonly clock?: Clock;
   /** Hears a scheduled close that failed (it is tried again at the next tick). */
   readonly onLifecycleError?: (err: unknown, boardId: string) => void;
+  /** Told what the service works around (rejections it could not record). Default: process.emitWarning. */
+  readonly warn?: (message: string) => void;
 }
+
+/** Items per page of a participant's history at most. */
+export const MAX_HISTORY_LIMIT = 1000;
 
 export class Ladder {
   readonly config: Config;
@@ -150,6 +157,7 @@ export class Ladder {
   readonly lifecycle: Lifecycle;
   /** Profiles as answers show them (display names, avatars), kept in memory. */
   readonly profiles: ProfileCache;
+  readonly rejections: RejectionRecorder;
   /** Long-polls per board: each wakes once the board passes its version or leaves its epoch. */
   private readonly versionWaiters = new Map<string, Set<VersionWaiter>>();
   private readonly unsubscribeBus: () => void;
@@ -169,6 +177,7 @@ export class Ladder {
       onError: (err, boardId) => parts.onLifecycleError?.(err, boardId),
     });
     this.profiles = new ProfileCache(parts.store, parts.bus);
+    this.rejections = new RejectionRecorder(parts.store, parts.warn ?? ((message) => process.emitWarning(message, 'LadderWarning')));
     this.unsubscribeBus = this.bus.subscribe((message) => this.onBusMessage(message));
   }
 
@@ -306,12 +315,18 @@ export class Ladder {
    * Applies many submissions to one board in order, in one backend call.
    * Each item gets its own result or error; a failing item does not fail the
    * others. `fields` names each item in error messages (e.g. `scores[3]`).
+   * The refused items are recorded in their participants' histories
+   * (recordRejections), without waiting.
    */
   async submitMany(boardId: string, inputs: readonly SubmissionInput[], fields?: readonly string[]): Promise<(SubmitResult | LadderError)[]> {
     let rules = this.registry.get(boardId) ?? (await this.requireBoard(boardId));
     const now = this.clock.now();
     const status = boardStatus(rules, now);
-    if (status !== 'active') return inputs.map(() => notAccepting(rules, status));
+    if (status !== 'active') {
+      const refusal = notAccepting(rules, status);
+      void this.recordRejections(boardId, inputs.map((input) => ({ input, error: refusal })), now);
+      return inputs.map(() => refusal);
+    }
     let period: Period | null = null;
     if (rules.reset !== null) {
       period = periodAt(rules.reset, now);
@@ -323,6 +338,7 @@ export class Ladder {
     const results: (SubmitResult | LadderError)[] = new Array(inputs.length);
     const submissions: Submission[] = [];
     const positions: number[] = [];
+    const refused: RefusedSubmission[] = [];
     inputs.forEach((input, i) => {
       try {
         const submission = toSubmission(input, now, fields?.[i] ?? '');
@@ -332,23 +348,59 @@ export class Ladder {
       } catch (err) {
         if (!(err instanceof LadderError)) throw err;
         results[i] = err;
+        refused.push({ input, error: err });
       }
     });
-    if (submissions.length === 0) return results;
-    let batch;
-    try {
-      batch = await this.backend.submit(rules, submissions, period?.start ?? null);
-    } catch (err) {
-      if (!(err instanceof PeriodPassed)) throw err;
-      // The live period ended between the check above and the write: it is closed, and the write tried again once.
-      await this.lifecycle.close(boardId);
-      batch = await this.backend.submit(await this.requireBoard(boardId), submissions, period?.start ?? null);
+    if (submissions.length > 0) {
+      let batch;
+      try {
+        batch = await this.backend.submit(rules, submissions, period?.start ?? null);
+      } catch (err) {
+        if (!(err instanceof PeriodPassed)) throw err;
+        // The live period ended between the check above and the write: it is closed, and the write tried again once.
+        await this.lifecycle.close(boardId);
+        batch = await this.backend.submit(await this.requireBoard(boardId), submissions, period?.start ?? null);
+      }
+      const { epoch, outcomes } = batch;
+      outcomes.forEach((outcome, k) => {
+        const i = positions[k] as number;
+        if (outcome instanceof LadderError) {
+          results[i] = outcome;
+          refused.push({ input: inputs[i] as SubmissionInput, error: outcome });
+        } else {
+          results[i] = resultOf(outcome, epoch);
+        }
+      });
     }
-    const { epoch, outcomes } = batch;
-    outcomes.forEach((outcome, k) => {
-      results[positions[k] as number] = outcome instanceof LadderError ? outcome : resultOf(outcome, epoch);
-    });
+    if (refused.length > 0) void this.recordRejections(boardId, refused, now);
     return results;
+  }
+
+  /**
+   * Records refused submissions to the board in their participants'
+   * histories: the one call for every cause of a refusal (service/rejections.ts
+   * says which are kept). Resolves once they are committed or lost (logged);
+   * never rejects, and answers need not wait for it.
+   */
+  recordRejections(boardId: string, refused: readonly RefusedSubmission[], receivedAt = Date.now()): Promise<void> {
+    return this.rejections.record(boardId, refused, receivedAt);
+  }
+
+  /**
+   * One page of the participant's history on the board: accepted and refused
+   * submissions, newest first (store.ts participantHistory). Empty for a
+   * participant without any; board_not_found for an unknown board (asked of
+   * the store, so a board another process deleted a moment ago is gone). In
+   * cluster mode, accepted events show once the persister has written them
+   * to PostgreSQL (at once with LADDER_ACK=durable).
+   */
+  async history(boardId: string, participantId: string, cursor: HistoryCursor | null, limit: number): Promise<HistoryPage> {
+    if (this.registry.get(boardId) === undefined) await this.requireBoard(boardId);
+    assertParticipantId(participantId);
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) throw invalidField('limit', `must be an integer from 1 to ${MAX_HISTORY_LIMIT}`);
+    const page = await this.store.participantHistory(boardId, participantId, cursor, limit);
+    if (page === null) throw boardNotFound(boardId);
+    return page;
   }
 
   /**

@@ -1,5 +1,6 @@
 /**
- * Group commit for the PostgreSQL store: appendEvents calls are collected
+ * Group commit for the PostgreSQL store: appendEvents calls (and, in a group
+ * commit of their own, recordRejections calls) are collected
  * for up to `intervalMs` after the first one arrives (with 0, those of one
  * turn of the event loop), then committed in one transaction. One commit
  * runs at a time; calls that arrive meanwhile go out together the moment it
@@ -11,39 +12,38 @@
  * calls made after that go into a fresh commit. Nothing latches.
  */
 import { openCommitWindow } from './commit-window.js';
-import type { ScoreEvent } from './store.js';
 
 export interface CommitStats {
   /** Transactions committed. */
   commits: number;
   /** appendEvents calls committed. */
   calls: number;
-  /** Score events in the committed calls. */
+  /** Items (score events, rejections) in the committed calls. */
   events: number;
 }
 
-interface Pending {
-  readonly events: readonly ScoreEvent[];
+interface Pending<T> {
+  readonly events: readonly T[];
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
 }
 
-export class GroupCommit {
-  private collecting: Pending[] = [];
+export class GroupCommit<T> {
+  private collecting: Pending<T>[] = [];
   private committing = false;
   private cancelTimer: (() => void) | null = null;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   readonly stats: CommitStats = { commits: 0, calls: 0, events: 0 };
 
-  /** `commit` makes the events durable in one transaction, in order, or throws and keeps nothing. */
+  /** `commit` makes the items durable in one transaction, in order, or throws and keeps nothing. */
   constructor(
-    private readonly commit: (events: readonly ScoreEvent[]) => Promise<void>,
+    private readonly commit: (events: readonly T[]) => Promise<void>,
     private readonly intervalMs: number,
   ) {}
 
-  /** Queues the events for the next commit; resolves once it is committed. */
-  submit(events: readonly ScoreEvent[]): Promise<void> {
+  /** Queues the items for the next commit; resolves once it is committed. */
+  submit(events: readonly T[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the PostgreSQL store is closed'));
     return new Promise<void>((resolve, reject) => {
       this.collecting.push({ events, resolve, reject });

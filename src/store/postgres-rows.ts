@@ -9,7 +9,7 @@
 import type { BoardConfig, Entry, Metadata, Operator, Profile, RankedEntry, SortOrder } from '../core/types.js';
 import { optionsFromJson, optionsToJson } from './board-options.js';
 import { metadataApplied } from './score-events.js';
-import type { ApiKeyRecord, KeyScope, PeriodRecord, Placement, ScoreEvent, StoredBoard } from './store.js';
+import type { ApiKeyRecord, KeyScope, PeriodRecord, Placement, Rejection, ScoreEvent, StoredBoard, StoredRejection } from './store.js';
 
 /** An int8 as the driver gives it, as an exact number. */
 export function int(text: string): number {
@@ -288,6 +288,47 @@ export interface EntryColumnsRow {
   /** 1-based ranks of the entries with metadata, and their metadata. */
   readonly metadata_ranks: number[] | null;
   readonly metadata: Metadata[] | null;
+}
+
+/** A rejections row as SELECT_PARTICIPANT_REJECTIONS reads it (double precision comes back as a number). */
+export interface RejectionRow {
+  readonly id: string;
+  readonly board_id: string;
+  readonly participant_id: string;
+  readonly code: string;
+  readonly message: string;
+  readonly submitted: number | null;
+  readonly timestamp: number | null;
+  readonly event_id: string | null;
+  readonly received_at: string;
+}
+
+export function rejectionFromRow(row: RejectionRow): StoredRejection {
+  return {
+    id: int(row.id),
+    boardId: row.board_id,
+    participantId: row.participant_id,
+    code: row.code,
+    message: row.message,
+    submitted: row.submitted,
+    timestamp: row.timestamp,
+    eventId: row.event_id,
+    receivedAt: int(row.received_at),
+  };
+}
+
+/** The rejections as one array per column, in INSERT_REJECTIONS order (postgres-sql.ts). */
+export function rejectionColumns(rejections: readonly Rejection[]): unknown[][] {
+  return [
+    rejections.map((r) => r.boardId),
+    rejections.map((r) => r.participantId),
+    rejections.map((r) => r.code),
+    rejections.map((r) => r.message),
+    rejections.map((r) => r.submitted),
+    rejections.map((r) => r.timestamp),
+    rejections.map((r) => r.eventId),
+    rejections.map((r) => r.receivedAt),
+  ];
 }
 
 export interface ApiKeyRow {

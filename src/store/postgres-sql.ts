@@ -110,6 +110,8 @@ WHERE participant_id = ANY($3::text[]) AND board_id = $1 AND period_id = $2 ORDE
 
 export const SET_BOARD_EPOCH = `UPDATE boards SET epoch = $2 WHERE id = $1`;
 
+export const BOARD_EXISTS = `SELECT id FROM boards WHERE id = $1`;
+
 export const SELECT_BOARD = `SELECT ${BOARD_COLUMNS} FROM boards WHERE id = $1`;
 
 /** In byte order of the ids, as SQLite orders them. */
@@ -123,7 +125,7 @@ export const SELECT_BOARDS = `SELECT ${BOARD_COLUMNS} FROM boards ORDER BY id CO
  */
 export const DELETE_BOARD = `DELETE FROM boards WHERE id = $1`;
 
-/** The board's rows in the tables without a foreign key (see migration 001). */
+/** The board's rows in the tables without a foreign key (see migration 001; rejections have one). */
 export const DELETE_BOARD_ROWS = [
   `DELETE FROM score_events WHERE board_id = $1`,
   `DELETE FROM score_event_ids WHERE board_id = $1`,
@@ -243,6 +245,41 @@ WHERE e.board_id = $1 AND e.seq > (SELECT period_seq FROM boards WHERE id = $1) 
 ORDER BY e.version, e.seq
 LIMIT $3`;
 
+// ---- a participant's history ----
+
+/** Served by score_events_board_participant in every partition, merged (migration 004). */
+export const SELECT_PARTICIPANT_EVENTS = `
+SELECT ${EVENT_COLUMNS} FROM score_events e
+WHERE e.board_id = $1 AND e.participant_id = $2 AND e.seq < $3
+ORDER BY e.seq DESC
+LIMIT $4`;
+
+/**
+ * Inserts a batch of rejections in one statement, in order (their ids are
+ * the history's order among them). Those of a board that does not exist are
+ * left out; a board deleted at the same moment makes the statement fail on
+ * the foreign key, and the store tries once more.
+ */
+export const INSERT_REJECTIONS = `
+INSERT INTO rejections (board_id, participant_id, code, message, submitted, "timestamp", event_id, received_at)
+SELECT r.board_id, r.participant_id, r.code, r.message, r.submitted, r."timestamp", r.event_id, r.received_at
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::text[], $8::bigint[])
+  WITH ORDINALITY AS r (board_id, participant_id, code, message, submitted, "timestamp", event_id, received_at, n)
+WHERE EXISTS (SELECT 1 FROM boards b WHERE b.id = r.board_id)
+ORDER BY r.n`;
+
+export const SELECT_PARTICIPANT_REJECTIONS = `
+SELECT id, board_id, participant_id, code, message, submitted, "timestamp", event_id, received_at FROM rejections
+WHERE board_id = $1 AND participant_id = $2 AND id < $3
+ORDER BY id DESC
+LIMIT $4`;
+
+/** Deletes up to $2 of the rejections received before $1 (audit-log retention); rowCount tells how many. */
+export const PRUNE_REJECTIONS = `
+DELETE FROM rejections WHERE id = ANY (ARRAY(
+  SELECT id FROM rejections WHERE received_at < $1 ORDER BY received_at LIMIT $2
+))`;
+
 // ---- checkpoints and loads (postgres-checkpoint.ts) ----
 
 /**
@@ -330,6 +367,12 @@ export const DELETE_CHECKPOINT_ENTRY = `DELETE FROM entries WHERE board_id = $1 
 export const NEGATE_RANKS_AFTER = `UPDATE entries SET rank = -(rank - 1) WHERE board_id = $1 AND rank > $2`;
 
 export const FLIP_NEGATED_RANKS = `UPDATE entries SET rank = -rank WHERE board_id = $1 AND rank < 0`;
+
+/** An erased participant's refused submissions. */
+export const DELETE_PARTICIPANT_REJECTIONS = `DELETE FROM rejections WHERE board_id = $1 AND participant_id = $2`;
+
+/** An erased participant's places in the board's closed periods keep their rank under an anonymous id ($3). */
+export const ANONYMISE_FINAL_RANKINGS = `UPDATE final_rankings SET participant_id = $3, metadata = NULL WHERE board_id = $1 AND participant_id = $2`;
 
 export const LOWER_CHECKPOINT_TOTAL = `UPDATE checkpoints SET total = total - 1 WHERE board_id = $1`;
 

@@ -11,11 +11,14 @@
  * - entries and checkpoints: each board's latest checkpoint, in rank order
  *   (postgres-checkpoint.ts). A board loads from it plus the log after it,
  *   each participant's latest state taken in SQL;
+ * - rejections: refused submissions, for the participants' histories
+ *   (migration 004), which read them beside score_events;
  * - boards, api_keys, and final_rankings for the lifecycle work to come.
  *
  * appendEvents is group-committed (postgres-group-commit.ts), each commit one
- * transaction with one insert of all its events (postgres-append.ts). The
- * other writes are transactions of their own. Reads go to any connection of
+ * transaction with one insert of all its events (postgres-append.ts), and
+ * so is recordRejections, in a group commit of its own (one insert per
+ * commit). The other writes are transactions of their own. Reads go to any connection of
  * the pool; a read sees every write whose promise has resolved, and
  * findEvent also the events still on their way.
  *
@@ -30,6 +33,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { LadderError } from '../core/errors.js';
 import type { BoardConfig, Profile } from '../core/types.js';
 import type { RankQuery } from '../index/index.js';
+import { anonymousParticipantId } from './anonymous.js';
 import { optionsToJson } from './board-options.js';
 import { answerFinal, type FinalSource } from './final-rankings.js';
 import { loadMigrations } from './migrate.js';
@@ -37,6 +41,7 @@ import { appendInTransaction } from './postgres-append.js';
 import { checkColumns, copyRows, readChangedEntries, readCheckpoint, writeCheckpoint } from './postgres-checkpoint.js';
 import { checkConnection, createPool, storageError, transaction } from './postgres-client.js';
 import { GroupCommit, type CommitStats } from './postgres-group-commit.js';
+import { boundsOf, mergeHistory, partOf, type HistoryPart } from './participant-history.js';
 import { PendingEvents } from './pending-events.js';
 import { migratePostgres } from './postgres-migrate.js';
 import { createPartitions, DAY_MS, DAYS_AHEAD, dropPartitionsBefore, pruneDefaultPartition } from './postgres-partitions.js';
@@ -50,6 +55,8 @@ import {
   int,
   profileFromRow,
   profileParams,
+  rejectionColumns,
+  rejectionFromRow,
   type ApiKeyRow,
   type BoardRow,
   type BoardStateRow,
@@ -58,6 +65,7 @@ import {
   type PeriodRow,
   type PlacementRow,
   type ProfileRow,
+  type RejectionRow,
   finalEntryFromRow,
   periodFromRow,
   placementFromRow,
@@ -65,10 +73,33 @@ import {
 } from './postgres-rows.js';
 import * as SQL from './postgres-sql.js';
 import { checkEvent } from './score-events.js';
-import type { ApiKeyRecord, BoardCheckpoint, Erasure, FinalRead, KeyScope, LoadedBoard, PeriodClose, PeriodRecord, Placement, ScoreEvent, Store, StoredBoard } from './store.js';
+import type {
+  ApiKeyRecord,
+  BoardCheckpoint,
+  Erasure,
+  FinalRead,
+  HistoryCursor,
+  HistoryPage,
+  KeyScope,
+  LoadedBoard,
+  PeriodClose,
+  PeriodRecord,
+  Placement,
+  Rejection,
+  ScoreEvent,
+  Store,
+  StoredBoard,
+  StoredRejection,
+} from './store.js';
 
 /** How often partitions are created ahead and the audit-log retention runs. */
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
+
+/** Rejections deleted per statement by the retention. */
+const PRUNE_REJECTIONS_LIMIT = 10_000;
+
+/** SQLSTATE foreign_key_violation. */
+const FOREIGN_KEY_VIOLATION = '23503';
 
 export interface PostgresStoreOptions {
   /** A postgres:// connection URL (LADDER_DATABASE_URL). */
@@ -89,7 +120,8 @@ export interface PostgresStoreOptions {
 
 export class PostgresStore implements Store {
   private readonly pendingEvents = new PendingEvents();
-  private readonly writes: GroupCommit;
+  private readonly writes: GroupCommit<ScoreEvent>;
+  private readonly rejections: GroupCommit<Rejection>;
   /** Calls under way, which close() waits for. */
   private readonly running = new Set<Promise<unknown>>();
   private closing: Promise<void> | null = null;
@@ -130,6 +162,10 @@ export class PostgresStore implements Store {
     this.retentionDays = options.auditRetentionDays ?? 0;
     this.writes = new GroupCommit(
       (events) => transaction(pool, (client) => appendInTransaction(client, events)).catch((err: unknown) => Promise.reject(storageError(err, 'appending score events'))),
+      options.commitIntervalMs ?? 0,
+    );
+    this.rejections = new GroupCommit(
+      (rejections) => insertRejections(pool, rejections).catch((err: unknown) => Promise.reject(storageError(err, 'recording rejections'))),
       options.commitIntervalMs ?? 0,
     );
     this.maintenanceTimer = setInterval(() => this.maintainInBackground(), MAINTENANCE_INTERVAL_MS);
@@ -193,6 +229,33 @@ export class PostgresStore implements Store {
     } finally {
       forget();
     }
+  }
+
+  /** Batched with the calls of the same moment into one insert (INSERT_REJECTIONS). */
+  async recordRejections(rejections: readonly Rejection[]): Promise<void> {
+    if (rejections.length === 0) return;
+    await this.rejections.submit(rejections);
+  }
+
+  /** Two index scans, one per part (store/participant-history.ts), and the board's row, on three connections at once. */
+  async participantHistory(boardId: string, participantId: string, cursor: HistoryCursor | null, limit: number): Promise<HistoryPage | null> {
+    const doing = 'reading a participant history';
+    const bounds = boundsOf(cursor);
+    const readAccepted = async (before: number): Promise<HistoryPart<ScoreEvent>> => {
+      const rows = await this.select<EventRow>(doing, SQL.SELECT_PARTICIPANT_EVENTS, [boardId, participantId, before, limit + 1]);
+      return partOf(rows.map(eventFromRow), limit, (event) => event.seq);
+    };
+    const readRejected = async (before: number): Promise<HistoryPart<StoredRejection>> => {
+      const rows = await this.select<RejectionRow>(doing, SQL.SELECT_PARTICIPANT_REJECTIONS, [boardId, participantId, before, limit + 1]);
+      return partOf(rows.map(rejectionFromRow), limit, (rejection) => rejection.id);
+    };
+    const [board, accepted, rejected] = await Promise.all([
+      this.select<{ id: string }>(doing, SQL.BOARD_EXISTS, [boardId]),
+      bounds.acceptedBefore === null ? DONE : readAccepted(bounds.acceptedBefore),
+      bounds.rejectedBefore === null ? DONE : readRejected(bounds.rejectedBefore),
+    ]);
+    if (board.length === 0) return null;
+    return mergeHistory(bounds, accepted, rejected, limit);
   }
 
   /**
@@ -344,6 +407,8 @@ export class PostgresStore implements Store {
         }
         const events = await client.query<{ events: string }>(SQL.DELETE_PARTICIPANT_EVENTS, [boardId, participantId, erasure.seq]);
         if (int(events.rows[0]!.events) > 0) had = true;
+        await client.query(SQL.DELETE_PARTICIPANT_REJECTIONS, [boardId, participantId]);
+        await client.query(SQL.ANONYMISE_FINAL_RANKINGS, [boardId, participantId, anonymousParticipantId()]);
         await client.query(SQL.RAISE_VERSION_AFTER_ERASURE, [boardId, erasure.version, had ? 1 : 0]);
         return had;
       }),
@@ -391,7 +456,8 @@ export class PostgresStore implements Store {
   /**
    * Creates the partitions of the coming days, then runs the audit-log
    * retention: drops the partitions of days before the cutoff and prunes the
-   * default partition, keeping the events after each board's checkpoint.
+   * default partition, keeping the events after each board's checkpoint,
+   * and deletes the rejections received before the cutoff.
    * Runs every 10 minutes on its own; one run at a time in this process,
    * and in one process at a time (the others skip it).
    */
@@ -403,6 +469,7 @@ export class PostgresStore implements Store {
       const cutoff = Date.now() - this.retentionDays * DAY_MS;
       await dropPartitionsBefore(this.pool, cutoff);
       await pruneDefaultPartition(this.pool, cutoff);
+      while ((await this.pool.query(SQL.PRUNE_REJECTIONS, [cutoff, PRUNE_REJECTIONS_LIMIT])).rowCount === PRUNE_REJECTIONS_LIMIT);
     };
     this.maintaining = this.run('maintaining the log partitions', run).finally(() => {
       this.maintaining = null;
@@ -415,7 +482,7 @@ export class PostgresStore implements Store {
     if (this.closing === null) {
       clearInterval(this.maintenanceTimer);
       this.closing = (async () => {
-        await this.writes.close();
+        await Promise.all([this.writes.close(), this.rejections.close()]);
         await Promise.allSettled([...this.running]);
         await this.pool.end();
       })();
@@ -447,5 +514,17 @@ export class PostgresStore implements Store {
     const forget = (): void => void this.running.delete(running);
     running.then(forget, forget);
     return running;
+  }
+}
+
+const DONE: HistoryPart<never> = { items: [], frontier: null };
+
+/** One batch of rejections in one statement; once more without the board that a deletion took meanwhile. */
+async function insertRejections(pool: pg.Pool, rejections: readonly Rejection[]): Promise<void> {
+  try {
+    await pool.query(SQL.INSERT_REJECTIONS, rejectionColumns(rejections));
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== FOREIGN_KEY_VIOLATION) throw err;
+    await pool.query(SQL.INSERT_REJECTIONS, rejectionColumns(rejections));
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { BoardConfig, Entry, Metadata, Operator, Profile, RankedEntry, SortOrder } from '../core/types.js';
 import { optionsFromJson, optionsToJson } from './board-options.js';
-import type { ApiKeyRecord, KeyScope, PeriodRecord, Placement, ScoreEvent, StoredBoard } from './store.js';
+import type { ApiKeyRecord, KeyScope, PeriodRecord, Placement, Rejection, ScoreEvent, StoredBoard, StoredRejection } from './store.js';
 
 export interface BoardRow {
   readonly id: string;
@@ -251,6 +251,50 @@ export function profileToRow(profile: Profile): ProfileRow {
 
 export function profileFromRow(row: ProfileRow): Profile {
   return { participantId: row.participant_id, displayName: row.display_name, avatarUrl: row.avatar_url, metadata: fromJson(row.metadata), updatedAt: row.updated_at };
+}
+
+/** A rejections row as INSERT_REJECTION takes it. */
+export interface RejectionRow {
+  readonly board_id: string;
+  readonly participant_id: string;
+  readonly code: string;
+  readonly message: string;
+  readonly submitted: number | null;
+  readonly timestamp: number | null;
+  readonly event_id: string | null;
+  readonly received_at: number;
+}
+
+/** A rejections row as SELECT_PARTICIPANT_REJECTIONS reads it. */
+export interface StoredRejectionRow extends RejectionRow {
+  readonly id: number;
+}
+
+export function rejectionToRow(rejection: Rejection): RejectionRow {
+  return {
+    board_id: rejection.boardId,
+    participant_id: rejection.participantId,
+    code: rejection.code,
+    message: rejection.message,
+    submitted: rejection.submitted,
+    timestamp: rejection.timestamp,
+    event_id: rejection.eventId,
+    received_at: rejection.receivedAt,
+  };
+}
+
+export function rejectionFromRow(row: StoredRejectionRow): StoredRejection {
+  return {
+    id: row.id,
+    boardId: row.board_id,
+    participantId: row.participant_id,
+    code: row.code,
+    message: row.message,
+    submitted: row.submitted,
+    timestamp: row.timestamp,
+    eventId: row.event_id,
+    receivedAt: row.received_at,
+  };
 }
 
 export function apiKeyToRow(record: ApiKeyRecord): ApiKeyRow {

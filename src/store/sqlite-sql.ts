@@ -137,6 +137,30 @@ VALUES ${Array.from({ length: rows }, () => row).join(', ')}
 ON CONFLICT (board_id, event_id) WHERE event_id IS NOT NULL DO NOTHING`;
 }
 
+/**
+ * Log segments (migration 006): segment k holds seqs k << LOG_SEGMENT_BITS up
+ * to ((k + 1) << LOG_SEGMENT_BITS) − 1. The migration spells out the 12.
+ */
+export const LOG_SEGMENT_BITS = 12;
+export const LOG_SEGMENT_SIZE = 2 ** LOG_SEGMENT_BITS;
+
+/** What an append needs of a board: whether it exists, and how far its log is indexed by participant. */
+export const SELECT_INDEXED_SEGMENTS = `SELECT indexed_segments FROM boards WHERE id = ?`;
+
+/**
+ * Copies the (participant_id, seq) pairs of the board's segments @from up to
+ * (not including) @to into participant_log, sorted by its key, so that they
+ * are appended to the end of the board's range rather than written at random.
+ */
+export const INDEX_LOG_SEGMENTS = `
+INSERT INTO participant_log (board_id, segment, participant_id, seq)
+SELECT board_id, seq >> ${LOG_SEGMENT_BITS}, participant_id, seq FROM score_log
+WHERE board_id = @board_id AND seq >= (@from << ${LOG_SEGMENT_BITS}) AND seq < (@to << ${LOG_SEGMENT_BITS})
+ORDER BY seq >> ${LOG_SEGMENT_BITS}, participant_id, seq
+ON CONFLICT DO NOTHING`;
+
+export const SET_INDEXED_SEGMENTS = `UPDATE boards SET indexed_segments = @segments WHERE id = @board_id`;
+
 /** After a partial insertLogRows: was this event inserted? */
 export const LOG_ROW_EXISTS = `SELECT 1 FROM score_log WHERE board_id = ? AND seq = ?`;
 
@@ -184,6 +208,29 @@ WHERE board_id = @board_id AND received_at < @cutoff AND seq IN (
   SELECT seq FROM score_log WHERE board_id = @board_id AND seq <= @upto ORDER BY seq LIMIT @limit
 )`;
 
+/**
+ * Deletes the board's oldest indexed segment when retention has deleted every
+ * event of it: at most LOG_SEGMENT_SIZE rows. A segment it deleted only part
+ * of keeps its rows, which lead nowhere (the history joins them to the log).
+ */
+export const PRUNE_PARTICIPANT_LOG = `
+DELETE FROM participant_log
+WHERE board_id = @board_id
+  AND segment = (SELECT min(segment) FROM participant_log WHERE board_id = @board_id)
+  AND segment < (SELECT min(seq) FROM score_log WHERE board_id = @board_id) >> ${LOG_SEGMENT_BITS}`;
+
+export const INSERT_REJECTION = `
+INSERT INTO rejections (board_id, participant_id, code, message, submitted, timestamp, event_id, received_at)
+VALUES (@board_id, @participant_id, @code, @message, @submitted, @timestamp, @event_id, @received_at)`;
+
+/**
+ * Deletes, among the @limit oldest rejections, those received before
+ * @cutoff: like PRUNE_LOG, bounded however many there are.
+ */
+export const PRUNE_REJECTIONS = `
+DELETE FROM rejections
+WHERE received_at < @cutoff AND id IN (SELECT id FROM rejections ORDER BY id LIMIT @limit)`;
+
 /** Boards whose released base state still has rows. */
 export const SELECT_RELEASED_BASES = `
 SELECT id FROM boards
@@ -210,6 +257,16 @@ export const DELETE_CHECKPOINT_FILE = `DELETE FROM checkpoints WHERE board_id = 
  * the log: erasures are rare, appends are not.
  */
 export const DELETE_PARTICIPANT_LOG = `DELETE FROM score_log WHERE board_id = @board_id AND participant_id = @participant_id AND seq <= @seq`;
+
+/** An erased participant's rows of the history's segment index and their refused submissions (migration 006). */
+export const DELETE_PARTICIPANT_SEGMENTS = `DELETE FROM participant_log WHERE board_id = @board_id AND participant_id = @participant_id AND seq <= @seq`;
+export const DELETE_PARTICIPANT_REJECTIONS = `DELETE FROM rejections WHERE board_id = @board_id AND participant_id = @participant_id`;
+
+/**
+ * An erased participant's places in the board's closed periods keep their
+ * rank (prizes were paid from them) under an anonymous id.
+ */
+export const ANONYMISE_FINAL_RANKINGS = `UPDATE final_rankings SET participant_id = @anonymous, metadata = NULL WHERE board_id = @board_id AND participant_id = @participant_id`;
 
 /** An erased participant's row in the board's base state (migration 003). */
 export const DELETE_PARTICIPANT_BASE = `DELETE FROM entries WHERE board_id = @board_id AND participant_id = @participant_id`;
@@ -302,6 +359,34 @@ LIMIT @limit`;
 export const SELECT_PROFILES = `
 SELECT participant_id, display_name, avatar_url, metadata, updated_at FROM participants
 WHERE participant_id IN (SELECT value FROM json_each(?))`;
+// ---- a participant's history (sqlite-history.ts) ----
+
+/** The open part of the log starts at indexed_segments << LOG_SEGMENT_BITS. */
+export const SELECT_HISTORY_STATE = `SELECT indexed_segments FROM boards WHERE id = ?`;
+
+/** The participant's events in the open part of the log: a backward scan of at most LOG_SEGMENT_SIZE rows of the primary key. */
+export const SELECT_OPEN_PARTICIPANT_EVENTS = `
+SELECT ${EVENT_COLUMNS} FROM score_log
+WHERE board_id = @board_id AND seq >= @from AND seq < @before AND participant_id = @participant_id
+ORDER BY seq DESC
+LIMIT @limit`;
+
+/** The participant's events of one indexed segment, below @before. The log's columns are qualified: both tables have board_id, participant_id and seq. */
+export const SELECT_SEGMENT_PARTICIPANT_EVENTS = `
+SELECT ${EVENT_COLUMNS.replace(/(\w+)/g, 'l.$1')} FROM participant_log p
+JOIN score_log l ON l.board_id = p.board_id AND l.seq = p.seq
+WHERE p.board_id = @board_id AND p.segment = @segment AND p.participant_id = @participant_id AND p.seq < @before
+ORDER BY p.seq DESC
+LIMIT @limit`;
+
+/** The board's greatest indexed segment at most @segment (NULL when none): skips the segments that hold nothing. */
+export const SELECT_SEGMENT_AT_MOST = `SELECT max(segment) FROM participant_log WHERE board_id = @board_id AND segment <= @segment`;
+
+export const SELECT_PARTICIPANT_REJECTIONS = `
+SELECT id, board_id, participant_id, code, message, submitted, timestamp, event_id, received_at FROM rejections
+WHERE board_id = @board_id AND participant_id = @participant_id AND id < @before
+ORDER BY id DESC
+LIMIT @limit`;
 
 const API_KEY_COLUMNS = `id, hash, scope, name, created_at, revoked_at`;
 

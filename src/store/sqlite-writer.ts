@@ -7,14 +7,17 @@
  *
  * Appending events is the hot path: a batch's events arrive packed
  * (sqlite-pack.ts) and go into score_log with multi-row INSERTs of up to
- * INSERT_CHUNK rows, consecutive append ops together.
+ * INSERT_CHUNK rows, consecutive append ops together. Once a board's log
+ * has moved past a segment, the append indexes it by participant in one
+ * sorted insert (migration 006).
  */
 import Database from 'better-sqlite3';
+import { anonymousParticipantId } from './anonymous.js';
 import { newEpoch } from '../core/epoch.js';
 import { loadMigrations, planMigrations, type AppliedMigration, type Migration } from './migrate.js';
 import { sweepCheckpointFiles } from './sqlite-checkpoint.js';
 import { PackedEventReader } from './sqlite-pack.js';
-import type { ApiKeyRow, BoardRow, CheckpointRow, NewBoardRow, ProfileRow } from './sqlite-rows.js';
+import type { ApiKeyRow, BoardRow, CheckpointRow, NewBoardRow, ProfileRow, RejectionRow } from './sqlite-rows.js';
 import * as SQL from './sqlite-sql.js';
 import type { PeriodClose } from './store.js';
 
@@ -42,11 +45,13 @@ export const PRUNE_LIMIT = 10_000;
 export type WriteOp =
   | { readonly kind: 'append'; readonly first: number; readonly count: number }
   | { readonly kind: 'recordCheckpoint'; readonly checkpoint: CheckpointRow }
+  /** Refused submissions, for the participants' histories; those of a board that does not exist are dropped. */
+  | { readonly kind: 'reject'; readonly rejections: readonly RejectionRow[] }
   | {
       readonly kind: 'prune';
       /** null: every board. */
       readonly boardId: string | null;
-      /** Log events received before this may go (ms since epoch); null keeps the log. */
+      /** Log events and rejections received before this may go (ms since epoch); null keeps them. */
       readonly cutoff: number | null;
     }
   | { readonly kind: 'createBoard'; readonly board: NewBoardRow }
@@ -101,6 +106,11 @@ export class SqliteWriter {
   private readonly revokeApiKey: Database.Statement<[{ id: string; revoked_at: number }]>;
   private readonly setMeta: Database.Statement<[{ key: string; value: string }]>;
   private readonly boardExists: Database.Statement<[string], number>;
+  /** indexed_segments of a board; undefined when it does not exist. */
+  private readonly selectIndexedSegments: Database.Statement<[string], number>;
+  private readonly indexLogSegments: Database.Statement<[{ board_id: string; from: number; to: number }]>;
+  private readonly setIndexedSegments: Database.Statement<[{ board_id: string; segments: number }]>;
+  private readonly insertRejection: Database.Statement<[RejectionRow]>;
   private readonly raiseVersion: Database.Statement<[{ board_id: string; version: number; added: number }]>;
   /** insertLogRows(k), prepared on first use for each k ≤ INSERT_CHUNK. */
   private readonly insertLogRows = new Map<number, Database.Statement<unknown[]>>();
@@ -114,11 +124,16 @@ export class SqliteWriter {
   private readonly pruneLog: Database.Statement<[{ board_id: string; upto: number; cutoff: number; limit: number }]>;
   private readonly selectReleasedBases: Database.Statement<[{ board_id: string | null }], string>;
   private readonly pruneBase: Database.Statement<[{ board_id: string; limit: number }]>;
+  private readonly pruneParticipantLog: Database.Statement<[{ board_id: string }]>;
+  private readonly pruneRejections: Database.Statement<[{ cutoff: number; limit: number }]>;
   private readonly insertApiKey: Database.Statement<[ApiKeyRow]>;
   private readonly replaceCheckpointFile: Database.Statement<[{ board_id: string; seq: number; old_file: string; file: string; bytes: number; crc32: number; total: number }]>;
   private readonly deleteCheckpointFile: Database.Statement<[{ board_id: string; seq: number; old_file: string }]>;
   private readonly deleteParticipantLog: Database.Statement<[{ board_id: string; participant_id: string; seq: number }]>;
   private readonly deleteParticipantBase: Database.Statement<[{ board_id: string; participant_id: string }]>;
+  private readonly deleteParticipantSegments: Database.Statement<[{ board_id: string; participant_id: string; seq: number }]>;
+  private readonly deleteParticipantRejections: Database.Statement<[{ board_id: string; participant_id: string }]>;
+  private readonly anonymiseFinalRankings: Database.Statement<[{ board_id: string; participant_id: string; anonymous: string }]>;
   private readonly raiseVersionAfterErasure: Database.Statement<[{ board_id: string; version: number; removed: number }]>;
   private readonly upsertProfile: Database.Statement<[ProfileRow]>;
   private readonly deleteProfile: Database.Statement<[string]>;
@@ -175,6 +190,10 @@ export class SqliteWriter {
     this.setEpoch = this.db.prepare(SQL.SET_BOARD_EPOCH);
     this.revokeApiKey = this.db.prepare(SQL.REVOKE_API_KEY);
     this.boardExists = this.db.prepare<[string], number>(SQL.BOARD_EXISTS).pluck();
+    this.selectIndexedSegments = this.db.prepare<[string], number>(SQL.SELECT_INDEXED_SEGMENTS).pluck();
+    this.indexLogSegments = this.db.prepare(SQL.INDEX_LOG_SEGMENTS);
+    this.setIndexedSegments = this.db.prepare(SQL.SET_INDEXED_SEGMENTS);
+    this.insertRejection = this.db.prepare(SQL.INSERT_REJECTION);
     this.raiseVersion = this.db.prepare(SQL.RAISE_BOARD_VERSION);
     this.logRowExists = this.db.prepare<[string, number], number>(SQL.LOG_ROW_EXISTS).pluck();
     this.insertCheckpoint = this.db.prepare(SQL.INSERT_CHECKPOINT);
@@ -186,11 +205,16 @@ export class SqliteWriter {
     this.pruneLog = this.db.prepare(SQL.PRUNE_LOG);
     this.selectReleasedBases = this.db.prepare<[{ board_id: string | null }], string>(SQL.SELECT_RELEASED_BASES).pluck();
     this.pruneBase = this.db.prepare(SQL.PRUNE_BASE);
+    this.pruneParticipantLog = this.db.prepare(SQL.PRUNE_PARTICIPANT_LOG);
+    this.pruneRejections = this.db.prepare(SQL.PRUNE_REJECTIONS);
     this.insertApiKey = this.db.prepare(SQL.INSERT_API_KEY);
     this.replaceCheckpointFile = this.db.prepare(SQL.REPLACE_CHECKPOINT_FILE);
     this.deleteCheckpointFile = this.db.prepare(SQL.DELETE_CHECKPOINT_FILE);
     this.deleteParticipantLog = this.db.prepare(SQL.DELETE_PARTICIPANT_LOG);
     this.deleteParticipantBase = this.db.prepare(SQL.DELETE_PARTICIPANT_BASE);
+    this.deleteParticipantSegments = this.db.prepare(SQL.DELETE_PARTICIPANT_SEGMENTS);
+    this.deleteParticipantRejections = this.db.prepare(SQL.DELETE_PARTICIPANT_REJECTIONS);
+    this.anonymiseFinalRankings = this.db.prepare(SQL.ANONYMISE_FINAL_RANKINGS);
     this.raiseVersionAfterErasure = this.db.prepare(SQL.RAISE_VERSION_AFTER_ERASURE);
     this.upsertProfile = this.db.prepare(SQL.UPSERT_PROFILE);
     this.deleteProfile = this.db.prepare(SQL.DELETE_PROFILE);
@@ -286,6 +310,9 @@ export class SqliteWriter {
         return true;
       case 'recordCheckpoint':
         return this.recordCheckpoint(op.checkpoint);
+      case 'reject':
+        this.reject(op.rejections);
+        return true;
       case 'prune':
         return this.prune(op.boardId, op.cutoff);
       case 'createBoard':
@@ -352,12 +379,14 @@ export class SqliteWriter {
    * Appends events [from, to) of the batch. Events of a board that no longer
    * exists are dropped, and so is an event whose (board, event id) is
    * already logged: the version and total are not touched then, as the first
-   * event with that id already did it.
+   * event with that id already did it. Then each board's segments that its
+   * log has moved past are indexed by participant.
    */
   private append(from: number, to: number): void {
     const events = this.events;
     if (events === null || to > events.count) throw new Error(`append of events ${from}..${to} without them`);
-    const boardExists = new Map<string, boolean>();
+    /** Per board: its indexed_segments, undefined when it does not exist, and the greatest seq of its events here. */
+    const boards = new Map<string, { indexed: number | undefined; lastSeq: number }>();
     const raised = new Map<string, { board_id: string; version: number; added: number }>();
     const chunk: number[] = [];
     const params: unknown[] = [];
@@ -378,18 +407,33 @@ export class SqliteWriter {
     };
     for (let i = from; i < to; i++) {
       const boardId = events.boardId(i);
-      let exists = boardExists.get(boardId);
-      if (exists === undefined) {
-        exists = this.boardExists.get(boardId) !== undefined;
-        boardExists.set(boardId, exists);
-      }
-      if (!exists) continue;
+      let board = boards.get(boardId);
+      if (board === undefined) boards.set(boardId, (board = { indexed: this.selectIndexedSegments.get(boardId), lastSeq: 0 }));
+      if (board.indexed === undefined) continue;
+      board.lastSeq = Math.max(board.lastSeq, events.seq(i));
       events.bind(i, params, chunk.length * SQL.LOG_COLUMNS.length);
       chunk.push(i);
       if (chunk.length === INSERT_CHUNK) flush();
     }
     flush();
     for (const board of raised.values()) this.raiseVersion.run(board);
+    for (const [boardId, { indexed, lastSeq }] of boards) {
+      // Seqs only grow per board: the segments below the last seq's are closed.
+      const closed = Math.floor(lastSeq / SQL.LOG_SEGMENT_SIZE);
+      if (indexed === undefined || closed <= indexed) continue;
+      this.indexLogSegments.run({ board_id: boardId, from: indexed, to: closed });
+      this.setIndexedSegments.run({ board_id: boardId, segments: closed });
+    }
+  }
+
+  /** Inserts the rejections of the boards that exist. */
+  private reject(rejections: readonly RejectionRow[]): void {
+    const exists = new Map<string, boolean>();
+    for (const rejection of rejections) {
+      let known = exists.get(rejection.board_id);
+      if (known === undefined) exists.set(rejection.board_id, (known = this.boardExists.get(rejection.board_id) !== undefined));
+      if (known) this.insertRejection.run(rejection);
+    }
   }
 
   private insertRows(rows: number): Database.Statement<unknown[]> {
@@ -429,8 +473,10 @@ export class SqliteWriter {
   /**
    * Erases a participant from a board (Store.eraseParticipant): each
    * checkpoint that held them gets its rewritten file (the old one is
-   * deleted after the commit), their log rows up to the erasure and their
-   * base row go, and the version rises. True when they had an entry.
+   * deleted after the commit), their log rows up to the erasure (with their
+   * history index rows), their refused submissions and their base row go,
+   * their places in closed periods get an anonymous id, and the version
+   * rises. True when they had an entry.
    */
   private erase(op: Extract<WriteOp, { kind: 'erase' }>): boolean {
     const replacements = op.checkpoints.flatMap((checkpoint) => (checkpoint.replacement === null ? [] : [checkpoint.replacement.file]));
@@ -454,6 +500,9 @@ export class SqliteWriter {
     }
     if (this.deleteParticipantLog.run({ ...board, seq: op.seq }).changes > 0) had = true;
     if (this.deleteParticipantBase.run(board).changes > 0) had = true;
+    this.deleteParticipantSegments.run({ ...board, seq: op.seq });
+    this.deleteParticipantRejections.run(board);
+    this.anonymiseFinalRankings.run({ ...board, anonymous: anonymousParticipantId() });
     this.raiseVersionAfterErasure.run({ board_id: op.boardId, version: op.version, removed: had ? 1 : 0 });
     return had;
   }
@@ -461,8 +510,10 @@ export class SqliteWriter {
   /**
    * Deletes up to PRUNE_LIMIT rows per board: released base entries, and,
    * with a cutoff, log events received before it that no kept checkpoint
-   * needs (those up to the older of a board's two checkpoints). True when it
-   * deleted anything, so that another run may find more.
+   * needs (those up to the older of a board's two checkpoints), the
+   * participant index of segments left without events, and rejections
+   * received before it (of every board). True when it deleted anything, so
+   * that another run may find more.
    */
   private prune(boardId: string | null, cutoff: number | null): boolean {
     let deleted = 0;
@@ -470,7 +521,9 @@ export class SqliteWriter {
     if (cutoff !== null) {
       for (const log of this.selectPrunableLogs.all({ board_id: boardId })) {
         deleted += this.pruneLog.run({ board_id: log.board_id, upto: log.upto, cutoff, limit: PRUNE_LIMIT }).changes;
+        deleted += this.pruneParticipantLog.run({ board_id: log.board_id }).changes;
       }
+      deleted += this.pruneRejections.run({ cutoff, limit: PRUNE_LIMIT }).changes;
     }
     return deleted > 0;
   }

@@ -7,7 +7,9 @@
  * lets read while the writer commits. A read sees every write whose promise
  * has resolved.
  *
- * Events are appended to score_log and never update an entry row. A board
+ * Events are appended to score_log and never update an entry row; refused
+ * submissions go to rejections, through the same group commit, and a
+ * participant's history reads both (sqlite-history.ts). A board
  * loads from its latest checkpoint (sqlite-checkpoint.ts) plus the log after
  * it; before its first checkpoint, from its base state (the entries table,
  * as migration 003 left it) plus the log after that.
@@ -23,6 +25,7 @@ import { PendingEvents } from './pending-events.js';
 import { checkEvent } from './score-events.js';
 import { CHECKPOINT_DIR_NAME, CheckpointError, erasedCheckpointFileName, joinIds, joinMetadata, mayHoldParticipant, readCheckpointFile, withoutParticipant } from './sqlite-checkpoint.js';
 import { GroupCommit, type CommitStats } from './sqlite-group-commit.js';
+import { SqliteHistory } from './sqlite-history.js';
 import { lockDataDir, type DataDirLock } from './sqlite-lock.js';
 import {
   apiKeyFromRow,
@@ -37,6 +40,7 @@ import {
   fromJson,
   profileFromRow,
   profileToRow,
+  rejectionToRow,
   type ApiKeyRow,
   type BoardLogStateRow,
   type CheckpointRow,
@@ -65,6 +69,9 @@ import {
   type PeriodRecord,
   type Placement,
   type RankedColumns,
+  type HistoryCursor,
+  type HistoryPage,
+  type Rejection,
   type ScoreEvent,
   type Store,
   type StoredBoard,
@@ -138,6 +145,7 @@ export class SqliteStore implements Store {
   private readonly selectFinalPage: Database.Statement<[string, string, number, number], FinalEntryRow>;
   private readonly selectFinalEntry: Database.Statement<[string, string, string], FinalEntryRow>;
   private readonly selectFinalEntries: Database.Statement<[{ board_id: string; period_id: string; ids: string }], FinalEntryRow>;
+  private readonly history: SqliteHistory;
   private readonly pendingEvents = new PendingEvents();
   private closing: Promise<void> | null = null;
   private readonly checkpointDir: string;
@@ -180,6 +188,7 @@ export class SqliteStore implements Store {
     this.selectFinalPage = db.prepare(SQL.SELECT_FINAL_PAGE);
     this.selectFinalEntry = db.prepare(SQL.SELECT_FINAL_ENTRY);
     this.selectFinalEntries = db.prepare(SQL.SELECT_FINAL_ENTRIES);
+    this.history = new SqliteHistory(db);
   }
 
   /** Committed transactions, ops and events since open (for metrics and tests). */
@@ -233,6 +242,17 @@ export class SqliteStore implements Store {
     } finally {
       forget();
     }
+  }
+
+  /** One op of the group commit, whatever the number of rejections. */
+  async recordRejections(rejections: readonly Rejection[]): Promise<void> {
+    if (rejections.length === 0) return;
+    expectOk(await this.writes.submit({ kind: 'reject', rejections: rejections.map(rejectionToRow) }));
+  }
+
+  /** Runs on the main thread (sqlite-history.ts). */
+  async participantHistory(boardId: string, participantId: string, cursor: HistoryCursor | null, limit: number): Promise<HistoryPage | null> {
+    return this.reader().history.page(boardId, participantId, cursor, limit);
   }
 
   /** See eventFromRow for what the returned event's `entry` holds. Complexity: one index lookup. */

@@ -8,6 +8,10 @@
  * each event in it carries the entry it left behind. A checkpoint records the
  * whole board as of one position of its log (its `seq`), and loading a board
  * is the latest checkpoint plus the entries that changed after it.
+ *
+ * Beside the log, the store keeps the submissions that were refused
+ * (recordRejections), so that a participant's history (participantHistory)
+ * shows both, newest first.
  */
 import type { BoardConfig, Entry, Metadata, Profile, RankedEntry } from '../core/types.js';
 import type { RankQuery, RankPage } from '../index/index.js';
@@ -47,6 +51,52 @@ export interface ScoreEvent {
   readonly entry: Entry;
   /** With an event id: what a retry must repeat (core/submission.ts); null otherwise. */
   readonly fingerprint: string | null;
+}
+
+/**
+ * One refused submission to an existing board, as the participant's history
+ * keeps it. Its fields are what the submission said, as far as they were
+ * well-formed: a refusal may be for a malformed score.
+ */
+export interface Rejection {
+  readonly boardId: string;
+  /** Always a valid participant id: a submission without one is not recorded. */
+  readonly participantId: string;
+  /** The error code it was refused with (core/errors.ts), e.g. event_id_conflict. */
+  readonly code: string;
+  readonly message: string;
+  /** The submitted score when it was a finite number (it may be fractional or out of range); null otherwise. */
+  readonly submitted: number | null;
+  /** The submission's timestamp when it was a finite number, the time it was received when it gave none; null otherwise. */
+  readonly timestamp: number | null;
+  /** The client's event id when it was a valid one; null otherwise. */
+  readonly eventId: string | null;
+  /** When the server refused it (ms since epoch). */
+  readonly receivedAt: number;
+}
+
+/** A rejection as the store gives it back, with its id: greater than that of every rejection recorded before it. */
+export interface StoredRejection extends Rejection {
+  readonly id: number;
+}
+
+/**
+ * Where a participant's history goes on: the accepted events with a seq
+ * below `acceptedBefore`, and the rejections with an id below
+ * `rejectedBefore`; null once that part is done.
+ */
+export interface HistoryCursor {
+  readonly acceptedBefore: number | null;
+  readonly rejectedBefore: number | null;
+}
+
+export type HistoryItem = { readonly outcome: 'accepted'; readonly event: ScoreEvent } | { readonly outcome: 'rejected'; readonly rejection: StoredRejection };
+
+export interface HistoryPage {
+  /** Newest first (store/participant-history.ts has the order). */
+  readonly items: readonly HistoryItem[];
+  /** Where the next page starts; null when this one holds the oldest item. */
+  readonly next: HistoryCursor | null;
 }
 
 export type KeyScope = 'admin' | 'write' | 'read';
@@ -289,6 +339,28 @@ export interface Store {
   getProfiles(participantIds: readonly string[]): Promise<Profile[]>;
   /** Deletes the participant's profile. Returns false when they had none. */
   deleteProfile(participantId: string): Promise<boolean>;
+
+  /**
+   * Records refused submissions. Write-behind, for the history only: it
+   * shares the group commit (embedded) or a batched insert (PostgreSQL),
+   * and resolves once they are committed. Rejections of a board that does
+   * not exist (any more) are dropped. Kept for LADDER_AUDIT_RETENTION_DAYS,
+   * like the log.
+   */
+  recordRejections(rejections: readonly Rejection[]): Promise<void>;
+
+  /**
+   * One page of the participant's history on the board, newest first: its
+   * accepted events (committed; a store with a retention period may have
+   * deleted the oldest) and its rejections, at most `limit` items, from
+   * `cursor` (null: the newest). Every item appears on exactly one page of a
+   * walk from null along `next`, even while events are added. A page may
+   * hold fewer than `limit` items and still have a `next`. Empty for a
+   * participant without any; null for an unknown board. Complexity: O(limit log n), plus, in
+   * SQLite, a scan of at most 4096 log rows and a seek per 4096 older events
+   * (store/sqlite-history.ts).
+   */
+  participantHistory(boardId: string, participantId: string, cursor: HistoryCursor | null, limit: number): Promise<HistoryPage | null>;
 
   createApiKey(record: ApiKeyRecord): Promise<void>;
   /** The key with this hash, revoked or not, or null. */

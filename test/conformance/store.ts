@@ -19,7 +19,7 @@ import { MAX_SCORE, MIN_SCORE } from '../../src/core/ordering.js';
 import { fingerprintOf } from '../../src/core/submission.js';
 import { compareKeys } from '../../src/core/ordering.js';
 import type { BoardConfig, Entry, Metadata, Profile, SortOrder } from '../../src/core/types.js';
-import type { ApiKeyRecord, RankedColumns, ScoreEvent, Store } from '../../src/store/store.js';
+import type { ApiKeyRecord, HistoryCursor, HistoryItem, RankedColumns, Rejection, ScoreEvent, Store } from '../../src/store/store.js';
 import { BOARD_DEFAULTS } from '../../src/core/board.js';
 
 export interface StoreFixture {
@@ -553,6 +553,115 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
         }));
     });
 
+    describe('participant history', () => {
+      it('reads back rejections and accepted events, newest first by the time received, only of the participant, across a reopen', () =>
+        withStore(async (store, fixture) => {
+          const config = boardConfig();
+          await store.createBoard(config, newEpoch());
+          const early = scoreEvent(config.id, 1, 'alice', 10, { receivedAt: 1_000, eventId: 'e-1', fingerprint: 'fp-1' });
+          const other = scoreEvent(config.id, 2, 'bob', 20, { receivedAt: 2_000 });
+          const late = scoreEvent(config.id, 3, 'alice', 30, { receivedAt: 3_000, oldScore: 10, oldRank: 1 });
+          await store.appendEvents([early, other, late]);
+          const fractional = rejection(config.id, 'alice', { receivedAt: 2_000, code: 'invalid_score', submitted: 1.5, timestamp: null, eventId: 'x-1' });
+          const tied = rejection(config.id, 'alice', { receivedAt: 3_000, code: 'event_id_conflict', submitted: MAX_SCORE, timestamp: 1_700_000_000_000 });
+          await store.recordRejections([fractional, rejection(config.id, 'bob', { receivedAt: 2_500 })]);
+          await store.recordRejections([tied]);
+          await store.recordRejections([]);
+          const check = async (s: Store): Promise<void> => {
+            const page = await s.participantHistory(config.id, 'alice', null, 10);
+            assert.ok(page !== null);
+            assert.equal(page.next, null);
+            // On equal times the accepted event comes first.
+            assert.deepEqual(page.items.map(describeItem), ['accepted 3', 'rejected event_id_conflict', 'rejected invalid_score', 'accepted 1']);
+            const [accepted, rejected] = [page.items[0]!, page.items[2]!];
+            assert.ok(accepted.outcome === 'accepted' && rejected.outcome === 'rejected');
+            assert.deepEqual(accepted.event, late);
+            assert.deepEqual(page.items[3], { outcome: 'accepted', event: early });
+            assert.equal(typeof rejected.rejection.id, 'number');
+            assert.deepEqual(rejected.rejection, { ...fractional, id: rejected.rejection.id });
+            const tiedBack = page.items[1]!;
+            assert.ok(tiedBack.outcome === 'rejected');
+            assert.ok(tiedBack.rejection.id > rejected.rejection.id, 'ids grow in the order of recording');
+            assert.deepEqual((await s.participantHistory(config.id, 'bob', null, 10))?.items.map(describeItem), ['rejected invalid_score', 'accepted 2']);
+          };
+          await check(store);
+          await check(await fixture.reopen());
+        }));
+
+      it('pages through every item exactly once with any limit, and a walk does not see what was added after it began', () =>
+        withStore(async (store) => {
+          const config = boardConfig({ operator: 'increment' });
+          await store.createBoard(config, newEpoch());
+          // Accepted events and rejections interleaved in time, some on equal milliseconds.
+          let at = 1_000_000;
+          let version = 0;
+          const events: ScoreEvent[] = [];
+          const rejections: Rejection[] = [];
+          for (let i = 0; i < 60; i++) {
+            if (i % 3 !== 0) at += 1;
+            if (i % 5 < 3) events.push(scoreEvent(config.id, ++version, 'dana', i, { receivedAt: at, eventId: `ok-${i}`, fingerprint: `fp-${i}` }));
+            else rejections.push(rejection(config.id, 'dana', { receivedAt: at, eventId: `bad-${i}` }));
+          }
+          await store.appendEvents(events);
+          await store.recordRejections(rejections);
+          const whole = (await store.participantHistory(config.id, 'dana', null, 1000))!;
+          assert.equal(whole.items.length, 60);
+          assert.equal(whole.next, null);
+          const times = whole.items.map(receivedAtOf);
+          assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+          for (const limit of [1, 2, 7, 36, 59, 60, 61]) {
+            const seen: HistoryItem[] = [];
+            let cursor: HistoryCursor | null = null;
+            let pages = 0;
+            do {
+              const page: Awaited<ReturnType<Store['participantHistory']>> = await store.participantHistory(config.id, 'dana', cursor, limit);
+              assert.ok(page !== null && page.items.length <= limit);
+              seen.push(...page.items);
+              cursor = page.next;
+              pages += 1;
+              assert.ok(pages <= 60, 'the walk ends');
+            } while (cursor !== null);
+            assert.deepEqual(seen, whole.items, `limit ${limit}`);
+            assert.equal(pages, Math.ceil(60 / limit), `limit ${limit}: the page with the oldest item says so`);
+          }
+          // Items added during a walk are newer than its bounds: it goes on with the older ones only.
+          const first = (await store.participantHistory(config.id, 'dana', null, 10))!;
+          await store.appendEvents([scoreEvent(config.id, version + 1, 'dana', 1, { receivedAt: at + 10 })]);
+          await store.recordRejections([rejection(config.id, 'dana', { receivedAt: at + 10 })]);
+          const rest = (await store.participantHistory(config.id, 'dana', first.next, 1000))!;
+          assert.deepEqual([...first.items, ...rest.items], whole.items);
+          assert.equal((await store.participantHistory(config.id, 'dana', null, 1000))!.items.length, 62);
+        }));
+
+      it('answers an empty page for a participant without history and null for an unknown board; a deleted board takes its history along', () =>
+        withStore(async (store) => {
+          const config = boardConfig();
+          await store.createBoard(config, newEpoch());
+          assert.deepEqual(await store.participantHistory(config.id, 'nobody', null, 10), { items: [], next: null });
+          assert.equal(await store.participantHistory(boardId(), 'nobody', null, 10), null);
+          await store.appendEvents([scoreEvent(config.id, 1, 'erin', 5)]);
+          await store.recordRejections([rejection(config.id, 'erin'), rejection(boardId(), 'erin')]);
+          assert.equal((await store.participantHistory(config.id, 'erin', null, 10))?.items.length, 2, "the unknown board's rejection is dropped, the other kept");
+          assert.equal(await store.deleteBoard(config.id), true);
+          assert.equal(await store.participantHistory(config.id, 'erin', null, 10), null);
+          await store.createBoard(config, newEpoch());
+          assert.deepEqual(await store.participantHistory(config.id, 'erin', null, 10), { items: [], next: null });
+        }));
+
+      it('reads a cursor whose parts are done as the end', () =>
+        withStore(async (store) => {
+          const config = boardConfig();
+          await store.createBoard(config, newEpoch());
+          await store.appendEvents([scoreEvent(config.id, 1, 'finn', 5, { receivedAt: 10 }), scoreEvent(config.id, 2, 'finn', 6, { receivedAt: 30 })]);
+          await store.recordRejections([rejection(config.id, 'finn', { receivedAt: 20 })]);
+          const accepted = (await store.participantHistory(config.id, 'finn', { acceptedBefore: Number.MAX_SAFE_INTEGER, rejectedBefore: null }, 10))!;
+          assert.deepEqual(accepted.items.map(describeItem), ['accepted 2', 'accepted 1']);
+          assert.equal(accepted.next, null);
+          const rejected = (await store.participantHistory(config.id, 'finn', { acceptedBefore: null, rejectedBefore: Number.MAX_SAFE_INTEGER }, 10))!;
+          assert.deepEqual(rejected.items.map(describeItem), ['rejected invalid_score']);
+        }));
+    });
+
     describe('loadBoard', () => {
       it('round-trips the extreme scores and large timestamps exactly', () =>
         withStore(async (store, fixture) => {
@@ -982,6 +1091,29 @@ function scoreEvent(board: string, version: number, participantId: string, newSc
     fingerprint: null,
     ...overrides,
   };
+}
+
+/** A refused submission of the participant to the board. */
+function rejection(board: string, participantId: string, overrides: Partial<Rejection> = {}): Rejection {
+  return {
+    boardId: board,
+    participantId,
+    code: 'invalid_score',
+    message: 'score must be an integer within ±(2^53−1)',
+    submitted: 2.5,
+    timestamp: 1_700_000_000_000,
+    eventId: null,
+    receivedAt: 1_700_000_000_001,
+    ...overrides,
+  };
+}
+
+function describeItem(item: HistoryItem): string {
+  return item.outcome === 'accepted' ? `accepted ${item.event.version}` : `rejected ${item.rejection.code}`;
+}
+
+function receivedAtOf(item: HistoryItem): number {
+  return item.outcome === 'accepted' ? item.event.receivedAt : item.rejection.receivedAt;
 }
 
 /** An unrevoked key, created `age` ms after the others. */

@@ -20,6 +20,10 @@ export interface Board {
   readonly version: number;
   /** Number of entries. */
   readonly total: number;
+  /** `shared`: equal scores show the same rank (1, 2, 2, 4). Absent from servers that predate it. */
+  readonly rank_ties?: 'unique' | 'shared';
+  /** Scores are decimals with at most this many decimals (0..6). Absent from servers that predate it. */
+  readonly score_decimals?: number;
 }
 
 /** `GET /v1/leaderboards`: one page of boards in id order, and how many there are in all. */
@@ -45,7 +49,7 @@ export interface CreateBoardInput {
 
 export interface ScoreSubmission {
   readonly participant_id: string;
-  /** Absolute under `best`/`latest`, a delta under `increment`. */
+  /** Absolute under `best`/`latest`, a delta under `increment`; at most the board's score_decimals decimals. */
   readonly score: number;
   readonly timestamp?: number;
   /** Makes retries idempotent. */

@@ -1,6 +1,6 @@
 /** JSON schemas of the v1 API. Bodies are validated strictly; query strings are coerced from text. */
 import { BOARD_ID_PATTERN, EVENT_ID_PATTERN, PARTICIPANT_ID_PATTERN } from '../core/ids.js';
-import { MAX_SCORE, MIN_SCORE } from '../core/ordering.js';
+import { MAX_SCORE } from '../core/ordering.js';
 import { MAX_METADATA_KEYS } from '../core/submission.js';
 
 export const MAX_BATCH = 1000;
@@ -86,7 +86,8 @@ export const scoreBody = {
   additionalProperties: false,
   properties: {
     participant_id: { type: 'string', pattern: PARTICIPANT_ID_PATTERN },
-    score: { type: 'integer', minimum: MIN_SCORE, maximum: MAX_SCORE },
+    // Checked against the board's score_decimals by the route (core/fixed-point.ts), which names the field too.
+    score: {},
     timestamp: { type: 'integer', minimum: 0, maximum: MAX_SCORE },
     event_id: { type: 'string', pattern: EVENT_ID_PATTERN },
     metadata: { anyOf: [metadata, { type: 'null' }] },

@@ -79,10 +79,19 @@ WHERE board_id = ? AND period_id = ? AND rank > ? ORDER BY rank LIMIT ?`;
 
 export const SELECT_FINAL_ENTRY = `SELECT ${FINAL_ENTRY} FROM final_rankings WHERE participant_id = ? AND board_id = ? AND period_id = ?`;
 
-/** ?3 is a JSON array of participant ids. */
+/**
+ * The nearest rank above a given one whose score differs: the lowest rank
+ * with that score (a shared rank) is this + 1, or 1 when there is none.
+ * Equal scores are adjacent, so the primary key is walked back over the tie only.
+ */
+export const SELECT_FINAL_ABOVE_TIE = `
+SELECT rank FROM final_rankings
+WHERE board_id = ? AND period_id = ? AND rank < ? AND score <> ? ORDER BY rank DESC LIMIT 1`;
+
+/** The third parameter is a JSON array of participant ids. (Plain ?s: better-sqlite3 binds ?NNN by name, not by position.) */
 export const SELECT_FINAL_ENTRIES = `
 SELECT ${FINAL_ENTRY} FROM final_rankings
-WHERE participant_id IN (SELECT value FROM json_each(?3)) AND board_id = ?1 AND period_id = ?2 ORDER BY rank`;
+WHERE board_id = ? AND period_id = ? AND participant_id IN (SELECT value FROM json_each(?)) ORDER BY rank`;
 
 export const SET_BOARD_EPOCH = `UPDATE boards SET epoch = @epoch WHERE id = @board_id`;
 

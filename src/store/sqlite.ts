@@ -46,7 +46,7 @@ import {
 } from './sqlite-rows.js';
 import * as SQL from './sqlite-sql.js';
 import type { OpResult, SyncMode } from './sqlite-writer.js';
-import type { RankQuery } from '../index/index.js';
+import type { RankOptions, RankQuery } from '../index/index.js';
 import { answerFinal, type FinalSource } from './final-rankings.js';
 import {
   loadedEntries,
@@ -129,6 +129,7 @@ export class SqliteStore implements Store {
   private readonly selectFinalPage: Database.Statement<[string, string, number, number], FinalEntryRow>;
   private readonly selectFinalEntry: Database.Statement<[string, string, string], FinalEntryRow>;
   private readonly selectFinalEntries: Database.Statement<[string, string, string], FinalEntryRow>;
+  private readonly selectFinalAboveTie: Database.Statement<[string, string, number, number], { rank: number }>;
   private readonly pendingEvents = new PendingEvents();
   private closing: Promise<void> | null = null;
   private readonly checkpointDir: string;
@@ -169,6 +170,7 @@ export class SqliteStore implements Store {
     this.selectFinalPage = db.prepare(SQL.SELECT_FINAL_PAGE);
     this.selectFinalEntry = db.prepare(SQL.SELECT_FINAL_ENTRY);
     this.selectFinalEntries = db.prepare(SQL.SELECT_FINAL_ENTRIES);
+    this.selectFinalAboveTie = db.prepare(SQL.SELECT_FINAL_ABOVE_TIE);
   }
 
   /** Committed transactions, ops and events since open (for metrics and tests). */
@@ -446,9 +448,14 @@ export class SqliteStore implements Store {
     return this.reader().selectPeriods.all({ board_id: boardId, before, limit }).map(periodFromRow);
   }
 
-  async readFinal(boardId: string, periodId: string, queries: readonly RankQuery[]): Promise<FinalRead | null> {
+  async readFinal(boardId: string, periodId: string, queries: readonly RankQuery[], options: RankOptions = {}): Promise<FinalRead | null> {
     const reader = this.reader();
-    return reader.db.transaction(async () => {
+    // One read transaction, so that every page is of the same archive (a reopen may delete it). Not
+    // db.transaction(): it refuses an async function. Every read below is synchronous, so the awaits
+    // between them only pass microtasks; a read already inside a transaction joins it.
+    const own = !reader.db.inTransaction;
+    if (own) reader.db.exec('BEGIN');
+    try {
       const row = reader.selectPeriod.get(boardId, periodId);
       if (row === undefined) return null;
       const period = periodFromRow(row);
@@ -460,9 +467,12 @@ export class SqliteStore implements Store {
           return entry === undefined ? null : finalEntryFromRow(entry);
         },
         entriesOf: async (ids) => reader.selectFinalEntries.all(boardId, periodId, JSON.stringify(ids)).map(finalEntryFromRow),
+        sharedRankOf: async (entry) => (reader.selectFinalAboveTie.get(boardId, periodId, entry.rank, entry.score)?.rank ?? 0) + 1,
       };
-      return { period, pages: await answerFinal(source, queries) };
-    })();
+      return { period, pages: await answerFinal(source, queries, options) };
+    } finally {
+      if (own && reader.db.inTransaction) reader.db.exec('COMMIT');
+    }
   }
 
   /** Ordered by (version, seq), so events that changed nothing follow the change whose version they carry. */

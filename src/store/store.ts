@@ -10,7 +10,7 @@
  * is the latest checkpoint plus the entries that changed after it.
  */
 import type { BoardConfig, Entry, Metadata, RankedEntry } from '../core/types.js';
-import type { RankQuery, RankPage } from '../index/index.js';
+import type { RankOptions, RankQuery, RankPage } from '../index/index.js';
 
 /** One accepted submission, as the audit log keeps it. */
 export interface ScoreEvent {
@@ -240,8 +240,13 @@ export interface Store {
   deletePeriod(boardId: string, periodId: string): Promise<void>;
   /** The board's closed periods, newest (latest start) first, starting before `before` when given. */
   listPeriods(boardId: string, limit: number, before?: number): Promise<PeriodRecord[]>;
-  /** Answers the queries on a closed period's final rankings, or null when the board has no such period. Complexity: O(log n + entries) per query. */
-  readFinal(boardId: string, periodId: string, queries: readonly RankQuery[]): Promise<FinalRead | null>;
+  /**
+   * Answers the queries on a closed period's final rankings as RankIndex.read
+   * does (shared ranks too, when `options` asks), or null when the board has
+   * no such period. Complexity: O(log n + entries) per query; a shared rank
+   * also walks back over the entries tied with the first one above it.
+   */
+  readFinal(boardId: string, periodId: string, queries: readonly RankQuery[], options?: RankOptions): Promise<FinalRead | null>;
 
   createApiKey(record: ApiKeyRecord): Promise<void>;
   /** The key with this hash, revoked or not, or null. */

@@ -274,6 +274,11 @@ describe('board rules', () => {
       assert.equal(last.score, 0.05, '-0.25 + 3 × 0.1, where floats give 0.04999999999999999');
       const refused = await api(server, 'POST', `/v1/leaderboards/${board}/scores`, { key: server.adminKey, body: { participant_id: 'a', score: 0.001 } });
       assert.deepEqual([refused.status, refused.body.error.details.field], [400, 'score']);
+      // An increment past ±(2^53−1) once scaled is score_overflow, worded in the board's decimals.
+      assert.equal((await post(board, { participant_id: 'z', score: 90_071_992_547_409 })).score, 90_071_992_547_409);
+      const overflow = await api(server, 'POST', `/v1/leaderboards/${board}/scores`, { key: server.adminKey, body: { participant_id: 'z', score: 1 } });
+      assert.deepEqual([overflow.status, overflow.body.error.code, overflow.body.error.details.current], [400, 'score_overflow', 90_071_992_547_409]);
+      assert.equal(overflow.body.error.message, "score increment of 1 would take participant 'z' outside ±90071992547409.91");
     });
 
     it('live views, long-polls and periods show decimals', async () => {

@@ -15,8 +15,6 @@
 import { LadderError } from './errors.js';
 import { MAX_SCORE } from './ordering.js';
 
-export const MAX_SCORE_DECIMALS = 6;
-
 const POWERS = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000] as const;
 
 /** A JSON number's shortest decimal form: sign, digits, and the exponent of its last digit. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { LadderError } from '../core/errors.js';
-import { scoreFromWire, scoreText } from '../core/fixed-point.js';
+import { scoreFromWire, scoreText, scoreToWire } from '../core/fixed-point.js';
 import { MAX_SCORE } from '../core/ordering.js';
 import type { SubmissionInput } from '../core/submission.js';
 import type { Metadata } from '../core/types.js';
@@ -33,7 +33,7 @@ function shownError(err: LadderError, decimals: number, input: SubmissionInput):
   return new LadderError(
     'score_overflow',
     `score increment of ${scoreText(input.score, decimals)} would take participant '${input.participantId}' outside ±${scoreText(MAX_SCORE, decimals)}`,
-    { ...err.details, current: Number.isSafeInteger(current) ? Number(scoreText(current, decimals)) : err.details?.current },
+    { ...err.details, current: Number.isSafeInteger(current) ? scoreToWire(current, decimals) : err.details?.current },
   );
 }
 

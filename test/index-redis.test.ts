@@ -86,7 +86,7 @@ if (redis !== null) {
         submission('a', MAX_SCORE, T0 + 4), // better, without metadata: keeps the old; version 8
       ];
       const receivedAt = T0 + 60_000;
-      const results = (await index.apply(id, subs, receivedAt)).map(outcome);
+      const results = (await index.apply(id, subs, { receivedAt })).map(outcome);
       assert.equal(results[4]!.duplicate, true);
       const log = await client.xrange(index.keys(id).log, '-', '+');
       assert.deepEqual(
@@ -116,13 +116,13 @@ if (redis !== null) {
       );
       assert.equal(boardIdOfKey(prefix, index.keys(id).log), id);
       // seq goes on across calls; a load starts the log afresh and may set seq.
-      const [next] = (await index.apply(id, [submission('c', 1, T0)], receivedAt)).map(outcome);
+      const [next] = (await index.apply(id, [submission('c', 1, T0)], { receivedAt })).map(outcome);
       const [[lastId, lastFields]] = (await client.xrevrange(index.keys(id).log, '+', '-', 'COUNT', 1)) as [[string, string[]]];
       assert.equal(decodeLogEntry(id, lastId, lastFields).seq, 46);
       assert.equal(lastId, `${next!.version}-0`);
       await index.load(id, [], { epoch: 'rebuilt', version: 3 }, 100);
       assert.equal(await client.exists(index.keys(id).log), 0);
-      await index.apply(id, [submission('a', 1, T0), submission('a', 0, T0)], receivedAt);
+      await index.apply(id, [submission('a', 1, T0), submission('a', 0, T0)], { receivedAt });
       const rebuilt = await client.xrange(index.keys(id).log, '-', '+');
       assert.deepEqual(
         rebuilt.map(([logId, fields]) => [logId, decodeLogEntry(id, logId, fields).seq]),
@@ -243,13 +243,13 @@ if (redis !== null) {
       const now = Date.now();
       const day = Math.floor(now / DAY);
       const sub = event('once', { participantId: 'a', score: 1, timestamp: T0 });
-      assert.equal(outcome((await index.apply(id, [sub], now))[0]).duplicate, false);
+      assert.equal(outcome((await index.apply(id, [sub], { receivedAt: now }))[0]).duplicate, false);
       const ttl = await client.pttl(`${index.keys(id).events}${day}`);
       assert.ok(ttl > DAY - 60_000 && ttl <= 2 * DAY, `expires in ${ttl} ms`);
-      assert.equal(outcome((await index.apply(id, [sub], now + DAY))[0]).duplicate, true, 'the next day');
+      assert.equal(outcome((await index.apply(id, [sub], { receivedAt: now + DAY }))[0]).duplicate, true, 'the next day');
       // A caller whose clock lags still finds it: lookups go by the board's latest day.
-      assert.equal(outcome((await index.apply(id, [sub], now))[0]).duplicate, true, 'a lagging clock');
-      const later = outcome((await index.apply(id, [sub], now + 2 * DAY))[0]);
+      assert.equal(outcome((await index.apply(id, [sub], { receivedAt: now }))[0]).duplicate, true, 'a lagging clock');
+      const later = outcome((await index.apply(id, [sub], { receivedAt: now + 2 * DAY }))[0]);
       assert.equal(later.duplicate, false, 'two days on');
       assert.equal(later.entry.score, 2);
       assert.match(index.dedupRetention, /24 hours/);
@@ -261,7 +261,7 @@ if (redis !== null) {
       const fresh = new LuaScript(`ladder_applyScores_test${nonce}`, 6, `${scripts.applyScores.source}\n-- ${nonce}`);
       assert.deepEqual(await client.script('EXISTS', fresh.sha), [0]);
       const keys = index.keys(id);
-      const run = (score: number) => fresh.run(client, [keys.state, keys.ranking, keys.metadata, keys.log, keys.buckets, keys.events], [String(T0), '', 'a', String(score), String(T0), '', '', '']);
+      const run = (score: number) => fresh.run(client, [keys.state, keys.ranking, keys.metadata, keys.log, keys.buckets, keys.events], [String(T0), '', 'unique', 'a', String(score), String(T0), '', '', '']);
       assert.deepEqual(((await run(5)) as unknown[])[0], 0);
       assert.deepEqual(await client.script('EXISTS', fresh.sha), [1]);
       await run(9);

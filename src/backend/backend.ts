@@ -71,6 +71,7 @@ export interface Backend {
    * the changes available to the feed. Resolves once they are acknowledged
    * under the backend's contract (embedded: committed to SQLite). Each item
    * fails alone with its own LadderError; none latches the board or the store.
+   * The outcomes' ranks follow `rules.rankTies` (RankOptions).
    */
   submit(rules: BoardRules, submissions: readonly Submission[], periodStart?: number | null): Promise<SubmitBatch>;
 
@@ -87,7 +88,7 @@ export interface Backend {
    */
   closePeriod(config: BoardConfig, close: PeriodCloseRequest): Promise<boolean>;
 
-  /** The read port: answers the queries from one state of the board. */
+  /** The read port: answers the queries from one state of the board, with shared ranks when `rules.rankTies` is 'shared' (RankOptions). */
   read(rules: BoardRules, queries: readonly RankQuery[]): Promise<RankRead>;
 
   /**

@@ -74,7 +74,7 @@ export class ClusterBackend implements Backend {
     const { outcomes, valid, positions } = checkedSubmissions(submissions);
     let applied: AppliedBatch;
     try {
-      applied = await this.#onBoard(rules, () => this.#whenWritable(() => this.#index.submit(rules.id, valid, Date.now(), periodStart)));
+      applied = await this.#onBoard(rules, () => this.#whenWritable(() => this.#index.submit(rules.id, valid, Date.now(), periodStart, rules.rankTies)));
     } catch (err) {
       if (!(err instanceof PeriodMismatch)) throw err;
       if (periodStart !== null && err.periodStart < periodStart) throw new PeriodPassed(rules.id);
@@ -154,7 +154,7 @@ export class ClusterBackend implements Backend {
   }
 
   read(rules: BoardRules, queries: readonly RankQuery[]): Promise<RankRead> {
-    return this.#onBoard(rules, () => this.#index.read(rules.id, queries));
+    return this.#onBoard(rules, () => this.#index.read(rules.id, queries, { ties: rules.rankTies }));
   }
 
   /**

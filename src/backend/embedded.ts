@@ -125,7 +125,7 @@ export class EmbeddedBackend implements Backend {
       return { epoch: board.ranking.epoch, outcomes: submissions.map(() => periodClosed(rules.id)) };
     }
     const { outcomes, valid, positions } = checkedSubmissions(submissions, (submission) => this.#recallFromStore(rules.id, board.ranking, submission));
-    const applied = board.ranking.applyMany(valid);
+    const applied = board.ranking.applyMany(valid, rules.rankTies);
     const epoch = board.ranking.epoch;
     const receivedAt = Date.now();
     const events: ScoreEvent[] = [];
@@ -194,7 +194,7 @@ export class EmbeddedBackend implements Backend {
   async read(rules: BoardRules, queries: readonly RankQuery[]): Promise<RankRead> {
     const board = this.#live.get(rules.id) ?? (await this.#load(rules));
     board.lastUsed = Date.now();
-    return board.ranking.read(queries);
+    return board.ranking.read(queries, rules.rankTies);
   }
 
   /**

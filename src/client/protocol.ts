@@ -20,7 +20,7 @@ export type {
 /** What a subscription watches: `{top: N}`, `{around: pid, radius: k}` or `{participant: pid}`. */
 export type View = ViewSpec;
 
-/** An entry of a view. Its rank is always `first_rank + position`. */
+/** An entry of a view. Its rank is `first_rank + position`, or its shared rank on a board with rank_ties shared (docs/protocol.md). */
 export type ViewEntry = WireEntry;
 
 export type Transport = 'websocket' | 'sse' | 'poll';

@@ -100,7 +100,7 @@ export interface CreateBoardInput extends BoardSettingsInput {
 
 export interface ScoreSubmission {
   readonly participant_id: string;
-  /** Absolute under `best`/`latest`, a delta under `increment`. */
+  /** Absolute under `best`/`latest`, a delta under `increment`; at most the board's score_decimals decimals. */
   readonly score: number;
   readonly timestamp?: number;
   /** Makes retries idempotent. */

@@ -11,7 +11,7 @@ export interface ViewState {
   readonly version: number;
   /** Entries on the whole board, not only in the view. */
   readonly total: number;
-  /** Rank of entries[0]. */
+  /** Rank shown for entries[0]. */
   readonly firstRank: number;
   readonly entries: readonly ViewEntry[];
 }
@@ -26,14 +26,18 @@ export type DeltaOutcome =
    */
   | { readonly ok: false; readonly reason: 'gap' | 'inconsistent' };
 
-/** The state a snapshot describes. Ranks are renumbered from first_rank, as the protocol defines them. */
+/**
+ * The state a snapshot describes, with the ranks it carries: first_rank +
+ * position, or shared ranks on a board that shares them (the rankings
+ * answers a poll turns into snapshots carry those too).
+ */
 export function stateFromSnapshot(snapshot: Omit<SnapshotMessage, 'type' | 'sub'>): ViewState {
   return {
     epoch: snapshot.epoch,
     version: snapshot.version,
     total: snapshot.total,
     firstRank: snapshot.first_rank,
-    entries: numbered(snapshot.entries.map(copyEntry), snapshot.first_rank),
+    entries: snapshot.entries.map(copyEntry),
   };
 }
 
@@ -41,7 +45,11 @@ export function stateFromSnapshot(snapshot: Omit<SnapshotMessage, 'type' | 'sub'
  * Applies a delta: drops the removed participants, inserts the upserts in
  * ascending rank at position `rank − first_rank`, then renumbers from
  * first_rank. A delta whose to_version is its from_version (a rename) applies
- * like any other. An upserted participant still in the list is dropped first too,
+ * like any other. On a board with shared ranks (the delta has first_place), an
+ * upsert goes to `place − first_place` and the ranks are renumbered as
+ * shared ones: an entry shares the rank of the one before it when their
+ * scores are equal, else its rank is first_place + position (the first
+ * entry's is first_rank). An upserted participant still in the list is dropped first too,
  * so a participant can never appear twice. A delta of another epoch than the
  * local copy's is a gap, even when its from_version matches: the version was
  * issued again. Complexity: O(view size × upserts).
@@ -51,15 +59,17 @@ export function applyDelta(state: ViewState | null, delta: Omit<DeltaMessage, 't
   const leaving = new Set(delta.removes);
   for (const upsert of delta.upserts) leaving.add(upsert.participant_id);
   const entries = state.entries.filter((entry) => !leaving.has(entry.participant_id));
-  const upserts = [...delta.upserts].sort((a, b) => a.rank - b.rank);
+  const firstPlace = delta.first_place ?? delta.first_rank;
+  const placeOf = (upsert: ViewEntry) => upsert.place ?? upsert.rank;
+  const upserts = [...delta.upserts].sort((a, b) => placeOf(a) - placeOf(b));
   for (const upsert of upserts) {
-    const position = upsert.rank - delta.first_rank;
+    const position = placeOf(upsert) - firstPlace;
     if (position < 0 || position > entries.length) return { ok: false, reason: 'inconsistent' };
     entries.splice(position, 0, copyEntry(upsert));
   }
   return {
     ok: true,
-    state: { epoch: state.epoch, version: delta.to_version, total: delta.total, firstRank: delta.first_rank, entries: numbered(entries, delta.first_rank) },
+    state: { epoch: state.epoch, version: delta.to_version, total: delta.total, firstRank: delta.first_rank, entries: numbered(entries, delta.first_rank, delta.first_place) },
   };
 }
 
@@ -71,6 +81,14 @@ function copyEntry(entry: ViewEntry): ViewEntry {
   return copy;
 }
 
-function numbered(entries: ViewEntry[], firstRank: number): ViewEntry[] {
-  return entries.map((entry, i) => (entry.rank === firstRank + i ? entry : { ...entry, rank: firstRank + i }));
+/** Ranks from first_rank by position, or shared ones from first_place (see applyDelta). */
+function numbered(entries: ViewEntry[], firstRank: number, firstPlace?: number): ViewEntry[] {
+  const numbered: ViewEntry[] = [];
+  entries.forEach((entry, i) => {
+    const previous = numbered[i - 1];
+    let rank = firstRank + i;
+    if (firstPlace !== undefined && previous !== undefined) rank = entry.score === previous.score ? previous.rank : firstPlace + i;
+    numbered.push(entry.rank === rank ? entry : { ...entry, rank });
+  });
+  return numbered;
 }

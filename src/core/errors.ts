@@ -7,7 +7,7 @@
 export const ErrorCodes = {
   malformed_json: { status: 400, doc: 'The request body is not valid JSON.' },
   invalid_request: { status: 400, doc: 'A field is missing, of the wrong type or out of range; details.field names it.' },
-  invalid_score: { status: 400, doc: 'score is not an integer within ±(2^53−1).' },
+  invalid_score: { status: 400, doc: 'score is not an integer within ±(2^53−1), or on a board with score_decimals not a number with at most that many decimals within that range once scaled.' },
   score_overflow: { status: 400, doc: 'An increment would take the score outside ±(2^53−1).' },
   invalid_message: { status: 400, doc: 'Real time: the message is not JSON, or not a known message type with its fields.' },
   invalid_view: { status: 400, doc: 'Real time: the view is not one of {top}, {around, radius} or {participant}, or out of range.' },

@@ -16,6 +16,8 @@ export interface BoardRules {
   readonly id: string;
   readonly sortOrder: SortOrder;
   readonly operator: Operator;
+  /** How answers number equal scores (a board's rank_ties); absent: 'unique'. */
+  readonly rankTies?: RankTies;
 }
 
 /** When a board's standings start again from empty (core/periods.ts). Named schedules are in UTC. */
@@ -68,7 +70,7 @@ export interface Entry {
 }
 
 export interface RankedEntry extends Entry {
-  /** 1-based, unique. */
+  /** 1-based; unique (the entry's place in the order) unless the answer says it shares ranks (core/ties.ts). */
   readonly rank: number;
 }
 

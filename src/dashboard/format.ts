@@ -14,9 +14,15 @@ export function formatRate(perSecond: number): string {
 
 /**
  * A board whose metadata says `unit: "ms"` holds durations (race times); they
- * read as m:ss.mmm. Any other score is an integer with digit grouping.
+ * read as m:ss.mmm. A board with score_decimals shows every score with that
+ * many decimals; any other score is an integer with digit grouping.
  */
-export function scoreFormatter(board: Board): (score: number) => string {
+export function scoreFormatter(board: Pick<Board, 'score_decimals'> & { readonly metadata?: Board['metadata'] }): (score: number) => string {
+  const decimals = board.score_decimals;
+  if (board.metadata?.unit !== 'ms' && decimals > 0) {
+    const fixed = new Intl.NumberFormat('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+    return (score) => fixed.format(score);
+  }
   if (board.metadata?.unit !== 'ms') return formatCount;
   return (ms) => {
     const sign = ms < 0 ? '−' : '';

@@ -23,7 +23,11 @@ export interface ParticipantView {
 
 export type ViewSpec = TopView | AroundView | ParticipantView;
 
-/** One entry as it travels; `rank` is `first_rank + position` in the view. */
+/**
+ * One entry as it travels. `rank` is the rank shown: `first_rank + position`
+ * in the view, or on a board with shared ranks the shared one (docs/protocol.md
+ * "Shared ranks"). `score` is a decimal on a board with score_decimals.
+ */
 export interface WireEntry {
   readonly rank: number;
   readonly participant_id: string;
@@ -32,6 +36,8 @@ export interface WireEntry {
   /** The participant's display name and avatar URL, when their profile sets them (PUT /v1/participants/{pid}). */
   readonly display_name?: string;
   readonly avatar_url?: string;
+  /** A delta's upsert on a board with shared ranks: its place in the order, which says where it goes (`place − first_place`). */
+  readonly place?: number;
 }
 
 export interface SubscribeMessage {
@@ -61,8 +67,10 @@ export interface SnapshotMessage {
   readonly epoch: string;
   readonly version: number;
   readonly total: number;
-  /** Rank of the first entry; 0 when the view is empty. */
+  /** Rank (shown) of the first entry; 0 when the view is empty. */
   readonly first_rank: number;
+  /** Boards with shared ranks only: the first entry's place in the order (its rank if ranks were unique). */
+  readonly first_place?: number;
   readonly entries: readonly WireEntry[];
 }
 
@@ -86,6 +94,8 @@ export interface DeltaMessage {
   readonly to_version: number;
   readonly total: number;
   readonly first_rank: number;
+  /** As in SnapshotMessage. */
+  readonly first_place?: number;
   readonly removes: readonly string[];
   readonly upserts: readonly WireEntry[];
 }

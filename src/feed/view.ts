@@ -9,7 +9,7 @@ import { isParticipantId } from '../core/ids.js';
 import { DeltaHistory, type Delta } from './history.js';
 import type { ViewSpec } from './protocol.js';
 import type { Subscription } from './subscriber.js';
-import { diffWindows, EMPTY_WINDOW, toWireEntry, type ViewWindow } from './window.js';
+import { diffWindows, EMPTY_WINDOW, toWireEntry, windowRanks, type ViewWindow } from './window.js';
 
 export const MAX_TOP = 1000;
 export const MAX_RADIUS = 100;
@@ -190,6 +190,7 @@ export class View {
       to_version: toVersion,
       total: this.total,
       first_rank: to.firstRank,
+      ...(to.firstPlace === undefined ? {} : { first_place: to.firstPlace }),
       removes: diff.removes,
       upserts: diff.upserts,
     }).slice(1);
@@ -199,13 +200,15 @@ export class View {
   /** The current window as a snapshot body; serialized once per version. */
   snapshotBody(): { body: string; bytes: number } {
     if (this.snapshot === null) {
-      const { firstRank, entries } = this.window;
+      const window = this.window;
+      const ranks = windowRanks(window);
       const body = JSON.stringify({
         epoch: this.epoch,
         version: this.version,
         total: this.total,
-        first_rank: firstRank,
-        entries: entries.map((entry, i) => toWireEntry(entry, firstRank + i)),
+        first_rank: window.firstRank,
+        ...(window.firstPlace === undefined ? {} : { first_place: window.firstPlace }),
+        entries: window.entries.map((entry, i) => toWireEntry(entry, ranks[i]!, window.scoreDecimals)),
       }).slice(1);
       this.snapshot = { body, bytes: Buffer.byteLength(body) };
     }

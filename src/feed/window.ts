@@ -3,9 +3,10 @@
  * board's views are read (one read port call, so one state), and how two
  * windows differ (docs/protocol.md "delta").
  */
-import type { BoardRules, ShownEntry } from '../core/types.js';
+import { scoreToWire } from '../core/fixed-point.js';
+import type { BoardConfig, BoardRules, ShownEntry } from '../core/types.js';
 import { aroundViewSize } from '../core/windows.js';
-import type { RankQuery, RankRead } from '../index/index.js';
+import type { RankPage, RankQuery, RankRead } from '../index/index.js';
 import type { ViewSpec, WireEntry } from './protocol.js';
 
 export interface WindowEntry {
@@ -18,17 +19,26 @@ export interface WindowEntry {
 }
 
 export interface ViewWindow {
-  /** Rank of the first entry; 0 when the window is empty. */
+  /** Rank shown for the first entry; 0 when the window is empty. */
   readonly firstRank: number;
+  /**
+   * Boards with shared ranks only: the first entry's place in the order (its
+   * unique rank), from which the entries' places, and so where a delta's
+   * upserts go, follow (docs/protocol.md "Shared ranks"). Without it the
+   * place is the rank.
+   */
+  readonly firstPlace?: number;
   readonly entries: readonly WindowEntry[];
+  /** The board's score_decimals when not 0: scores are kept ×10^scoreDecimals and shown as decimals. */
+  readonly scoreDecimals?: number;
 }
 
 export const EMPTY_WINDOW: ViewWindow = { firstRank: 0, entries: [] };
 
 /** Where the feed reads boards: the service's read port. */
 export interface FeedSource {
-  /** The board's rules, or undefined when it does not exist. Synchronous. */
-  rules(boardId: string): BoardRules | undefined;
+  /** The board's rules (and how it shows scores), or undefined when it does not exist. Synchronous. */
+  rules(boardId: string): (BoardRules & Partial<Pick<BoardConfig, 'scoreDecimals'>>) | undefined;
   /** Answers the queries from one state of the board (Backend.read), with what profiles show (Ladder.read). */
   read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead<ShownEntry>>;
 }
@@ -65,18 +75,43 @@ export async function readWindows(source: FeedSource, boardId: string, specs: re
     return ask(`participant:${spec.participant}`, { kind: 'participants', participantIds: [spec.participant] });
   });
   const read = await source.read(boardId, queries);
+  const decimals = source.rules(boardId)?.scoreDecimals ?? 0;
   const windows = specs.map((spec, i): ViewWindow => {
-    const entries = read.pages[asked[i] as number]!.entries;
-    if ('top' in spec) return toWindow(entries.length > spec.top ? entries.slice(0, spec.top) : entries);
-    return toWindow(entries);
+    const page = read.pages[asked[i] as number]!;
+    const limit = 'top' in spec ? spec.top : page.entries.length;
+    return toWindow(page, limit, decimals);
   });
   return { epoch: read.epoch, version: read.version, total: read.total, windows };
 }
 
-/** A window holds the read's entries as they are: their other fields (rank, metadata) go nowhere. */
-function toWindow(entries: readonly (WindowEntry & { readonly rank: number })[]): ViewWindow {
+/** The first `limit` entries of the page as a window (with their shared ranks, when the read returned them); their other fields (metadata) go nowhere. */
+function toWindow(page: RankPage<ShownEntry>, limit: number, decimals: number): ViewWindow {
+  const entries = page.entries.length > limit ? page.entries.slice(0, limit) : page.entries;
   const first = entries[0];
-  return first ? { firstRank: first.rank, entries } : EMPTY_WINDOW;
+  if (first === undefined) return decimals === 0 ? EMPTY_WINDOW : { ...EMPTY_WINDOW, scoreDecimals: decimals };
+  const window: { -readonly [K in keyof ViewWindow]: ViewWindow[K] } = { firstRank: first.rank, entries };
+  if (page.sharedRanks !== undefined) {
+    window.firstRank = page.sharedRanks[0]!;
+    window.firstPlace = first.rank;
+  }
+  if (decimals !== 0) window.scoreDecimals = decimals;
+  return window;
+}
+
+/**
+ * The rank shown for each entry of the window: first_rank + position, or on
+ * boards with shared ranks the rank of the entry before when their scores
+ * are equal, else the entry's place (core/ties.ts). Complexity: O(window).
+ */
+export function windowRanks(window: ViewWindow): number[] {
+  const { entries, firstRank, firstPlace } = window;
+  const ranks: number[] = new Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    if (i === 0) ranks[i] = firstRank;
+    else if (firstPlace === undefined) ranks[i] = firstRank + i;
+    else ranks[i] = entries[i]!.score === entries[i - 1]!.score ? ranks[i - 1]! : firstPlace + i;
+  }
+  return ranks;
 }
 
 export interface WindowDiff {
@@ -94,14 +129,16 @@ export interface WindowDiff {
  * shows changed (a rename). Complexity: O(window).
  */
 export function diffWindows(before: ViewWindow, after: ViewWindow): WindowDiff | null {
-  if (before.firstRank === after.firstRank && sameEntries(before.entries, after.entries)) return null;
+  if (before.firstRank === after.firstRank && before.firstPlace === after.firstPlace && sameEntries(before.entries, after.entries)) return null;
   const old = new Map<string, WindowEntry>();
   for (const entry of before.entries) old.set(entry.participantId, entry);
   const current = new Map<string, WindowEntry>();
   const upserts: WireEntry[] = [];
+  const ranks = windowRanks(after);
   after.entries.forEach((entry, i) => {
     current.set(entry.participantId, entry);
-    if (!sameKey(old.get(entry.participantId), entry)) upserts.push(toWireEntry(entry, after.firstRank + i));
+    if (sameKey(old.get(entry.participantId), entry)) return;
+    upserts.push(toWireEntry(entry, ranks[i]!, after.scoreDecimals, after.firstPlace === undefined ? undefined : after.firstPlace + i));
   });
   const removes: string[] = [];
   for (const entry of before.entries) {
@@ -110,10 +147,12 @@ export function diffWindows(before: ViewWindow, after: ViewWindow): WindowDiff |
   return { removes, upserts };
 }
 
-export function toWireEntry(entry: WindowEntry, rank: number): WireEntry {
-  const wire: { -readonly [K in keyof WireEntry]: WireEntry[K] } = { rank, participant_id: entry.participantId, score: entry.score, achieved_at: entry.achievedAt };
+/** One entry as it travels: its score as the board shows it, what the participant's profile shows, and, for an upsert on a board with shared ranks, its place. */
+export function toWireEntry(entry: WindowEntry, rank: number, decimals = 0, place?: number): WireEntry {
+  const wire: { -readonly [K in keyof WireEntry]: WireEntry[K] } = { rank, participant_id: entry.participantId, score: scoreToWire(entry.score, decimals), achieved_at: entry.achievedAt };
   if (entry.displayName !== undefined) wire.display_name = entry.displayName;
   if (entry.avatarUrl !== undefined) wire.avatar_url = entry.avatarUrl;
+  if (place !== undefined) wire.place = place;
   return wire;
 }
 

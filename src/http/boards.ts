@@ -96,7 +96,8 @@ export function registerBoardRoutes(app: FastifyInstance, ctx: HttpContext): voi
     async (request) => {
       const { limit, before } = request.query;
       const periods = await ladder.listPeriods(request.params.id, limit, before);
-      return { leaderboard_id: request.params.id, periods: periods.map(periodToWire) };
+      const decimals = ladder.boardRules(request.params.id)?.scoreDecimals ?? 0;
+      return { leaderboard_id: request.params.id, periods: periods.map((period) => periodToWire(period, decimals)) };
     },
   );
 

@@ -12,7 +12,7 @@ export function registerPlacementRoutes(app: FastifyInstance, ctx: HttpContext):
       const placements = await ctx.ladder.placements(pid, request.query.limit, request.query.before);
       return {
         participant_id: pid,
-        placements: placements.map((placement) => ({ leaderboard_id: placement.boardId, period: placement.periodId, closed_at: placement.closedAt, total: placement.total, ...entryToWire(placement.entry) })),
+        placements: placements.map((placement) => ({ leaderboard_id: placement.boardId, period: placement.periodId, closed_at: placement.closedAt, total: placement.total, ...entryToWire(placement.entry, ctx.ladder.boardRules(placement.boardId)?.scoreDecimals ?? 0) })),
       };
     },
   );

@@ -1,7 +1,7 @@
 /** JSON schemas of the v1 API. Bodies are validated strictly; query strings are coerced from text. */
 import { BOARD_ID_PATTERN, EVENT_ID_PATTERN, PARTICIPANT_ID_PATTERN } from '../core/ids.js';
 import { IMPORT_SOURCE_PATTERN } from '../core/import-records.js';
-import { MAX_SCORE, MIN_SCORE } from '../core/ordering.js';
+import { MAX_SCORE } from '../core/ordering.js';
 import { MAX_AVATAR_URL, MAX_DISPLAY_NAME } from '../core/profile.js';
 import { MAX_METADATA_KEYS } from '../core/submission.js';
 
@@ -106,7 +106,8 @@ export const scoreBody = {
   additionalProperties: false,
   properties: {
     participant_id: { type: 'string', pattern: PARTICIPANT_ID_PATTERN },
-    score: { type: 'integer', minimum: MIN_SCORE, maximum: MAX_SCORE },
+    // Checked against the board's score_decimals by the route (core/fixed-point.ts), which names the field too.
+    score: {},
     timestamp: { type: 'integer', minimum: 0, maximum: MAX_SCORE },
     event_id: { type: 'string', pattern: EVENT_ID_PATTERN },
     metadata: { anyOf: [metadata, { type: 'null' }] },

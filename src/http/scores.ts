@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { LadderError } from '../core/errors.js';
+import { scoreFromWire, scoreText, scoreToWire } from '../core/fixed-point.js';
+import { MAX_SCORE } from '../core/ordering.js';
 import type { SubmissionInput } from '../core/submission.js';
 import type { Metadata } from '../core/types.js';
 import type { RefusedInput } from '../service/rejections.js';
@@ -10,7 +12,8 @@ import { submitResultToWire } from './wire.js';
 
 interface ScoreBody {
   participant_id: string;
-  score: number;
+  /** A number with at most the board's score_decimals decimals, checked by inputOf. */
+  score: unknown;
   timestamp?: number;
   event_id?: string;
   metadata?: Metadata | null;
@@ -18,8 +21,21 @@ interface ScoreBody {
 
 const validateScore = compileStrict<ScoreBody>(scoreBody);
 
-function inputOf(body: ScoreBody): SubmissionInput {
-  return { participantId: body.participant_id, score: body.score, timestamp: body.timestamp, eventId: body.event_id, metadata: body.metadata };
+/** The submission with its score as the board keeps it (×10^decimals); throws invalid_score naming `field`.score. */
+function inputOf(body: ScoreBody, decimals: number, field = ''): SubmissionInput {
+  const score = scoreFromWire(body.score, decimals, field === '' ? 'score' : `${field}.score`);
+  return { participantId: body.participant_id, score, timestamp: body.timestamp, eventId: body.event_id, metadata: body.metadata };
+}
+
+/** An overflow on a fixed-point board, in the board's decimals rather than the kept integers. */
+function shownError(err: LadderError, decimals: number, input: SubmissionInput): LadderError {
+  if (decimals === 0 || err.code !== 'score_overflow') return err;
+  const current = Number(err.details?.current);
+  return new LadderError(
+    'score_overflow',
+    `score increment of ${scoreText(input.score, decimals)} would take participant '${input.participantId}' outside ±${scoreText(MAX_SCORE, decimals)}`,
+    { ...err.details, current: Number.isSafeInteger(current) ? scoreToWire(current, decimals) : err.details?.current },
+  );
 }
 
 /** What a body the schema refused said, for the participant's history: any field may be missing or malformed. */
@@ -37,17 +53,28 @@ export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): voi
     // attachValidation: a body the schema refuses still reaches the handler, which records the refusal.
     { config: { scope: 'write' }, schema: { params: boardParams, body: scoreBody }, attachValidation: true },
     async (request) => {
+      const { id } = request.params;
       const invalid = request.validationError;
       if (invalid !== undefined) {
         const error = validationError(invalid.validation, '', invalid.validationContext);
-        const boardId = request.params.id;
-        if (invalid.validationContext === 'body' && ladder.boardRules(boardId) !== undefined) {
-          void ladder.recordRejections(boardId, [{ input: refusedInputOf(request.body), error }]);
+        if (invalid.validationContext === 'body' && ladder.boardRules(id) !== undefined) {
+          void ladder.recordRejections(id, [{ input: refusedInputOf(request.body), error }]);
         }
         throw error;
       }
-      const result = await ladder.submit(request.params.id, inputOf(request.body));
-      return submitResultToWire(result);
+      const decimals = (ladder.boardRules(id) ?? (await ladder.requireBoard(id))).scoreDecimals;
+      let input: SubmissionInput;
+      try {
+        input = inputOf(request.body, decimals);
+      } catch (err) {
+        if (err instanceof LadderError) void ladder.recordRejections(id, [{ input: refusedInputOf(request.body), error: err }]);
+        throw err;
+      }
+      try {
+        return submitResultToWire(await ladder.submit(id, input), decimals);
+      } catch (err) {
+        throw err instanceof LadderError ? shownError(err, decimals, input) : err;
+      }
     },
   );
 
@@ -55,7 +82,7 @@ export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): voi
     '/v1/leaderboards/:id/scores/batch',
     { config: { scope: 'write' }, schema: { params: boardParams, body: batchBody } },
     async (request) => {
-      await ladder.requireBoard(request.params.id);
+      const decimals = (await ladder.requireBoard(request.params.id)).scoreDecimals;
       const results: unknown[] = new Array(request.body.scores.length);
       const valid: SubmissionInput[] = [];
       const fields: string[] = [];
@@ -63,21 +90,28 @@ export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): voi
       const refused: { input: RefusedInput; error: LadderError }[] = [];
       request.body.scores.forEach((item, i) => {
         const field = `scores[${i}]`;
-        if (validateScore(item)) {
-          valid.push(inputOf(item));
-          fields.push(field);
-          positions.push(i);
-        } else {
+        if (!validateScore(item)) {
           const error = validationError(validateScore.errors, field);
           results[i] = error.toBody();
           refused.push({ input: refusedInputOf(item), error });
+          return;
         }
+        try {
+          valid.push(inputOf(item, decimals, field));
+        } catch (err) {
+          if (!(err instanceof LadderError)) throw err;
+          results[i] = err.toBody();
+          refused.push({ input: refusedInputOf(item), error: err });
+          return;
+        }
+        fields.push(field);
+        positions.push(i);
       });
       if (refused.length > 0) void ladder.recordRejections(request.params.id, refused);
       if (valid.length > 0) {
         const outcomes = await ladder.submitMany(request.params.id, valid, fields);
         outcomes.forEach((outcome, k) => {
-          results[positions[k] as number] = outcome instanceof LadderError ? outcome.toBody() : submitResultToWire(outcome);
+          results[positions[k] as number] = outcome instanceof LadderError ? shownError(outcome, decimals, valid[k]!).toBody() : submitResultToWire(outcome, decimals);
         });
       }
       return { results };

@@ -1,4 +1,9 @@
-/** Domain objects to the snake_case wire format of the v1 API. */
+/**
+ * Domain objects to the snake_case wire format of the v1 API. Scores leave
+ * as the board shows them: kept ×10^score_decimals, answered as decimals
+ * (core/fixed-point.ts).
+ */
+import { scoreToWire } from '../core/fixed-point.js';
 import type { Profile, ShownEntry } from '../core/types.js';
 import type { BoardSummary, ParticipantErasure, ParticipantStanding, PeriodSummary, RankingsPage, SubmitResult } from '../service/ladder.js';
 import type { HistoryItem } from '../store/store.js';
@@ -36,7 +41,7 @@ export function boardToWire(board: BoardSummary, options: { secret?: boolean } =
   return wire;
 }
 
-export function periodToWire(period: PeriodSummary) {
+export function periodToWire(period: PeriodSummary, decimals: number) {
   return {
     period: period.periodId,
     status: period.status,
@@ -44,15 +49,15 @@ export function periodToWire(period: PeriodSummary) {
     ends_at: period.endsAt,
     closed_at: period.closedAt,
     total: period.total,
-    leader: period.leader === null ? null : entryToWire(period.leader),
+    leader: period.leader === null ? null : entryToWire(period.leader, decimals),
   };
 }
 
-export function entryToWire(entry: ShownEntry) {
+export function entryToWire(entry: ShownEntry, decimals: number) {
   const wire: Record<string, unknown> = {
     rank: entry.rank,
     participant_id: entry.participantId,
-    score: entry.score,
+    score: scoreToWire(entry.score, decimals),
     achieved_at: entry.achievedAt,
   };
   shownToWire(entry, wire);
@@ -84,13 +89,13 @@ export function erasureToWire(erasure: ParticipantErasure) {
   };
 }
 
-export function submitResultToWire(result: SubmitResult) {
+export function submitResultToWire(result: SubmitResult, decimals: number) {
   return {
     participant_id: result.participantId,
-    score: result.score,
+    score: scoreToWire(result.score, decimals),
     rank: result.rank,
     previous_rank: result.previousRank,
-    previous_score: result.previousScore,
+    previous_score: result.previousScore === null ? null : scoreToWire(result.previousScore, decimals),
     epoch: result.epoch,
     version: result.version,
     changed: result.changed,
@@ -99,17 +104,25 @@ export function submitResultToWire(result: SubmitResult) {
 }
 
 export function rankingsToWire(page: RankingsPage) {
-  return { leaderboard_id: page.boardId, period: page.period, epoch: page.epoch, version: page.version, total: page.total, entries: page.entries.map(entryToWire) };
+  const decimals = page.scoreDecimals;
+  return {
+    leaderboard_id: page.boardId,
+    period: page.period,
+    epoch: page.epoch,
+    version: page.version,
+    total: page.total,
+    entries: page.entries.map((entry) => entryToWire(entry, decimals)),
+  };
 }
 
 export function standingToWire(standing: ParticipantStanding) {
-  const { entry } = standing;
+  const { entry, scoreDecimals: decimals } = standing;
   const wire: Record<string, unknown> = {
     leaderboard_id: standing.boardId,
     period: standing.period,
     participant_id: entry.participantId,
     rank: entry.rank,
-    score: entry.score,
+    score: scoreToWire(entry.score, decimals),
     achieved_at: entry.achievedAt,
     ...(entry.displayName === undefined ? {} : { display_name: entry.displayName }),
     ...(entry.avatarUrl === undefined ? {} : { avatar_url: entry.avatarUrl }),
@@ -117,7 +130,7 @@ export function standingToWire(standing: ParticipantStanding) {
     epoch: standing.epoch,
     version: standing.version,
     total: standing.total,
-    neighbors: { above: standing.above.map(entryToWire), below: standing.below.map(entryToWire) },
+    neighbors: { above: standing.above.map((above) => entryToWire(above, decimals)), below: standing.below.map((below) => entryToWire(below, decimals)) },
   };
   if (entry.metadata !== null) wire.metadata = entry.metadata;
   return wire;

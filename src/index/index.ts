@@ -11,12 +11,12 @@
  * back, and no caller stitches a page together from several calls.
  */
 import type { LadderError } from '../core/errors.js';
-import type { BoardRules, Entry, RankedEntry, Submission } from '../core/types.js';
+import type { BoardRules, Entry, RankedEntry, RankTies, Submission } from '../core/types.js';
 
 export interface SubmitOutcome {
-  /** The entry after the submission, with its rank. */
+  /** The entry after the submission, with its rank (shared when the apply asked for shared ranks). */
   readonly entry: RankedEntry;
-  /** The entry before, with its rank then; null for a new participant. */
+  /** The entry before, with its rank then (shared likewise); null for a new participant. */
   readonly previous: RankedEntry | null;
   /** True when the ranking changed, and so the version went up by one. */
   readonly changed: boolean;
@@ -45,6 +45,23 @@ export interface RankPage<E extends RankedEntry = RankedEntry> {
   readonly entries: readonly E[];
   /** `around` and `neighbors`: the participant's own entry, or null when they have none (then `entries` is empty). */
   readonly focus: E | null;
+  /**
+   * Only when the read asked for shared ranks: the shared rank of each entry
+   * of `entries`, in order (core/ties.ts: 1 + the entries with a strictly
+   * better score). The focus is one of `entries`.
+   */
+  readonly sharedRanks?: readonly number[];
+}
+
+/**
+ * How a read or an apply numbers ranks. With `ties: 'shared'`, a read's pages
+ * carry each entry's shared rank too (RankPage.sharedRanks), and an apply's
+ * outcomes carry shared ranks (in the entry's and the previous entry's
+ * `rank`). A page of consecutive entries costs one search by score for its
+ * first entry; a `participants` page one per entry. Default: 'unique'.
+ */
+export interface RankOptions {
+  readonly ties?: RankTies;
 }
 
 /** One consistent state of a board: every page was read at `version`. */
@@ -96,12 +113,13 @@ export interface RankIndex {
    * LadderError that changes nothing (score_overflow; event_id_conflict when
    * its event id was applied before with another fingerprint). An event id
    * the index remembers (see `dedupRetention`) gets its first outcome again,
-   * marked duplicate. Complexity: O(k log n) for k submissions.
+   * marked duplicate (with the ranks it was answered with then).
+   * Complexity: O(k log n) for k submissions.
    */
-  apply(boardId: string, submissions: readonly Submission[]): Promise<(SubmitOutcome | LadderError)[]>;
+  apply(boardId: string, submissions: readonly Submission[], options?: RankOptions): Promise<(SubmitOutcome | LadderError)[]>;
 
   /** Answers every query from one state of the board. Complexity: O(log n + entries returned) per query. */
-  read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead>;
+  read(boardId: string, queries: readonly RankQuery[], options?: RankOptions): Promise<RankRead>;
 
   /**
    * Removes the participant's entry (an erasure): the entries below move up

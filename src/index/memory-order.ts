@@ -208,6 +208,37 @@ export class SlotOrder {
     this.#records[slot * RECORD + UPDATED_AT] = updatedAt;
   }
 
+  /**
+   * How many entries have a strictly better score than `score` (so a shared
+   * rank is this + 1): a search by score alone, first over the blocks' first
+   * keys, then inside one block. Complexity: O(log n).
+   */
+  countBetter(score: number): number {
+    if (this.#size === 0) return 0;
+    const key = this.#desc ? 0 - score : score;
+    const firstKey = this.#firstKey;
+    // The number of blocks whose first entry is strictly better; the first entry that is not lies in the last of them or starts the next.
+    let low = 0;
+    let high = this.#blockCount;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (firstKey[middle]! < key) low = middle + 1;
+      else high = middle;
+    }
+    if (low === 0) return 0;
+    const position = low - 1;
+    const block = this.#order[position]!;
+    const keys = this.#blockKeys[block]!;
+    let index = 0;
+    let end = this.#blockLength[block]!;
+    while (index < end) {
+      const middle = (index + end) >>> 1;
+      if (keys[middle]! < key) index = middle + 1;
+      else end = middle;
+    }
+    return this.#prefix(position) + index;
+  }
+
   /** The location of rank `rank` (1 ≤ rank ≤ size). Complexity: O(log blocks). */
   locateRank(rank: number): number {
     const fenwick = this.#fenwick;

@@ -10,10 +10,11 @@
 import { boardNotFound, eventIdConflict, LadderError } from '../core/errors.js';
 import { applySubmission } from '../core/operators.js';
 import { submissionFingerprint } from '../core/submission.js';
-import type { BoardRules, Entry, Metadata, RankedEntry, Submission } from '../core/types.js';
+import { sharedRanksOf } from '../core/ties.js';
+import type { BoardRules, Entry, Metadata, RankedEntry, RankTies, Submission } from '../core/types.js';
 import { aroundSpan, neighborSpan } from '../core/windows.js';
 import type { RankedColumns } from '../store/store.js';
-import type { BoardState, RankIndex, RankPage, RankQuery, RankRead, RemoveOutcome, SubmitOutcome } from './index.js';
+import type { BoardState, RankIndex, RankOptions, RankPage, RankQuery, RankRead, RemoveOutcome, SubmitOutcome } from './index.js';
 import { ParticipantSlots } from './memory-ids.js';
 import { SlotOrder } from './memory-order.js';
 
@@ -81,23 +82,30 @@ export class BoardRanking {
   /**
    * Applies the submission with the board's operator and re-ranks the entry.
    * Throws LadderError('score_overflow') before changing anything when an
-   * increment leaves ±(2^53−1). Complexity: O(log n + B).
+   * increment leaves ±(2^53−1). With `ties` 'shared' the outcome's ranks are
+   * shared ones (RankOptions). Complexity: O(log n + B).
    */
-  submit(submission: Submission): SubmitOutcome {
+  submit(submission: Submission, ties: RankTies = 'unique'): SubmitOutcome {
     const slot = this.#slots.slotOf(submission.participantId);
-    if (slot === -1) return this.#admit(submission);
+    if (slot === -1) return this.#admit(submission, ties);
     const at = this.#order.locate(slot);
     const current = this.#entry(slot, at);
     const { entry, changed } = applySubmission(this.rules, current, submission);
-    const oldRank = this.#order.rankAt(at);
+    const oldRank = ties === 'shared' ? this.sharedRankOf(current.score) : this.#order.rankAt(at);
     this.#order.setUpdatedAt(slot, entry.updatedAt);
     if (entry.metadata !== current.metadata) this.#setMetadata(slot, entry.metadata);
     let rank = oldRank;
     if (changed) {
       rank = this.#order.move(at, entry.score, entry.achievedAt);
+      if (ties === 'shared') rank = this.sharedRankOf(entry.score);
       this.#version++;
     }
     return { entry: ranked(entry, rank), previous: ranked(current, oldRank), changed, version: this.#version, duplicate: false };
+  }
+
+  /** The shared rank of a score: 1 + the entries with a strictly better one (core/ties.ts). Complexity: O(log n). */
+  sharedRankOf(score: number): number {
+    return this.#order.countBetter(score) + 1;
   }
 
   /**
@@ -106,12 +114,12 @@ export class BoardRanking {
    * its fingerprint differs; an overflowing increment fails alone.
    * Complexity: O(k (log n + B)).
    */
-  applyMany(submissions: readonly Submission[]): (SubmitOutcome | LadderError)[] {
+  applyMany(submissions: readonly Submission[], ties: RankTies = 'unique'): (SubmitOutcome | LadderError)[] {
     const outcomes: (SubmitOutcome | LadderError)[] = new Array(submissions.length);
     for (let i = 0; i < submissions.length; i++) {
       const submission = submissions[i]!;
       if (submission.eventId === null) {
-        outcomes[i] = this.#tryApply(submission);
+        outcomes[i] = this.#tryApply(submission, ties);
         continue;
       }
       const fingerprint = submissionFingerprint(submission);
@@ -120,7 +128,7 @@ export class BoardRanking {
         outcomes[i] = remembered.fingerprint === fingerprint ? { ...remembered.outcome, duplicate: true } : eventIdConflict(submission.eventId);
         continue;
       }
-      const outcome = this.#tryApply(submission);
+      const outcome = this.#tryApply(submission, ties);
       if (!(outcome instanceof LadderError)) this.remember(submission.eventId, fingerprint, outcome);
       outcomes[i] = outcome;
     }
@@ -164,8 +172,16 @@ export class BoardRanking {
   }
 
   /** Answers the queries from the current state (RankIndex.read). Complexity: O(log n + entries) per query. */
-  read(queries: readonly RankQuery[]): RankRead {
-    return { epoch: this.epoch, version: this.#version, total: this.total, pages: queries.map((query) => this.#page(query)) };
+  read(queries: readonly RankQuery[], ties: RankTies = 'unique'): RankRead {
+    const pages = queries.map((query) => (ties === 'shared' ? this.#sharedPage(query, this.#page(query)) : this.#page(query)));
+    return { epoch: this.epoch, version: this.#version, total: this.total, pages };
+  }
+
+  /** The page with its shared ranks: one search by score for consecutive entries, one per entry of a participants page. */
+  #sharedPage(query: RankQuery, page: RankPage): RankPage {
+    const { entries } = page;
+    if (query.kind === 'participants') return { ...page, sharedRanks: entries.map((entry) => this.sharedRankOf(entry.score)) };
+    return { ...page, sharedRanks: entries.length === 0 ? [] : sharedRanksOf(entries, this.sharedRankOf(entries[0]!.score)) };
   }
 
   #page(query: RankQuery): RankPage {
@@ -190,9 +206,9 @@ export class BoardRanking {
     }
   }
 
-  #tryApply(submission: Submission): SubmitOutcome | LadderError {
+  #tryApply(submission: Submission, ties: RankTies): SubmitOutcome | LadderError {
     try {
-      return this.submit(submission);
+      return this.submit(submission, ties);
     } catch (err) {
       if (err instanceof LadderError) return err;
       throw err;
@@ -342,11 +358,12 @@ export class BoardRanking {
     return { ids, scores, achievedAt, updatedAt, metadata };
   }
 
-  #admit(submission: Submission): SubmitOutcome {
+  #admit(submission: Submission, ties: RankTies): SubmitOutcome {
     const { entry } = applySubmission(this.rules, null, submission);
     const slot = this.#slots.add(entry.participantId);
     if (entry.metadata !== null) this.#setMetadata(slot, entry.metadata);
-    const rank = this.#order.insert(slot, entry.score, entry.achievedAt, entry.updatedAt);
+    const inserted = this.#order.insert(slot, entry.score, entry.achievedAt, entry.updatedAt);
+    const rank = ties === 'shared' ? this.sharedRankOf(entry.score) : inserted;
     this.#version++;
     return { entry: ranked(entry, rank), previous: null, changed: true, version: this.#version, duplicate: false };
   }
@@ -397,12 +414,12 @@ export class MemoryIndex implements RankIndex {
     this.#board(boardId).load(entries, state);
   }
 
-  async apply(boardId: string, submissions: readonly Submission[]): Promise<(SubmitOutcome | LadderError)[]> {
-    return this.#board(boardId).applyMany(submissions);
+  async apply(boardId: string, submissions: readonly Submission[], options: RankOptions = {}): Promise<(SubmitOutcome | LadderError)[]> {
+    return this.#board(boardId).applyMany(submissions, options.ties);
   }
 
-  async read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead> {
-    return this.#board(boardId).read(queries);
+  async read(boardId: string, queries: readonly RankQuery[], options: RankOptions = {}): Promise<RankRead> {
+    return this.#board(boardId).read(queries, options.ties);
   }
 
   async remove(boardId: string, participantId: string): Promise<RemoveOutcome> {

@@ -20,8 +20,9 @@ import { isParticipantId } from '../core/ids.js';
 import { scoreOverflow } from '../core/operators.js';
 import { MAX_SCORE } from '../core/ordering.js';
 import { submissionFingerprint } from '../core/submission.js';
-import type { BoardRules, Entry, RankedEntry, Submission } from '../core/types.js';
-import type { BoardState, RankIndex, RankPage, RankQuery, RankRead, RemoveOutcome, SubmitOutcome } from './index.js';
+import { sharedRanksOf } from '../core/ties.js';
+import type { BoardRules, Entry, RankedEntry, RankTies, Submission } from '../core/types.js';
+import type { BoardState, RankIndex, RankOptions, RankPage, RankQuery, RankRead, RemoveOutcome, SubmitOutcome } from './index.js';
 import {
   BUCKET_FILL,
   bucketCount,
@@ -111,16 +112,20 @@ function outcomeOf(reply: Reply, submission: Submission): SubmitOutcome | Ladder
   }
 }
 
-function pageOf(reply: Reply): RankPage {
-  let at = 1;
+/** A page of readRanks' reply; with shared ranks, `better` holds the counts of strictly better entries (the script's header). */
+function pageOf(reply: Reply, query: RankQuery, shared: boolean): RankPage {
+  let at = 2;
   let focus: RankedEntry | null = null;
   if (reply[0] === 1) {
-    focus = rankedAt(reply, 1);
-    at = 7;
+    focus = rankedAt(reply, 2);
+    at = 8;
   }
   const entries: RankedEntry[] = [];
   for (; at < reply.length; at += 6) entries.push(rankedAt(reply, at));
-  return { entries, focus };
+  if (!shared) return { entries, focus };
+  const better = reply[1] as readonly number[];
+  const sharedRanks = query.kind === 'participants' ? better.map((count) => count + 1) : entries.length === 0 ? [] : sharedRanksOf(entries, better[0]! + 1);
+  return { entries, focus, sharedRanks };
 }
 
 function isTime(value: number): boolean {
@@ -327,8 +332,9 @@ export class RedisIndex implements RankIndex {
     if (code === ReplyCode.boardNotFound) throw boardNotFound(boardId);
   }
 
-  async apply(boardId: string, submissions: readonly Submission[], receivedAt = Date.now()): Promise<(SubmitOutcome | LadderError)[]> {
-    return (await this.submit(boardId, submissions, receivedAt)).outcomes;
+  /** RankIndex.apply; `receivedAt` is the caller's clock, as in submit. */
+  async apply(boardId: string, submissions: readonly Submission[], options: RankOptions & { readonly receivedAt?: number } = {}): Promise<(SubmitOutcome | LadderError)[]> {
+    return (await this.submit(boardId, submissions, options.receivedAt ?? Date.now(), null, options.ties)).outcomes;
   }
 
   /** Where the board's live standings say their period starts (the state field the period guard of submit checks). */
@@ -342,11 +348,18 @@ export class RedisIndex implements RankIndex {
    * caller's clock (ms), logged with every event and deciding the day its
    * event id is kept under. With `periodStart`, nothing is applied unless the
    * live standings belong to the period starting then (PeriodMismatch says
-   * which they belong to). Complexity: O(k log n) for k submissions.
+   * which they belong to). With `ties` 'shared' the outcomes' ranks are
+   * shared ones (RankOptions). Complexity: O(k log n) for k submissions.
    */
-  async submit(boardId: string, submissions: readonly Submission[], receivedAt = Date.now(), periodStart: number | null = null): Promise<AppliedBatch> {
+  async submit(
+    boardId: string,
+    submissions: readonly Submission[],
+    receivedAt = Date.now(),
+    periodStart: number | null = null,
+    ties: RankTies = 'unique',
+  ): Promise<AppliedBatch> {
     const keys = this.keys(boardId);
-    const args: ScriptArg[] = [String(receivedAt), periodStart === null ? '' : String(periodStart)];
+    const args: ScriptArg[] = [String(receivedAt), periodStart === null ? '' : String(periodStart), ties];
     submissions.forEach((submission, i) => {
       checkSubmissionShape(submission, i);
       const { eventId, metadata } = submission;
@@ -412,15 +425,17 @@ export class RedisIndex implements RankIndex {
   }
 
   /** RankIndex.read: one script call for every query. Complexity: O(log n + entries returned) per query. */
-  async read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead> {
+  async read(boardId: string, queries: readonly RankQuery[], options: RankOptions = {}): Promise<RankRead> {
     const keys = this.keys(boardId);
-    const reply = (await scripts.readRanks.run(this.#client, [keys.state, keys.ranking, keys.metadata, keys.buckets], queries.flatMap(queryArgs))) as Reply;
+    const shared = options.ties === 'shared';
+    const args: ScriptArg[] = [shared ? 'shared' : 'unique', ...queries.flatMap(queryArgs)];
+    const reply = (await scripts.readRanks.run(this.#client, [keys.state, keys.ranking, keys.metadata, keys.buckets], args)) as Reply;
     if (reply[0] === ReplyCode.boardNotFound) throw boardNotFound(boardId);
     return {
       epoch: reply[1] as string,
       version: reply[2] as number,
       total: reply[3] as number,
-      pages: reply.slice(4).map((page) => pageOf(page as Reply)),
+      pages: reply.slice(4).map((page, i) => pageOf(page as Reply, queries[i]!, shared)),
     };
   }
 

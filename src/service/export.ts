@@ -12,7 +12,10 @@
  */
 import { isCluster, type Config } from '../core/config.js';
 import { LadderError } from '../core/errors.js';
+import { scoreToWire } from '../core/fixed-point.js';
+import { withSharedRanks } from '../core/ties.js';
 import type { RankedEntry } from '../core/types.js';
+import type { RankPage } from '../index/index.js';
 import type { Ladder } from './ladder.js';
 
 /**
@@ -67,15 +70,23 @@ export type RankingPages = AsyncIterable<RankingPage>;
  */
 export async function* rankingPages(ladder: Ladder, boardId: string, period?: string, pageSize = exportPageSize(ladder.config)): AsyncGenerator<RankingPage> {
   let epoch: string | null = null;
+  const decimals = (await ladder.requireBoard(boardId)).scoreDecimals;
   for (let offset = 0; ; ) {
     const read = await ladder.read(boardId, [{ kind: 'page', offset, limit: pageSize }], period, { shown: false });
     if (epoch !== null && read.epoch !== epoch) throw exportInterrupted(boardId, epoch, read.epoch, offset);
     epoch = read.epoch;
-    const entries = read.pages[0]?.entries ?? [];
+    const page = read.pages[0];
+    const entries = page === undefined ? [] : shownForExport(page, decimals);
     yield { epoch: read.epoch, version: read.version, total: read.total, entries };
     if (entries.length < pageSize) return;
     offset += entries.length;
   }
+}
+
+/** The page's entries as the board shows them: shared ranks under rank_ties 'shared', scores as decimals under score_decimals. */
+function shownForExport(page: RankPage, decimals: number): readonly ExportEntry[] {
+  const ranked = withSharedRanks(page.entries, page.sharedRanks);
+  return decimals === 0 ? ranked : ranked.map((entry) => ({ ...entry, score: scoreToWire(entry.score, decimals) }));
 }
 
 function exportInterrupted(boardId: string, from: string, to: string, exported: number): LadderError {

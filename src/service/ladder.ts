@@ -15,11 +15,12 @@ import { newEpoch } from '../core/epoch.js';
 import { assertParticipantId, BOARD_ID_RULE, isBoardId } from '../core/ids.js';
 import { checkMetadata, toSubmission, type SubmissionInput } from '../core/submission.js';
 import { toProfile, type ProfileInput } from '../core/profile.js';
+import { withSharedRanks } from '../core/ties.js';
 import type { BoardConfig, Metadata, Profile, RankedEntry, RankTies, ResetSchedule, ShownEntry, Submission } from '../core/types.js';
 import { PeriodPassed, periodClosed, type Backend } from '../backend/backend.js';
 import type { Config } from '../core/config.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
-import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
+import type { RankPage, RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
 import type { HistoryCursor, HistoryPage, PeriodRecord, Placement, Store } from '../store/store.js';
 import { systemClock, type Clock } from './clock.js';
 import { Lifecycle } from './lifecycle.js';
@@ -59,12 +60,17 @@ export interface RankingsPage extends BoardState {
   readonly boardId: string;
   /** The closed period answered from the archive, or null for the live standings. */
   readonly period: string | null;
+  /** With the ranks the board shows: shared ones under rank_ties 'shared'. */
   readonly entries: readonly ShownEntry[];
+  /** The board's score_decimals: the scores are kept ×10^scoreDecimals (core/fixed-point.ts). */
+  readonly scoreDecimals: number;
 }
 
 export interface ParticipantStanding extends BoardState {
   readonly boardId: string;
   readonly period: string | null;
+  readonly scoreDecimals: number;
+  /** Ranks as in RankingsPage; the percentile is computed from the rank shown. */
   readonly entry: ShownEntry;
   readonly percentile: number;
   readonly above: readonly ShownEntry[];
@@ -417,20 +423,22 @@ export class Ladder {
     const read = await this.#read(rules, query.period, [rankQuery]);
     const page = read.pages[0]!;
     if (rankQuery.kind === 'around' && page.focus === null) throw participantNotFound(boardId, rankQuery.participantId);
-    return { boardId, period: read.period, ...stateOf(read), entries: page.entries };
+    return { boardId, period: read.period, ...stateOf(read), entries: shownEntries(page), scoreDecimals: rules.scoreDecimals };
   }
 
   /** A participant's standing with up to `neighbors` entries above and below (core/windows.ts neighborSpan). */
   async participant(boardId: string, participantId: string, neighbors: number, period?: string): Promise<ParticipantStanding> {
     const rules = this.registry.get(boardId) ?? (await this.requireBoard(boardId));
     const read = await this.#read(rules, period, [{ kind: 'neighbors', participantId, radius: neighbors }]);
-    const { entries, focus } = read.pages[0]!;
-    if (focus === null) throw participantNotFound(boardId, participantId);
-    const at = focus.rank - (entries[0]?.rank ?? focus.rank);
+    const page = read.pages[0]!;
+    if (page.focus === null) throw participantNotFound(boardId, participantId);
+    const entries = shownEntries(page);
+    const at = page.focus.rank - (page.entries[0]?.rank ?? page.focus.rank);
+    const entry = entries[at]!;
     const total = read.total;
-    // Share of the others ranked below this participant: 100 for the leader, 0 for the last.
-    const percentile = total <= 1 ? 100 : Math.round(((total - focus.rank) / (total - 1)) * 10000) / 100;
-    return { boardId, period: read.period, ...stateOf(read), entry: focus, percentile, above: entries.slice(0, at), below: entries.slice(at + 1) };
+    // Share of the others ranked below this participant: 100 for the leader, 0 for the last (tied ones share theirs).
+    const percentile = total <= 1 ? 100 : Math.round(((total - entry.rank) / (total - 1)) * 10000) / 100;
+    return { boardId, period: read.period, ...stateOf(read), scoreDecimals: rules.scoreDecimals, entry, percentile, above: entries.slice(0, at), below: entries.slice(at + 1) };
   }
 
   /**
@@ -443,7 +451,7 @@ export class Ladder {
     const live = livePeriod(rules);
     const archived = period ?? (rules.finalizedAt !== null ? (live?.id ?? FINAL_PERIOD_ID) : undefined);
     if (archived === undefined || (rules.finalizedAt === null && archived === live?.id)) return { ...(await show(await this.backend.read(rules, queries))), period: null };
-    const final = await this.store.readFinal(rules.id, archived, queries);
+    const final = await this.store.readFinal(rules.id, archived, queries, { ties: rules.rankTies });
     if (final === null) throw periodNotFound(rules.id, archived);
     const read = await show({ epoch: archiveEpoch(final.period), version: 0, total: final.period.total, pages: final.pages });
     return { ...read, period: archived };
@@ -607,6 +615,11 @@ interface VersionWaiter {
 
 function passed(state: { epoch: string; version: number }, afterVersion: number, epoch: string | null): boolean {
   return state.version > afterVersion || (epoch !== null && state.epoch !== epoch);
+}
+
+/** The page's entries with the ranks the board shows: their shared ones when the read returned them (core/ties.ts). */
+function shownEntries(page: RankPage): readonly RankedEntry[] {
+  return withSharedRanks(page.entries, page.sharedRanks);
 }
 
 function stateOf(read: RankRead): BoardState {

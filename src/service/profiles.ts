@@ -129,7 +129,7 @@ export class ProfileCache {
       if (profile.avatarUrl !== null) decorated.avatarUrl = profile.avatarUrl;
       return decorated;
     };
-    const pages = read.pages.map((page): RankPage<ShownEntry> => ({ entries: page.entries.map(shown), focus: page.focus === null ? null : shown(page.focus) }));
+    const pages = read.pages.map((page): RankPage<ShownEntry> => ({ ...page, entries: page.entries.map(shown), focus: page.focus === null ? null : shown(page.focus) }));
     return { ...read, pages };
   }
 

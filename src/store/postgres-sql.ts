@@ -104,6 +104,15 @@ FROM final_rankings f JOIN periods p ON p.board_id = f.board_id AND p.period_id 
 WHERE f.participant_id = $1 AND p.closed_at < $2
 ORDER BY p.closed_at DESC, f.board_id COLLATE "C", f.period_id COLLATE "C" LIMIT $3`;
 
+/**
+ * The nearest rank above a given one whose score differs: the lowest rank
+ * with that score (a shared rank) is this + 1, or 1 when there is none.
+ * Equal scores are adjacent, so the primary key is walked back over the tie only.
+ */
+export const SELECT_FINAL_ABOVE_TIE = `
+SELECT rank FROM final_rankings
+WHERE board_id = $1 AND period_id = $2 AND rank < $3 AND score <> $4 ORDER BY rank DESC LIMIT 1`;
+
 export const SELECT_FINAL_ENTRIES = `
 SELECT ${FINAL_ENTRY} FROM final_rankings
 WHERE participant_id = ANY($3::text[]) AND board_id = $1 AND period_id = $2 ORDER BY rank`;

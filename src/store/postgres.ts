@@ -32,7 +32,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LadderError } from '../core/errors.js';
 import type { BoardConfig, Profile } from '../core/types.js';
-import type { RankQuery } from '../index/index.js';
+import type { RankOptions, RankQuery } from '../index/index.js';
 import { anonymousParticipantId } from './anonymous.js';
 import { optionsToJson } from './board-options.js';
 import { answerFinal, type FinalSource } from './final-rankings.js';
@@ -350,7 +350,7 @@ export class PostgresStore implements Store {
   }
 
   /** In one repeatable-read transaction, so every page is of the same archive (a reopen may delete it meanwhile). */
-  async readFinal(boardId: string, periodId: string, queries: readonly RankQuery[]): Promise<FinalRead | null> {
+  async readFinal(boardId: string, periodId: string, queries: readonly RankQuery[], options: RankOptions = {}): Promise<FinalRead | null> {
     return this.run('reading final rankings', () =>
       transaction(
         this.pool,
@@ -366,8 +366,12 @@ export class PostgresStore implements Store {
               return entry === undefined ? null : finalEntryFromRow(entry);
             },
             entriesOf: async (ids) => (await client.query<FinalEntryRow>(SQL.SELECT_FINAL_ENTRIES, [boardId, periodId, ids])).rows.map(finalEntryFromRow),
+            sharedRankOf: async (entry) => {
+              const { rows: above } = await client.query<{ rank: string }>(SQL.SELECT_FINAL_ABOVE_TIE, [boardId, periodId, entry.rank, entry.score]);
+              return (above[0] === undefined ? 0 : Number(above[0].rank)) + 1;
+            },
           };
-          return { period, pages: await answerFinal(source, queries) };
+          return { period, pages: await answerFinal(source, queries, options) };
         },
         'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
       ),

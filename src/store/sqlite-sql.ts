@@ -85,10 +85,20 @@ FROM final_rankings f JOIN periods p ON p.board_id = f.board_id AND p.period_id 
 WHERE f.participant_id = @participant_id AND p.closed_at < @before
 ORDER BY p.closed_at DESC, f.board_id, f.period_id LIMIT @limit`;
 
-/** @ids is a JSON array of participant ids. */
+/** The third parameter is a JSON array of participant ids. (Plain ?s: better-sqlite3 binds ?NNN by name, not by position.) */
 export const SELECT_FINAL_ENTRIES = `
 SELECT ${FINAL_ENTRY} FROM final_rankings
-WHERE participant_id IN (SELECT value FROM json_each(@ids)) AND board_id = @board_id AND period_id = @period_id ORDER BY rank`;
+WHERE board_id = ? AND period_id = ? AND participant_id IN (SELECT value FROM json_each(?)) ORDER BY rank`;
+
+/**
+ * The nearest rank above a given one whose score differs: the lowest rank
+ * with that score (a shared rank) is this + 1, or 1 when there is none.
+ * Equal scores are adjacent, so the primary key is walked back over the tie only.
+ */
+export const SELECT_FINAL_ABOVE_TIE = `
+SELECT rank FROM final_rankings
+WHERE board_id = ? AND period_id = ? AND rank < ? AND score <> ? ORDER BY rank DESC LIMIT 1`;
+
 
 export const SET_BOARD_EPOCH = `UPDATE boards SET epoch = @epoch WHERE id = @board_id`;
 

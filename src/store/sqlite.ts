@@ -55,7 +55,7 @@ import {
 } from './sqlite-rows.js';
 import * as SQL from './sqlite-sql.js';
 import type { ErasedCheckpoint, OpResult, SyncMode } from './sqlite-writer.js';
-import type { RankQuery } from '../index/index.js';
+import type { RankOptions, RankQuery } from '../index/index.js';
 import { answerFinal, type FinalSource } from './final-rankings.js';
 import {
   loadedEntries,
@@ -144,7 +144,8 @@ export class SqliteStore implements Store {
   private readonly selectPlacements: Database.Statement<[{ participant_id: string; before: number; limit: number }], PlacementRow>;
   private readonly selectFinalPage: Database.Statement<[string, string, number, number], FinalEntryRow>;
   private readonly selectFinalEntry: Database.Statement<[string, string, string], FinalEntryRow>;
-  private readonly selectFinalEntries: Database.Statement<[{ board_id: string; period_id: string; ids: string }], FinalEntryRow>;
+  private readonly selectFinalEntries: Database.Statement<[string, string, string], FinalEntryRow>;
+  private readonly selectFinalAboveTie: Database.Statement<[string, string, number, number], { rank: number }>;
   private readonly history: SqliteHistory;
   private readonly pendingEvents = new PendingEvents();
   private closing: Promise<void> | null = null;
@@ -189,6 +190,7 @@ export class SqliteStore implements Store {
     this.selectFinalEntry = db.prepare(SQL.SELECT_FINAL_ENTRY);
     this.selectFinalEntries = db.prepare(SQL.SELECT_FINAL_ENTRIES);
     this.history = new SqliteHistory(db);
+    this.selectFinalAboveTie = db.prepare(SQL.SELECT_FINAL_ABOVE_TIE);
   }
 
   /** Committed transactions, ops and events since open (for metrics and tests). */
@@ -481,10 +483,14 @@ export class SqliteStore implements Store {
     return this.reader().selectPlacements.all({ participant_id: participantId, before, limit }).map(placementFromRow);
   }
 
-  /** Each query is its own read: an archive changes only when a reopen deletes it. */
-  async readFinal(boardId: string, periodId: string, queries: readonly RankQuery[]): Promise<FinalRead | null> {
+  async readFinal(boardId: string, periodId: string, queries: readonly RankQuery[], options: RankOptions = {}): Promise<FinalRead | null> {
     const reader = this.reader();
-    {
+    // One read transaction, so that every page is of the same archive (a reopen may delete it). Not
+    // db.transaction(): it refuses an async function. Every read below is synchronous, so the awaits
+    // between them only pass microtasks; a read already inside a transaction joins it.
+    const own = !reader.db.inTransaction;
+    if (own) reader.db.exec('BEGIN');
+    try {
       const row = reader.selectPeriod.get(boardId, periodId);
       if (row === undefined) return null;
       const period = periodFromRow(row);
@@ -495,9 +501,12 @@ export class SqliteStore implements Store {
           const entry = reader.selectFinalEntry.get(participantId, boardId, periodId);
           return entry === undefined ? null : finalEntryFromRow(entry);
         },
-        entriesOf: async (ids) => reader.selectFinalEntries.all({ board_id: boardId, period_id: periodId, ids: JSON.stringify(ids) }).map(finalEntryFromRow),
+        entriesOf: async (ids) => reader.selectFinalEntries.all(boardId, periodId, JSON.stringify(ids)).map(finalEntryFromRow),
+        sharedRankOf: async (entry) => (reader.selectFinalAboveTie.get(boardId, periodId, entry.rank, entry.score)?.rank ?? 0) + 1,
       };
-      return { period, pages: await answerFinal(source, queries) };
+      return { period, pages: await answerFinal(source, queries, options) };
+    } finally {
+      if (own && reader.db.inTransaction) reader.db.exec('COMMIT');
     }
   }
 

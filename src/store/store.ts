@@ -14,7 +14,7 @@
  * shows both, newest first.
  */
 import type { BoardConfig, Entry, Metadata, Profile, RankedEntry } from '../core/types.js';
-import type { RankQuery, RankPage } from '../index/index.js';
+import type { RankOptions, RankQuery, RankPage } from '../index/index.js';
 
 /** One accepted submission, as the audit log keeps it. */
 export interface ScoreEvent {
@@ -312,8 +312,13 @@ export interface Store {
   deletePeriod(boardId: string, periodId: string): Promise<void>;
   /** The board's closed periods, newest (latest start) first, starting before `before` when given. */
   listPeriods(boardId: string, limit: number, before?: number): Promise<PeriodRecord[]>;
-  /** Answers the queries on a closed period's final rankings, or null when the board has no such period. Complexity: O(log n + entries) per query. */
-  readFinal(boardId: string, periodId: string, queries: readonly RankQuery[]): Promise<FinalRead | null>;
+  /**
+   * Answers the queries on a closed period's final rankings as RankIndex.read
+   * does (shared ranks too, when `options` asks), or null when the board has
+   * no such period. Complexity: O(log n + entries) per query; a shared rank
+   * also walks back over the entries tied with the first one above it.
+   */
+  readFinal(boardId: string, periodId: string, queries: readonly RankQuery[], options?: RankOptions): Promise<FinalRead | null>;
 
   /** The participant's final placements across closed periods and boards, latest close first, closed before `before` when given. */
   listPlacements(participantId: string, limit: number, before?: number): Promise<Placement[]>;

@@ -640,6 +640,173 @@ export function indexConformance(name: string, makeIndex: () => Promise<RankInde
       });
     });
 
+    describe('shared ranks', () => {
+      const shared = { ties: 'shared' } as const;
+
+      /** a 100, b 90, c 90, d 80, e 80, f 70 (on asc boards the scores negated): unique ranks 1..6, shared 1 2 2 4 4 6. */
+      async function tied(sortOrder: SortOrder): Promise<string> {
+        const id = await board('best', sortOrder);
+        const sign = sortOrder === 'desc' ? 1 : -1;
+        const scores: [string, number][] = [['a', 100], ['b', 90], ['c', 90], ['d', 80], ['e', 80], ['f', 70]];
+        await index.apply(id, scores.map(([pid, score], i) => submission(pid, sign * score, T0 + i)));
+        return id;
+      }
+
+      async function sharedOne(boardId: string, query: RankQuery): Promise<[string, number, number][]> {
+        const { pages } = await index.read(boardId, [query], shared);
+        const page = pages[0]!;
+        assert.equal(page.sharedRanks?.length, page.entries.length, 'one shared rank per entry');
+        return page.entries.map((e, i) => [e.participantId, e.rank, page.sharedRanks![i]!]);
+      }
+
+      for (const sortOrder of ['desc', 'asc'] as const) {
+        it(`every kind of query carries 1 + the entries with a strictly better score (${sortOrder})`, async () => {
+          const id = await tied(sortOrder);
+          assert.deepEqual(await sharedOne(id, { kind: 'page', offset: 0, limit: 10 }), [
+            ['a', 1, 1],
+            ['b', 2, 2],
+            ['c', 3, 2],
+            ['d', 4, 4],
+            ['e', 5, 4],
+            ['f', 6, 6],
+          ]);
+          // A page that starts inside a tie: its first entry shares the rank of the ones above the page.
+          assert.deepEqual(await sharedOne(id, { kind: 'page', offset: 4, limit: 5 }), [
+            ['e', 5, 4],
+            ['f', 6, 6],
+          ]);
+          assert.deepEqual(await sharedOne(id, { kind: 'page', offset: 2, limit: 2 }), [
+            ['c', 3, 2],
+            ['d', 4, 4],
+          ]);
+          assert.deepEqual(await sharedOne(id, { kind: 'page', offset: 6, limit: 5 }), []);
+          assert.deepEqual(await sharedOne(id, { kind: 'around', participantId: 'c', size: 3 }), [
+            ['b', 2, 2],
+            ['c', 3, 2],
+            ['d', 4, 4],
+          ]);
+          assert.deepEqual(await sharedOne(id, { kind: 'neighbors', participantId: 'e', radius: 1 }), [
+            ['d', 4, 4],
+            ['e', 5, 4],
+            ['f', 6, 6],
+          ]);
+          assert.deepEqual(await sharedOne(id, { kind: 'participants', participantIds: ['f', 'nobody', 'c', 'e', 'a'] }), [
+            ['a', 1, 1],
+            ['c', 3, 2],
+            ['e', 5, 4],
+            ['f', 6, 6],
+          ]);
+          assert.deepEqual(await sharedOne(id, { kind: 'around', participantId: 'nobody', size: 3 }), []);
+          // Unique reads are what they always were: no shared ranks.
+          assert.equal((await one(id, { kind: 'page', offset: 0, limit: 3 })).sharedRanks, undefined);
+          assert.equal((await index.read(id, [{ kind: 'page', offset: 0, limit: 3 }], { ties: 'unique' })).pages[0]!.sharedRanks, undefined);
+        });
+      }
+
+      it('an empty board and an empty page have no shared ranks to give', async () => {
+        const id = await board('best');
+        const read = await index.read(id, [{ kind: 'page', offset: 0, limit: 5 }, { kind: 'participants', participantIds: ['a'] }], shared);
+        assert.deepEqual(read.pages, [
+          { entries: [], focus: null, sharedRanks: [] },
+          { entries: [], focus: null, sharedRanks: [] },
+        ]);
+      });
+
+      it('scores at ±(2^53−1) share ranks exactly', async () => {
+        const id = await board('best');
+        await index.apply(id, [
+          submission('max1', MAX_SCORE, T0),
+          submission('max2', MAX_SCORE, T0 + 1),
+          submission('below', MAX_SCORE - 1, T0),
+          submission('min1', MIN_SCORE, T0),
+          submission('min2', MIN_SCORE, T0 + 1),
+          submission('above', MIN_SCORE + 1, T0),
+        ]);
+        assert.deepEqual(
+          (await sharedOne(id, { kind: 'page', offset: 0, limit: 10 })).map(([pid, , rank]) => [pid, rank]),
+          [['max1', 1], ['max2', 1], ['below', 3], ['above', 4], ['min1', 5], ['min2', 5]],
+        );
+        assert.deepEqual(await sharedOne(id, { kind: 'page', offset: 5, limit: 1 }), [['min2', 6, 5]]);
+      });
+
+      it('matches a plain count on a board whose ties span many entries, after inserts, moves and a load', async () => {
+        const id = await board('latest');
+        const random = random32(7);
+        const n = 1500;
+        const scoreOf = () => Math.floor(random() * 12) - 4;
+        const check = async (when: string) => {
+          const everyone = await all(id);
+          const expected = everyone.map((e) => 1 + everyone.filter((other) => other.score > e.score).length);
+          const { pages } = await index.read(
+            id,
+            [
+              { kind: 'page', offset: 0, limit: n },
+              ...[1, 300, 511, 512, 513, 1024, 1400].map((offset): RankQuery => ({ kind: 'page', offset, limit: 90 })),
+              { kind: 'participants', participantIds: everyone.filter((_, i) => i % 37 === 0).map((e) => e.participantId) },
+              { kind: 'around', participantId: everyone[700]!.participantId, size: 25 },
+            ],
+            shared,
+          );
+          for (const page of pages) {
+            page.entries.forEach((e, i) => assert.equal(page.sharedRanks![i], expected[e.rank - 1], `${when}: ${e.participantId} at ${e.rank}`));
+          }
+        };
+        await index.apply(id, Array.from({ length: n }, (_, i) => submission(`p${i}`, scoreOf(), T0 + Math.floor(random() * 3))));
+        await check('after inserts');
+        await index.apply(id, Array.from({ length: n }, () => submission(`p${Math.floor(random() * n)}`, scoreOf(), T0 + 10 + Math.floor(random() * 3))));
+        await check('after moves');
+        await index.load(id, (await all(id)).map(withoutRank), freshState(9));
+        await check('after a load');
+      });
+
+      it('apply answers shared ranks: the new one, and the previous one as it was before', async () => {
+        const id = await board('best');
+        const apply = async (sub: Submission) => expectOutcome((await index.apply(id, [sub], shared))[0]);
+        const a = await apply(submission('a', 100, T0));
+        assert.deepEqual([a.entry.rank, a.previous], [1, null]);
+        assert.equal((await apply(submission('b', 90, T0 + 1))).entry.rank, 2);
+        const c = await apply(submission('c', 90, T0 + 2));
+        assert.deepEqual([c.entry.rank, c.previous], [2, null], 'ties with b');
+        assert.equal((await apply(submission('d', 100, T0 + 3))).entry.rank, 1, 'ties with a');
+        const up = await apply(submission('c', 100, T0 + 4));
+        assert.deepEqual([up.previous?.rank, up.entry.rank, up.changed], [3, 1, true], 'a and d had more before');
+        const worse = await apply(submission('b', 10, T0 + 5));
+        assert.deepEqual([worse.previous?.rank, worse.entry.rank, worse.changed], [4, 4, false]);
+        // The same board read with unique ranks: a, d, c (who reached 100 last) share rank 1, b is 4th.
+        assert.deepEqual(standings(await all(id)), [['a', 100, 1], ['d', 100, 2], ['c', 100, 3], ['b', 90, 4]]);
+        const unique = expectOutcome((await index.apply(id, [submission('e', 100, T0 + 6)]))[0]);
+        assert.equal(unique.entry.rank, 4, 'an apply without the option answers unique ranks');
+      });
+
+      it('a batch answers each submission with the ranks of its moment; a retry gets the first answer', async () => {
+        const id = await board('increment', 'asc');
+        const results = (
+          await index.apply(
+            id,
+            [
+              submission('a', 5, T0),
+              submission('b', 5, T0 + 1),
+              submission('c', 3, T0 + 2),
+              event('e1', { participantId: 'b', score: -2, timestamp: T0 + 3 }),
+            ],
+            shared,
+          )
+        ).map(expectOutcome);
+        assert.deepEqual(
+          results.map((r) => [r.entry.participantId, r.entry.score, r.previous?.rank ?? null, r.entry.rank]),
+          [
+            ['a', 5, null, 1],
+            ['b', 5, null, 1],
+            ['c', 3, null, 1],
+            ['b', 3, 2, 1],
+          ],
+        );
+        await index.apply(id, [submission('c', -1, T0 + 4)], shared);
+        const retry = expectOutcome((await index.apply(id, [event('e1', { participantId: 'b', score: -2, timestamp: T0 + 3 })], shared))[0]);
+        assert.deepEqual([retry.duplicate, retry.previous?.rank, retry.entry.rank], [true, 2, 1]);
+      });
+    });
+
     describe('versions and epochs', () => {
       it('open sets the epoch and the version; read reports them', async () => {
         const state = freshState(41);

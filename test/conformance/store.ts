@@ -959,6 +959,45 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
         }));
     });
 
+    describe('final rankings', () => {
+      it('answers shared ranks of a closed period: the lowest rank with each score', () =>
+        withStore(async (store) => {
+          const config = boardConfig({ finalizedAt: null });
+          await store.createBoard(config, newEpoch());
+          // In rank order: ranks 1..7 with scores 100, 90, 90, 90, 80, 80, 70 (shared: 1 2 2 2 5 5 7).
+          const scores = [100, 90, 90, 90, 80, 80, 70];
+          const ids = scores.map((_, i) => `p${i + 1}`);
+          const times = Float64Array.from(scores, (_, i) => 1_000 + i);
+          const ranked: RankedColumns = { ids, scores: Float64Array.from(scores), achievedAt: times, updatedAt: times.slice(), metadata: new Map() };
+          assert.equal(await store.closePeriod({ boardId: config.id, periodId: 'final', startsAt: 0, endsAt: 10, closedAt: 10, ranked, config, reset: null, webhook: null }), true);
+          const read = await store.readFinal(
+            config.id,
+            'final',
+            [
+              { kind: 'page', offset: 0, limit: 10 },
+              { kind: 'page', offset: 3, limit: 2 },
+              { kind: 'around', participantId: 'p6', size: 3 },
+              { kind: 'neighbors', participantId: 'p3', radius: 1 },
+              { kind: 'participants', participantIds: ['p7', 'p4', 'nobody', 'p1'] },
+              { kind: 'page', offset: 9, limit: 2 },
+            ],
+            { ties: 'shared' },
+          );
+          assert.ok(read !== null);
+          const shown = read.pages.map((page) => page.entries.map((e, i) => `${e.participantId}:${e.rank}:${page.sharedRanks?.[i]}`));
+          assert.deepEqual(shown, [
+            ['p1:1:1', 'p2:2:2', 'p3:3:2', 'p4:4:2', 'p5:5:5', 'p6:6:5', 'p7:7:7'],
+            ['p4:4:2', 'p5:5:5'],
+            ['p5:5:5', 'p6:6:5', 'p7:7:7'],
+            ['p2:2:2', 'p3:3:2', 'p4:4:2'],
+            ['p1:1:1', 'p4:4:2', 'p7:7:7'],
+            [],
+          ]);
+          const unique = await store.readFinal(config.id, 'final', [{ kind: 'page', offset: 0, limit: 2 }]);
+          assert.equal(unique?.pages[0]?.sharedRanks, undefined, 'unique reads carry no shared ranks');
+        }));
+    });
+
     describe('api keys', () => {
       it('creates, finds by hash and counts by scope, across a reopen', () =>
         withStore(async (store, fixture) => {

@@ -25,7 +25,10 @@
     ARGV[2]  the start (ms) of the period the submissions belong to, or ''
              for a board without resets: checked against the state field
              period_start, which a period's close sets
-    ARGV[6i + 3 .. 6i + 8], submission i (0-based):
+    ARGV[3]  'shared': the outcomes' ranks (and the logged old_rank and
+             new_rank) are shared ranks, 1 + the entries with a strictly
+             better score (a ZCOUNT); 'unique': places in the order
+    ARGV[6i + 4 .. 6i + 9], submission i (0-based):
              participant id, score (a delta under increment), timestamp,
              event id ('' for none), metadata JSON ('' for none),
              fingerprint ('' without an event id)
@@ -57,6 +60,7 @@ if ARGV[2] ~= '' then
   if periodStart ~= ARGV[2] then return {PERIOD_MISMATCH, periodStart} end
 end
 local desc = board.desc
+local shared = ARGV[3] == 'shared'
 local state = redis.call('HMGET', KEYS[1], 'operator', 'seq', 'log_n', 'event_day')
 local operator = state[1]
 local seq = tonumber(state[2])
@@ -145,6 +149,8 @@ local function submit(participantId, scoreText, timestampText, eventId, metadata
   local current, bucket = findEntry(board, participantId)
   local entry, changed = applyOperator(current, score, timestamp, metadata)
   if not entry then return {SCORE_OVERFLOW, decimal(current.score)} end
+  -- Before anything moves: the previous entry's shared rank is the one it had in the state before.
+  if current and shared then current.rank = countBetter(board, current.score) + 1 end
   local member = timeBytes(entry.achievedAt) .. participantId
   if not current then
     redis.call('ZADD', board.ranking, storedScore(board, entry.score), member)
@@ -174,7 +180,11 @@ local function submit(participantId, scoreText, timestampText, eventId, metadata
   if changed then
     board.version = board.version + 1
     logN = 0
-    entry.rank = redis.call('ZRANK', board.ranking, member) + 1
+    if shared then
+      entry.rank = countBetter(board, entry.score) + 1
+    else
+      entry.rank = redis.call('ZRANK', board.ranking, member) + 1
+    end
   else
     logN = logN + 1
     entry.rank = current.rank
@@ -209,7 +219,7 @@ local function submit(participantId, scoreText, timestampText, eventId, metadata
 end
 
 local reply = {OK, board.epoch, ''}
-for i = 3, #ARGV - 5, 6 do
+for i = 4, #ARGV - 5, 6 do
   local participantId, eventId, metadata, fingerprint = ARGV[i], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
   local outcome
   local record = nil

@@ -8,7 +8,9 @@
     KEYS[2]  ranking (sorted set)
     KEYS[3]  entry metadata (hash)
     KEYS[4]  prefix of the bucket hashes (KEYS[4] .. i)
-    ARGV     the queries, one after the other:
+    ARGV[1]  'shared' to count, for shared ranks, the entries with a strictly
+             better score (a ZCOUNT on the score range), else 'unique'
+    ARGV[2..] the queries, one after the other:
                'page', offset, limit
                'around', participant id, size
                'neighbors', participant id, radius
@@ -17,10 +19,14 @@
   Output:
     {BOARD_NOT_FOUND} when the board does not exist, else
     {OK, epoch, version, total, page 1, page 2, ...}, a page per query:
-      {has focus 0|1[, <focus>], <entry>, <entry>, ...}
+      {has focus 0|1, <better>[, <focus>], <entry>, <entry>, ...}
     where <focus> and each <entry> are 6 values: participant id, score,
     achievedAt, updatedAt (these three in decimal), metadata JSON ('' for
-    none), rank.
+    none), rank (unique). <better> is 0 for 'unique'; for 'shared' an array
+    of counts of entries with a strictly better score: one per entry for a
+    'participants' page, else one for its first entry (none when empty), as
+    the later ones of consecutive entries follow from the scores
+    (core/ties.ts).
 ]]
 --- @include "board"
 
@@ -34,11 +40,26 @@ local function pushSpan(page, offset, limit)
   pushRange(board, page, first, math.min(total, math.max(0, offset) + math.max(0, limit)))
 end
 
+local shared = ARGV[1] == 'shared'
+
+-- The counts for page[3..]'s entries (6 values each, after the focus when there is one).
+local function betterOf(page, kind)
+  if not shared then return 0 end
+  local first = 3
+  if page[1] == 1 then first = 9 end
+  local counts = {}
+  for at = first, #page, 6 do
+    counts[#counts + 1] = countBetter(board, tonumber(page[at + 1]))
+    if kind ~= 'participants' then break end
+  end
+  return counts
+end
+
 local reply = {OK, board.epoch, board.version, total}
-local i = 1
+local i = 2
 while i <= #ARGV do
   local kind = ARGV[i]
-  local page = {0}
+  local page = {0, 0}
   if kind == 'page' then
     pushSpan(page, tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]))
     i = i + 3
@@ -75,6 +96,7 @@ while i <= #ARGV do
     end
     i = i + 3
   end
+  page[2] = betterOf(page, kind)
   reply[#reply + 1] = page
 end
 return reply

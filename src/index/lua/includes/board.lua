@@ -91,6 +91,11 @@ local function scoreOf(board, stored)
   return stored + 0
 end
 
+-- Entries with a strictly better score than `score` (a shared rank is this + 1): stored scores ascend in rank order.
+local function countBetter(board, score)
+  return redis.call('ZCOUNT', board.ranking, '-inf', '(' .. decimal(storedScore(board, score)))
+end
+
 -- The first 32 bits of the id's SHA-1: RedisIndex.load computes the same in TypeScript.
 local function hashOf(participantId)
   return tonumber(string.sub(redis.sha1hex(participantId), 1, 8), 16)

@@ -17,6 +17,7 @@ import { registerRankingRoutes } from './rankings.js';
 import { registerScoreRoutes } from './scores.js';
 import { registerSubscribeRoute } from './subscribe.js';
 import { validatorCompiler } from './validation.js';
+import { registerWebhookRoutes } from './webhooks.js';
 
 export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): FastifyInstance {
   const app: FastifyInstance = Fastify({
@@ -74,6 +75,7 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
   registerImportRoute(app, ctx);
   registerParticipantRoutes(app, ctx);
   registerKeyRoutes(app, ctx);
+  registerWebhookRoutes(app, ctx);
   registerSubscribeRoute(app, ctx);
   registerEventsRoute(app, ctx);
   registerDashboardRoute(app);

@@ -209,6 +209,8 @@ describe('webhooks', { timeout: 60_000 }, () => {
     const { server, receiver, board, secret, period } = setup;
     assert.equal(period, '2030-01-01');
     assert.deepEqual(await deliveries(server, board), [], 'nothing owed before a close');
+    const named = await api(server, 'PUT', '/v1/participants/ann', { key: server.adminKey, body: { display_name: 'Ann' } });
+    assert.equal(named.status, 200, JSON.stringify(named.body));
     await closePeriod(setup);
     await receiver.waitFor(1);
     const [request] = receiver.received;
@@ -223,7 +225,7 @@ describe('webhooks', { timeout: 60_000 }, () => {
       closed_at: MIDNIGHT + 1000,
       total: 3,
       entries: [
-        { rank: 1, participant_id: 'ann', score: 300, achieved_at: NOON, metadata: { team: 'red' } },
+        { rank: 1, participant_id: 'ann', score: 300, achieved_at: NOON, display_name: 'Ann', metadata: { team: 'red' } },
         { rank: 2, participant_id: 'bob', score: 200, achieved_at: NOON },
       ],
     });

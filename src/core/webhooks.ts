@@ -4,7 +4,7 @@
  * signs.
  */
 import { FINAL_PERIOD_ID } from './board.js';
-import type { BoardConfig, Metadata, RankedEntry } from './types.js';
+import type { BoardConfig, Metadata, ShownEntry } from './types.js';
 
 export type WebhookEvent = 'period_closed' | 'board_finalized';
 
@@ -31,6 +31,9 @@ export interface WebhookEntry {
   readonly participant_id: string;
   readonly score: number;
   readonly achieved_at: number;
+  /** From the participant's profile, when it sets them (as in rankings answers). */
+  readonly display_name?: string;
+  readonly avatar_url?: string;
   readonly metadata?: Metadata;
 }
 
@@ -58,7 +61,7 @@ export function webhookEvent(config: BoardConfig, period: ClosedPeriod): Webhook
   return period.periodId === FINAL_PERIOD_ID || (config.finalizedAt !== null && period.closedAt === config.finalizedAt) ? 'board_finalized' : 'period_closed';
 }
 
-export function webhookBody(event: WebhookEvent, period: ClosedPeriod, entries: readonly RankedEntry[], attempt: number): WebhookBody {
+export function webhookBody(event: WebhookEvent, period: ClosedPeriod, entries: readonly ShownEntry[], attempt: number): WebhookBody {
   return {
     event,
     delivery_id: deliveryId(period.boardId, period.periodId),
@@ -71,6 +74,8 @@ export function webhookBody(event: WebhookEvent, period: ClosedPeriod, entries: 
     total: period.total,
     entries: entries.map((entry) => {
       const wire: { -readonly [K in keyof WebhookEntry]: WebhookEntry[K] } = { rank: entry.rank, participant_id: entry.participantId, score: entry.score, achieved_at: entry.achievedAt };
+      if (entry.displayName !== undefined) wire.display_name = entry.displayName;
+      if (entry.avatarUrl !== undefined) wire.avatar_url = entry.avatarUrl;
       if (entry.metadata !== null) wire.metadata = entry.metadata;
       return wire;
     }),

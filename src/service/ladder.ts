@@ -184,6 +184,7 @@ export class Ladder {
       store: parts.store,
       bus: parts.bus,
       clock: this.clock,
+      show: (read) => this.profiles.show(read),
       retryMs: parts.config.webhookRetryMs,
       onFailure: parts.onWebhookFailure,
       onError: parts.onWebhookError,

@@ -20,7 +20,9 @@
  * anywhere (the bus's period_closed).
  */
 import { deliveryId, nextAttempt, webhookBody, webhookEvent } from '../core/webhooks.js';
+import type { ShownEntry } from '../core/types.js';
 import type { ChangeBus } from '../feed/bus.js';
+import type { RankRead } from '../index/index.js';
 import type { Store, WebhookDelivery } from '../store/store.js';
 import type { Clock } from './clock.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
@@ -48,6 +50,8 @@ export interface WebhookWorkerParts {
   readonly store: Store;
   readonly bus: ChangeBus;
   readonly clock: Clock;
+  /** Adds the participants' display names and avatars to the entries, as rankings answers show them (ProfileCache.show). */
+  readonly show?: (read: RankRead) => Promise<RankRead<ShownEntry>>;
   /** The wait before the first retry (LADDER_WEBHOOK_RETRY_MS); it doubles with each. */
   readonly retryMs: number;
   /** Hears every failed attempt. */
@@ -165,7 +169,9 @@ export class WebhookWorker {
       const final = await store.readFinal(boardId, periodId, [{ kind: 'page', offset: 0, limit: delivery.top }]);
       if (final === null) return; // the period's archive was deleted (a reopen), and its delivery with it
       const event = webhookEvent(board.config, final.period);
-      const body = JSON.stringify(webhookBody(event, final.period, final.pages[0]!.entries, delivery.attempts));
+      const read: RankRead = { epoch: '', version: 0, total: final.period.total, pages: final.pages };
+      const shown = this.#parts.show === undefined ? read : await this.#parts.show(read);
+      const body = JSON.stringify(webhookBody(event, final.period, shown.pages[0]!.entries, delivery.attempts));
       const error = await this.#post(delivery.url, body, {
         'content-type': 'application/json',
         'user-agent': 'Ladder-Webhooks/1',

@@ -88,6 +88,12 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
     clock: options.clock,
     warn: (message) => logger.warn(message),
     onLifecycleError: (err, boardId) => logger.warn({ err, boardId }, 'closing a period or a board failed; it is tried again at the next tick'),
+    onWebhookFailure: ({ delivery, error, nextAttemptAt }) => {
+      const fields = { boardId: delivery.boardId, periodId: delivery.periodId, url: delivery.url, attempts: delivery.attempts, error };
+      if (nextAttemptAt === null) logger.error(fields, 'a webhook delivery was given up (GET /v1/leaderboards/{id}/webhooks lists it)');
+      else logger.warn({ ...fields, nextAttemptAt }, 'a webhook delivery failed; it is tried again');
+    },
+    onWebhookError: (err) => logger.warn({ err }, 'the webhook worker failed; the deliveries it held are tried again once their leases run out'),
   });
   logger.info({ boards: ladder.boardCount, ms: Math.round(performance.now() - started) }, 'store opened');
 
@@ -102,6 +108,7 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
   const url = `http://${host}:${address.port}`;
   logger.info({ url }, 'ladder listening');
   ladder.startLifecycle();
+  ladder.startWebhooks();
 
   let closing: Promise<void> | null = null;
   return {

@@ -64,6 +64,7 @@ export const configSchema = {
   historySize: option('LADDER_HISTORY_SIZE', 256, integer(0, 100_000), 'Deltas retained per view for resume (since_version / Last-Event-ID).'),
   historyBytes: option('LADDER_HISTORY_BYTES', 1024 * 1024, integer(0, 1024 * 1024 * 1024), 'Byte bound of the retained deltas per view.'),
   lifecycleTickMs: option('LADDER_LIFECYCLE_TICK_MS', 1000, integer(10, 60_000), 'How often boards are checked for a period or a schedule that ended (the close itself is exact: a late submission never lands in a closed period).'),
+  webhookRetryMs: option('LADDER_WEBHOOK_RETRY_MS', 1000, integer(1, 3_600_000), 'Wait before the first retry of a failed webhook delivery; each further retry waits twice as long (with jitter), at most an hour, until a receiver answers 2xx or 3 days after the close.'),
   clockOffsetMs: option('LADDER_CLOCK_OFFSET_MS', 0, integer(-(10 ** 13), 10 ** 13), "Shifts the service's clock for schedules, periods and default timestamps (demos and tests of time; leave 0 in production)."),
   viewLingerMs: option('LADDER_VIEW_LINGER_MS', 60_000, integer(0, 3_600_000), 'How long a view without subscribers keeps its history, so that reconnecting clients resume; in cluster mode also how long Redis keeps view windows for resumes on another member.'),
   heartbeatMs: option('LADDER_HEARTBEAT_MS', 30_000, integer(100, 3_600_000), 'WebSocket ping interval; a socket that misses a pong for as long is closed.'),

@@ -100,6 +100,16 @@ export const periodsQuery = {
   },
 } as const;
 
+export const webhooksQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 50 },
+    before: time,
+    key: { type: 'string' },
+  },
+} as const;
+
 export const scoreBody = {
   type: 'object',
   required: ['participant_id', 'score'],

@@ -18,6 +18,7 @@ import { registerRankingRoutes } from './rankings.js';
 import { registerScoreRoutes } from './scores.js';
 import { registerSubscribeRoute } from './subscribe.js';
 import { validatorCompiler } from './validation.js';
+import { registerWebhookRoutes } from './webhooks.js';
 
 export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): FastifyInstance {
   const app: FastifyInstance = Fastify({
@@ -76,6 +77,7 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
   registerParticipantRoutes(app, ctx);
   registerHistoryRoute(app, ctx);
   registerKeyRoutes(app, ctx);
+  registerWebhookRoutes(app, ctx);
   registerSubscribeRoute(app, ctx);
   registerEventsRoute(app, ctx);
   registerDashboardRoute(app);

@@ -5,7 +5,8 @@
  */
 import { scoreToWire } from '../core/fixed-point.js';
 import type { Profile, ShownEntry } from '../core/types.js';
-import type { BoardSummary, ParticipantErasure, ParticipantStanding, PeriodSummary, RankingsPage, SubmitResult } from '../service/ladder.js';
+import { deliveryId } from '../core/webhooks.js';
+import type { BoardSummary, ParticipantErasure, ParticipantStanding, PeriodSummary, RankingsPage, SubmitResult, WebhookSummary } from '../service/ladder.js';
 import type { HistoryItem } from '../store/store.js';
 
 export function boardToWire(board: BoardSummary, options: { secret?: boolean } = {}) {
@@ -50,6 +51,20 @@ export function periodToWire(period: PeriodSummary, decimals: number) {
     closed_at: period.closedAt,
     total: period.total,
     leader: period.leader === null ? null : entryToWire(period.leader, decimals),
+  };
+}
+
+export function webhookToWire(delivery: WebhookSummary) {
+  return {
+    delivery_id: deliveryId(delivery.boardId, delivery.periodId),
+    period: delivery.periodId,
+    state: delivery.state,
+    url: delivery.url,
+    attempts: delivery.attempts,
+    created_at: delivery.createdAt,
+    next_attempt_at: delivery.deliveredAt === null ? delivery.nextAttemptAt : null,
+    delivered_at: delivery.deliveredAt,
+    last_error: delivery.lastError,
   };
 }
 

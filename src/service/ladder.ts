@@ -21,12 +21,13 @@ import { PeriodPassed, periodClosed, type Backend } from '../backend/backend.js'
 import type { Config } from '../core/config.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
 import type { RankPage, RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
-import type { HistoryCursor, HistoryPage, PeriodRecord, Placement, Store } from '../store/store.js';
+import type { HistoryCursor, HistoryPage, PeriodRecord, Placement, Store, WebhookDelivery } from '../store/store.js';
 import { systemClock, type Clock } from './clock.js';
 import { Lifecycle } from './lifecycle.js';
 import { ProfileCache } from './profiles.js';
 import { BoardRegistry } from './registry.js';
 import { RejectionRecorder, type RefusedSubmission } from './rejections.js';
+import { WebhookWorker, webhookState, type WebhookFailure, type WebhookState } from './webhooks.js';
 
 export interface SubmitResult {
   readonly participantId: string;
@@ -137,6 +138,11 @@ export interface PeriodSummary {
   readonly leader: RankedEntry | null;
 }
 
+/** A webhook delivery as GET .../webhooks lists it: the store's row with its state now. */
+export interface WebhookSummary extends WebhookDelivery {
+  readonly state: WebhookState;
+}
+
 export interface LadderParts {
   readonly config: Config;
   readonly backend: Backend;
@@ -148,6 +154,10 @@ export interface LadderParts {
   readonly onLifecycleError?: (err: unknown, boardId: string) => void;
   /** Told what the service works around (rejections it could not record). Default: process.emitWarning. */
   readonly warn?: (message: string) => void;
+  /** Hears every failed webhook attempt (service/webhooks.ts). */
+  readonly onWebhookFailure?: (failure: WebhookFailure) => void;
+  /** Hears a failure of the webhook worker itself (the store); the deliveries it held are retried once their leases run out. */
+  readonly onWebhookError?: (err: unknown) => void;
 }
 
 /** Items per page of a participant's history at most. */
@@ -164,6 +174,7 @@ export class Ladder {
   /** Profiles as answers show them (display names, avatars), kept in memory. */
   readonly profiles: ProfileCache;
   readonly rejections: RejectionRecorder;
+  readonly webhooks: WebhookWorker;
   /** Long-polls per board: each wakes once the board passes its version or leaves its epoch. */
   private readonly versionWaiters = new Map<string, Set<VersionWaiter>>();
   private readonly unsubscribeBus: () => void;
@@ -184,6 +195,15 @@ export class Ladder {
     });
     this.profiles = new ProfileCache(parts.store, parts.bus);
     this.rejections = new RejectionRecorder(parts.store, parts.warn ?? ((message) => process.emitWarning(message, 'LadderWarning')));
+    this.webhooks = new WebhookWorker({
+      store: parts.store,
+      bus: parts.bus,
+      clock: this.clock,
+      show: (read) => this.profiles.show(read),
+      retryMs: parts.config.webhookRetryMs,
+      onFailure: parts.onWebhookFailure,
+      onError: parts.onWebhookError,
+    });
     this.unsubscribeBus = this.bus.subscribe((message) => this.onBusMessage(message));
   }
 
@@ -286,6 +306,13 @@ export class Ladder {
   async placements(participantId: string, limit: number, before?: number): Promise<Placement[]> {
     assertParticipantId(participantId, 'participant_id');
     return this.store.listPlacements(participantId, limit, before);
+  }
+
+  /** The board's webhook deliveries, newest first (created before `before` when given), each with its state. */
+  async listWebhooks(boardId: string, limit: number, before?: number): Promise<WebhookSummary[]> {
+    if (this.registry.get(boardId) === undefined) await this.requireBoard(boardId);
+    const now = this.clock.now();
+    return (await this.store.listWebhooks(boardId, limit, before)).map((delivery) => ({ ...delivery, state: webhookState(delivery, now) }));
   }
 
   #summary(config: BoardConfig, state: BoardState): BoardSummary {
@@ -590,14 +617,20 @@ export class Ladder {
     for (const boardId of [...this.versionWaiters.keys()]) this.wakeVersionWaiters(boardId, () => true);
   }
 
-  /** Stops listening, then closes the backend and the store (which commits what is queued). */
   /** Starts the scheduler of closes (service/lifecycle.ts); its first tick also handles boundaries that passed while Ladder was down. */
   startLifecycle(): void {
     this.lifecycle.start(this.config.lifecycleTickMs);
   }
 
+  /** Starts the webhook worker (service/webhooks.ts); it delivers at once what an earlier run left pending. */
+  startWebhooks(): void {
+    this.webhooks.start();
+  }
+
+  /** Stops the scheduler and the webhook worker, stops listening, then closes the backend and the store (which commits what is queued). */
   async close(): Promise<void> {
     await this.lifecycle.stop();
+    await this.webhooks.stop();
     this.unsubscribeBus();
     this.registry.close();
     this.profiles.close();

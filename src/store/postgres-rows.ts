@@ -9,7 +9,8 @@
 import type { BoardConfig, Entry, Metadata, Operator, Profile, RankedEntry, SortOrder } from '../core/types.js';
 import { optionsFromJson, optionsToJson } from './board-options.js';
 import { metadataApplied } from './score-events.js';
-import type { ApiKeyRecord, KeyScope, PeriodRecord, Placement, Rejection, ScoreEvent, StoredBoard, StoredRejection } from './store.js';
+import type { ApiKeyRecord, KeyScope, PeriodRecord, Placement, Rejection, ScoreEvent, StoredBoard, StoredRejection, WebhookDelivery } from './store.js';
+import { nextAttemptFromColumn } from './webhook-deliveries.js';
 
 /** An int8 as the driver gives it, as an exact number. */
 export function int(text: string): number {
@@ -106,6 +107,35 @@ export function periodFromRow(row: PeriodRow): PeriodRecord {
             updatedAt: int(row.winner_updated_at!),
             metadata: fromJson(row.winner_metadata),
           },
+  };
+}
+
+/** A webhook_deliveries row as CLAIM_WEBHOOKS and SELECT_WEBHOOKS read it (top and attempts are INTEGER, the times BIGINT). */
+export interface WebhookRow {
+  readonly board_id: string;
+  readonly period_id: string;
+  readonly url: string;
+  readonly top: number;
+  readonly created_at: string;
+  readonly attempts: number;
+  readonly next_attempt_at: string;
+  readonly leased_until: string;
+  readonly delivered_at: string | null;
+  readonly last_error: string | null;
+}
+
+export function webhookFromRow(row: WebhookRow): WebhookDelivery {
+  return {
+    boardId: row.board_id,
+    periodId: row.period_id,
+    url: row.url,
+    top: row.top,
+    createdAt: int(row.created_at),
+    attempts: row.attempts,
+    nextAttemptAt: nextAttemptFromColumn(int(row.next_attempt_at)),
+    leasedUntil: int(row.leased_until),
+    deliveredAt: intOrNull(row.delivered_at),
+    lastError: row.last_error,
   };
 }
 

@@ -76,6 +76,43 @@ VALUES ($1, $2, $3, $4, $5, $5)`;
 
 export const DELETE_PERIOD = `DELETE FROM periods WHERE board_id = $1 AND period_id = $2`;
 
+// ---- webhook deliveries (service/webhooks.ts) ----
+
+const WEBHOOK_COLUMNS = `board_id, period_id, url, top, created_at, attempts, next_attempt_at, leased_until, delivered_at, last_error`;
+
+/**
+ * Leases the due, unleased deliveries and counts an attempt (Store.claimWebhooks):
+ * $1 now, $2 leased until, $3 limit. Rows another transaction is claiming are
+ * skipped rather than waited for; one it claimed and committed meanwhile no
+ * longer passes the WHERE, which PostgreSQL checks again on the row it locks.
+ */
+export const CLAIM_WEBHOOKS = `
+UPDATE webhook_deliveries d SET leased_until = $2, attempts = d.attempts + 1
+FROM (
+  SELECT board_id, period_id FROM webhook_deliveries
+  WHERE delivered_at IS NULL AND next_attempt_at <= $1 AND leased_until <= $1
+  ORDER BY next_attempt_at LIMIT $3
+  FOR UPDATE SKIP LOCKED
+) due
+WHERE d.board_id = due.board_id AND d.period_id = due.period_id
+RETURNING ${WEBHOOK_COLUMNS.split(', ').map((column) => `d.${column}`).join(', ')}`;
+
+/** rowCount 0 when it was delivered already or is gone. */
+export const COMPLETE_WEBHOOK = `
+UPDATE webhook_deliveries SET delivered_at = $3, leased_until = 0
+WHERE board_id = $1 AND period_id = $2 AND delivered_at IS NULL`;
+
+/** $3 attempt, $4 next attempt, $5 error. rowCount 0 when it was delivered, is gone, or was claimed again since. */
+export const RETRY_WEBHOOK = `
+UPDATE webhook_deliveries SET next_attempt_at = $4, last_error = $5, leased_until = 0
+WHERE board_id = $1 AND period_id = $2 AND delivered_at IS NULL AND attempts = $3`;
+
+export const SELECT_WEBHOOKS = `
+SELECT ${WEBHOOK_COLUMNS} FROM webhook_deliveries
+WHERE board_id = $1 AND created_at < $2
+ORDER BY created_at DESC, period_id DESC LIMIT $3`;
+
+
 const PERIOD_COLUMNS = `p.board_id, p.period_id, p.starts_at, p.ends_at, p.closed_at, p.total,
   f.participant_id AS winner_id, f.score AS winner_score, f.achieved_at AS winner_achieved_at, f.updated_at AS winner_updated_at, f.metadata AS winner_metadata`;
 

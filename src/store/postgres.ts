@@ -70,7 +70,10 @@ import {
   periodFromRow,
   placementFromRow,
   toJson,
+  type WebhookRow,
+  webhookFromRow,
 } from './postgres-rows.js';
+import { byDue, nextAttemptToColumn } from './webhook-deliveries.js';
 import * as SQL from './postgres-sql.js';
 import { checkEvent } from './score-events.js';
 import type {
@@ -90,6 +93,7 @@ import type {
   Store,
   StoredBoard,
   StoredRejection,
+  WebhookDelivery,
 } from './store.js';
 
 /** How often partitions are created ahead and the audit-log retention runs. */
@@ -376,6 +380,25 @@ export class PostgresStore implements Store {
         'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
       ),
     );
+  }
+
+  /** One statement: FOR UPDATE SKIP LOCKED picks the rows, so members claiming at once never wait for each other or share a row. */
+  async claimWebhooks(now: number, leaseMs: number, limit: number): Promise<WebhookDelivery[]> {
+    return (await this.select<WebhookRow>('claiming webhook deliveries', SQL.CLAIM_WEBHOOKS, [now, now + leaseMs, limit])).map(webhookFromRow).sort(byDue);
+  }
+
+  async completeWebhook(boardId: string, periodId: string, at: number): Promise<boolean> {
+    const updated = await this.run('recording a webhook delivery', () => this.pool.query(SQL.COMPLETE_WEBHOOK, [boardId, periodId, at]));
+    return updated.rowCount === 1;
+  }
+
+  async retryWebhook(boardId: string, periodId: string, attempt: number, nextAttemptAt: number | null, error: string): Promise<boolean> {
+    const updated = await this.run('recording a failed webhook delivery', () => this.pool.query(SQL.RETRY_WEBHOOK, [boardId, periodId, attempt, nextAttemptToColumn(nextAttemptAt), error]));
+    return updated.rowCount === 1;
+  }
+
+  async listWebhooks(boardId: string, limit: number, before = Number.MAX_SAFE_INTEGER): Promise<WebhookDelivery[]> {
+    return (await this.select<WebhookRow>('listing webhook deliveries', SQL.SELECT_WEBHOOKS, [boardId, before, limit])).map(webhookFromRow);
   }
 
   /** Ordered by (version, seq), so events that changed nothing follow the change whose version they carry. */

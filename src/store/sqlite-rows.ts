@@ -6,7 +6,8 @@
  */
 import type { BoardConfig, Entry, Metadata, Operator, Profile, RankedEntry, SortOrder } from '../core/types.js';
 import { optionsFromJson, optionsToJson } from './board-options.js';
-import type { ApiKeyRecord, KeyScope, PeriodRecord, Placement, Rejection, ScoreEvent, StoredBoard, StoredRejection } from './store.js';
+import type { ApiKeyRecord, KeyScope, PeriodRecord, Placement, Rejection, ScoreEvent, StoredBoard, StoredRejection, WebhookDelivery } from './store.js';
+import { nextAttemptFromColumn } from './webhook-deliveries.js';
 
 export interface BoardRow {
   readonly id: string;
@@ -84,6 +85,35 @@ export function periodFromRow(row: PeriodRow): PeriodRecord {
       row.winner_id === null
         ? null
         : { rank: 1, participantId: row.winner_id, score: row.winner_score!, achievedAt: row.winner_achieved_at!, updatedAt: row.winner_updated_at!, metadata: fromJson(row.winner_metadata) },
+  };
+}
+
+/** A webhook_deliveries row as CLAIM_WEBHOOKS and SELECT_WEBHOOKS read it. */
+export interface WebhookRow {
+  readonly board_id: string;
+  readonly period_id: string;
+  readonly url: string;
+  readonly top: number;
+  readonly created_at: number;
+  readonly attempts: number;
+  readonly next_attempt_at: number;
+  readonly leased_until: number;
+  readonly delivered_at: number | null;
+  readonly last_error: string | null;
+}
+
+export function webhookFromRow(row: WebhookRow): WebhookDelivery {
+  return {
+    boardId: row.board_id,
+    periodId: row.period_id,
+    url: row.url,
+    top: row.top,
+    createdAt: row.created_at,
+    attempts: row.attempts,
+    nextAttemptAt: nextAttemptFromColumn(row.next_attempt_at),
+    leasedUntil: row.leased_until,
+    deliveredAt: row.delivered_at,
+    lastError: row.last_error,
   };
 }
 

@@ -57,6 +57,40 @@ VALUES (@board_id, @period_id, @url, @top, @created_at, @created_at)`;
 
 export const DELETE_PERIOD = `DELETE FROM periods WHERE board_id = ? AND period_id = ?`;
 
+// ---- webhook deliveries (service/webhooks.ts) ----
+
+const WEBHOOK_COLUMNS = `board_id, period_id, url, top, created_at, attempts, next_attempt_at, leased_until, delivered_at, last_error`;
+
+/** The main thread's cheap look before it asks the writer to claim (the due index, webhook_deliveries_due). */
+export const SELECT_WEBHOOK_DUE = `
+SELECT 1 FROM webhook_deliveries
+WHERE delivered_at IS NULL AND next_attempt_at <= @now AND leased_until <= @now LIMIT 1`;
+
+/** Leases the due, unleased deliveries and counts an attempt, in one statement (Store.claimWebhooks). */
+export const CLAIM_WEBHOOKS = `
+UPDATE webhook_deliveries SET leased_until = @leased_until, attempts = attempts + 1
+WHERE (board_id, period_id) IN (
+  SELECT board_id, period_id FROM webhook_deliveries
+  WHERE delivered_at IS NULL AND next_attempt_at <= @now AND leased_until <= @now
+  ORDER BY next_attempt_at LIMIT @limit)
+RETURNING ${WEBHOOK_COLUMNS}`;
+
+/** changes = 0 when it was delivered already or is gone. */
+export const COMPLETE_WEBHOOK = `
+UPDATE webhook_deliveries SET delivered_at = @at, leased_until = 0
+WHERE board_id = @board_id AND period_id = @period_id AND delivered_at IS NULL`;
+
+/** changes = 0 when it was delivered, is gone, or was claimed again since attempt @attempt. */
+export const RETRY_WEBHOOK = `
+UPDATE webhook_deliveries SET next_attempt_at = @next_attempt_at, last_error = @error, leased_until = 0
+WHERE board_id = @board_id AND period_id = @period_id AND delivered_at IS NULL AND attempts = @attempt`;
+
+export const SELECT_WEBHOOKS = `
+SELECT ${WEBHOOK_COLUMNS} FROM webhook_deliveries
+WHERE board_id = @board_id AND created_at < @before
+ORDER BY created_at DESC, period_id DESC LIMIT @limit`;
+
+
 const PERIOD_COLUMNS = `p.board_id, p.period_id, p.starts_at, p.ends_at, p.closed_at, p.total,
   f.participant_id AS winner_id, f.score AS winner_score, f.achieved_at AS winner_achieved_at, f.updated_at AS winner_updated_at, f.metadata AS winner_metadata`;
 

@@ -17,7 +17,7 @@ import { newEpoch } from '../core/epoch.js';
 import { loadMigrations, planMigrations, type AppliedMigration, type Migration } from './migrate.js';
 import { sweepCheckpointFiles } from './sqlite-checkpoint.js';
 import { PackedEventReader } from './sqlite-pack.js';
-import type { ApiKeyRow, BoardRow, CheckpointRow, NewBoardRow, ProfileRow, RejectionRow } from './sqlite-rows.js';
+import type { ApiKeyRow, BoardRow, CheckpointRow, NewBoardRow, ProfileRow, RejectionRow, WebhookRow } from './sqlite-rows.js';
 import * as SQL from './sqlite-sql.js';
 import type { PeriodClose } from './store.js';
 
@@ -73,6 +73,9 @@ export type WriteOp =
     }
   | { readonly kind: 'putProfile'; readonly profile: ProfileRow }
   | { readonly kind: 'deleteProfile'; readonly participantId: string }
+  | { readonly kind: 'claimWebhooks'; readonly now: number; readonly leasedUntil: number; readonly limit: number }
+  | { readonly kind: 'completeWebhook'; readonly boardId: string; readonly periodId: string; readonly at: number }
+  | { readonly kind: 'retryWebhook'; readonly boardId: string; readonly periodId: string; readonly attempt: number; readonly nextAttemptAt: number; readonly error: string }
   | { readonly kind: 'createApiKey'; readonly key: ApiKeyRow }
   | { readonly kind: 'revokeApiKey'; readonly id: string; readonly at: number };
 
@@ -85,11 +88,15 @@ export interface ErasedCheckpoint {
 
 /**
  * The outcome of one op. `done` is false when createBoard found the id taken,
- * or deleteBoard, setEpoch, revokeApiKey, recordCheckpoint or deleteProfile
- * found nothing to change, erase no entry of the participant, or prune
- * nothing (more) to delete. A failed op changed nothing.
+ * or deleteBoard, setEpoch, revokeApiKey, recordCheckpoint, deleteProfile,
+ * completeWebhook or retryWebhook found nothing to change, erase no entry of
+ * the participant, prune nothing (more) to delete, or claimWebhooks nothing
+ * due. `rows` are what an op that reads returns (claimWebhooks: the claimed
+ * rows). A failed op changed nothing.
  */
-export type OpResult = { readonly ok: true; readonly done: boolean } | { readonly ok: false; readonly message: string; readonly code: string | null };
+export type OpResult =
+  | { readonly ok: true; readonly done: boolean; readonly rows?: readonly unknown[] }
+  | { readonly ok: false; readonly message: string; readonly code: string | null };
 
 export class SqliteWriter {
   private readonly db: Database.Database;
@@ -137,13 +144,16 @@ export class SqliteWriter {
   private readonly raiseVersionAfterErasure: Database.Statement<[{ board_id: string; version: number; removed: number }]>;
   private readonly upsertProfile: Database.Statement<[ProfileRow]>;
   private readonly deleteProfile: Database.Statement<[string]>;
+  private readonly claimWebhooks: Database.Statement<[{ now: number; leased_until: number; limit: number }], WebhookRow>;
+  private readonly completeWebhook: Database.Statement<[{ board_id: string; period_id: string; at: number }]>;
+  private readonly retryWebhook: Database.Statement<[{ board_id: string; period_id: string; attempt: number; next_attempt_at: number; error: string }]>;
   /** The packed events of the batch being committed. */
   private events: PackedEventReader | null = null;
   /** Checkpoint files the batch being committed makes obsolete: deleted once it is committed. */
   private obsolete: string[] = [];
   private readonly commitAll: Database.Transaction<(ops: readonly WriteOp[]) => OpResult[]>;
   private readonly commitEachIsolated: Database.Transaction<(ops: readonly WriteOp[]) => OpResult[]>;
-  private readonly applyInSavepoint: Database.Transaction<(op: WriteOp) => boolean>;
+  private readonly applyInSavepoint: Database.Transaction<(op: WriteOp) => Applied>;
   /** Versions applied when this writer opened the database. */
   readonly migrated: number[];
   /** Checkpoint files that no record named when the writer opened (left by a crash), now deleted. */
@@ -218,6 +228,9 @@ export class SqliteWriter {
     this.raiseVersionAfterErasure = this.db.prepare(SQL.RAISE_VERSION_AFTER_ERASURE);
     this.upsertProfile = this.db.prepare(SQL.UPSERT_PROFILE);
     this.deleteProfile = this.db.prepare(SQL.DELETE_PROFILE);
+    this.claimWebhooks = this.db.prepare(SQL.CLAIM_WEBHOOKS);
+    this.completeWebhook = this.db.prepare(SQL.COMPLETE_WEBHOOK);
+    this.retryWebhook = this.db.prepare(SQL.RETRY_WEBHOOK);
     this.commitAll = this.db.transaction((ops: readonly WriteOp[]) => this.applyAll(ops));
     // Nested better-sqlite3 transactions are savepoints: an op that throws is
     // rolled back alone and the rest of the batch still commits.
@@ -264,7 +277,7 @@ export class SqliteWriter {
     for (let i = 0; i < ops.length; ) {
       const op = ops[i]!;
       if (op.kind !== 'append') {
-        results.push({ ok: true, done: this.apply(op) });
+        results.push(resultOf(this.apply(op)));
         i++;
         continue;
       }
@@ -290,7 +303,7 @@ export class SqliteWriter {
 
   private applyIsolated(op: WriteOp): OpResult {
     try {
-      return { ok: true, done: this.applyInSavepoint(op) };
+      return resultOf(this.applyInSavepoint(op));
     } catch (err) {
       // SQLite rolls the whole transaction back on some errors (disk full,
       // I/O); the rest of the batch must not then run outside a transaction.
@@ -303,7 +316,7 @@ export class SqliteWriter {
     }
   }
 
-  private apply(op: WriteOp): boolean {
+  private apply(op: WriteOp): Applied {
     switch (op.kind) {
       case 'append':
         this.append(op.first, op.first + op.count);
@@ -338,6 +351,12 @@ export class SqliteWriter {
         return true;
       case 'deleteProfile':
         return this.deleteProfile.run(op.participantId).changes > 0;
+      case 'claimWebhooks':
+        return { rows: this.claimWebhooks.all({ now: op.now, leased_until: op.leasedUntil, limit: op.limit }) };
+      case 'completeWebhook':
+        return this.completeWebhook.run({ board_id: op.boardId, period_id: op.periodId, at: op.at }).changes > 0;
+      case 'retryWebhook':
+        return this.retryWebhook.run({ board_id: op.boardId, period_id: op.periodId, attempt: op.attempt, next_attempt_at: op.nextAttemptAt, error: op.error }).changes > 0;
       case 'createApiKey':
         this.insertApiKey.run(op.key);
         return true;
@@ -527,6 +546,13 @@ export class SqliteWriter {
     }
     return deleted > 0;
   }
+}
+
+/** What applying one op gave: done or not, or the rows it read. */
+type Applied = boolean | { readonly rows: readonly unknown[] };
+
+function resultOf(applied: Applied): OpResult {
+  return typeof applied === 'boolean' ? { ok: true, done: applied } : { ok: true, done: applied.rows.length > 0, rows: applied.rows };
 }
 
 /**

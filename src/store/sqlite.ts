@@ -52,6 +52,8 @@ import {
   type ProfileRow,
   type StoredBoardRow,
   type TailColumnsRow,
+  type WebhookRow,
+  webhookFromRow,
 } from './sqlite-rows.js';
 import * as SQL from './sqlite-sql.js';
 import type { ErasedCheckpoint, OpResult, SyncMode } from './sqlite-writer.js';
@@ -75,7 +77,9 @@ import {
   type ScoreEvent,
   type Store,
   type StoredBoard,
+  type WebhookDelivery,
 } from './store.js';
+import { byDue, nextAttemptToColumn } from './webhook-deliveries.js';
 
 /** Entries per chunk of a base-state or log read: about 30 MB of JSON. */
 const LOAD_CHUNK = 500_000;
@@ -147,6 +151,8 @@ export class SqliteStore implements Store {
   private readonly selectFinalEntries: Database.Statement<[string, string, string], FinalEntryRow>;
   private readonly selectFinalAboveTie: Database.Statement<[string, string, number, number], { rank: number }>;
   private readonly history: SqliteHistory;
+  private readonly selectWebhookDue: Database.Statement<[{ now: number }], number>;
+  private readonly selectWebhooks: Database.Statement<[{ board_id: string; before: number; limit: number }], WebhookRow>;
   private readonly pendingEvents = new PendingEvents();
   private closing: Promise<void> | null = null;
   private readonly checkpointDir: string;
@@ -191,6 +197,8 @@ export class SqliteStore implements Store {
     this.selectFinalEntries = db.prepare(SQL.SELECT_FINAL_ENTRIES);
     this.history = new SqliteHistory(db);
     this.selectFinalAboveTie = db.prepare(SQL.SELECT_FINAL_ABOVE_TIE);
+    this.selectWebhookDue = db.prepare<[{ now: number }], number>(SQL.SELECT_WEBHOOK_DUE).pluck();
+    this.selectWebhooks = db.prepare(SQL.SELECT_WEBHOOKS);
   }
 
   /** Committed transactions, ops and events since open (for metrics and tests). */
@@ -508,6 +516,32 @@ export class SqliteStore implements Store {
     } finally {
       if (own && reader.db.inTransaction) reader.db.exec('COMMIT');
     }
+  }
+
+  /**
+   * The claim is an op of the group commit (the only write connection is
+   * the writer's), made only when a look on this thread's connection finds
+   * something due: a poll with nothing due costs one index lookup, not a
+   * transaction.
+   */
+  async claimWebhooks(now: number, leaseMs: number, limit: number): Promise<WebhookDelivery[]> {
+    if (this.reader().selectWebhookDue.get({ now }) === undefined) return [];
+    const result = await this.writes.submit({ kind: 'claimWebhooks', now, leasedUntil: now + leaseMs, limit });
+    expectOk(result);
+    const rows = result.ok ? ((result.rows ?? []) as WebhookRow[]) : [];
+    return rows.map(webhookFromRow).sort(byDue);
+  }
+
+  async completeWebhook(boardId: string, periodId: string, at: number): Promise<boolean> {
+    return expectOk(await this.writes.submit({ kind: 'completeWebhook', boardId, periodId, at }));
+  }
+
+  async retryWebhook(boardId: string, periodId: string, attempt: number, nextAttemptAt: number | null, error: string): Promise<boolean> {
+    return expectOk(await this.writes.submit({ kind: 'retryWebhook', boardId, periodId, attempt, nextAttemptAt: nextAttemptToColumn(nextAttemptAt), error }));
+  }
+
+  async listWebhooks(boardId: string, limit: number, before = Number.MAX_SAFE_INTEGER): Promise<WebhookDelivery[]> {
+    return this.reader().selectWebhooks.all({ board_id: boardId, before, limit }).map(webhookFromRow);
   }
 
   /** Ordered by (version, seq), so events that changed nothing follow the change whose version they carry. */

@@ -200,6 +200,30 @@ export interface Erasure {
   readonly version: number;
 }
 
+/**
+ * A webhook delivery that a close owes (the outbox row closePeriod writes),
+ * as the delivery worker (service/webhooks.ts) and the admin listing see it.
+ */
+export interface WebhookDelivery {
+  readonly boardId: string;
+  readonly periodId: string;
+  /** The board's webhook_url when the period closed: where it goes. */
+  readonly url: string;
+  /** Entries it carries at most (the board's webhook_top then). */
+  readonly top: number;
+  readonly createdAt: number;
+  /** Attempts started so far: a claim counts one. */
+  readonly attempts: number;
+  /** When it is due (again); null once it was given up. */
+  readonly nextAttemptAt: number | null;
+  /** While a process delivers it, until when it holds it; 0 when nobody does. */
+  readonly leasedUntil: number;
+  /** When a receiver answered 2xx; null before. */
+  readonly deliveredAt: number | null;
+  /** Why the latest failed attempt failed, or null when none failed. */
+  readonly lastError: string | null;
+}
+
 /** The state of a board as of one position of its log. */
 export interface BoardCheckpoint {
   /** Every event of the board up to this seq is in it, and none after it. */
@@ -366,6 +390,33 @@ export interface Store {
    * (store/sqlite-history.ts).
    */
   participantHistory(boardId: string, participantId: string, cursor: HistoryCursor | null, limit: number): Promise<HistoryPage | null>;
+
+  /**
+   * Claims up to `limit` webhook deliveries that are due at `now` (not
+   * delivered, not given up, next attempt at or before now) and that no one
+   * holds (leased until at or before now), oldest due first: each is leased
+   * until `now + leaseMs` and counts one more attempt, in one atomic step,
+   * so that however many processes claim at once each delivery goes to one
+   * of them. Answers them as they are after the claim. Complexity:
+   * O(limit) rows, through the index of undelivered rows.
+   */
+  claimWebhooks(now: number, leaseMs: number, limit: number): Promise<WebhookDelivery[]>;
+  /**
+   * Records the delivery as delivered at `at` and releases its lease. False,
+   * changing nothing, when it was recorded as delivered already or is gone
+   * (the board or the period was deleted): a success is recorded once.
+   */
+  completeWebhook(boardId: string, periodId: string, at: number): Promise<boolean>;
+  /**
+   * Records that attempt number `attempt` failed with `error`: the delivery
+   * is due again at `nextAttemptAt` (null: it is given up) and its lease is
+   * released. False, changing nothing, when it was delivered meanwhile, is
+   * gone, or was claimed again since (its attempts are past `attempt`: a
+   * process whose lease ran out must not release another's).
+   */
+  retryWebhook(boardId: string, periodId: string, attempt: number, nextAttemptAt: number | null, error: string): Promise<boolean>;
+  /** The board's webhook deliveries, newest (latest created) first, created before `before` when given. */
+  listWebhooks(boardId: string, limit: number, before?: number): Promise<WebhookDelivery[]>;
 
   createApiKey(record: ApiKeyRecord): Promise<void>;
   /** The key with this hash, revoked or not, or null. */

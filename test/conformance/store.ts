@@ -19,7 +19,7 @@ import { MAX_SCORE, MIN_SCORE } from '../../src/core/ordering.js';
 import { fingerprintOf } from '../../src/core/submission.js';
 import { compareKeys } from '../../src/core/ordering.js';
 import type { BoardConfig, Entry, Metadata, Profile, SortOrder } from '../../src/core/types.js';
-import type { ApiKeyRecord, HistoryCursor, HistoryItem, RankedColumns, Rejection, ScoreEvent, Store } from '../../src/store/store.js';
+import type { ApiKeyRecord, HistoryCursor, HistoryItem, PeriodClose, RankedColumns, Rejection, ScoreEvent, Store, WebhookDelivery } from '../../src/store/store.js';
 import { BOARD_DEFAULTS } from '../../src/core/board.js';
 
 export interface StoreFixture {
@@ -1080,10 +1080,153 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           assert.equal((await store.findApiKey(key.hash))?.id, key.id);
         }));
     });
+
+    describe('webhook deliveries', () => {
+      /** A board closed with a webhook at `at` (period 'final'), its delivery due then; deleted (with it) after the test. */
+      async function closedWithWebhook(store: Store, at: number, boards: string[], periodId = 'final'): Promise<string> {
+        const config = boardConfig({ webhookUrl: 'http://127.0.0.1:9/hook', webhookSecret: 'secret' });
+        await store.createBoard(config, newEpoch());
+        boards.push(config.id);
+        assert.equal(await store.closePeriod(webhookClose(config.id, periodId, at, { ...config, finalizedAt: at })), true);
+        return config.id;
+      }
+
+      /** Runs the test, then deletes the boards it listed in `boards` (their deliveries go with them). */
+      async function withBoards(test: (store: Store, boards: string[], reopen: () => Promise<Store>) => Promise<void>): Promise<void> {
+        await withStore(async (store, fixture) => {
+          const boards: string[] = [];
+          let current = store;
+          try {
+            await test(store, boards, async () => (current = await fixture.reopen()));
+          } finally {
+            for (const id of boards) await current.deleteBoard(id);
+          }
+        });
+      }
+
+      /** The claimed deliveries of these boards: a shared database may hold other tests' due ones too. */
+      const mine = (claimed: readonly WebhookDelivery[], boards: readonly string[]) => claimed.filter((delivery) => boards.includes(delivery.boardId));
+
+      it('a close with a webhook leaves one pending delivery, listed with its url and top', () =>
+        withBoards(async (store, boards, reopen) => {
+          const id = await closedWithWebhook(store, T, boards);
+          const expected: WebhookDelivery = { boardId: id, periodId: 'final', url: 'http://127.0.0.1:9/hook', top: 3, createdAt: T, attempts: 0, nextAttemptAt: T, leasedUntil: 0, deliveredAt: null, lastError: null };
+          assert.deepEqual(await store.listWebhooks(id, 10), [expected]);
+          assert.deepEqual(await (await reopen()).listWebhooks(id, 10), [expected], 'durable');
+        }));
+
+      it('claims a due delivery with a lease and one more attempt; nobody claims it again until the lease runs out', () =>
+        withBoards(async (store, boards) => {
+          const id = await closedWithWebhook(store, T, boards);
+          assert.deepEqual(mine(await store.claimWebhooks(T - 1, 60_000, 1000), boards), [], 'not due before its time');
+          const [claimed] = mine(await store.claimWebhooks(T, 60_000, 1000), boards);
+          assert.equal(claimed?.boardId, id);
+          assert.equal(claimed.attempts, 1);
+          assert.equal(claimed.leasedUntil, T + 60_000);
+          assert.deepEqual(mine(await store.claimWebhooks(T + 59_999, 60_000, 1000), boards), [], 'held by the lease');
+          const [again] = mine(await store.claimWebhooks(T + 60_000, 60_000, 1000), boards);
+          assert.equal(again?.attempts, 2, 'claimed again once the lease ran out (its holder died)');
+          assert.equal(again.leasedUntil, T + 120_000);
+        }));
+
+      it('gives each delivery to one of many concurrent claims', () =>
+        withBoards(async (store, boards) => {
+          for (let i = 0; i < 6; i++) await closedWithWebhook(store, T, boards);
+          const claims = await Promise.all(Array.from({ length: 4 }, () => store.claimWebhooks(T, 60_000, 1000)));
+          const claimed = claims.flatMap((claim) => mine(claim, boards)).map((delivery) => delivery.boardId);
+          assert.deepEqual(claimed.sort(), [...boards].sort(), 'every delivery once');
+          assert.ok(claims.flatMap((claim) => mine(claim, boards)).every((delivery) => delivery.attempts === 1));
+        }));
+
+      it('claims at most `limit`, oldest due first', () =>
+        withBoards(async (store, boards) => {
+          const late = await closedWithWebhook(store, T + 2, boards);
+          const early = await closedWithWebhook(store, T + 1, boards);
+          const first = await store.claimWebhooks(T + 2, 60_000, 1);
+          assert.equal(first.length, 1);
+          // Other tests' deliveries, due earlier, may come first in a shared database: claim until ours are in.
+          const claimed = [...first];
+          for (let i = 0; i < 100 && mine(claimed, boards).length < 2; i++) claimed.push(...(await store.claimWebhooks(T + 2, 60_000, 1)));
+          assert.deepEqual(mine(claimed, boards).map((delivery) => delivery.boardId), [early, late]);
+        }));
+
+      it('records a success once: never claimed again, and a late failure of the same attempt changes nothing', () =>
+        withBoards(async (store, boards, reopen) => {
+          const id = await closedWithWebhook(store, T, boards);
+          mine(await store.claimWebhooks(T, 60_000, 1000), boards);
+          assert.equal(await store.completeWebhook(id, 'final', T + 5), true);
+          assert.equal(await store.completeWebhook(id, 'final', T + 6), false, 'recorded once');
+          assert.equal(await store.retryWebhook(id, 'final', 1, T + 10, 'late'), false);
+          const reopened = await reopen();
+          assert.deepEqual(mine(await reopened.claimWebhooks(T + 10 ** 9, 60_000, 1000), boards), []);
+          const [listed] = await reopened.listWebhooks(id, 10);
+          assert.deepEqual({ deliveredAt: listed?.deliveredAt, attempts: listed?.attempts, leasedUntil: listed?.leasedUntil, lastError: listed?.lastError }, { deliveredAt: T + 5, attempts: 1, leasedUntil: 0, lastError: null });
+          assert.equal(await reopened.completeWebhook('conf-missing', 'final', T), false, 'unknown delivery');
+        }));
+
+      it('a failure makes it due again at its next attempt, with its error; a stale attempt cannot release a newer claim', () =>
+        withBoards(async (store, boards) => {
+          const id = await closedWithWebhook(store, T, boards);
+          mine(await store.claimWebhooks(T, 60_000, 1000), boards);
+          assert.equal(await store.retryWebhook(id, 'final', 1, T + 1000, 'HTTP 500'), true);
+          let [listed] = await store.listWebhooks(id, 10);
+          assert.deepEqual({ nextAttemptAt: listed?.nextAttemptAt, leasedUntil: listed?.leasedUntil, lastError: listed?.lastError, attempts: listed?.attempts }, { nextAttemptAt: T + 1000, leasedUntil: 0, lastError: 'HTTP 500', attempts: 1 });
+          assert.deepEqual(mine(await store.claimWebhooks(T + 999, 60_000, 1000), boards), [], 'not before its next attempt');
+          const [second] = mine(await store.claimWebhooks(T + 1000, 60_000, 1000), boards);
+          assert.equal(second?.attempts, 2);
+          assert.equal(await store.retryWebhook(id, 'final', 1, T + 1000, 'stale'), false, 'attempt 1 no longer holds it');
+          [listed] = await store.listWebhooks(id, 10);
+          assert.equal(listed?.leasedUntil, T + 61_000, 'still leased by attempt 2');
+          assert.equal(listed.lastError, 'HTTP 500');
+          // The success of a holder whose lease ran out still counts: the receiver got it.
+          assert.equal(await store.completeWebhook(id, 'final', T + 1001), true);
+        }));
+
+      it('gives a delivery up: never claimed again, listed with no next attempt', () =>
+        withBoards(async (store, boards, reopen) => {
+          const id = await closedWithWebhook(store, T, boards);
+          mine(await store.claimWebhooks(T, 60_000, 1000), boards);
+          assert.equal(await store.retryWebhook(id, 'final', 1, null, 'gave up'), true);
+          const reopened = await reopen();
+          assert.deepEqual(mine(await reopened.claimWebhooks(Number.MAX_SAFE_INTEGER - 1, 60_000, 1000), boards), []);
+          const [listed] = await reopened.listWebhooks(id, 10);
+          assert.deepEqual({ nextAttemptAt: listed?.nextAttemptAt, deliveredAt: listed?.deliveredAt, lastError: listed?.lastError }, { nextAttemptAt: null, deliveredAt: null, lastError: 'gave up' });
+        }));
+
+      it("lists a board's deliveries newest first, a page before a time; they go with their period and their board", () =>
+        withBoards(async (store, boards) => {
+          const config = boardConfig({ webhookUrl: 'http://127.0.0.1:9/hook', webhookSecret: 'secret', reset: 'daily' });
+          await store.createBoard(config, newEpoch());
+          boards.push(config.id);
+          for (const [i, periodId] of ['2027-01-01', '2027-01-02', '2027-01-03'].entries()) {
+            assert.equal(await store.closePeriod({ ...webhookClose(config.id, periodId, T + i, config), reset: { epoch: newEpoch(), seq: 0 } }), true);
+          }
+          const periods = async (before?: number) => (await store.listWebhooks(config.id, 10, before)).map((delivery) => delivery.periodId);
+          assert.deepEqual(await periods(), ['2027-01-03', '2027-01-02', '2027-01-01']);
+          assert.deepEqual(await periods(T + 2), ['2027-01-02', '2027-01-01']);
+          assert.deepEqual((await store.listWebhooks(config.id, 1)).map((delivery) => delivery.periodId), ['2027-01-03']);
+          await store.deletePeriod(config.id, '2027-01-02');
+          assert.deepEqual(await periods(), ['2027-01-03', '2027-01-01']);
+          assert.equal(await store.deleteBoard(config.id), true);
+          assert.deepEqual(await periods(), []);
+        }));
+    });
   });
 }
 
 // ---- builders ----
+
+/** A time after every other in this suite. */
+const T = 1_800_000_000_000;
+
+/** A close of `periodId` that owes a webhook of the top 3, with two entries in its final rankings. */
+function webhookClose(boardId: string, periodId: string, at: number, config: BoardConfig): PeriodClose {
+  const entries: Entry[] = [
+    { participantId: 'ann', score: 30, achievedAt: at - 2, updatedAt: at - 2, metadata: null },
+    { participantId: 'bob', score: 20, achievedAt: at - 1, updatedAt: at - 1, metadata: { team: 'red' } },
+  ];
+  return { boardId, periodId, startsAt: at - 86_400_000, endsAt: at, closedAt: at, ranked: rankedColumnsOf(entries), config, reset: null, webhook: { url: 'http://127.0.0.1:9/hook', top: 3 } };
+}
 
 function boardId(): string {
   return `conf-${randomBytes(6).toString('hex')}`;

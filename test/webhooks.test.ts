@@ -303,12 +303,14 @@ describe('webhooks', { timeout: 60_000 }, () => {
     const [last] = daily.receiver.bodies();
     assert.deepEqual([last.event, last.period, last.total, last.closed_at], ['board_finalized', '2030-01-01', 3, NOON]);
 
-    const plain = await setUp([], {});
+    // A fixed-point board: scores go out in its decimals, as its answers show them.
+    const plain = await setUp([], { score_decimals: 2 });
     assert.equal(plain.period, 'final');
     await api(plain.server, 'POST', `/v1/leaderboards/${plain.board}/close`, { key: plain.server.adminKey });
     await plain.receiver.waitFor(1);
     const [final] = plain.receiver.bodies();
     assert.deepEqual([final.event, final.period, final.delivery_id, final.entries.length], ['board_finalized', 'final', `${plain.board}/final`, 2]);
+    assert.deepEqual(final.entries.map((entry: { score: number }) => entry.score), [300, 200]);
     assert.equal(plain.receiver.received[0]!.headers['ladder-event'], 'board_finalized');
   });
 

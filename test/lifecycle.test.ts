@@ -127,6 +127,8 @@ describe('boards in time', () => {
       assert.equal(patched.body.ends_at, T0 + DAY);
       assert.equal(patched.body.rank_ties, 'shared');
       assert.equal((await board(id)).name, 'Finals');
+      const reset = await api(server, 'PATCH', `/v1/leaderboards/${id}`, { key, body: { reset: 'daily' } });
+      assert.deepEqual([reset.status, reset.body.error.code, reset.body.error.details.field], [409, 'immutable_field', 'reset']);
       for (const field of ['id', 'sort_order', 'operator']) {
         const refused = await api(server, 'PATCH', `/v1/leaderboards/${id}`, { key, body: { [field]: 'x' } });
         assert.equal(refused.status, 409);

@@ -26,7 +26,7 @@ export const ErrorCodes = {
   board_closed: { status: 409, doc: 'The board is closed (its ends_at passed, or an admin closed it); it accepts no scores until reopened.' },
   period_closed: { status: 409, doc: "The submission's timestamp lies in a period of the board that has closed; its final rankings are kept under GET .../periods." },
   board_finalized: { status: 409, doc: 'The board is closed and its final rankings archived; answers come from the archive. Reopen it to change it.' },
-  immutable_field: { status: 409, doc: "PATCH: this field of a board cannot change (id, sort_order, operator; score_decimals once the board has entries)." },
+  immutable_field: { status: 409, doc: "PATCH: this field of a board cannot change (id, sort_order, operator, reset; score_decimals once the board has entries)." },
   export_interrupted: { status: 409, doc: "An export was cut off because the board's epoch changed while it streamed (deleted and created again, rebuilt or reloaded): the connection is closed before the end of the file, so that no partial file looks whole. Export again." },
   duplicate_subscription: { status: 409, doc: 'Real time: the connection already has a subscription with this `sub`.' },
   payload_too_large: { status: 413, doc: 'The request body exceeds LADDER_BODY_LIMIT.' },

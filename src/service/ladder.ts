@@ -246,6 +246,10 @@ export class Ladder {
       const periods = await this.store.listPeriods(boardId, 1);
       if ((standing?.total ?? 0) > 0 || periods.length > 0) throw immutable('score_decimals', 'cannot change once the board has entries');
     }
+    // A live period belongs to its schedule: a new one would leave the live standings in no period of it.
+    if (settings.reset !== undefined && JSON.stringify(settings.reset) !== JSON.stringify(config.reset)) {
+      throw immutable('reset', 'cannot change once the board is created; create another board with the new schedule');
+    }
     const next = withSettings(config, settings, this.clock.now());
     if (!(await this.registry.update(next))) throw boardNotFound(boardId);
     return this.getBoard(boardId);

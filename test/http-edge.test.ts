@@ -207,8 +207,8 @@ describe('HTTP edges', () => {
       ['POST', '/v1/leaderboards', { id: 'ok', name: 'n'.repeat(201), sort_order: 'desc', operator: 'best' }, 'name', 'name must be a string of 1 to 200 characters'],
       ['POST', '/v1/leaderboards', { id: 'ok', sort_order: 'up', operator: 'best' }, 'sort_order', 'sort_order must be one of "desc", "asc"'],
       ['POST', '/v1/leaderboards', { id: 'ok', sort_order: 'desc', operator: 'best', colour: 1 }, 'colour', /^colour is not a known field/],
-      ['POST', '/v1/leaderboards', { id: 'ok', sort_order: 'desc', operator: 'best', metadata: 'x' }, 'metadata', 'metadata must be an object of at most 64 fields'],
-      ['POST', '/v1/leaderboards', { id: 'ok', sort_order: 'desc', operator: 'best', metadata: tooManyProperties }, 'metadata', 'metadata must be an object of at most 64 fields'],
+      ['POST', '/v1/leaderboards', { id: 'ok', sort_order: 'desc', operator: 'best', metadata: 'x' }, 'metadata', 'metadata must be an object of at most 64 fields, or null'],
+      ['POST', '/v1/leaderboards', { id: 'ok', sort_order: 'desc', operator: 'best', metadata: tooManyProperties }, 'metadata', 'metadata must be an object of at most 64 fields, or null'],
       ['POST', '/v1/leaderboards', [1], 'body', 'body must be an object'],
       ['POST', scores(), { participant_id: 'p', score: 1.5 }, 'score', 'score must be an integer within ±(2^53−1)'],
       ['POST', scores(), { participant_id: 'p', score: 2 ** 60 }, 'score', 'score must be an integer within ±(2^53−1)'],
@@ -259,7 +259,7 @@ describe('HTTP edges', () => {
       assert.equal(res.status, 200);
       const messages = res.body.results.map((r: { error: { message: string } }) => r.error.message);
       assert.deepEqual(messages.slice(0, 2), ['scores[0].score must be an integer within ±(2^53−1)', 'scores[1].participant_id is required']);
-      assert.match(messages[2], /^scores\[2\]\.when is not a known field; known: participant_id, score, timestamp, event_id, metadata$/);
+      assert.match(messages[2], /^scores\[2\]\.when is not a known field; known: participant_id, score, timestamp, event_id, metadata, scope$/);
       assert.equal(messages[3], 'scores[3].timestamp must be an integer from 0 to 9007199254740991');
     });
   });

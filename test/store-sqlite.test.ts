@@ -573,9 +573,10 @@ describe('SqliteStore', () => {
       mkdirSync(dataDir);
       const script = `
         import { openSqliteStore } from './dist/store/sqlite.js';
+        import { BOARD_DEFAULTS } from './dist/core/board.js';
         const options = { dataDir: ${JSON.stringify(dataDir)}, commitIntervalMs: 2, sync: 'full' };
         let store = await openSqliteStore(options);
-        await store.createBoard({ id: 'b', name: 'b', sortOrder: 'desc', operator: 'best', metadata: null, createdAt: 1 }, '0123456789ab');
+        await store.createBoard({ ...BOARD_DEFAULTS, id: 'b', name: 'b', sortOrder: 'desc', operator: 'best', metadata: null, createdAt: 1 }, '0123456789ab');
         const entry = { participantId: 'p', score: 9007199254740991, achievedAt: 1, updatedAt: 1, metadata: null };
         await store.appendEvents([{ boardId: 'b', seq: 1, eventId: 'e', participantId: 'p', submitted: entry.score, timestamp: 1, receivedAt: 1,
           oldScore: null, newScore: entry.score, oldRank: null, newRank: 1, version: 1, changed: true, metadata: null, entry, fingerprint: 'fp' }]);

@@ -125,7 +125,7 @@ export class ClusterBackend implements Backend {
         const loaded = await this.#store.loadBoard(boardId);
         if (loaded === null) return false;
         const ranking = new BoardRanking(config);
-        ranking.loadSorted(loaded.ranked, { epoch: '', version: 0 }, loaded.changed);
+        ranking.loadSorted(loaded.ranked, { epoch: '', version: 0 }, loaded.changed, loaded.removed);
         const epoch = newEpoch();
         const closed = await this.#store.closePeriod({
           boardId,
@@ -224,7 +224,7 @@ export class ClusterBackend implements Backend {
       }
       return await call();
     } catch (err) {
-      if (err instanceof LadderError) throw err;
+      if (err instanceof LadderError || err instanceof PeriodMismatch) throw err;
       throw new LadderError('index_unavailable', `the live ranking (Redis) cannot be reached or failed (${err instanceof Error ? err.message : String(err)}); retry, with the same event_id for submissions, which are then applied once`);
     }
   }
@@ -238,9 +238,8 @@ export class ClusterBackend implements Backend {
     const epoch = board.board.version === 0 && entries.length === 0 ? board.board.epoch : newEpoch();
     const state = { epoch, version: board.board.version };
     // load replaces a board Redis holds; one it lost is opened first. Its log goes on after the store's last seq.
-    await this.#index.open(rules, state, board.seq);
+    await this.#index.open(rules, state, board.seq, board.board.config.periodStart);
     await this.#index.load(rules.id, entries, state, board.seq);
-    await this.#index.setPeriodStart(rules.id, board.board.config.periodStart);
     if (epoch !== board.board.epoch) await this.#store.setEpoch(rules.id, epoch);
     this.#persister.forget(rules.id);
     if (epoch !== board.board.epoch) this.#bus.publish({ kind: 'board_reset', boardId: rules.id });

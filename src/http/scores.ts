@@ -13,12 +13,13 @@ interface ScoreBody {
   timestamp?: number;
   event_id?: string;
   metadata?: Metadata | null;
+  scope?: Record<string, string>;
 }
 
 const validateScore = compileStrict<ScoreBody>(scoreBody);
 
 function inputOf(body: ScoreBody): SubmissionInput {
-  return { participantId: body.participant_id, score: body.score, timestamp: body.timestamp, eventId: body.event_id, metadata: body.metadata };
+  return { participantId: body.participant_id, score: body.score, timestamp: body.timestamp, eventId: body.event_id, metadata: body.metadata, scope: body.scope };
 }
 
 export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): void {

@@ -10,6 +10,7 @@ import type { FastifySchemaCompiler } from 'fastify';
 import { LadderError } from '../core/errors.js';
 import { BOARD_ID_PATTERN, EVENT_ID_PATTERN, PARTICIPANT_ID_PATTERN } from '../core/ids.js';
 import { MAX_SCORE, MIN_SCORE } from '../core/ordering.js';
+import { SCOPE_VALUE_PATTERN } from '../core/scopes.js';
 
 // verbose: errors carry their schema, which the messages quote the limits from.
 const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false, verbose: true });
@@ -42,6 +43,7 @@ const idRules: Record<string, string> = {
   [BOARD_ID_PATTERN]: '1 to 64 characters of A-Z a-z 0-9 _ . ~ -, starting with a letter or digit',
   [PARTICIPANT_ID_PATTERN]: '1 to 128 characters of A-Z a-z 0-9 _ . ~ : @ -',
   [EVENT_ID_PATTERN]: '1 to 128 printable ASCII characters, without spaces',
+  [SCOPE_VALUE_PATTERN]: '1 to 64 characters of A-Z a-z 0-9 _ . -',
 };
 
 /** The subset of JSON schema that src/http/schemas.ts uses. */

@@ -71,7 +71,10 @@ export function submitResultToWire(result: SubmitResult) {
 }
 
 export function rankingsToWire(page: RankingsPage) {
-  return { leaderboard_id: page.boardId, period: page.period, epoch: page.epoch, version: page.version, total: page.total, entries: page.entries.map(entryToWire) };
+  const wire: Record<string, unknown> = { leaderboard_id: page.boardId, period: page.period, epoch: page.epoch, version: page.version, total: page.total, entries: page.entries.map(entryToWire) };
+  // Only the answers of a scope's ranking name it, so that the board's own keep their shape.
+  if (page.scope !== null) wire.scope = page.scope;
+  return wire;
 }
 
 export function standingToWire(standing: ParticipantStanding) {
@@ -90,5 +93,6 @@ export function standingToWire(standing: ParticipantStanding) {
     neighbors: { above: standing.above.map(entryToWire), below: standing.below.map(entryToWire) },
   };
   if (entry.metadata !== null) wire.metadata = entry.metadata;
+  if (standing.scope !== null) wire.scope = standing.scope;
   return wire;
 }

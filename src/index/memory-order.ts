@@ -254,6 +254,11 @@ export class SlotOrder {
     return this.#place(slot, key, achievedAt);
   }
 
+  /** Takes the entry at `at` out of the order; its slot may be inserted again later. Complexity: O(log blocks + B). */
+  remove(at: number): void {
+    this.#removeAt(at);
+  }
+
   /** True when the key still falls between the entries before and after `at`. */
   #keepsPlace(at: number, key: number, achievedAt: number, id: string): boolean {
     const block = at >>> BLOCK_SHIFT;

@@ -13,6 +13,8 @@ import { submissionFingerprint } from '../core/submission.js';
 import type { BoardRules, Entry, Metadata, RankedEntry, Submission } from '../core/types.js';
 import { aroundSpan, neighborSpan } from '../core/windows.js';
 import type { RankedColumns } from '../store/store.js';
+import { parentBoardId } from '../core/derived.js';
+import { applyWithDerived, derivedChanges, DerivedRankingsMissing, derivedTargets, scopeMembersOf, type DerivedApplied, type DerivedSpec, type ScopeMembers } from './derived.js';
 import type { BoardState, RankIndex, RankPage, RankQuery, RankRead, SubmitOutcome } from './index.js';
 import { ParticipantSlots } from './memory-ids.js';
 import { SlotOrder } from './memory-order.js';
@@ -38,6 +40,13 @@ interface RememberedEvent {
 
 const NO_FOCUS: RankPage = { entries: [], focus: null };
 
+/** Equal metadata: the same object (the operators hand objects on), or the same JSON. */
+function sameMetadata(a: Metadata | null, b: Metadata | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 /** The live ranking of one board. Synchronous; n is the number of entries, B ≤ 512 the block size. */
 export class BoardRanking {
   readonly rules: BoardRules;
@@ -49,6 +58,12 @@ export class BoardRanking {
   #slots = new ParticipantSlots();
   /** Sparse, and only made for the first entry that has any: most have none. */
   #metadata: Map<number, Metadata> | null = null;
+  /**
+   * Slots whose entry was removed (a scope ranking whose participant moved
+   * to another value, index/derived.ts): the id keeps its slot, outside the
+   * order, until it gets an entry again. Null on a board that never removed one.
+   */
+  #removed: Set<number> | null = null;
   #order: SlotOrder;
 
   constructor(rules: BoardRules, state: BoardState = { epoch: '', version: 0 }) {
@@ -84,7 +99,7 @@ export class BoardRanking {
    * increment leaves ±(2^53−1). Complexity: O(log n + B).
    */
   submit(submission: Submission): SubmitOutcome {
-    const slot = this.#slots.slotOf(submission.participantId);
+    const slot = this.#slotOf(submission.participantId);
     if (slot === -1) return this.#admit(submission);
     const at = this.#order.locate(slot);
     const current = this.#entry(slot, at);
@@ -178,9 +193,63 @@ export class BoardRanking {
     }
   }
 
+  /**
+   * Makes the participant's entry exactly `entry`, times and metadata
+   * included: inserts it, or moves the one there (a scope ranking copies its
+   * board's entries, index/derived.ts). The version goes up when the ranking
+   * key changed (score or achievedAt), as with submit. Returns null when the
+   * entry was this already. Complexity: O(log n + B).
+   */
+  place(entry: Entry): SubmitOutcome | null {
+    const slot = this.#slotOf(entry.participantId);
+    if (slot === -1) {
+      const claimed = this.#claimSlot(entry.participantId);
+      if (entry.metadata !== null) this.#setMetadata(claimed, entry.metadata);
+      const rank = this.#order.insert(claimed, entry.score, entry.achievedAt, entry.updatedAt);
+      this.#version++;
+      return { entry: ranked(entry, rank), previous: null, changed: true, version: this.#version, duplicate: false };
+    }
+    const at = this.#order.locate(slot);
+    const current = this.#entry(slot, at);
+    const keyChanged = current.score !== entry.score || current.achievedAt !== entry.achievedAt;
+    if (!keyChanged && current.updatedAt === entry.updatedAt && sameMetadata(current.metadata, entry.metadata)) return null;
+    const oldRank = this.#order.rankAt(at);
+    this.#order.setUpdatedAt(slot, entry.updatedAt);
+    if (entry.metadata !== current.metadata) this.#setMetadata(slot, entry.metadata);
+    let rank = oldRank;
+    if (keyChanged) {
+      rank = this.#order.move(at, entry.score, entry.achievedAt);
+      this.#version++;
+    }
+    return { entry: ranked(entry, rank), previous: ranked(current, oldRank), changed: keyChanged, version: this.#version, duplicate: false };
+  }
+
+  /**
+   * Removes the participant's entry; the ranks below it close up and the
+   * version goes up. Returns the outcome, whose `entry` is the removed entry
+   * with rank 0 (the log's mark of a removal, store/store.ts) and `previous`
+   * the same with its rank; null when the participant had none.
+   * Complexity: O(log n + B).
+   */
+  remove(participantId: string): SubmitOutcome | null {
+    const slot = this.#slotOf(participantId);
+    if (slot === -1) return null;
+    const at = this.#order.locate(slot);
+    const current = this.#entry(slot, at);
+    const rank = this.#order.rankAt(at);
+    this.#drop(slot, at);
+    this.#version++;
+    return { entry: ranked(current, 0), previous: ranked(current, rank), changed: true, version: this.#version, duplicate: false };
+  }
+
+  /** Every participant with an entry, in rank order. Complexity: O(n). */
+  *participantIds(): IterableIterator<string> {
+    for (let at = this.total === 0 ? -1 : this.#order.locateRank(1); at !== -1; at = this.#order.next(at)) yield this.#slots.ids[this.#order.slotAt(at)]!;
+  }
+
   /** The participant's entry and rank, or null. Complexity: O(log n + B). */
   get(participantId: string): RankedEntry | null {
-    const slot = this.#slots.slotOf(participantId);
+    const slot = this.#slotOf(participantId);
     if (slot === -1) return null;
     const at = this.#order.locate(slot);
     return this.#rankedEntry(slot, at, this.#order.rankAt(at));
@@ -188,7 +257,7 @@ export class BoardRanking {
 
   /** The participant's rank, or null. Complexity: O(log n + B). */
   rankOf(participantId: string): number | null {
-    const slot = this.#slots.slotOf(participantId);
+    const slot = this.#slotOf(participantId);
     return slot === -1 ? null : this.#order.rankAt(this.#order.locate(slot));
   }
 
@@ -238,6 +307,7 @@ export class BoardRanking {
     this.#order = SlotOrder.load(this.rules.sortOrder, slots.ids, scores, achievedAt, updatedAt);
     this.#slots = slots;
     this.#metadata = metadata;
+    this.#removed = null;
     this.#version = state.version;
     this.epoch = state.epoch;
     this.#events = null;
@@ -251,8 +321,10 @@ export class BoardRanking {
    * object per entry or a sort (SlotOrder.load finds them in order), plus
    * O(k (log n + B)) for k changed entries; when k is large against n they
    * are merged into the columns instead, and sorted with them (O(n + k)).
+   * The participants in `removed` (entries of `ranked` that the log removed
+   * after it) are taken out, O(log n + B) each.
    */
-  loadSorted(ranked: RankedColumns, state: BoardState, changed: readonly Entry[] = []): void {
+  loadSorted(ranked: RankedColumns, state: BoardState, changed: readonly Entry[] = [], removed: readonly string[] = []): void {
     const slots = new ParticipantSlots(ranked.ids);
     let { scores, achievedAt, updatedAt } = ranked;
     const metadata = ranked.metadata;
@@ -279,14 +351,19 @@ export class BoardRanking {
     this.#order = SlotOrder.load(this.rules.sortOrder, slots.ids, scores, achievedAt, updatedAt);
     this.#slots = slots;
     this.#metadata = metadata.size === 0 ? null : metadata;
+    this.#removed = null;
     this.#version = state.version;
     this.epoch = state.epoch;
     this.#events = null;
+    for (const participantId of removed) {
+      const slot = this.#slotOf(participantId);
+      if (slot !== -1) this.#drop(slot, this.#order.locate(slot));
+    }
     if (merge) return;
     for (const entry of changed) {
-      let slot = this.#slots.slotOf(entry.participantId);
+      let slot = this.#slotOf(entry.participantId);
       if (slot === -1) {
-        slot = this.#slots.add(entry.participantId);
+        slot = this.#claimSlot(entry.participantId);
         this.#order.insert(slot, entry.score, entry.achievedAt, entry.updatedAt);
       } else {
         this.#order.move(this.#order.locate(slot), entry.score, entry.achievedAt);
@@ -323,11 +400,33 @@ export class BoardRanking {
 
   #admit(submission: Submission): SubmitOutcome {
     const { entry } = applySubmission(this.rules, null, submission);
-    const slot = this.#slots.add(entry.participantId);
+    const slot = this.#claimSlot(entry.participantId);
     if (entry.metadata !== null) this.#setMetadata(slot, entry.metadata);
     const rank = this.#order.insert(slot, entry.score, entry.achievedAt, entry.updatedAt);
     this.#version++;
     return { entry: ranked(entry, rank), previous: null, changed: true, version: this.#version, duplicate: false };
+  }
+
+  /** The participant's slot, or −1 when they have no entry. Complexity: O(1) expected. */
+  #slotOf(participantId: string): number {
+    const slot = this.#slots.slotOf(participantId);
+    return this.#removed !== null && this.#removed.has(slot) ? -1 : slot;
+  }
+
+  /** A slot for a participant without an entry: the one a removal left behind, or a new one. */
+  #claimSlot(participantId: string): number {
+    if (this.#removed !== null) {
+      const slot = this.#slots.slotOf(participantId);
+      if (slot !== -1 && this.#removed.delete(slot)) return slot;
+    }
+    return this.#slots.add(participantId);
+  }
+
+  /** Takes the slot's entry at `at` out of the order. */
+  #drop(slot: number, at: number): void {
+    this.#order.remove(at);
+    this.#setMetadata(slot, null);
+    (this.#removed ??= new Set()).add(slot);
   }
 
   #entry(slot: number, at: number): Entry {
@@ -361,6 +460,8 @@ export class BoardRanking {
 /** RankIndex over in-process BoardRankings, one per open board. */
 export class MemoryIndex implements RankIndex {
   readonly #boards = new Map<string, BoardRanking>();
+  /** Per board with scope rankings: its participants' scope values, made from those rankings on first use. */
+  readonly #members = new Map<string, ScopeMembers>();
   readonly dedupRetention = `the last ${DEDUP_CAPACITY} event ids of each board since it was loaded`;
 
   async open(rules: BoardRules, state: BoardState): Promise<void> {
@@ -370,14 +471,30 @@ export class MemoryIndex implements RankIndex {
   /** Idempotent: dropping an unknown board does nothing. */
   async drop(boardId: string): Promise<void> {
     this.#boards.delete(boardId);
+    this.#forgetMembers(boardId);
   }
 
   async load(boardId: string, entries: Iterable<Entry>, state: BoardState): Promise<void> {
     this.#board(boardId).load(entries, state);
+    this.#forgetMembers(boardId);
   }
 
   async apply(boardId: string, submissions: readonly Submission[]): Promise<(SubmitOutcome | LadderError)[]> {
     return this.#board(boardId).applyMany(submissions);
+  }
+
+  async applyDerived(boardId: string, submissions: readonly Submission[], spec: DerivedSpec): Promise<DerivedApplied> {
+    const board = this.#board(boardId);
+    let members = this.#members.get(boardId);
+    if (members === undefined) {
+      const prefix = `${boardId}#`;
+      members = scopeMembersOf([...this.#boards].filter(([id]) => id.startsWith(prefix)));
+      this.#members.set(boardId, members);
+    }
+    const missing = [...derivedTargets(boardId, submissions, spec, members)].filter((id) => !this.#boards.has(id));
+    if (missing.length > 0) throw new DerivedRankingsMissing(missing);
+    const { outcomes, steps } = applyWithDerived(board, (id) => this.#board(id), members, submissions, spec);
+    return { outcomes, derived: derivedChanges(steps, (id) => this.#board(id).epoch) };
   }
 
   async read(boardId: string, queries: readonly RankQuery[]): Promise<RankRead> {
@@ -393,5 +510,10 @@ export class MemoryIndex implements RankIndex {
     const board = this.#boards.get(boardId);
     if (board === undefined) throw boardNotFound(boardId);
     return board;
+  }
+
+  /** A board, or one of its scope rankings, was replaced: its scope members are made again on next use. */
+  #forgetMembers(boardId: string): void {
+    this.#members.delete(parentBoardId(boardId) ?? boardId);
   }
 }

@@ -241,11 +241,12 @@ export class RedisIndex implements RankIndex {
   /**
    * Makes the board known unless it is (RankIndex.open): one small hash.
    * `seq` is the log position its change log continues after (the store's
-   * last seq of the board). Complexity: O(1).
+   * last seq of the board), `periodStart` the period of its live standings
+   * (submit's period guard). Complexity: O(1).
    */
-  async open(rules: BoardRules, state: BoardState, seq = 0): Promise<void> {
+  async open(rules: BoardRules, state: BoardState, seq = 0, periodStart = 0): Promise<void> {
     const keys = this.keys(rules.id);
-    await scripts.openBoard.run(this.#client, [keys.state], [state.epoch, String(state.version), rules.sortOrder, rules.operator, String(seq), String(BUCKET_FILL)]);
+    await scripts.openBoard.run(this.#client, [keys.state], [state.epoch, String(state.version), rules.sortOrder, rules.operator, String(seq), String(BUCKET_FILL), String(periodStart)]);
   }
 
   /** Forgets the board, its entries, change log and event ids. Idempotent. Complexity: O(n) to free, O(n / BUCKET_FILL) in the script. */

@@ -31,5 +31,6 @@ export function optionsToJson(config: BoardConfig): string {
 }
 
 export function optionsFromJson(text: string): Options {
-  return { ...BOARD_DEFAULTS, ...(JSON.parse(text) as Partial<Options>) };
+  const { periodStart: _, ...defaults } = BOARD_DEFAULTS;
+  return { ...defaults, ...(JSON.parse(text) as Partial<Options>) };
 }

@@ -101,7 +101,7 @@ export interface EventRow {
  * each of participant_id, new_score, entry_achieved_at, entry_updated_at,
  * metadata_applied, metadata].
  */
-export type TailColumnsRow = [number, number | null, string, string, string, string, string, string];
+export type TailColumnsRow = [number, number | null, string, string, string, string, string, string, string];
 
 /** SELECT_BOARD_LOG_STATE. */
 export interface BoardLogStateRow {
@@ -156,8 +156,8 @@ export function boardFromRow(row: StoredBoardRow): StoredBoard {
       operator: row.operator as Operator,
       metadata: fromJson(row.metadata),
       createdAt: row.created_at,
-      periodStart: row.period_start,
       ...optionsFromJson(row.options),
+      periodStart: row.period_start,
     },
     epoch: row.epoch,
     version: row.version,

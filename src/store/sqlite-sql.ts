@@ -79,10 +79,10 @@ WHERE board_id = ? AND period_id = ? AND rank > ? ORDER BY rank LIMIT ?`;
 
 export const SELECT_FINAL_ENTRY = `SELECT ${FINAL_ENTRY} FROM final_rankings WHERE participant_id = ? AND board_id = ? AND period_id = ?`;
 
-/** ?3 is a JSON array of participant ids. */
+/** @ids is a JSON array of participant ids. */
 export const SELECT_FINAL_ENTRIES = `
 SELECT ${FINAL_ENTRY} FROM final_rankings
-WHERE participant_id IN (SELECT value FROM json_each(?3)) AND board_id = ?1 AND period_id = ?2 ORDER BY rank`;
+WHERE participant_id IN (SELECT value FROM json_each(@ids)) AND board_id = @board_id AND period_id = @period_id ORDER BY rank`;
 
 export const SET_BOARD_EPOCH = `UPDATE boards SET epoch = @epoch WHERE id = @board_id`;
 
@@ -100,7 +100,7 @@ export const BOARD_EXISTS = `SELECT 1 FROM boards WHERE id = ?`;
 
 /**
  * Versions only go up, whatever order batches of different callers land in.
- * @added counts the batch's events that brought a new participant.
+ * @added counts the batch's events that brought a new participant, less those that removed one.
  */
 export const RAISE_BOARD_VERSION = `
 UPDATE boards SET version = max(version, @version), total = total + @added
@@ -218,9 +218,10 @@ FROM boards WHERE id = ?`;
 export const SELECT_LOG_TAIL = `
 SELECT count(*), max(seq),
   json_group_array(participant_id), json_group_array(new_score), json_group_array(entry_achieved_at),
-  json_group_array(entry_updated_at), json_group_array(metadata_applied), json_group_array(metadata)
+  json_group_array(entry_updated_at), json_group_array(metadata_applied), json_group_array(metadata),
+  json_group_array(new_rank)
 FROM (
-  SELECT seq, participant_id, new_score, entry_achieved_at, entry_updated_at, metadata_applied, metadata FROM score_log
+  SELECT seq, participant_id, new_score, entry_achieved_at, entry_updated_at, metadata_applied, metadata, new_rank FROM score_log
   WHERE board_id = @board_id AND seq > @after
   ORDER BY seq
   LIMIT @limit

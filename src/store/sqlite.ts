@@ -128,7 +128,7 @@ export class SqliteStore implements Store {
   private readonly selectPeriod: Database.Statement<[string, string], PeriodRow>;
   private readonly selectFinalPage: Database.Statement<[string, string, number, number], FinalEntryRow>;
   private readonly selectFinalEntry: Database.Statement<[string, string, string], FinalEntryRow>;
-  private readonly selectFinalEntries: Database.Statement<[string, string, string], FinalEntryRow>;
+  private readonly selectFinalEntries: Database.Statement<[{ board_id: string; period_id: string; ids: string }], FinalEntryRow>;
   private readonly pendingEvents = new PendingEvents();
   private closing: Promise<void> | null = null;
   private readonly checkpointDir: string;
@@ -320,8 +320,8 @@ export class SqliteStore implements Store {
         base = reader.readBase(boardId);
         from = logState.base_seq;
       }
-      const { changed, replayed } = reader.readTail(boardId, from, ranked, base);
-      return { board, ranked, changed, replayed, seq: Math.max(logState.last_seq ?? 0, from) };
+      const { changed, removed, replayed } = reader.readTail(boardId, from, ranked, base);
+      return { board, ranked, changed, removed, replayed, seq: Math.max(logState.last_seq ?? 0, from) };
     })();
   }
 
@@ -376,13 +376,15 @@ export class SqliteStore implements Store {
    * The latest state of each entry the log changed after seq `from`, on top
    * of the checkpoint's columns or the base entries. An event whose metadata
    * did not apply leaves the entry the metadata it had: the last applied in
-   * the tail, else the checkpoint's or the base's.
+   * the tail, else the checkpoint's or the base's. A participant whose last
+   * event removed the entry (new_rank 0) is left out and listed in `removed`.
    */
-  private readTail(boardId: string, from: number, ranked: RankedColumns, base: readonly Entry[]): { changed: Entry[]; replayed: number } {
+  private readTail(boardId: string, from: number, ranked: RankedColumns, base: readonly Entry[]): { changed: Entry[]; removed: string[]; replayed: number } {
     const index = new Map<string, number>();
     const ids: string[] = [];
     const numbers: number[] = [];
     const metadata: (string | null | undefined)[] = [];
+    const gone: boolean[] = [];
     let replayed = 0;
     for (let after = from; ; ) {
       const row = this.selectLogTail.get({ board_id: boardId, after, limit: LOAD_CHUNK }) as TailColumnsRow;
@@ -394,6 +396,7 @@ export class SqliteStore implements Store {
       const updated = JSON.parse(row[5]) as number[];
       const applied = JSON.parse(row[6]) as (0 | 1 | null)[];
       const texts = JSON.parse(row[7]) as (string | null)[];
+      const ranks = JSON.parse(row[8]) as number[];
       for (let k = 0; k < count; k++) {
         const participantId = participants[k]!;
         let i = index.get(participantId);
@@ -407,15 +410,21 @@ export class SqliteStore implements Store {
         numbers[3 * i + 1] = achieved[k]!;
         numbers[3 * i + 2] = updated[k]!;
         if (applied[k] !== 0) metadata[i] = texts[k]!;
+        gone[i] = ranks[k] === 0;
       }
       replayed += count;
       if (count < LOAD_CHUNK) break;
       after = row[1]!;
     }
     const changed: Entry[] = base.length === 0 ? [] : base.filter((entry) => !index.has(entry.participantId));
+    const removed: string[] = [];
     let earlier: Map<string, Metadata> | null = null;
     for (let i = 0; i < ids.length; i++) {
       const participantId = ids[i]!;
+      if (gone[i]) {
+        removed.push(participantId);
+        continue;
+      }
       let entryMetadata: Metadata | null;
       const text = metadata[i];
       if (text !== undefined) {
@@ -426,7 +435,7 @@ export class SqliteStore implements Store {
       }
       changed.push({ participantId, score: numbers[3 * i]!, achievedAt: numbers[3 * i + 1]!, updatedAt: numbers[3 * i + 2]!, metadata: entryMetadata });
     }
-    return { changed, replayed };
+    return { changed, removed, replayed };
   }
 
   async updateBoard(config: BoardConfig): Promise<boolean> {
@@ -446,9 +455,10 @@ export class SqliteStore implements Store {
     return this.reader().selectPeriods.all({ board_id: boardId, before, limit }).map(periodFromRow);
   }
 
+  /** Each query is its own read: an archive changes only when a reopen deletes it. */
   async readFinal(boardId: string, periodId: string, queries: readonly RankQuery[]): Promise<FinalRead | null> {
     const reader = this.reader();
-    return reader.db.transaction(async () => {
+    {
       const row = reader.selectPeriod.get(boardId, periodId);
       if (row === undefined) return null;
       const period = periodFromRow(row);
@@ -459,10 +469,10 @@ export class SqliteStore implements Store {
           const entry = reader.selectFinalEntry.get(participantId, boardId, periodId);
           return entry === undefined ? null : finalEntryFromRow(entry);
         },
-        entriesOf: async (ids) => reader.selectFinalEntries.all(boardId, periodId, JSON.stringify(ids)).map(finalEntryFromRow),
+        entriesOf: async (ids) => reader.selectFinalEntries.all({ board_id: boardId, period_id: periodId, ids: JSON.stringify(ids) }).map(finalEntryFromRow),
       };
       return { period, pages: await answerFinal(source, queries) };
-    })();
+    }
   }
 
   /** Ordered by (version, seq), so events that changed nothing follow the change whose version they carry. */

@@ -82,7 +82,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           ours.sort((x, y) => (x.config.id < y.config.id ? -1 : 1));
           const expected = [
             { config: a, epoch: epochA, version: 0, total: 0, periodSeq: 0 },
-            { config: b, epoch: epochB, version: 2, total: 2 },
+            { config: b, epoch: epochB, version: 2, total: 2, periodSeq: 0 },
           ].sort((x, y) => (x.config.id < y.config.id ? -1 : 1));
           assert.deepEqual(ours, expected);
         }));
@@ -129,7 +129,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           assert.notEqual(second, first);
           assert.equal(await store.setEpoch(config.id, second), true);
           const check = async (s: Store): Promise<void> => {
-            assert.deepEqual(await s.getBoard(config.id), { config, epoch: second, version: 2, total: 2 });
+            assert.deepEqual(await s.getBoard(config.id), { config, epoch: second, version: 2, total: 2, periodSeq: 0 });
             assert.equal((await entriesOf(s, config.id)).length, 2);
           };
           await check(store);
@@ -381,7 +381,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
               if (committed) version = Math.max(version, event.version);
             }
           }
-          assert.deepEqual(await store.getBoard(config.id), { config, epoch, version, total: kept.size });
+          assert.deepEqual(await store.getBoard(config.id), { config, epoch, version, total: kept.size, periodSeq: 0 });
 
           const later = scoreEvent(config.id, 5, 'later', 5, { eventId: 'l1' });
           await store.appendEvents([later]);
@@ -627,7 +627,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           const events = [scoreEvent(config.id, 1, 'p1', 5), scoreEvent(config.id, 2, 'p2', 7), scoreEvent(config.id, 3, 'p1', 9, { submitted: 4, oldScore: 5, oldRank: 2 })];
           await store.appendEvents(events);
           const loaded = await store.loadBoard(config.id);
-          assert.deepEqual(loaded?.board, { config, epoch: loaded?.board.epoch, version: 3, total: 2 });
+          assert.deepEqual(loaded?.board, { config, epoch: loaded?.board.epoch, version: 3, total: 2, periodSeq: 0 });
           assert.equal(loaded?.ranked.ids.length, 0);
           assert.deepEqual(byParticipant(loaded?.changed ?? []), byParticipant([events[2]!.entry, events[1]!.entry]));
           assert.equal(loaded?.replayed, 3);

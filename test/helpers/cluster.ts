@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { startLadder, type RunningLadder } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { generateKey } from '../../src/service/auth.js';
+import type { Clock } from '../../src/service/clock.js';
 import { skipWithoutPostgres, TestDatabase } from './postgres.js';
 import { connectTestRedis, testRedisUrl, type TestRedis } from './redis.js';
 
@@ -41,7 +42,7 @@ export async function skipWithoutCluster(suites: string): Promise<string | false
   return false;
 }
 
-export async function startCluster(options: { members?: number; overrides?: Partial<Config> } = {}): Promise<TestCluster> {
+export async function startCluster(options: { members?: number; overrides?: Partial<Config>; clock?: Clock } = {}): Promise<TestCluster> {
   const redis = await connectTestRedis(['cluster mode']);
   if (redis === null) throw new Error(`Redis is unreachable at ${testRedisUrl}`);
   const database = await TestDatabase.create();
@@ -53,7 +54,7 @@ export async function startCluster(options: { members?: number; overrides?: Part
   const members: RunningLadder[] = [];
   const ports: number[] = [];
   const addMember = async () => {
-    const member = await startLadder(config);
+    const member = await startLadder(config, undefined, { clock: options.clock });
     members.push(member);
     ports.push(Number(new URL(member.url).port));
     return member;

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { startLadder } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { generateKey } from '../../src/service/auth.js';
+import type { Clock } from '../../src/service/clock.js';
 import type { Feed } from '../../src/feed/feed.js';
 import type { Ladder } from '../../src/service/ladder.js';
 
@@ -25,12 +26,13 @@ export interface TestServer {
   close(options?: { keepData?: boolean }): Promise<void>;
 }
 
-export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
-  if (process.env.LADDER_TEST_CLUSTER === '1') return startClusterServer(overrides);
+/** `clock`: the service's clock (a ManualClock moves time by hand, so no test sleeps through a period). */
+export async function startServer(overrides: Partial<Config> = {}, options: { clock?: Clock } = {}): Promise<TestServer> {
+  if (process.env.LADDER_TEST_CLUSTER === '1') return startClusterServer(overrides, options.clock);
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'ladder-test-'));
   const adminKey = overrides.adminKey ?? generateKey();
   const config = loadConfig({}, { port: 0, logLevel: 'silent', ...overrides, dataDir, adminKey });
-  const running = await startLadder(config);
+  const running = await startLadder(config, undefined, { clock: options.clock });
   return {
     url: running.url,
     adminKey,
@@ -44,9 +46,9 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Test
   };
 }
 
-async function startClusterServer(overrides: Partial<Config>): Promise<TestServer> {
+async function startClusterServer(overrides: Partial<Config>, clock: Clock | undefined): Promise<TestServer> {
   const { startCluster } = await import('./cluster.js');
-  const cluster = await startCluster({ members: 2, overrides });
+  const cluster = await startCluster({ members: 2, overrides, clock });
   const first = cluster.members[0]!;
   return {
     url: cluster.url,

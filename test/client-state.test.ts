@@ -170,6 +170,7 @@ describe('polled snapshots', () => {
   it('carry the epoch, version and total of the rankings answer, and its entries as they are', () => {
     const rankings = {
       leaderboard_id: 'b',
+      period: null,
       epoch: 'e3',
       version: 4,
       total: 9,

@@ -294,6 +294,20 @@ describe('LadderClient', () => {
         operator: 'latest',
         metadata: { unit: 'ms' },
         created_at: 0,
+        status: 'active',
+        starts_at: null,
+        ends_at: null,
+        closed_at: null,
+        finalized_at: null,
+        reset: null,
+        period: null,
+        next_reset_at: null,
+        keep_all_time: false,
+        scopes: [],
+        rank_ties: 'unique',
+        score_decimals: 0,
+        webhook_url: null,
+        webhook_top: 100,
         epoch: created.epoch,
         version: 0,
         total: 0,
@@ -346,7 +360,10 @@ describe('LadderClient', () => {
       const created = await client.createBoard({ id, name: 'Wrapped', sort_order: 'desc', operator: 'best', metadata: { season: 3 } });
       assert.equal(answer().status, 201);
       assert.deepEqual(created, answer().body);
-      assertTyped(created, ['id', 'name', 'sort_order', 'operator', 'metadata', 'created_at', 'epoch', 'version', 'total']);
+      assertTyped(created, [
+        'id', 'name', 'sort_order', 'operator', 'metadata', 'created_at', 'status', 'starts_at', 'ends_at', 'closed_at', 'finalized_at', 'reset', 'period',
+        'next_reset_at', 'keep_all_time', 'scopes', 'rank_ties', 'score_decimals', 'webhook_url', 'webhook_top', 'epoch', 'version', 'total',
+      ]);
 
       const scored = await client.submitScore(id, { participant_id: 'ann', score: 30, metadata: { clan: 'red' } });
       assert.deepEqual(scored, answer().body);
@@ -375,13 +392,13 @@ describe('LadderClient', () => {
 
       const rankings = await client.getRankings(id, { limit: 2 });
       assert.deepEqual(rankings, answer().body);
-      assertTyped(rankings, ['leaderboard_id', 'epoch', 'version', 'total', 'entries']);
+      assertTyped(rankings, ['leaderboard_id', 'period', 'epoch', 'version', 'total', 'entries']);
       assertTyped(rankings.entries[0]!, ['rank', 'participant_id', 'score', 'achieved_at', 'metadata']);
       assert.deepEqual(rankings.entries[0]!.metadata, { clan: 'red' });
 
       const standing = await client.getParticipant(id, 'ann', { neighbors: 1 });
       assert.deepEqual(standing, answer().body);
-      assertTyped(standing, ['leaderboard_id', 'participant_id', 'rank', 'score', 'achieved_at', 'percentile', 'epoch', 'version', 'total', 'neighbors', 'metadata']);
+      assertTyped(standing, ['leaderboard_id', 'period', 'participant_id', 'rank', 'score', 'achieved_at', 'percentile', 'epoch', 'version', 'total', 'neighbors', 'metadata']);
       // Every answer about one board carries its one epoch.
       assert.deepEqual([scored.epoch, board.epoch, rankings.epoch, standing.epoch], [created.epoch, created.epoch, created.epoch, created.epoch]);
       assert.deepEqual(standing.metadata, { clan: 'red' });

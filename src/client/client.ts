@@ -6,10 +6,12 @@
 import { defaultBackoff, type BackoffOptions } from './backoff.js';
 import { boardPath, endpoint, requestJson, type HttpContext } from './http.js';
 import { PollFeed } from './poll.js';
-import type { Transport, View } from './protocol.js';
+import type { RankingOf, Transport, View } from './protocol.js';
 import { SseFeed } from './sse.js';
 import { LiveSubscription, type FeedOpener, type SubscribeOptions, type Subscription, type ViewUpdate } from './subscription.js';
 import type {
+  BoardSettingsInput,
+  PeriodList,
   BatchResult,
   Board,
   BoardList,
@@ -80,6 +82,26 @@ export class LadderClient {
     return requestJson(this.http, boardPath(boardId));
   }
 
+  /** Changes the board's name, metadata, schedule or rules (PATCH). Throws `immutable_field` (409) for score_decimals once it has entries. */
+  updateBoard(boardId: string, settings: BoardSettingsInput): Promise<Board> {
+    return requestJson(this.http, boardPath(boardId), { method: 'PATCH', body: settings });
+  }
+
+  /** Closes the board now: it refuses scores and its standings are archived as its final rankings. */
+  closeBoard(boardId: string): Promise<Board> {
+    return requestJson(this.http, boardPath(boardId, '/close'), { method: 'POST' });
+  }
+
+  /** Opens a closed board again; its standings go on from where they were. */
+  reopenBoard(boardId: string): Promise<Board> {
+    return requestJson(this.http, boardPath(boardId, '/reopen'), { method: 'POST' });
+  }
+
+  /** The board's periods, newest first: the live one, then the closed ones with their winners. */
+  listPeriods(boardId: string, query: { limit?: number; before?: number } = {}): Promise<PeriodList> {
+    return requestJson(this.http, boardPath(boardId, '/periods'), { query: { limit: query.limit, before: query.before } });
+  }
+
   /** Deletes the board with its entries and events; the server answers 204 with no body. */
   deleteBoard(boardId: string): Promise<void> {
     return requestJson(this.http, boardPath(boardId), { method: 'DELETE' });
@@ -106,26 +128,32 @@ export class LadderClient {
         wait_for_version_after: query.waitForVersionAfter,
         epoch: query.epoch,
         timeout_ms: query.timeoutMs,
+        period: query.period,
+        scope: query.scope,
       },
       signal: query.signal,
     });
   }
 
   /** The participant's rank, score and percentile, with `neighbors` entries above and below. Throws `participant_not_found` (404). */
-  getParticipant(boardId: string, participantId: string, options: { neighbors?: number } = {}): Promise<ParticipantStanding> {
-    return requestJson(this.http, boardPath(boardId, `/participants/${encodeURIComponent(participantId)}`), { query: { neighbors: options.neighbors } });
+  getParticipant(boardId: string, participantId: string, options: { neighbors?: number; period?: string; scope?: string } = {}): Promise<ParticipantStanding> {
+    const query = { neighbors: options.neighbors, period: options.period, scope: options.scope };
+    return requestJson(this.http, boardPath(boardId, `/participants/${encodeURIComponent(participantId)}`), { query });
   }
 
   /**
    * Watches a view live. `onUpdate` gets the whole view after every change
    * (at most once per server tick). Subscriptions to one board share one
-   * WebSocket. Close the subscription when done.
+   * WebSocket. `options.scope` / `options.period: 'all'` watch the view of a
+   * scope value's or the all-time ranking instead of the board's. Close the
+   * subscription when done.
    */
   subscribe(boardId: string, view: View, onUpdate: (update: ViewUpdate) => void, options: SubscribeOptions = {}): Subscription {
+    const ranking: RankingOf = { scope: options.scope, period: options.period };
     const subscription: LiveSubscription = new LiveSubscription({
       onUpdate,
       options,
-      transports: this.transports.map((transport) => ({ transport, open: this.opener(transport, boardId, view) })),
+      transports: this.transports.map((transport) => ({ transport, open: this.opener(transport, boardId, view, ranking) })),
       fallbackAfter: this.options.fallbackAfter ?? 3,
       onClosed: () => this.subscriptions.delete(subscription),
     });
@@ -138,14 +166,14 @@ export class LadderClient {
     for (const subscription of [...this.subscriptions]) subscription.close();
   }
 
-  private opener(transport: Transport, boardId: string, view: View): FeedOpener {
+  private opener(transport: Transport, boardId: string, view: View, ranking: RankingOf): FeedOpener {
     switch (transport) {
       case 'websocket':
-        return (listener) => this.socketFor(boardId).attach(view, listener);
+        return (listener) => this.socketFor(boardId).attach(view, listener, ranking);
       case 'sse':
-        return (listener) => new SseFeed(this.http, boardId, view, listener, this.backoff, this.options.sseIdleMs ?? 75_000);
+        return (listener) => new SseFeed(this.http, boardId, view, listener, this.backoff, this.options.sseIdleMs ?? 75_000, ranking);
       case 'poll':
-        return (listener) => new PollFeed(this.http, boardId, view, listener, this.backoff, this.options.pollWaitMs ?? 25_000);
+        return (listener) => new PollFeed(this.http, boardId, view, listener, this.backoff, this.options.pollWaitMs ?? 25_000, ranking);
     }
   }
 

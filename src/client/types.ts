@@ -14,12 +14,52 @@ export interface Board {
   readonly operator: Operator;
   readonly metadata: Metadata | null;
   readonly created_at: number;
+  /** `scheduled` before starts_at, `closed` after ends_at or a close, else `active`. */
+  readonly status: 'scheduled' | 'active' | 'closed';
+  readonly starts_at: number | null;
+  readonly ends_at: number | null;
+  /** When an admin closed the board early (null when not). */
+  readonly closed_at: number | null;
+  /** When its final rankings were archived and its live state released (null while live). */
+  readonly finalized_at: number | null;
+  readonly reset: ResetSchedule | null;
+  /** The id of the period that holds now (null without resets). */
+  readonly period: string | null;
+  /** When the current period ends: a countdown's target (null without resets). */
+  readonly next_reset_at: number | null;
+  readonly keep_all_time: boolean;
+  readonly scopes: readonly string[];
+  readonly rank_ties: 'unique' | 'shared';
+  readonly score_decimals: number;
+  readonly webhook_url: string | null;
+  readonly webhook_top: number;
+  /** Only in the answers to a create or a PATCH that sets webhook_url: the key of the webhook's signature. */
+  readonly webhook_secret?: string;
   /** The board's epoch: a version means something only within it (README "Versions and epochs"). */
   readonly epoch: string;
   /** +1 on every change to the ranking. */
   readonly version: number;
   /** Number of entries. */
   readonly total: number;
+}
+
+export type ResetSchedule = 'hourly' | 'daily' | 'weekly' | 'monthly' | { readonly cron: string; readonly timezone?: string };
+
+/** `GET /v1/leaderboards/{id}/periods`: the live period first (status active), then the closed ones, newest first. */
+export interface PeriodList {
+  readonly leaderboard_id: string;
+  readonly periods: readonly PeriodInfo[];
+}
+
+export interface PeriodInfo {
+  readonly period: string;
+  readonly status: 'active' | 'closed';
+  readonly starts_at: number;
+  readonly ends_at: number;
+  readonly closed_at: number | null;
+  readonly total: number;
+  /** Rank 1 (the winner, once closed), or null when the period had no entries. */
+  readonly leader: RankedEntry | null;
 }
 
 /** `GET /v1/leaderboards`: one page of boards in id order, and how many there are in all. */
@@ -35,12 +75,25 @@ export interface ListBoardsQuery {
   readonly offset?: number;
 }
 
-export interface CreateBoardInput {
-  readonly id: string;
+/** What PATCH /v1/leaderboards/{id} may change. */
+export interface BoardSettingsInput {
   readonly name?: string;
+  readonly metadata?: Metadata | null;
+  readonly starts_at?: number | null;
+  readonly ends_at?: number | null;
+  readonly reset?: ResetSchedule | null;
+  readonly keep_all_time?: boolean;
+  readonly scopes?: readonly string[];
+  readonly rank_ties?: 'unique' | 'shared';
+  readonly score_decimals?: number;
+  readonly webhook_url?: string | null;
+  readonly webhook_top?: number;
+}
+
+export interface CreateBoardInput extends BoardSettingsInput {
+  readonly id: string;
   readonly sort_order: SortOrder;
   readonly operator: Operator;
-  readonly metadata?: Metadata;
 }
 
 export interface ScoreSubmission {
@@ -51,6 +104,8 @@ export interface ScoreSubmission {
   /** Makes retries idempotent. */
   readonly event_id?: string;
   readonly metadata?: Metadata;
+  /** The participant's values of the board's scopes, e.g. `{region: 'eu'}` (README "Scopes"). */
+  readonly scope?: Readonly<Record<string, string>>;
 }
 
 export interface ScoreResult {
@@ -93,6 +148,10 @@ export interface RankedEntry {
 
 export interface Rankings {
   readonly leaderboard_id: string;
+  /** The closed period answered (from its final rankings), 'all' for the all-time ranking, or null for the live standings. */
+  readonly period: string | null;
+  /** The scope value whose ranking answered (`region:eu`); absent for the board's own. */
+  readonly scope?: string;
   /** The board's epoch: a version means something only within it (README "Versions and epochs"). */
   readonly epoch: string;
   readonly version: number;
@@ -108,6 +167,10 @@ export interface RankingsQuery {
   readonly around?: string;
   /** Only these participants' entries. */
   readonly participants?: readonly string[];
+  /** A closed period's id: its final rankings; 'all': the all-time ranking (keep_all_time). */
+  readonly period?: string;
+  /** `<scope>:<value>`, e.g. `region:eu`: the ranking within that scope value. */
+  readonly scope?: string;
   /** Long-poll: answer once the board's version exceeds this (or after timeoutMs). */
   readonly waitForVersionAfter?: number;
   /** With waitForVersionAfter: the epoch that version belongs to; the server answers at once when the board's epoch is no longer this. */
@@ -118,6 +181,9 @@ export interface RankingsQuery {
 
 export interface ParticipantStanding {
   readonly leaderboard_id: string;
+  readonly period: string | null;
+  /** As in Rankings. */
+  readonly scope?: string;
   readonly participant_id: string;
   readonly rank: number;
   readonly score: number;

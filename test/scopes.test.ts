@@ -354,6 +354,51 @@ describe('scopes and the all-time ranking', () => {
     assert.equal(mixed.body.error.details.field, 'scope');
   });
 
+  it('keeps scope rankings and the all-time ranking through a restart (embedded) or a rebuild from PostgreSQL (cluster), moves included', async () => {
+    const cluster = process.env.LADDER_TEST_CLUSTER === '1';
+    // Embedded, a server of its own, which restarts on the same data directory.
+    const first = cluster ? server : await startServer({ tickMs: 10 }, { clock });
+    const post = (target: TestServer, path: string, body: Record<string, unknown>) => api(target, 'POST', `/v1/leaderboards${path}`, { key: target.adminKey, body });
+    const board = boardId('scope');
+    assert.equal((await post(first, '', { id: board, sort_order: 'desc', operator: 'best', scopes: ['region'], reset: 'daily', keep_all_time: true })).status, 201);
+    for (const body of [
+      { participant_id: 'ann', score: 100, scope: { region: 'eu' }, metadata: { team: 'red' } },
+      { participant_id: 'bob', score: 90, scope: { region: 'eu' } },
+      { participant_id: 'bob', score: 95, scope: { region: 'us' } },
+      { participant_id: 'cid', score: 80, scope: { region: 'us' } },
+    ]) {
+      assert.equal((await post(first, `/${board}/scores`, body)).status, 200);
+    }
+    let target = first;
+    if (cluster) {
+      // Every ranking of the board loaded again from what PostgreSQL holds.
+      const backend = server.ladder.backend as unknown as { rebuild(rules: unknown): Promise<number> };
+      for (const id of [board, ...server.ladder.registry.derivedOf(board).map((derived) => derived.id)]) await backend.rebuild(server.ladder.registry.get(id));
+    } else {
+      await first.close({ keepData: true });
+      target = await startServer({ tickMs: 10, dataDir: first.dataDir, adminKey: first.adminKey }, { clock });
+    }
+    try {
+      const readOn = async (query: string) => {
+        const res = await api(target, 'GET', `/v1/leaderboards/${board}/rankings?${query}`);
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        return res.body;
+      };
+      const eu = await readOn('scope=region:eu');
+      assert.deepEqual(ranks(eu), [[1, 'ann', 100]]);
+      assert.deepEqual(eu.entries[0].metadata, { team: 'red' });
+      assert.deepEqual(ranks(await readOn('scope=region:us')), [[1, 'bob', 95], [2, 'cid', 80]]);
+      assert.deepEqual(ranks(await readOn('period=all')), [[1, 'ann', 100], [2, 'bob', 95], [3, 'cid', 80]]);
+      // Who is where is known again: cid moves from us to eu, bob stays in us.
+      assert.equal((await post(target, `/${board}/scores`, { participant_id: 'cid', score: 85, scope: { region: 'eu' } })).status, 200);
+      assert.equal((await post(target, `/${board}/scores`, { participant_id: 'bob', score: 99 })).status, 200);
+      assert.deepEqual(ranks(await readOn('scope=region:eu')), [[1, 'ann', 100], [2, 'cid', 85]]);
+      assert.deepEqual(ranks(await readOn('scope=region:us')), [[1, 'bob', 99]]);
+    } finally {
+      if (target !== server) await target.close();
+    }
+  });
+
   it('deletes the derived rankings with their board, and when the board no longer keeps them', async () => {
     const board = await createBoard({ scopes: ['region', 'platform'], reset: 'daily', keep_all_time: true });
     await ok(board, { participant_id: 'ann', score: 100, scope: { region: 'eu', platform: 'pc' } });

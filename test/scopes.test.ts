@@ -12,6 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import type { DeltaMessage, SnapshotMessage } from '../src/feed/protocol.js';
 import { periodAt } from '../src/core/periods.js';
 import { ManualClock } from '../src/service/clock.js';
+import WebSocket from 'ws';
+import { LadderClient } from '../src/client/client.js';
+import type { WebSocketConstructor } from '../src/client/websocket.js';
 import { eventually, FeedClient, wsUrl } from './helpers/realtime.js';
 import { api, boardId, startServer, type TestServer } from './helpers/server.js';
 
@@ -288,6 +291,36 @@ describe('scopes and the all-time ranking', () => {
     client.send({ type: 'subscribe', sub: 'old', view: { top: 5 }, period: '2020-01-01' });
     const old = await client.next((m) => m.type === 'error' && 'sub' in m && m.sub === 'old');
     assert.equal(old.type === 'error' && old.code, 'invalid_request');
+  });
+
+  it('lets the client library read and watch a scope value\'s and the all-time ranking, over each transport', async () => {
+    const board = await createBoard({ scopes: ['region'], reset: 'daily', keep_all_time: true });
+    const client = new LadderClient({ baseUrl: server.url, apiKey: server.adminKey, WebSocket: WebSocket as unknown as WebSocketConstructor, backoff: { baseMs: 20, maxMs: 200 }, pollWaitMs: 2_000 });
+    try {
+      await client.submitScore(board, { participant_id: 'ann', score: 100, scope: { region: 'eu' } });
+      await client.submitScores(board, [{ participant_id: 'bob', score: 90, scope: { region: 'us' } }]);
+      const eu = await client.getRankings(board, { scope: 'region:eu' });
+      assert.deepEqual([eu.scope, eu.total, eu.entries.map((e) => e.participant_id)], ['region:eu', 1, ['ann']]);
+      assert.equal((await client.getParticipant(board, 'bob', { scope: 'region:us' })).rank, 1);
+      assert.equal((await client.getRankings(board, { period: 'all' })).total, 2);
+
+      const views = (['websocket', 'sse', 'poll'] as const).map((transport) => {
+        const updates: string[][] = [];
+        const only = new LadderClient({ baseUrl: server.url, WebSocket: WebSocket as unknown as WebSocketConstructor, transports: [transport], pollWaitMs: 2_000 });
+        only.subscribe(board, { top: 5 }, (update) => updates.push(update.entries.map((e) => `${e.participant_id}:${e.score}`)), { scope: 'region:eu' });
+        return { transport, updates, sub: only };
+      });
+      const allTime: string[][] = [];
+      const allSub = client.subscribe(board, { top: 5 }, (update) => allTime.push(update.entries.map((e) => e.participant_id)), { period: 'all' });
+      await eventually(() => views.forEach((view) => assert.deepEqual(view.updates.at(-1), ['ann:100'], view.transport)), 10_000);
+      await client.submitScore(board, { participant_id: 'bob', score: 120, scope: { region: 'eu' } });
+      await eventually(() => views.forEach((view) => assert.deepEqual(view.updates.at(-1), ['bob:120', 'ann:100'], view.transport)), 10_000);
+      await eventually(() => assert.deepEqual(allTime.at(-1), ['bob', 'ann']), 10_000);
+      for (const view of views) view.sub.close();
+      allSub.close();
+    } finally {
+      client.close();
+    }
   });
 
   it('serves a scope view over SSE', async () => {

@@ -259,7 +259,7 @@ describe('HTTP edges', () => {
       assert.equal(res.status, 200);
       const messages = res.body.results.map((r: { error: { message: string } }) => r.error.message);
       assert.deepEqual(messages.slice(0, 2), ['scores[0].score must be an integer within ±(2^53−1)', 'scores[1].participant_id is required']);
-      assert.match(messages[2], /^scores\[2\]\.when is not a known field; known: participant_id, score, timestamp, event_id, metadata$/);
+      assert.match(messages[2], /^scores\[2\]\.when is not a known field; known: participant_id, score, timestamp, event_id, metadata, scope$/);
       assert.equal(messages[3], 'scores[3].timestamp must be an integer from 0 to 9007199254740991');
     });
   });

@@ -226,6 +226,46 @@ describe('BoardRanking', () => {
     assert.equal(board.get('a')?.score, 5);
   });
 
+  it('places exact entries and removes them (scope rankings): ranks close up, a removed participant comes back, checkpoints and loads leave removed ones out', () => {
+    const board = newBoard('best');
+    const all: Entry[] = [];
+    for (let i = 0; i < 3 * BLOCK_CAPACITY; i++) all.push({ participantId: `p${i}`, score: i % 97, achievedAt: T0 + i, updatedAt: T0 + i + 5, metadata: i % 10 === 0 ? { i } : null });
+    for (const entry of all) assert.equal(board.place(entry)?.changed, true);
+    assertConsistent(board, all);
+    // The same entry again changes nothing; a new updatedAt or metadata is taken without a version.
+    const version = board.version;
+    assert.equal(board.place(all[7]!), null);
+    const touched = { ...all[7]!, updatedAt: T0 + 10_000, metadata: { late: true } };
+    assert.equal(board.place(touched)?.changed, false);
+    assert.equal(board.version, version);
+    all[7] = touched;
+    // Remove every third entry, some of them in the middle of blocks.
+    const removed = all.filter((_, i) => i % 3 === 0);
+    for (const entry of removed) {
+      const rank = board.rankOf(entry.participantId)!;
+      const version = board.version;
+      const outcome = board.remove(entry.participantId);
+      assert.deepEqual([outcome.removed?.rank, outcome.version], [rank, version + 1]);
+      assert.equal(board.get(entry.participantId), null);
+    }
+    assert.equal(board.remove(removed[0]!.participantId).removed, null);
+    const kept = all.filter((_, i) => i % 3 !== 0);
+    assertConsistent(board, kept);
+    assert.deepEqual([...board.participantIds()], board.range(0, board.total).map((e) => e.participantId));
+    // A checkpoint holds the kept ones; a load of it with a log that removed more leaves those out too.
+    const columns = board.rankedColumns();
+    assert.equal(columns.ids.length, kept.length);
+    const again = newBoard('best');
+    again.loadSorted(columns, loaded(1), [], [kept[0]!.participantId, 'nobody']);
+    assertConsistent(again, kept.slice(1));
+    // Back in, and a submission finds it.
+    again.place(kept[0]!);
+    board.place(removed[0]!);
+    assertConsistent(board, [...kept, removed[0]!]);
+    assert.equal(board.submit({ participantId: removed[0]!.participantId, score: 1000, timestamp: T0, eventId: null, metadata: null }).entry.rank, 1);
+    assertConsistent(again, kept);
+  });
+
   it('rejects ranks outside 1..total', () => {
     const board = newBoard();
     put(board, 'a', 1);

@@ -12,6 +12,7 @@
 import { LadderError } from '../core/errors.js';
 import { checkSubmission } from '../core/submission.js';
 import type { BoardConfig, BoardRules, RankedEntry, Submission } from '../core/types.js';
+import type { DerivedSpec } from '../index/derived.js';
 import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
 
 export interface SubmitBatch {
@@ -40,6 +41,24 @@ export interface PeriodCloseRequest {
   /** true: the live standings start again, empty, in a new epoch; false: the board is finalized, its live state released. */
   readonly reset: boolean;
   readonly webhook: { readonly url: string; readonly top: number } | null;
+}
+
+/**
+ * What a write to a board with derived rankings (core/derived.ts) names:
+ * which ones it feeds, and the configuration of each that exists (every
+ * scope ranking of the board, since a participant's current value may be in
+ * any; those the write names are created beforehand by the service).
+ */
+export interface DerivedTargets {
+  readonly spec: DerivedSpec;
+  readonly boards: ReadonlyMap<string, BoardConfig>;
+}
+
+/** submit: a scope ranking of the board still holds an earlier period than the submissions; its close is due first (nothing was applied). */
+export class DerivedPeriodPassed extends Error {
+  constructor(readonly boardId: string) {
+    super(`the live period of derived ranking '${boardId}' has ended and is not closed yet`);
+  }
 }
 
 /** submit: the live standings belong to an earlier period than the submissions, whose close is due first. */
@@ -72,8 +91,13 @@ export interface Backend {
    * under the backend's contract (embedded: committed to SQLite). Each item
    * fails alone with its own LadderError; none latches the board or the store.
    * The outcomes' ranks follow `rules.rankTies` (RankOptions).
+   *
+   * With `derived`, the same step writes the board's derived rankings
+   * (index/derived.ts) and logs their events; the answer waits for all of
+   * them, and each changed one is announced on the bus like a board. Its
+   * scope rankings are period-guarded like the board (DerivedPeriodPassed).
    */
-  submit(rules: BoardRules, submissions: readonly Submission[], periodStart?: number | null): Promise<SubmitBatch>;
+  submit(rules: BoardRules, submissions: readonly Submission[], periodStart?: number | null, derived?: DerivedTargets): Promise<SubmitBatch>;
 
   /**
    * With `periodStart` (boards with resets), submit applies nothing unless

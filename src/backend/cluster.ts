@@ -25,9 +25,21 @@ import type { BoardConfig, BoardRules, Submission } from '../core/types.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
 import type { RankQuery, RankRead } from '../index/index.js';
 import { BoardRanking } from '../index/memory.js';
-import { PeriodMismatch, type AppliedBatch, type Removal, type RedisIndex } from '../index/redis.js';
+import { DerivedRankingsMissing } from '../index/derived.js';
+import { DerivedPeriodMismatch, PeriodMismatch, type AppliedBatch, type DerivedLogged, type Removal, type RedisIndex } from '../index/redis.js';
 import { loadedEntries, type Store } from '../store/store.js';
-import { checkedSubmissions, PeriodPassed, periodClosed, type Backend, type BoardErasure, type BoardStanding, type PeriodCloseRequest, type SubmitBatch } from './backend.js';
+import {
+  checkedSubmissions,
+  DerivedPeriodPassed,
+  PeriodPassed,
+  periodClosed,
+  type Backend,
+  type BoardErasure,
+  type BoardStanding,
+  type DerivedTargets,
+  type PeriodCloseRequest,
+  type SubmitBatch,
+} from './backend.js';
 import type { Persister } from './persister.js';
 
 export interface ClusterOptions {
@@ -70,7 +82,8 @@ export class ClusterBackend implements Backend {
     this.#unsubscribe = this.#bus.subscribe((message) => this.#onBusMessage(message));
   }
 
-  async submit(rules: BoardRules, submissions: readonly Submission[], periodStart: number | null = null): Promise<SubmitBatch> {
+  async submit(rules: BoardRules, submissions: readonly Submission[], periodStart: number | null = null, derived?: DerivedTargets): Promise<SubmitBatch> {
+    if (derived !== undefined) return this.#submitDerived(rules, submissions, periodStart, derived);
     const { outcomes, valid, positions } = checkedSubmissions(submissions);
     let applied: AppliedBatch;
     try {
@@ -104,6 +117,62 @@ export class ClusterBackend implements Backend {
   }
 
   /**
+   * submit with derived rankings: one script call writes the board and them
+   * (their keys share its hash tag, index/redis-keys.ts), so the write is
+   * atomic in Redis as it is embedded. A derived ranking Redis does not hold
+   * is loaded from PostgreSQL (or made, when new) first, then the call runs
+   * again. The answer waits, under LADDER_ACK=durable, for every board's events.
+   */
+  async #submitDerived(rules: BoardRules, submissions: readonly Submission[], periodStart: number | null, derived: DerivedTargets): Promise<SubmitBatch> {
+    const { outcomes, valid, positions } = checkedSubmissions(submissions);
+    let applied: AppliedBatch & { readonly derived: readonly DerivedLogged[] };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        applied = await this.#onBoard(rules, () => this.#whenWritable(() => this.#index.submitDerived(rules.id, valid, derived.spec, Date.now(), periodStart, rules.rankTies)));
+        break;
+      } catch (err) {
+        if (err instanceof PeriodMismatch) {
+          if (periodStart !== null && err.periodStart < periodStart) throw new PeriodPassed(rules.id);
+          return { epoch: '', outcomes: submissions.map(() => periodClosed(rules.id)) };
+        }
+        if (err instanceof DerivedPeriodMismatch) {
+          if (periodStart !== null && err.periodStart < periodStart) throw new DerivedPeriodPassed(err.boardId);
+          return { epoch: '', outcomes: submissions.map(() => periodClosed(rules.id)) };
+        }
+        if (!(err instanceof DerivedRankingsMissing) || attempt >= 3) throw err;
+        for (const boardId of err.boardIds) {
+          const config = derived.boards.get(boardId);
+          if (config === undefined) throw new Error(`derived ranking '${boardId}' of leaderboard '${rules.id}' is unknown: the service makes it before the write`, { cause: err });
+          await this.#onBoard(config, () => this.#ensureLoaded(config));
+        }
+      }
+    }
+    let changedVersion = -1;
+    let logged = 0;
+    applied.outcomes.forEach((outcome, k) => {
+      outcomes[positions[k]!] = outcome;
+      if (outcome instanceof LadderError || outcome.duplicate) return;
+      logged += 1;
+      if (outcome.changed) changedVersion = outcome.version;
+    });
+    const waits: Promise<boolean>[] = [];
+    if (this.#options.ack === 'durable' && logged > 0) waits.push(this.#persistedAll(rules.id, applied.seq - logged + 1, applied.seq));
+    for (const written of applied.derived) if (this.#options.ack === 'durable') waits.push(this.#persistedAll(written.boardId, written.seq - written.logged + 1, written.seq));
+    if (logged > 0) this.#persister.touched(rules.id);
+    for (const written of applied.derived) this.#persister.touched(written.boardId);
+    if (changedVersion >= 0) this.#bus.publish({ kind: 'changes', boardId: rules.id, epoch: applied.epoch, version: changedVersion });
+    for (const written of applied.derived) if (written.changed) this.#bus.publish({ kind: 'changes', boardId: written.boardId, epoch: written.epoch, version: written.version });
+    if (waits.length > 0 && !(await Promise.all(waits)).every(Boolean)) {
+      const late = new LadderError(
+        'not_durable_yet',
+        `the submissions were applied to the live ranking, but PostgreSQL has not committed them within ${this.#durableTimeoutMs} ms (LADDER_ACK=durable); retry with the same event_id to learn when it has`,
+      );
+      for (let i = 0; i < outcomes.length; i++) if (!(outcomes[i] instanceof LadderError)) outcomes[i] = late;
+    }
+    return { epoch: applied.epoch, outcomes };
+  }
+
+  /**
    * Under the board's lock, by one process at a time: the store says whether
    * the period is still open (another process may have closed it), the
    * board's writes are frozen and its stream drained into PostgreSQL, and
@@ -125,7 +194,7 @@ export class ClusterBackend implements Backend {
         const loaded = await this.#store.loadBoard(boardId);
         if (loaded === null) return false;
         const ranking = new BoardRanking(config);
-        ranking.loadSorted(loaded.ranked, { epoch: '', version: 0 }, loaded.changed);
+        ranking.loadSorted(loaded.ranked, { epoch: '', version: 0 }, loaded.changed, loaded.removed);
         const epoch = newEpoch();
         const closed = await this.#store.closePeriod({
           boardId,
@@ -258,17 +327,21 @@ export class ClusterBackend implements Backend {
       } catch (err) {
         if (!(err instanceof LadderError && err.code === 'board_not_found')) throw err;
       }
-      if (!(await this.#index.exists(rules.id))) {
-        await this.#locked(rules.id, async () => {
-          // Another process may have loaded it while this one waited for the lock.
-          if (!(await this.#index.exists(rules.id))) await this.#loadFromStore(rules);
-        });
-      }
+      await this.#ensureLoaded(rules);
       return await call();
     } catch (err) {
-      if (err instanceof LadderError || err instanceof PeriodMismatch) throw err;
+      if (err instanceof LadderError || err instanceof PeriodMismatch || err instanceof DerivedPeriodMismatch || err instanceof DerivedRankingsMissing) throw err;
       throw new LadderError('index_unavailable', `the live ranking (Redis) cannot be reached or failed (${err instanceof Error ? err.message : String(err)}); retry, with the same event_id for submissions, which are then applied once`);
     }
+  }
+
+  /** Loads the board from the store unless Redis holds it, by one process at a time. */
+  async #ensureLoaded(rules: BoardRules): Promise<void> {
+    if (await this.#index.exists(rules.id)) return;
+    await this.#locked(rules.id, async () => {
+      // Another process may have loaded it while this one waited for the lock.
+      if (!(await this.#index.exists(rules.id))) await this.#loadFromStore(rules);
+    });
   }
 
   /** rebuild's work, for a caller that holds the lock. */

@@ -35,11 +35,24 @@ import { newEpoch } from '../core/epoch.js';
 import { fingerprintOf, submissionFingerprint } from '../core/submission.js';
 import type { BoardConfig, BoardRules, Submission } from '../core/types.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
+import { parentBoardId, scopeOfBoardId } from '../core/derived.js';
+import { applyWithDerived, derivedTargets, scopeMembersOf, type DerivedStep, type ScopeMembers } from '../index/derived.js';
 import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
 import { BoardRanking } from '../index/memory.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import type { ScoreEvent } from '../store/store.js';
-import { checkedSubmissions, PeriodPassed, periodClosed, type Backend, type BoardErasure, type BoardStanding, type PeriodCloseRequest, type SubmitBatch } from './backend.js';
+import {
+  checkedSubmissions,
+  DerivedPeriodPassed,
+  PeriodPassed,
+  periodClosed,
+  type Backend,
+  type BoardErasure,
+  type BoardStanding,
+  type DerivedTargets,
+  type PeriodCloseRequest,
+  type SubmitBatch,
+} from './backend.js';
 
 /** A clean stop checkpoints the boards with at least this many events (or LADDER_CHECKPOINT_EVENTS, if fewer) since their last checkpoint. */
 const CLOSE_CHECKPOINT_EVENTS = 10_000;
@@ -72,6 +85,13 @@ interface LiveBoard {
   checkpointedAt: number;
   /** Start of the period the live standings belong to (0 without resets). */
   periodStart: number;
+  /**
+   * A board with scopes: where its participants stand in its scope
+   * rankings (index/derived.ts), made from those rankings on the first write
+   * that needs it, and made again after one of them changed otherwise (a
+   * close, a reload).
+   */
+  members: ScopeMembers | null;
 }
 
 /** The checkpoint being taken; one at a time. */
@@ -117,7 +137,8 @@ export class EmbeddedBackend implements Backend {
     return this.#live.size;
   }
 
-  async submit(rules: BoardRules, submissions: readonly Submission[], periodStart: number | null = null): Promise<SubmitBatch> {
+  async submit(rules: BoardRules, submissions: readonly Submission[], periodStart: number | null = null, derived?: DerivedTargets): Promise<SubmitBatch> {
+    if (derived !== undefined) return this.#submitDerived(rules, submissions, periodStart, derived);
     const board = this.#live.get(rules.id) ?? (await this.#load(rules));
     board.lastUsed = Date.now();
     if (periodStart !== null && board.periodStart !== periodStart) {
@@ -156,6 +177,83 @@ export class EmbeddedBackend implements Backend {
   }
 
   /**
+   * submit with derived rankings: every derived ranking of the board is
+   * loaded first, then the board's write and theirs are one synchronous step
+   * whose events go to the store in one appendEvents call, so they commit in
+   * one transaction or not at all.
+   */
+  async #submitDerived(rules: BoardRules, submissions: readonly Submission[], periodStart: number | null, derived: DerivedTargets): Promise<SubmitBatch> {
+    let board = this.#live.get(rules.id) ?? (await this.#load(rules));
+    // Loads may release or reload boards meanwhile: load until every one is in memory at once.
+    for (let missing = this.#notLive(derived); missing.length > 0 || this.#live.get(rules.id) !== board; missing = this.#notLive(derived)) {
+      await Promise.all(missing.map((config) => this.#load(config)));
+      board = this.#live.get(rules.id) ?? (await this.#load(rules));
+    }
+    const now = Date.now();
+    board.lastUsed = now;
+    for (const id of derived.boards.keys()) this.#live.get(id)!.lastUsed = now;
+    if (periodStart !== null && board.periodStart !== periodStart) {
+      if (board.periodStart < periodStart) throw new PeriodPassed(rules.id);
+      return { epoch: board.ranking.epoch, outcomes: submissions.map(() => periodClosed(rules.id)) };
+    }
+    if (periodStart !== null) {
+      for (const [id, config] of derived.boards) {
+        if (config.reset !== null && this.#live.get(id)!.periodStart < periodStart) throw new DerivedPeriodPassed(id);
+      }
+    }
+    const { outcomes, valid, positions } = checkedSubmissions(submissions, (submission) => this.#recallFromStore(rules.id, board.ranking, submission));
+    const members = (board.members ??= scopeMembersOf([...derived.boards.keys()].map((id) => [id, this.#live.get(id)!.ranking] as const)));
+    for (const id of derivedTargets(rules.id, valid, derived.spec, members)) {
+      if (!this.#live.has(id)) throw new Error(`derived ranking '${id}' of leaderboard '${rules.id}' is missing: the service creates it before the write`);
+    }
+    const { outcomes: applied, steps } = applyWithDerived(board.ranking, (id) => this.#live.get(id)!.ranking, members, valid, derived.spec, rules.rankTies);
+    const epoch = board.ranking.epoch;
+    const receivedAt = Date.now();
+    const events: ScoreEvent[] = [];
+    let changedVersion = -1;
+    let duplicates = false;
+    applied.forEach((outcome, k) => {
+      outcomes[positions[k] as number] = outcome;
+      if (outcome instanceof LadderError) return;
+      if (outcome.duplicate) {
+        duplicates = true;
+        return;
+      }
+      events.push(eventOf(rules.id, ++board.seq, valid[k] as Submission, outcome, receivedAt));
+      if (outcome.changed) changedVersion = outcome.version;
+    });
+    const groups = new Map<LiveBoard, ScoreEvent[]>([[board, events]]);
+    const changed = new Map<LiveBoard, number>();
+    for (const step of steps) {
+      const target = this.#live.get(step.boardId)!;
+      let logged = groups.get(target);
+      if (logged === undefined) groups.set(target, (logged = []));
+      logged.push(derivedEventOf(step, ++target.seq, receivedAt));
+      if (step.outcome.changed) changed.set(target, step.outcome.version);
+    }
+    if (steps.length === 0 && events.length === 0 && !duplicates) return { epoch, outcomes };
+    try {
+      await (steps.length > 0 || events.length > 0 ? this.#logAll(groups) : board.lastCommit);
+    } catch (err) {
+      const failure = new LadderError('storage_failed', 'the durable store failed to commit these submissions; they were not applied, retry them', {
+        cause: err instanceof Error ? err.message : String(err),
+      });
+      for (let i = 0; i < outcomes.length; i++) if (!(outcomes[i] instanceof LadderError)) outcomes[i] = failure;
+      return { epoch, outcomes };
+    }
+    if (changedVersion >= 0) this.#bus.publish({ kind: 'changes', boardId: rules.id, epoch, version: changedVersion });
+    for (const [target, version] of changed) this.#bus.publish({ kind: 'changes', boardId: target.ranking.rules.id, epoch: target.ranking.epoch, version });
+    return { epoch, outcomes };
+  }
+
+  /** The derived rankings of the write that are not in memory. */
+  #notLive(derived: DerivedTargets): BoardConfig[] {
+    const missing: BoardConfig[] = [];
+    for (const [id, config] of derived.boards) if (!this.#live.has(id)) missing.push(config);
+    return missing;
+  }
+
+  /**
    * The capture and the reset (or release) are one synchronous step, and the
    * store's close is one op of the group commit queued behind the events
    * applied before it: what is archived is exactly what was applied, and
@@ -168,6 +266,7 @@ export class EmbeddedBackend implements Backend {
     const ranked = board.ranking.rankedColumns();
     const epoch = newEpoch();
     const seq = board.seq;
+    this.#forgetMembers(boardId);
     if (close.reset) {
       board.ranking.load([], { epoch, version: 0 });
       board.periodStart = close.next.periodStart;
@@ -243,7 +342,11 @@ export class EmbeddedBackend implements Backend {
       board.pending -= 1;
       if (this.#checkpoint === job) this.#checkpoint = null;
     }
-    if (removed !== null) this.#bus.publish({ kind: 'changes', boardId: rules.id, epoch, version });
+    if (removed !== null) {
+      // Out of a scope ranking: the board's scope members are made again from its rankings, without them.
+      this.#forgetMembers(rules.id);
+      this.#bus.publish({ kind: 'changes', boardId: rules.id, epoch, version });
+    }
     return { epoch, version, removed };
   }
 
@@ -298,17 +401,46 @@ export class EmbeddedBackend implements Backend {
 
   /** Hands the events to the group commit; a failure releases the board (see the file's comment). */
   #log(board: LiveBoard, events: readonly ScoreEvent[]): Promise<void> {
+    return this.#track(board, this.#store.appendEvents(events), events.length);
+  }
+
+  /**
+   * #log for the events of several boards, in one appendEvents call: they
+   * commit together or not at all. Resolves (or rejects) once every board
+   * has settled it (a failure has released them all).
+   */
+  #logAll(groups: ReadonlyMap<LiveBoard, readonly ScoreEvent[]>): Promise<void> {
+    const commit = this.#store.appendEvents([...groups.values()].flat());
+    const tracked: Promise<void>[] = [];
+    for (const [board, events] of groups) if (events.length > 0) tracked.push(this.#track(board, commit, events.length));
+    return Promise.all(tracked).then(() => undefined);
+  }
+
+  /**
+   * Counts a commit of `events` events of the board as pending until it
+   * settles, then checkpoints or releases it. The promise it returns settles
+   * after that bookkeeping, so a caller answered storage_failed finds the
+   * board released already.
+   */
+  #track(board: LiveBoard, commit: Promise<void>, events: number): Promise<void> {
     board.pending += 1;
-    const committed = this.#store.appendEvents(events).finally(() => {
+    const committed = commit.finally(() => {
       board.pending -= 1;
     });
     board.lastCommit = committed;
-    board.sinceCheckpoint += events.length;
+    board.sinceCheckpoint += events;
     committed.then(
       () => this.#maybeCheckpoint(board),
       (err: unknown) => this.#commitFailed(board, err instanceof Error ? err : new Error(String(err))),
     );
     return committed;
+  }
+
+  /** A scope ranking of a board changed outside the board's writes (a close, a reload): the board's scope members are made again. */
+  #forgetMembers(boardId: string): void {
+    if (scopeOfBoardId(boardId) === null) return;
+    const parent = this.#live.get(parentBoardId(boardId)!);
+    if (parent !== undefined) parent.members = null;
   }
 
   /**
@@ -352,6 +484,7 @@ export class EmbeddedBackend implements Backend {
     const boardId = board.ranking.rules.id;
     if (this.#live.get(boardId) !== board) return;
     this.#live.delete(boardId);
+    this.#forgetMembers(boardId);
     this.#needNewEpoch.add(boardId);
     this.#options.onCommitFailed?.([boardId], err);
     this.#bus.publish({ kind: 'board_reset', boardId });
@@ -364,7 +497,7 @@ export class EmbeddedBackend implements Backend {
       .then(({ ranking, seq, sinceCheckpoint, periodStart }) => {
         // Deleted while it loaded: the bus message has been handled already.
         if (this.#loading.get(rules.id) !== loading) throw boardNotFound(rules.id);
-        const board: LiveBoard = { ranking, pending: 0, lastCommit: Promise.resolve(), lastUsed: Date.now(), seq, sinceCheckpoint, checkpointedAt: 0, periodStart };
+        const board: LiveBoard = { ranking, pending: 0, lastCommit: Promise.resolve(), lastUsed: Date.now(), seq, sinceCheckpoint, checkpointedAt: 0, periodStart, members: null };
         this.#live.set(rules.id, board);
         return board;
       })
@@ -393,7 +526,7 @@ export class EmbeddedBackend implements Backend {
     const loaded = await this.#store.loadBoard(rules.id);
     if (loaded === null) throw boardNotFound(rules.id);
     const ranking = new BoardRanking(rules);
-    ranking.loadSorted(loaded.ranked, { epoch, version: loaded.board.version }, loaded.changed);
+    ranking.loadSorted(loaded.ranked, { epoch, version: loaded.board.version }, loaded.changed, loaded.removed);
     // Without a checkpoint the load sorted every entry: the next commit makes one, so that the next load need not.
     const sorted = loaded.ranked.ids.length === 0 ? loaded.changed.length : 0;
     return { ranking, seq: loaded.seq, sinceCheckpoint: loaded.replayed + sorted, periodStart: loaded.board.config.periodStart };
@@ -410,6 +543,7 @@ export class EmbeddedBackend implements Backend {
     this.#loading.delete(message.boardId);
     this.#needNewEpoch.delete(message.boardId);
     this.#live.delete(message.boardId);
+    this.#forgetMembers(message.boardId);
   }
 }
 
@@ -435,6 +569,35 @@ export function eventOf(boardId: string, seq: number, submission: Submission, ou
   };
 }
 
+
+/**
+ * The event that logs a derived ranking's step (index/derived.ts): the
+ * all-time ranking's application of the submission, or a scope ranking's
+ * copy of its board's entry (submitted = the copied score, no event id) or
+ * removal (new rank 0).
+ */
+export function derivedEventOf(step: DerivedStep, seq: number, receivedAt: number): ScoreEvent {
+  if (step.submission !== null) return eventOf(step.boardId, seq, step.submission, step.outcome, receivedAt);
+  const { entry, previous } = step.outcome;
+  return {
+    boardId: step.boardId,
+    seq,
+    eventId: null,
+    participantId: entry.participantId,
+    submitted: entry.score,
+    timestamp: entry.updatedAt,
+    receivedAt,
+    oldScore: previous?.score ?? null,
+    newScore: entry.score,
+    oldRank: previous?.rank ?? null,
+    newRank: entry.rank,
+    version: step.outcome.version,
+    changed: step.outcome.changed,
+    metadata: entry.metadata,
+    entry,
+    fingerprint: null,
+  };
+}
 
 /**
  * The outcome a logged event had, for the answer to its retry. The log keeps

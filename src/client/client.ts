@@ -6,7 +6,7 @@
 import { defaultBackoff, type BackoffOptions } from './backoff.js';
 import { boardPath, endpoint, participantPath, requestJson, type HttpContext } from './http.js';
 import { PollFeed } from './poll.js';
-import type { Transport, View } from './protocol.js';
+import type { RankingOf, Transport, View } from './protocol.js';
 import { SseFeed } from './sse.js';
 import { LiveSubscription, type FeedOpener, type SubscribeOptions, type Subscription, type ViewUpdate } from './subscription.js';
 import type {
@@ -134,14 +134,16 @@ export class LadderClient {
         epoch: query.epoch,
         timeout_ms: query.timeoutMs,
         period: query.period,
+        scope: query.scope,
       },
       signal: query.signal,
     });
   }
 
   /** The participant's rank, score and percentile, with `neighbors` entries above and below. Throws `participant_not_found` (404). */
-  getParticipant(boardId: string, participantId: string, options: { neighbors?: number; period?: string } = {}): Promise<ParticipantStanding> {
-    return requestJson(this.http, boardPath(boardId, `/participants/${encodeURIComponent(participantId)}`), { query: { neighbors: options.neighbors, period: options.period } });
+  getParticipant(boardId: string, participantId: string, options: { neighbors?: number; period?: string; scope?: string } = {}): Promise<ParticipantStanding> {
+    const query = { neighbors: options.neighbors, period: options.period, scope: options.scope };
+    return requestJson(this.http, boardPath(boardId, `/participants/${encodeURIComponent(participantId)}`), { query });
   }
 
   /** Sets the participant's profile, shared by every board; a field left out is cleared. Needs a write key. */
@@ -171,13 +173,16 @@ export class LadderClient {
   /**
    * Watches a view live. `onUpdate` gets the whole view after every change
    * (at most once per server tick). Subscriptions to one board share one
-   * WebSocket. Close the subscription when done.
+   * WebSocket. `options.scope` / `options.period: 'all'` watch the view of a
+   * scope value's or the all-time ranking instead of the board's. Close the
+   * subscription when done.
    */
   subscribe(boardId: string, view: View, onUpdate: (update: ViewUpdate) => void, options: SubscribeOptions = {}): Subscription {
+    const ranking: RankingOf = { scope: options.scope, period: options.period };
     const subscription: LiveSubscription = new LiveSubscription({
       onUpdate,
       options,
-      transports: this.transports.map((transport) => ({ transport, open: this.opener(transport, boardId, view) })),
+      transports: this.transports.map((transport) => ({ transport, open: this.opener(transport, boardId, view, ranking) })),
       fallbackAfter: this.options.fallbackAfter ?? 3,
       onClosed: () => this.subscriptions.delete(subscription),
     });
@@ -190,14 +195,14 @@ export class LadderClient {
     for (const subscription of [...this.subscriptions]) subscription.close();
   }
 
-  private opener(transport: Transport, boardId: string, view: View): FeedOpener {
+  private opener(transport: Transport, boardId: string, view: View, ranking: RankingOf): FeedOpener {
     switch (transport) {
       case 'websocket':
-        return (listener) => this.socketFor(boardId).attach(view, listener);
+        return (listener) => this.socketFor(boardId).attach(view, listener, ranking);
       case 'sse':
-        return (listener) => new SseFeed(this.http, boardId, view, listener, this.backoff, this.options.sseIdleMs ?? 75_000);
+        return (listener) => new SseFeed(this.http, boardId, view, listener, this.backoff, this.options.sseIdleMs ?? 75_000, ranking);
       case 'poll':
-        return (listener) => new PollFeed(this.http, boardId, view, listener, this.backoff, this.options.pollWaitMs ?? 25_000);
+        return (listener) => new PollFeed(this.http, boardId, view, listener, this.backoff, this.options.pollWaitMs ?? 25_000, ranking);
     }
   }
 

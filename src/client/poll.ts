@@ -12,7 +12,7 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { errorFromResponse } from './errors.js';
 import { LoopFeed, sleep, type FeedListener, type ResumePoint } from './feed.js';
 import { boardPath, send, type HttpContext, type Query } from './http.js';
-import type { SnapshotMessage, View, ViewEntry } from './protocol.js';
+import { rankingFields, type RankingOf, type SnapshotMessage, type View, type ViewEntry } from './protocol.js';
 import type { Board, Rankings } from './types.js';
 
 /** A poll that brings nothing new sooner than this waits out the rest, so a server that does not hold requests is not hammered. */
@@ -32,6 +32,7 @@ export class PollFeed extends LoopFeed {
     private readonly backoff: BackoffOptions,
     /** How long the server may hold each request. */
     private readonly waitMs: number,
+    private readonly ranking: RankingOf = {},
   ) {
     super(listener);
     this.start();
@@ -70,7 +71,7 @@ export class PollFeed extends LoopFeed {
    */
   private async poll(since: ResumePoint | null, signal: AbortSignal): Promise<SnapshotMessage | null> {
     this.retagged = false;
-    const query: Query = { ...viewQuery(this.view) };
+    const query: Query = { ...viewQuery(this.view), ...rankingFields(this.ranking) };
     const headers: Record<string, string> = {};
     if (since !== null) {
       query.wait_for_version_after = since.version;
@@ -87,6 +88,13 @@ export class PollFeed extends LoopFeed {
       const error = await errorFromResponse(response);
       // An around view of a participant without an entry is empty, as it is over WebSocket.
       if (error.code !== 'participant_not_found') throw error;
+      // The state of the ranking the view is of: the board's, or (a scope's, all-time) its first page's.
+      if (this.ranking.scope !== undefined || this.ranking.period !== undefined) {
+        const page = await send(this.http, boardPath(this.boardId, '/rankings'), { query: { limit: 1, ...rankingFields(this.ranking) }, signal });
+        if (!page.ok) throw await errorFromResponse(page);
+        const read = (await page.json()) as Rankings;
+        return { type: 'snapshot', sub: 'poll', epoch: read.epoch, version: read.version, total: read.total, first_rank: 0, entries: [] };
+      }
       const board = await send(this.http, boardPath(this.boardId), { signal });
       if (!board.ok) throw await errorFromResponse(board);
       const read = (await board.json()) as Board;

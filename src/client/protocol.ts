@@ -25,6 +25,20 @@ export type ViewEntry = WireEntry;
 
 export type Transport = 'websocket' | 'sse' | 'poll';
 
+/** Which of a board's rankings a view is of: the board's (neither set), a scope value's (`scope: 'region:eu'`) or the all-time one (`period: 'all'`). */
+export interface RankingOf {
+  readonly scope?: string | undefined;
+  readonly period?: string | undefined;
+}
+
+/** The query parameters (and subscribe message fields) that name a ranking; none for the board's own. */
+export function rankingFields(ranking: RankingOf): { scope?: string; period?: string } {
+  const fields: { scope?: string; period?: string } = {};
+  if (ranking.scope !== undefined) fields.scope = ranking.scope;
+  if (ranking.period !== undefined) fields.period = ranking.period;
+  return fields;
+}
+
 const serverTypes = new Set(['snapshot', 'resumed', 'delta', 'period_closed', 'unsubscribed', 'error', 'pong']);
 
 /** Parses one message; null for anything that is not a server message (never throws). */

@@ -12,7 +12,7 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { errorFromResponse } from './errors.js';
 import { LoopFeed, sleep, type FeedListener, type ResumePoint } from './feed.js';
 import { boardPath, send, type HttpContext } from './http.js';
-import { parseServerMessage, type ServerMessage, type View } from './protocol.js';
+import { parseServerMessage, rankingFields, type RankingOf, type ServerMessage, type View } from './protocol.js';
 
 export class SseFeed extends LoopFeed {
   private failures = 0;
@@ -27,6 +27,7 @@ export class SseFeed extends LoopFeed {
     private readonly backoff: BackoffOptions,
     /** A stream silent for this long counts as dead; the server sends a comment every LADDER_HEARTBEAT_MS. */
     private readonly idleMs: number,
+    private readonly ranking: RankingOf = {},
   ) {
     super(listener);
     this.start();
@@ -63,7 +64,7 @@ export class SseFeed extends LoopFeed {
     };
     let delivered = false;
     try {
-      const query = { view: JSON.stringify(this.view) };
+      const query = { view: JSON.stringify(this.view), ...rankingFields(this.ranking) };
       const response = await send(this.http, boardPath(this.boardId, '/events'), { query, headers, signal: stream.signal });
       if (!response.ok) throw await errorFromResponse(response);
       if (response.body === null) return false;

@@ -31,6 +31,10 @@ export interface SubscriptionStatus {
 }
 
 export interface SubscribeOptions {
+  /** Watch the view within this scope value, `<scope>:<value>` (e.g. `region:eu`), instead of the board's. */
+  readonly scope?: string;
+  /** 'all': watch the view of the board's all-time ranking (keep_all_time). */
+  readonly period?: 'all';
   onStatus?(status: SubscriptionStatus): void;
   /** Errors the server reports for this view. After a fatal one (unknown board, refused key) the subscription is closed. */
   onError?(error: LadderApiError): void;

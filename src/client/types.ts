@@ -106,6 +106,8 @@ export interface ScoreSubmission {
   /** Makes retries idempotent. */
   readonly event_id?: string;
   readonly metadata?: Metadata;
+  /** The participant's values of the board's scopes, e.g. `{region: 'eu'}` (README "Scopes"). */
+  readonly scope?: Readonly<Record<string, string>>;
 }
 
 export interface ScoreResult {
@@ -151,8 +153,10 @@ export interface RankedEntry {
 
 export interface Rankings {
   readonly leaderboard_id: string;
-  /** The closed period answered (from its final rankings), or null for the live standings. */
+  /** The closed period answered (from its final rankings), 'all' for the all-time ranking, or null for the live standings. */
   readonly period: string | null;
+  /** The scope value whose ranking answered (`region:eu`); absent for the board's own. */
+  readonly scope?: string;
   /** The board's epoch: a version means something only within it (README "Versions and epochs"). */
   readonly epoch: string;
   readonly version: number;
@@ -168,8 +172,10 @@ export interface RankingsQuery {
   readonly around?: string;
   /** Only these participants' entries. */
   readonly participants?: readonly string[];
-  /** A closed period's id: its final rankings. */
+  /** A closed period's id: its final rankings; 'all': the all-time ranking (keep_all_time). */
   readonly period?: string;
+  /** `<scope>:<value>`, e.g. `region:eu`: the ranking within that scope value. */
+  readonly scope?: string;
   /** Long-poll: answer once the board's version exceeds this (or after timeoutMs). */
   readonly waitForVersionAfter?: number;
   /** With waitForVersionAfter: the epoch that version belongs to; the server answers at once when the board's epoch is no longer this. */
@@ -181,6 +187,8 @@ export interface RankingsQuery {
 export interface ParticipantStanding {
   readonly leaderboard_id: string;
   readonly period: string | null;
+  /** As in Rankings. */
+  readonly scope?: string;
   readonly participant_id: string;
   readonly rank: number;
   readonly score: number;

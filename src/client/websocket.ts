@@ -7,7 +7,7 @@
  */
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { Feed, FeedListener } from './feed.js';
-import { parseServerMessage, type ClientMessage, type View } from './protocol.js';
+import { parseServerMessage, rankingFields, type ClientMessage, type RankingOf, type View } from './protocol.js';
 
 /** The part of the WebSocket API the client uses; browsers' WebSocket and the `ws` package both fit. */
 export interface WebSocketLike {
@@ -33,6 +33,7 @@ export interface SocketOptions {
 interface Member {
   readonly view: View;
   readonly listener: FeedListener;
+  readonly ranking: RankingOf;
 }
 
 export class BoardSocket {
@@ -58,8 +59,8 @@ export class BoardSocket {
     private readonly onIdle: () => void,
   ) {}
 
-  attach(view: View, listener: FeedListener): Feed {
-    const member: Member = { view, listener };
+  attach(view: View, listener: FeedListener, ranking: RankingOf = {}): Feed {
+    const member: Member = { view, listener, ranking };
     this.members.add(member);
     if (this.socket?.readyState === OPEN) this.subscribe(member);
     else if (this.socket === null && this.retryTimer === undefined) this.connect();
@@ -166,7 +167,7 @@ export class BoardSocket {
     const since = member.listener.resumePoint();
     // The server resumes only from a version together with its epoch; without a local copy it sends a snapshot.
     const resume = since === null ? {} : { since_version: since.version, epoch: since.epoch };
-    this.send({ type: 'subscribe', sub, view: member.view, ...resume });
+    this.send({ type: 'subscribe', sub, view: member.view, ...rankingFields(member.ranking), ...resume });
   }
 
   private unsubscribe(member: Member): void {

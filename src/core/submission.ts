@@ -6,6 +6,7 @@
 import { invalidField, LadderError } from './errors.js';
 import { assertEventId, assertParticipantId } from './ids.js';
 import { isValidScore, MAX_SCORE } from './ordering.js';
+import { canonicalScope, checkScopeShape, type ScopeValues } from './scopes.js';
 import type { Metadata, Submission } from './types.js';
 
 /** Bytes of JSON metadata allowed per board or entry. */
@@ -20,6 +21,8 @@ export interface SubmissionInput {
   readonly timestamp?: number | null | undefined;
   readonly eventId?: string | null | undefined;
   readonly metadata?: Metadata | null | undefined;
+  /** Scope values (core/scopes.ts); whether the board declares them is checked by the service. */
+  readonly scope?: ScopeValues | null | undefined;
 }
 
 /**
@@ -42,9 +45,19 @@ export function toSubmission(input: SubmissionInput, now: number, field = ''): S
   if (eventId !== null) assertEventId(eventId, at('event_id'));
   const metadata = input.metadata ?? null;
   checkMetadata(metadata, at('metadata'));
-  const submission: Submission = { participantId: input.participantId, score: input.score, timestamp: given ?? now, eventId, metadata };
+  const scope = input.scope ?? null;
+  const submission: Submission =
+    scope === null
+      ? { participantId: input.participantId, score: input.score, timestamp: given ?? now, eventId, metadata }
+      : { participantId: input.participantId, score: input.score, timestamp: given ?? now, eventId, metadata, scope: scopeOf(scope, at('scope')) };
   if (eventId === null) return submission;
-  return { ...submission, fingerprint: fingerprintOf(input.participantId, input.score, given, metadata) };
+  return { ...submission, fingerprint: fingerprintOf(input.participantId, input.score, given, metadata, submission.scope) };
+}
+
+/** A checked copy in name order, so that the fingerprint does not depend on how the client ordered the keys. */
+function scopeOf(scope: unknown, field: string): ScopeValues {
+  checkScopeShape(scope, field);
+  return canonicalScope(scope);
 }
 
 /**
@@ -57,15 +70,18 @@ export function checkSubmission(submission: Submission, field = ''): void {
 
 /**
  * What a retry with the same event id must repeat: participant, score, the
- * client's own timestamp (none when the server chose it) and metadata.
+ * client's own timestamp (none when the server chose it), metadata and, when
+ * the submission has any, its scope values (a submission without them keeps
+ * the fingerprint it always had).
  */
-export function fingerprintOf(participantId: string, score: number, timestamp: number | null, metadata: Metadata | null): string {
-  return JSON.stringify([participantId, score, timestamp, metadata]);
+export function fingerprintOf(participantId: string, score: number, timestamp: number | null, metadata: Metadata | null, scope?: ScopeValues | null): string {
+  if (scope === undefined || scope === null) return JSON.stringify([participantId, score, timestamp, metadata]);
+  return JSON.stringify([participantId, score, timestamp, metadata, scope]);
 }
 
 /** The fingerprint of a submission: its own, or one that takes its timestamp as given. */
 export function submissionFingerprint(submission: Submission): string {
-  return submission.fingerprint ?? fingerprintOf(submission.participantId, submission.score, submission.timestamp, submission.metadata);
+  return submission.fingerprint ?? fingerprintOf(submission.participantId, submission.score, submission.timestamp, submission.metadata, submission.scope);
 }
 
 /** Metadata is stored with every entry, so it is a small JSON object. */

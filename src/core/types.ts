@@ -106,6 +106,11 @@ export interface Submission {
   readonly eventId: string | null;
   readonly metadata: Metadata | null;
   /**
+   * The participant's values of some of the board's scopes (core/scopes.ts),
+   * e.g. {region: 'eu'}; absent or null when the submission names none.
+   */
+  readonly scope?: Readonly<Record<string, string>> | null;
+  /**
    * With an event id: what a retry must repeat (core/submission.ts). Absent
    * when the caller built the Submission itself; then the timestamp counts.
    */

@@ -301,8 +301,11 @@ export class Feed {
   }
 
   private drop(board: BoardFeed): void {
+    // Subscriptions to its views from connections of another board: those watched one of its derived rankings.
+    const watching = [...board.views.values()].flatMap((view) => [...view.subscriptions]).filter((subscription) => subscription.subscriber.boardId !== board.id);
     this.free(board);
     for (const subscriber of [...board.subscribers]) subscriber.boardDropped();
+    for (const subscription of watching) subscription.subscriber.viewDropped(subscription);
   }
 
   /** Reads the view's window now (its first, or a refresh of an idle one); subscribers wait on `loaded`. */

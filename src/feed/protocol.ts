@@ -44,6 +44,10 @@ export interface SubscribeMessage {
   readonly type: 'subscribe';
   readonly sub: string;
   readonly view: ViewSpec;
+  /** The view of the ranking within one scope value, `<scope>:<value>` (e.g. `region:eu`), instead of the board's. */
+  readonly scope?: string;
+  /** 'all': the view of the board's all-time ranking (keep_all_time). */
+  readonly period?: string;
   /** Resume: the version the client's copy is at. Honoured only together with the `epoch` it was seen in. */
   readonly since_version?: number;
   readonly epoch?: string;

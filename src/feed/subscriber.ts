@@ -3,6 +3,7 @@
  * with its subscriptions and its slow-consumer accounting. The transport
  * underneath is a small interface, so WebSocket and SSE share all of this.
  */
+import { isAllTimeBoardId } from '../core/derived.js';
 import { stateTag } from '../core/epoch.js';
 import { LadderError } from '../core/errors.js';
 import type { Feed } from './feed.js';
@@ -54,7 +55,7 @@ export class Subscription {
   readonly snapshotPrefix: string;
   readonly deltaPrefixBytes: number;
   readonly snapshotPrefixBytes: number;
-  /** Null while the view is loading. */
+  /** Null while the view is loading. Its board is the connection's, or one of its derived rankings (core/derived.ts). */
   view: View | null = null;
   /** The version the client's copy is at: the next delta must start there. */
   version = -1;
@@ -106,8 +107,11 @@ export class Subscriber {
    * chain in its current epoch. Throws LadderError duplicate_subscription or
    * too_many_subscriptions at once; the promise rejects when the view cannot
    * be read (or too_many_views). The caller turns either into an error message.
+   * `board` is the board whose view it is: the connection's, or one of its
+   * derived rankings (a scope value's, the all-time one), maybe still being
+   * looked up; a failure of that lookup rejects the promise too.
    */
-  subscribe(sub: string, spec: ViewSpec, since: ResumePoint | null): Promise<void> {
+  subscribe(sub: string, spec: ViewSpec, since: ResumePoint | null, board: string | Promise<string> = this.boardId): Promise<void> {
     if (this.closed) return Promise.resolve();
     // Checked before anything asynchronous, so that errors come back in the order of the requests.
     if (this.subscriptions.has(sub)) throw new LadderError('duplicate_subscription', `subscription '${sub}' exists already on this connection`);
@@ -116,7 +120,7 @@ export class Subscriber {
     }
     const subscription = new Subscription(this, sub);
     this.subscriptions.set(sub, subscription);
-    return this.attach(subscription, spec, since);
+    return this.attach(subscription, spec, since, board);
   }
 
   /** Ends one subscription. Throws LadderError('unknown_subscription'). */
@@ -167,12 +171,26 @@ export class Subscriber {
     this.sendSnapshot(subscription, subscription.view);
   }
 
-  /** The board was deleted: tells every subscription, then ends the connection. */
-  /** Tells every subscription that a period closed; the feed's next tick sends each a snapshot of what its view shows now. */
+  /**
+   * Tells every subscription that a period closed; the feed's next tick sends
+   * each a snapshot of what its view shows now. A view of the all-time
+   * ranking goes on through a reset, so it hears only of the board's end.
+   */
   periodClosed(period: string, next: string | null): void {
-    for (const sub of this.subscriptions.keys()) this.sendMessage({ type: 'period_closed', sub, period, next_period: next });
+    for (const [sub, subscription] of this.subscriptions) {
+      if (next !== null && subscription.view !== null && isAllTimeBoardId(subscription.view.boardId)) continue;
+      this.sendMessage({ type: 'period_closed', sub, period, next_period: next });
+    }
   }
 
+  /** A derived ranking one of the subscriptions watched was deleted (its board dropped a scope or keep_all_time): that subscription ends. */
+  viewDropped(subscription: Subscription): void {
+    if (this.closed || this.subscriptions.get(subscription.sub) !== subscription) return;
+    this.detach(subscription);
+    this.sendMessage({ type: 'error', sub: subscription.sub, code: 'board_not_found', message: `this ranking of leaderboard '${this.boardId}' does not exist any more` });
+  }
+
+  /** The board was deleted: tells every subscription, then ends the connection. */
   boardDropped(): void {
     if (this.closed) return;
     const message = `leaderboard '${this.boardId}' does not exist`;
@@ -200,11 +218,11 @@ export class Subscriber {
     this.feed.disconnected(this);
   }
 
-  private async attach(subscription: Subscription, spec: ViewSpec, since: ResumePoint | null): Promise<void> {
+  private async attach(subscription: Subscription, spec: ViewSpec, since: ResumePoint | null, board: string | Promise<string>): Promise<void> {
     const { sub } = subscription;
     let view: View;
     try {
-      view = await this.feed.acquireView(this.boardId, spec);
+      view = await this.feed.acquireView(typeof board === 'string' ? board : await board, spec);
     } catch (err) {
       if (this.subscriptions.get(sub) === subscription) this.subscriptions.delete(sub);
       throw err;

@@ -23,6 +23,12 @@ export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext): voi
       const boardId = request.params.id;
       await ctx.ladder.requireBoard(boardId);
       const spec = viewOf(request.query.view);
+      const { scope, period } = request.query;
+      for (const [name, value] of [['scope', scope], ['period', period]] as const) {
+        if (value !== undefined && typeof value !== 'string') throw invalidField(name, 'must be given once');
+      }
+      // A scope value's or the all-time ranking is a derived board of its own (core/derived.ts).
+      const target = scope === undefined && period === undefined ? boardId : await ctx.ladder.liveBoard(boardId, { scope: scope as string | undefined, period: period as string | undefined });
       const lastEventId = request.headers['last-event-id'];
       // Anything that is not `<epoch>-<version>` means "no resume": a snapshot.
       const since = typeof lastEventId === 'string' ? parseStateTag(lastEventId) : null;
@@ -64,7 +70,7 @@ export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext): voi
         subscriber.disconnect();
       });
       try {
-        await subscriber.subscribe(SSE_SUB, spec, since);
+        await subscriber.subscribe(SSE_SUB, spec, since, target);
       } catch (err) {
         const error = err instanceof LadderError ? err : new LadderError('internal_error', 'the view could not be read; reconnect later');
         subscriber.sendMessage({ type: 'error', sub: SSE_SUB, code: error.code, message: error.message });

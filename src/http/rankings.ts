@@ -16,6 +16,7 @@ interface RankingsQuery {
   epoch?: string;
   timeout_ms?: number;
   period?: string;
+  scope?: string;
 }
 
 /**
@@ -73,23 +74,23 @@ export function registerRankingRoutes(app: FastifyInstance, ctx: HttpContext): v
         const onClose = () => gone.abort();
         reply.raw.once('close', onClose);
         try {
-          await ladder.waitForVersion(id, query.wait_for_version_after, query.epoch ?? null, timeout, gone.signal);
+          await ladder.waitForVersion(id, query.wait_for_version_after, query.epoch ?? null, timeout, gone.signal, { scope: query.scope, period: query.period });
         } finally {
           reply.raw.off('close', onClose);
         }
       }
-      const page = await ladder.rankings(id, { limit: query.limit, offset: query.offset, around: query.around, participants, period: query.period });
+      const page = await ladder.rankings(id, { limit: query.limit, offset: query.offset, around: query.around, participants, period: query.period, scope: query.scope });
       if (notModified(request, reply, etagOf(page, page.entries))) return reply.status(304).send();
       return rankingsToWire(page);
     },
   );
 
-  app.get<{ Params: { id: string; pid: string }; Querystring: { neighbors: number; period?: string } }>(
+  app.get<{ Params: { id: string; pid: string }; Querystring: { neighbors: number; period?: string; scope?: string } }>(
     '/v1/leaderboards/:id/participants/:pid',
     { config: { scope: 'read' }, schema: { params: participantParams, querystring: participantQuery } },
     async (request, reply) => {
       const { id, pid } = request.params;
-      const standing = await ladder.participant(id, pid, request.query.neighbors, request.query.period);
+      const standing = await ladder.participant(id, pid, request.query.neighbors, request.query.period, request.query.scope);
       if (notModified(request, reply, etagOf(standing, [standing.entry, ...standing.above, ...standing.below]))) return reply.status(304).send();
       return standingToWire(standing);
     },

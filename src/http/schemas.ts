@@ -1,6 +1,8 @@
 /** JSON schemas of the v1 API. Bodies are validated strictly; query strings are coerced from text. */
+import { MAX_SCOPES } from '../core/board.js';
 import { BOARD_ID_PATTERN, EVENT_ID_PATTERN, PARTICIPANT_ID_PATTERN } from '../core/ids.js';
 import { IMPORT_SOURCE_PATTERN } from '../core/import-records.js';
+import { SCOPE_VALUE_PATTERN } from '../core/scopes.js';
 import { MAX_SCORE } from '../core/ordering.js';
 import { MAX_AVATAR_URL, MAX_DISPLAY_NAME } from '../core/profile.js';
 import { MAX_METADATA_KEYS } from '../core/submission.js';
@@ -25,8 +27,11 @@ export const participantParams = {
 const time = { type: 'integer', minimum: 0, maximum: MAX_SCORE } as const;
 const nullable = <T extends object>(schema: T) => ({ anyOf: [schema, { type: 'null' }] }) as const;
 
-/** A period id: readable, e.g. 2026-12-02, 2026-W49, 2026-12-02T16:05:10Z, or 'final'. */
+/** A period id: readable, e.g. 2026-12-02, 2026-W49, 2026-12-02T16:05:10Z, or 'final'; 'all' names the all-time ranking. */
 export const PERIOD_ID_PATTERN = '^[A-Za-z0-9:._-]{1,40}$';
+
+/** `<scope>:<value>` of ?scope=; the service checks it against the board's scopes (core/scopes.ts). */
+const scopeRef = { type: 'string', minLength: 1, maxLength: 100 } as const;
 
 /** The settings of a board that PATCH may change too. */
 const boardSettings = {
@@ -121,6 +126,7 @@ export const scoreBody = {
     timestamp: { type: 'integer', minimum: 0, maximum: MAX_SCORE },
     event_id: { type: 'string', pattern: EVENT_ID_PATTERN },
     metadata: { anyOf: [metadata, { type: 'null' }] },
+    scope: { type: 'object', maxProperties: MAX_SCOPES, additionalProperties: { type: 'string', pattern: SCOPE_VALUE_PATTERN } },
   },
 } as const;
 
@@ -144,6 +150,7 @@ export const rankingsQuery = {
     epoch: { type: 'string', maxLength: 64 },
     timeout_ms: { type: 'integer', minimum: 0, maximum: 3_600_000 },
     period: { type: 'string', pattern: PERIOD_ID_PATTERN },
+    scope: scopeRef,
     key: { type: 'string' },
   },
 } as const;
@@ -154,6 +161,7 @@ export const participantQuery = {
   properties: {
     neighbors: { type: 'integer', minimum: 0, maximum: MAX_NEIGHBORS, default: 4 },
     period: { type: 'string', pattern: PERIOD_ID_PATTERN },
+    scope: scopeRef,
     key: { type: 'string' },
   },
 } as const;

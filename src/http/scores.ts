@@ -17,6 +17,7 @@ interface ScoreBody {
   timestamp?: number;
   event_id?: string;
   metadata?: Metadata | null;
+  scope?: Record<string, string>;
 }
 
 const validateScore = compileStrict<ScoreBody>(scoreBody);
@@ -24,7 +25,7 @@ const validateScore = compileStrict<ScoreBody>(scoreBody);
 /** The submission with its score as the board keeps it (×10^decimals); throws invalid_score naming `field`.score. */
 function inputOf(body: ScoreBody, decimals: number, field = ''): SubmissionInput {
   const score = scoreFromWire(body.score, decimals, field === '' ? 'score' : `${field}.score`);
-  return { participantId: body.participant_id, score, timestamp: body.timestamp, eventId: body.event_id, metadata: body.metadata };
+  return { participantId: body.participant_id, score, timestamp: body.timestamp, eventId: body.event_id, metadata: body.metadata, scope: body.scope };
 }
 
 /** An overflow on a fixed-point board, in the board's decimals rather than the kept integers. */

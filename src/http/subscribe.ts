@@ -111,7 +111,12 @@ class Connection {
   /** Cleared at each heartbeat, set again by the pong; still clear at the next heartbeat means dead. */
   private alive = true;
 
-  constructor(ws: WebSocket, ctx: HttpContext, boardId: string, refusal: Refusal | null) {
+  constructor(
+    ws: WebSocket,
+    private readonly ctx: HttpContext,
+    private readonly boardId: string,
+    refusal: Refusal | null,
+  ) {
     this.ws = ws;
     this.refusal = refusal;
     if (refusal === null) {
@@ -201,6 +206,13 @@ class Connection {
       this.sendError(sub, 'invalid_message', 'epoch must be the string of the snapshot or delta that since_version comes from');
       return;
     }
+    const { scope, period } = fields;
+    for (const [name, value] of [['scope', scope], ['period', period]] as const) {
+      if (value !== undefined && value !== null && !(typeof value === 'string' && value.length <= 100)) {
+        this.sendError(sub, 'invalid_message', `${name} must be a string of at most 100 characters`);
+        return;
+      }
+    }
     if (this.refusal !== null) {
       this.sendError(sub, this.refusal.code, this.refusal.message);
       return;
@@ -210,7 +222,11 @@ class Connection {
       const view = parseView(fields.view);
       // A since_version without its epoch cannot be trusted (it may be issued again in another epoch): a snapshot.
       const resume = typeof since === 'number' && typeof epoch === 'string' ? { epoch, version: since } : null;
-      subscriber.subscribe(sub, view, resume).catch((err: unknown) => this.failed(sub, err));
+      // A scope value's or the all-time ranking: a derived board (core/derived.ts), looked up (or made) while the subscribe goes on.
+      const ref = { scope: typeof scope === 'string' ? scope : undefined, period: typeof period === 'string' ? period : undefined };
+      const board = ref.scope === undefined && ref.period === undefined ? undefined : this.ctx.ladder.liveBoard(this.boardId, ref);
+      board?.catch(() => undefined);
+      subscriber.subscribe(sub, view, resume, board).catch((err: unknown) => this.failed(sub, err));
     } catch (err) {
       this.failed(sub, err);
     }

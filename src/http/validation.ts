@@ -11,6 +11,7 @@ import { LadderError } from '../core/errors.js';
 import { BOARD_ID_PATTERN, EVENT_ID_PATTERN, PARTICIPANT_ID_PATTERN } from '../core/ids.js';
 import { IMPORT_SOURCE_PATTERN, IMPORT_SOURCE_RULE } from '../core/import-records.js';
 import { MAX_SCORE, MIN_SCORE } from '../core/ordering.js';
+import { SCOPE_VALUE_PATTERN } from '../core/scopes.js';
 
 // verbose: errors carry their schema, which the messages quote the limits from.
 const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false, verbose: true });
@@ -44,6 +45,7 @@ const idRules: Record<string, string> = {
   [PARTICIPANT_ID_PATTERN]: '1 to 128 characters of A-Z a-z 0-9 _ . ~ : @ -',
   [EVENT_ID_PATTERN]: '1 to 128 printable ASCII characters, without spaces',
   [IMPORT_SOURCE_PATTERN]: IMPORT_SOURCE_RULE.replace(/^must be /, ''),
+  [SCOPE_VALUE_PATTERN]: '1 to 64 characters of A-Z a-z 0-9 _ . -',
 };
 
 /** The subset of JSON schema that src/http/schemas.ts uses. */

@@ -120,7 +120,7 @@ export function submitResultToWire(result: SubmitResult, decimals: number) {
 
 export function rankingsToWire(page: RankingsPage) {
   const decimals = page.scoreDecimals;
-  return {
+  const wire: Record<string, unknown> = {
     leaderboard_id: page.boardId,
     period: page.period,
     epoch: page.epoch,
@@ -128,6 +128,9 @@ export function rankingsToWire(page: RankingsPage) {
     total: page.total,
     entries: page.entries.map((entry) => entryToWire(entry, decimals)),
   };
+  // Only the answers of a scope's ranking name it, so that the board's own keep their shape.
+  if (page.scope !== null) wire.scope = page.scope;
+  return wire;
 }
 
 export function standingToWire(standing: ParticipantStanding) {
@@ -148,6 +151,7 @@ export function standingToWire(standing: ParticipantStanding) {
     neighbors: { above: standing.above.map((above) => entryToWire(above, decimals)), below: standing.below.map((below) => entryToWire(below, decimals)) },
   };
   if (entry.metadata !== null) wire.metadata = entry.metadata;
+  if (standing.scope !== null) wire.scope = standing.scope;
   return wire;
 }
 

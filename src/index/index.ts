@@ -12,6 +12,7 @@
  */
 import type { LadderError } from '../core/errors.js';
 import type { BoardRules, Entry, RankedEntry, RankTies, Submission } from '../core/types.js';
+import type { DerivedApplied, DerivedSpec } from './derived.js';
 
 export interface SubmitOutcome {
   /** The entry after the submission, with its rank (shared when the apply asked for shared ranks). */
@@ -117,6 +118,17 @@ export interface RankIndex {
    * Complexity: O(k log n) for k submissions.
    */
   apply(boardId: string, submissions: readonly Submission[], options?: RankOptions): Promise<(SubmitOutcome | LadderError)[]>;
+
+  /**
+   * apply, for a board with derived rankings (an all-time one, scope
+   * rankings: core/derived.ts), which the same atomic step writes as
+   * index/derived.ts describes; each derived ranking is a board of this
+   * index (open it first). Throws DerivedRankingsMissing, applying nothing,
+   * when one that must change is not open. A scope ranking opened or loaded
+   * here counts its entries as its participants' scope value.
+   * Complexity: O(k log n · (1 + scopes)).
+   */
+  applyDerived(boardId: string, submissions: readonly Submission[], spec: DerivedSpec, options?: RankOptions): Promise<DerivedApplied>;
 
   /** Answers every query from one state of the board. Complexity: O(log n + entries returned) per query. */
   read(boardId: string, queries: readonly RankQuery[], options?: RankOptions): Promise<RankRead>;

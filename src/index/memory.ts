@@ -14,6 +14,8 @@ import { sharedRanksOf } from '../core/ties.js';
 import type { BoardRules, Entry, Metadata, RankedEntry, RankTies, Submission } from '../core/types.js';
 import { aroundSpan, neighborSpan } from '../core/windows.js';
 import type { RankedColumns } from '../store/store.js';
+import { parentBoardId } from '../core/derived.js';
+import { applyWithDerived, derivedChanges, DerivedRankingsMissing, derivedTargets, scopeMembersOf, type DerivedApplied, type DerivedSpec, type ScopeMembers } from './derived.js';
 import type { BoardState, RankIndex, RankOptions, RankPage, RankQuery, RankRead, RemoveOutcome, SubmitOutcome } from './index.js';
 import { ParticipantSlots } from './memory-ids.js';
 import { SlotOrder } from './memory-order.js';
@@ -38,6 +40,13 @@ interface RememberedEvent {
 }
 
 const NO_FOCUS: RankPage = { entries: [], focus: null };
+
+/** Equal metadata: the same object (the operators hand objects on), or the same JSON. */
+function sameMetadata(a: Metadata | null, b: Metadata | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
 
 /** The live ranking of one board. Synchronous; n is the number of entries, B ≤ 512 the block size. */
 export class BoardRanking {
@@ -215,6 +224,45 @@ export class BoardRanking {
     }
   }
 
+  /**
+   * Makes the participant's entry exactly `entry`, times and metadata
+   * included: inserts it, or moves the one there (a scope ranking copies its
+   * board's entries, index/derived.ts). The version goes up when the ranking
+   * key changed (score or achievedAt), as with submit. Returns null when the
+   * entry was this already. With `ties` 'shared' the outcome's ranks are
+   * shared ones, as with submit. Complexity: O(log n + B).
+   */
+  place(entry: Entry, ties: RankTies = 'unique'): SubmitOutcome | null {
+    const slot = this.#slots.slotOf(entry.participantId);
+    if (slot === -1) {
+      const claimed = this.#slots.add(entry.participantId);
+      if (entry.metadata !== null) this.#setMetadata(claimed, entry.metadata);
+      const inserted = this.#order.insert(claimed, entry.score, entry.achievedAt, entry.updatedAt);
+      const rank = ties === 'shared' ? this.sharedRankOf(entry.score) : inserted;
+      this.#version++;
+      return { entry: ranked(entry, rank), previous: null, changed: true, version: this.#version, duplicate: false };
+    }
+    const at = this.#order.locate(slot);
+    const current = this.#entry(slot, at);
+    const keyChanged = current.score !== entry.score || current.achievedAt !== entry.achievedAt;
+    if (!keyChanged && current.updatedAt === entry.updatedAt && sameMetadata(current.metadata, entry.metadata)) return null;
+    const oldRank = ties === 'shared' ? this.sharedRankOf(current.score) : this.#order.rankAt(at);
+    this.#order.setUpdatedAt(slot, entry.updatedAt);
+    if (entry.metadata !== current.metadata) this.#setMetadata(slot, entry.metadata);
+    let rank = oldRank;
+    if (keyChanged) {
+      rank = this.#order.move(at, entry.score, entry.achievedAt);
+      if (ties === 'shared') rank = this.sharedRankOf(entry.score);
+      this.#version++;
+    }
+    return { entry: ranked(entry, rank), previous: ranked(current, oldRank), changed: keyChanged, version: this.#version, duplicate: false };
+  }
+
+  /** Every participant with an entry, in rank order. Complexity: O(n). */
+  *participantIds(): IterableIterator<string> {
+    for (let at = this.total === 0 ? -1 : this.#order.locateRank(1); at !== -1; at = this.#order.next(at)) yield this.#slots.ids[this.#order.slotAt(at)]!;
+  }
+
   /** The participant's entry and rank, or null. Complexity: O(log n + B). */
   get(participantId: string): RankedEntry | null {
     const slot = this.#slots.slotOf(participantId);
@@ -288,8 +336,10 @@ export class BoardRanking {
    * object per entry or a sort (SlotOrder.load finds them in order), plus
    * O(k (log n + B)) for k changed entries; when k is large against n they
    * are merged into the columns instead, and sorted with them (O(n + k)).
+   * The participants in `removed` (entries of `ranked` that the log removed
+   * after it) are taken out, O(log n + B) each.
    */
-  loadSorted(ranked: RankedColumns, state: BoardState, changed: readonly Entry[] = []): void {
+  loadSorted(ranked: RankedColumns, state: BoardState, changed: readonly Entry[] = [], removed: readonly string[] = []): void {
     const slots = new ParticipantSlots(ranked.ids);
     let { scores, achievedAt, updatedAt } = ranked;
     const metadata = ranked.metadata;
@@ -319,6 +369,10 @@ export class BoardRanking {
     this.#version = state.version;
     this.epoch = state.epoch;
     this.#events = null;
+    for (const participantId of removed) {
+      const slot = this.#slots.slotOf(participantId);
+      if (slot !== -1) this.#drop(slot, this.#order.locate(slot));
+    }
     if (merge) return;
     for (const entry of changed) {
       let slot = this.#slots.slotOf(entry.participantId);
@@ -368,6 +422,13 @@ export class BoardRanking {
     return { entry: ranked(entry, rank), previous: null, changed: true, version: this.#version, duplicate: false };
   }
 
+  /** Takes the slot's entry at `at` out of the order and forgets the participant (as remove). */
+  #drop(slot: number, at: number): void {
+    this.#order.remove(at);
+    this.#slots.remove(this.#slots.ids[slot]!);
+    this.#metadata?.delete(slot);
+  }
+
   #entry(slot: number, at: number): Entry {
     return {
       participantId: this.#slots.ids[slot]!,
@@ -399,6 +460,8 @@ export class BoardRanking {
 /** RankIndex over in-process BoardRankings, one per open board. */
 export class MemoryIndex implements RankIndex {
   readonly #boards = new Map<string, BoardRanking>();
+  /** Per board with scope rankings: its participants' scope values, made from those rankings on first use. */
+  readonly #members = new Map<string, ScopeMembers>();
   readonly dedupRetention = `the last ${DEDUP_CAPACITY} event ids of each board since it was loaded`;
 
   async open(rules: BoardRules, state: BoardState): Promise<void> {
@@ -408,14 +471,30 @@ export class MemoryIndex implements RankIndex {
   /** Idempotent: dropping an unknown board does nothing. */
   async drop(boardId: string): Promise<void> {
     this.#boards.delete(boardId);
+    this.#forgetMembers(boardId);
   }
 
   async load(boardId: string, entries: Iterable<Entry>, state: BoardState): Promise<void> {
     this.#board(boardId).load(entries, state);
+    this.#forgetMembers(boardId);
   }
 
   async apply(boardId: string, submissions: readonly Submission[], options: RankOptions = {}): Promise<(SubmitOutcome | LadderError)[]> {
     return this.#board(boardId).applyMany(submissions, options.ties);
+  }
+
+  async applyDerived(boardId: string, submissions: readonly Submission[], spec: DerivedSpec, options: RankOptions = {}): Promise<DerivedApplied> {
+    const board = this.#board(boardId);
+    let members = this.#members.get(boardId);
+    if (members === undefined) {
+      const prefix = `${boardId}#`;
+      members = scopeMembersOf([...this.#boards].filter(([id]) => id.startsWith(prefix)));
+      this.#members.set(boardId, members);
+    }
+    const missing = [...derivedTargets(boardId, submissions, spec, members)].filter((id) => !this.#boards.has(id));
+    if (missing.length > 0) throw new DerivedRankingsMissing(missing);
+    const { outcomes, steps } = applyWithDerived(board, (id) => this.#board(id), members, submissions, spec, options.ties);
+    return { outcomes, derived: derivedChanges(steps, (id) => this.#board(id).epoch) };
   }
 
   async read(boardId: string, queries: readonly RankQuery[], options: RankOptions = {}): Promise<RankRead> {
@@ -435,5 +514,10 @@ export class MemoryIndex implements RankIndex {
     const board = this.#boards.get(boardId);
     if (board === undefined) throw boardNotFound(boardId);
     return board;
+  }
+
+  /** A board, or one of its scope rankings, was replaced: its scope members are made again on next use. */
+  #forgetMembers(boardId: string): void {
+    this.#members.delete(parentBoardId(boardId) ?? boardId);
   }
 }

@@ -20,6 +20,14 @@
  *                                fingerprint and first outcome; expires at the
  *                                end of the next day
  *   <prefix>{<board>}:load:<t>:… a load's new entries until they replace the board's
+ *   <prefix>{<board>}:#members   a board with scopes (hash): `<scope>:<participant
+ *                                id>` → the scope value whose ranking holds the
+ *                                participant (index/derived.ts)
+ *
+ * A derived ranking of a board (core/derived.ts: `<board>#all`,
+ * `<board>#<scope>=<value>`) has the same keys under its board's hash tag,
+ * `<prefix>{<board>}:#<scope>=<value>:s` and so on, so that one script call
+ * writes a board and its derived rankings atomically, in one cluster slot.
  *
  * Why this shape: the sorted set keeps the score exact (an integer, never a
  * timestamp packed into the double) and breaks ties in the member, whose
@@ -37,6 +45,7 @@
  * (128 by default) becomes a plain hash: correct, only larger.
  */
 import * as crypto from 'node:crypto';
+import { parentBoardId } from '../core/derived.js';
 
 export const DEFAULT_PREFIX = 'ladder:';
 
@@ -60,28 +69,52 @@ export interface BoardKeys {
   readonly buckets: string;
   /** Prefix of the event-id hashes: day d is `${events}${d}`. */
   readonly events: string;
+  /** The scope members of the board (of its board, for a derived ranking). */
+  readonly members: string;
+  /** What the keys of the board's derived rankings start with (`${derived}<scope>=<value>:s`, …); the board's own base for a derived ranking. */
+  readonly derived: string;
 }
 
 function tagged(prefix: string, boardId: string): string {
   return `${prefix}{${boardId}}:`;
 }
 
+/** Where the board's keys start: under its own hash tag, or, for a derived ranking, under its board's. */
+function baseOf(prefix: string, boardId: string): { base: string; board: string } {
+  const parent = parentBoardId(boardId);
+  if (parent === null) return { base: tagged(prefix, boardId), board: tagged(prefix, boardId) };
+  return { base: `${tagged(prefix, parent)}${boardId.slice(parent.length)}:`, board: tagged(prefix, parent) };
+}
+
 export function boardKeys(prefix: string, boardId: string): BoardKeys {
-  const base = tagged(prefix, boardId);
-  return { state: `${base}s`, ranking: `${base}z`, metadata: `${base}m`, log: `${base}log`, buckets: `${base}h:`, events: `${base}e:` };
+  const { base, board } = baseOf(prefix, boardId);
+  return {
+    state: `${base}s`,
+    ranking: `${base}z`,
+    metadata: `${base}m`,
+    log: `${base}log`,
+    buckets: `${base}h:`,
+    events: `${base}e:`,
+    members: `${board}#members`,
+    derived: `${board}#`,
+  };
 }
 
 /** The temporary keys of one load of the board. */
 export function loadKeys(prefix: string, boardId: string, token: string): Pick<BoardKeys, 'ranking' | 'metadata' | 'buckets'> {
-  const base = `${tagged(prefix, boardId)}load:${token}:`;
+  const base = `${baseOf(prefix, boardId).base}load:${token}:`;
   return { ranking: `${base}z`, metadata: `${base}m`, buckets: `${base}h:` };
 }
 
-/** The board id of one of its keys (e.g. a change log named by XREAD), or null for another key. */
+/** The board id of one of its keys (e.g. a change log named by XREAD), a derived ranking's included, or null for another key. */
 export function boardIdOfKey(prefix: string, key: string): string | null {
   if (!key.startsWith(`${prefix}{`)) return null;
   const end = key.indexOf('}', prefix.length + 1);
-  return end === -1 ? null : key.slice(prefix.length + 1, end);
+  if (end === -1) return null;
+  const boardId = key.slice(prefix.length + 1, end);
+  if (key[end + 1] !== ':' || key[end + 2] !== '#') return boardId;
+  const suffixEnd = key.indexOf(':', end + 2);
+  return suffixEnd === -1 ? null : boardId + key.slice(end + 2, suffixEnd);
 }
 
 /** Writes `time` (0 .. 2^53 − 1) as TIME_BYTES big-endian bytes at `at`. */

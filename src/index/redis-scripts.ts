@@ -15,7 +15,7 @@ import { Cluster, type Redis } from 'ioredis';
 export type RedisClient = Redis | Cluster;
 
 /** Goes up whenever a script changes meaning, so the versioned names never mix two meanings. */
-export const SCRIPTS_VERSION = 1;
+export const SCRIPTS_VERSION = 2;
 
 /** The oldest Redis with what the scripts use: streams with explicit entry ids (5.0). */
 export const MIN_REDIS_VERSION: readonly [number, number, number] = [5, 0, 0];
@@ -28,6 +28,8 @@ export const ReplyCode = {
   eventIdConflict: 3,
   boardBusy: 4,
   periodMismatch: 5,
+  derivedNotFound: 6,
+  derivedPeriodMismatch: 7,
 } as const;
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
@@ -86,9 +88,11 @@ export const scripts = {
   openBoard: readScript('openBoard-1.lua'),
   dropBoard: readScript('dropBoard-6.lua'),
   applyScores: readScript('applyScores-6.lua'),
+  applyDerived: readScript('applyDerived-7.lua'),
   readRanks: readScript('readRanks-4.lua'),
-  loadBoard: readScript('loadBoard-9.lua'),
+  loadBoard: readScript('loadBoard-10.lua'),
   removeEntry: readScript('removeEntry-4.lua'),
+  forgetMembers: readScript('forgetMembers-2.lua'),
 } as const;
 
 function parseVersion(text: string): [number, number, number] {

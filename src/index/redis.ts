@@ -21,7 +21,9 @@ import { scoreOverflow } from '../core/operators.js';
 import { MAX_SCORE } from '../core/ordering.js';
 import { submissionFingerprint } from '../core/submission.js';
 import { sharedRanksOf } from '../core/ties.js';
+import { parentBoardId, scopeOfBoardId } from '../core/derived.js';
 import type { BoardRules, Entry, RankedEntry, RankTies, Submission } from '../core/types.js';
+import { DerivedRankingsMissing, type DerivedApplied, type DerivedSpec } from './derived.js';
 import type { BoardState, RankIndex, RankOptions, RankPage, RankQuery, RankRead, RemoveOutcome, SubmitOutcome } from './index.js';
 import {
   BUCKET_FILL,
@@ -54,6 +56,28 @@ export interface AppliedBatch {
 }
 
 type Reply = readonly (string | number | Reply)[];
+
+/** What submitDerived did to one derived ranking that logged events. */
+export interface DerivedLogged {
+  readonly boardId: string;
+  readonly epoch: string;
+  /** Its log position after the batch: its logged events took the last `logged` ones. */
+  readonly seq: number;
+  readonly logged: number;
+  readonly version: number;
+  /** True when its ranking changed (its version went up). */
+  readonly changed: boolean;
+}
+
+/** submitDerived: a scope ranking's live standings belong to the period starting at `periodStart`, not the batch's; nothing was applied. */
+export class DerivedPeriodMismatch extends Error {
+  constructor(
+    readonly boardId: string,
+    readonly periodStart: number,
+  ) {
+    super(`the live standings of '${boardId}' belong to the period starting at ${periodStart}`);
+  }
+}
 
 /** submit's period guard refused the batch: the live standings belong to the period starting at `periodStart`. */
 export class PeriodMismatch extends Error {
@@ -262,10 +286,17 @@ export class RedisIndex implements RankIndex {
     await scripts.openBoard.run(this.#client, [keys.state], [state.epoch, String(state.version), rules.sortOrder, rules.operator, String(seq), String(BUCKET_FILL), String(periodStart)]);
   }
 
-  /** Forgets the board, its entries, change log and event ids. Idempotent. Complexity: O(n) to free, O(n / BUCKET_FILL) in the script. */
+  /**
+   * Forgets the board, its entries, change log and event ids (a board's
+   * scope members too; a scope ranking's participants leave the members
+   * hash). Idempotent. Complexity: O(n) to free, O(n / BUCKET_FILL) in the script.
+   */
   async drop(boardId: string): Promise<void> {
     const keys = this.keys(boardId);
+    const scope = scopeOfBoardId(boardId);
+    if (scope !== null) await scripts.forgetMembers.run(this.#client, [keys.ranking, keys.members], [`${scope.name}:`, scope.value]);
     await scripts.dropBoard.run(this.#client, [keys.state, keys.ranking, keys.metadata, keys.log, keys.buckets, keys.events], []);
+    if (parentBoardId(boardId) === null) await this.#client.unlink(keys.members);
   }
 
   /**
@@ -324,10 +355,20 @@ export class RedisIndex implements RankIndex {
     if (metadata.length > 0) await writeMetadata(metadata);
     await writes.finish();
 
+    const scope = scopeOfBoardId(boardId);
     const code = await scripts.loadBoard.run(
       this.#client,
-      [keys.state, keys.ranking, keys.metadata, keys.log, keys.buckets, keys.events, temp.ranking, temp.metadata, temp.buckets],
-      [state.epoch, String(state.version), seq === undefined ? '' : String(seq), String(shape.level), String(shape.split), String(BUCKET_FILL)],
+      [keys.state, keys.ranking, keys.metadata, keys.log, keys.buckets, keys.events, temp.ranking, temp.metadata, temp.buckets, keys.members],
+      [
+        state.epoch,
+        String(state.version),
+        seq === undefined ? '' : String(seq),
+        String(shape.level),
+        String(shape.split),
+        String(BUCKET_FILL),
+        scope === null ? '' : `${scope.name}:`,
+        scope === null ? '' : scope.value,
+      ],
     );
     if (code === ReplyCode.boardNotFound) throw boardNotFound(boardId);
   }
@@ -335,6 +376,71 @@ export class RedisIndex implements RankIndex {
   /** RankIndex.apply; `receivedAt` is the caller's clock, as in submit. */
   async apply(boardId: string, submissions: readonly Submission[], options: RankOptions & { readonly receivedAt?: number } = {}): Promise<(SubmitOutcome | LadderError)[]> {
     return (await this.submit(boardId, submissions, options.receivedAt ?? Date.now(), null, options.ties)).outcomes;
+  }
+
+  async applyDerived(boardId: string, submissions: readonly Submission[], spec: DerivedSpec, options: RankOptions & { readonly receivedAt?: number } = {}): Promise<DerivedApplied> {
+    const { outcomes, derived } = await this.submitDerived(boardId, submissions, spec, options.receivedAt ?? Date.now(), null, options.ties);
+    return { outcomes, derived: derived.map(({ boardId: id, epoch, version, changed }) => ({ boardId: id, epoch, version, changed })) };
+  }
+
+  /**
+   * submit for a board with derived rankings (index/derived.ts), in one
+   * script call on the board's slot, which all of its derived rankings
+   * share: RankIndex.applyDerived with submit's period guard, which its
+   * scope rankings pass too (DerivedPeriodMismatch). Throws
+   * DerivedRankingsMissing, applying nothing, naming the derived rankings
+   * Redis does not hold. Complexity: O(k log n · (1 + scopes)).
+   */
+  async submitDerived(
+    boardId: string,
+    submissions: readonly Submission[],
+    spec: DerivedSpec,
+    receivedAt = Date.now(),
+    periodStart: number | null = null,
+    ties: RankTies = 'unique',
+  ): Promise<AppliedBatch & { readonly derived: readonly DerivedLogged[] }> {
+    const keys = this.keys(boardId);
+    const args: ScriptArg[] = [String(receivedAt), periodStart === null ? '' : String(periodStart), ties, spec.allTime ? '1' : '', String(spec.scopes.length), ...spec.scopes];
+    submissions.forEach((submission, i) => {
+      checkSubmissionShape(submission, i);
+      const { eventId, metadata } = submission;
+      args.push(
+        submission.participantId,
+        String(submission.score),
+        String(submission.timestamp),
+        eventId ?? '',
+        metadata === null ? '' : JSON.stringify(metadata),
+        eventId === null ? '' : submissionFingerprint(submission),
+      );
+      for (const name of spec.scopes) args.push(submission.scope?.[name] ?? '');
+    });
+    const reply = (await scripts.applyDerived.run(this.#client, [keys.state, keys.ranking, keys.metadata, keys.log, keys.buckets, keys.events, keys.derived], args)) as Reply;
+    const derivedId = (suffix: string) => `${boardId}#${suffix}`;
+    switch (reply[0]) {
+      case ReplyCode.boardNotFound:
+        throw boardNotFound(boardId);
+      case ReplyCode.periodMismatch:
+        throw new PeriodMismatch(Number(reply[1]));
+      case ReplyCode.derivedPeriodMismatch:
+        throw new DerivedPeriodMismatch(derivedId(reply[1] as string), Number(reply[2]));
+      case ReplyCode.derivedNotFound:
+        throw new DerivedRankingsMissing(reply.slice(1).map((suffix) => derivedId(suffix as string)));
+      case ReplyCode.boardBusy:
+        throw new LadderError('board_rebuilding', `leaderboard '${boardId}' or one of its derived rankings is being rebuilt or closed; nothing was applied, retry in a moment`, { leaderboard_id: boardId });
+    }
+    const written = reply[3] as Reply;
+    const derived: DerivedLogged[] = [];
+    for (let at = 0; at < written.length; at += 6) {
+      derived.push({
+        boardId: derivedId(written[at] as string),
+        epoch: written[at + 1] as string,
+        seq: Number(written[at + 2]),
+        logged: written[at + 3] as number,
+        version: written[at + 4] as number,
+        changed: written[at + 5] === 1,
+      });
+    }
+    return { epoch: reply[1] as string, seq: Number(reply[2]), outcomes: submissions.map((submission, i) => outcomeOf(reply[i + 4] as Reply, submission)), derived };
   }
 
   /** Where the board's live standings say their period starts (the state field the period guard of submit checks). */
@@ -397,6 +503,13 @@ export class RedisIndex implements RankIndex {
     const keys = this.keys(boardId);
     const reply = (await scripts.removeEntry.run(this.#client, [keys.state, keys.ranking, keys.metadata, keys.buckets], [participantId])) as Reply;
     if (reply[0] === ReplyCode.boardNotFound) throw boardNotFound(boardId);
+    const scope = scopeOfBoardId(boardId);
+    if (scope !== null) {
+      // Out of a scope ranking, out of its value in the members hash too, or the next write would place them there again.
+      // The caller holds the ranking frozen (Backend.erase), so no write that reads this field lands in between.
+      const field = `${scope.name}:${participantId}`;
+      if ((await this.#client.hget(keys.members, field)) === scope.value) await this.#client.hdel(keys.members, field);
+    }
     return {
       epoch: reply[1] as string,
       seq: Number(reply[2]),

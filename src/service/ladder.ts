@@ -8,7 +8,9 @@
  * histories through one recorder (service/rejections.ts).
  */
 import { BOARD_DEFAULTS, boardStatus, checkBoardSettings, currentPeriod, FINAL_PERIOD_ID, livePeriod, type BoardStatus } from '../core/board.js';
+import { ALL_TIME_PERIOD, allTimeBoardId, derivedConfig, derivedConfigChanged, isAllTimeBoardId, parentBoardId, scopeBoardId, scopeOfBoardId } from '../core/derived.js';
 import { boardNotFound, invalidField, LadderError, participantNotFound, profileNotFound } from '../core/errors.js';
+import { checkScopeNames, parseScopeRef } from '../core/scopes.js';
 import { periodAt, type Period } from '../core/periods.js';
 import { randomBytes } from 'node:crypto';
 import { newEpoch } from '../core/epoch.js';
@@ -17,7 +19,7 @@ import { checkMetadata, toSubmission, type SubmissionInput } from '../core/submi
 import { toProfile, type ProfileInput } from '../core/profile.js';
 import { withSharedRanks } from '../core/ties.js';
 import type { BoardConfig, Metadata, Profile, RankedEntry, RankTies, ResetSchedule, ShownEntry, Submission } from '../core/types.js';
-import { PeriodPassed, periodClosed, type Backend } from '../backend/backend.js';
+import { DerivedPeriodPassed, PeriodPassed, periodClosed, type Backend, type DerivedTargets, type SubmitBatch } from '../backend/backend.js';
 import type { Config } from '../core/config.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
 import type { RankPage, RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
@@ -59,8 +61,10 @@ export interface BoardSummary extends BoardState {
 
 export interface RankingsPage extends BoardState {
   readonly boardId: string;
-  /** The closed period answered from the archive, or null for the live standings. */
+  /** The closed period answered from the archive, 'all' for the all-time ranking, or null for the live standings. */
   readonly period: string | null;
+  /** The scope value whose ranking answered (`region:eu`), or null for the board's own. */
+  readonly scope: string | null;
   /** With the ranks the board shows: shared ones under rank_ties 'shared'. */
   readonly entries: readonly ShownEntry[];
   /** The board's score_decimals: the scores are kept ×10^scoreDecimals (core/fixed-point.ts). */
@@ -70,6 +74,8 @@ export interface RankingsPage extends BoardState {
 export interface ParticipantStanding extends BoardState {
   readonly boardId: string;
   readonly period: string | null;
+  /** As in RankingsPage. */
+  readonly scope: string | null;
   readonly scoreDecimals: number;
   /** Ranks as in RankingsPage; the percentile is computed from the rank shown. */
   readonly entry: ShownEntry;
@@ -102,8 +108,16 @@ export interface RankingsQuery {
   readonly offset: number;
   readonly around?: string | undefined;
   readonly participants?: readonly string[] | undefined;
-  /** A closed period's id: the answer comes from its final rankings. */
+  /** A closed period's id: the answer comes from its final rankings; 'all': from the all-time ranking (keep_all_time). */
   readonly period?: string | undefined;
+  /** `<scope>:<value>`: the ranking within that scope value. */
+  readonly scope?: string | undefined;
+}
+
+/** Which of a board's rankings a read or a live view is of: its own, a scope value's, or the all-time one. */
+export interface RankingRef {
+  readonly period?: string | undefined;
+  readonly scope?: string | undefined;
 }
 
 /** A board's settings that can be changed later (PATCH); absent ones keep their value (or default). */
@@ -230,6 +244,8 @@ export class Ladder {
     const config = withSettings(base, input, now);
     const epoch = newEpoch();
     await this.registry.create(config, epoch);
+    // Derived rankings left by a board of this id that was deleted while one of them was being made elsewhere.
+    for (const orphan of this.registry.derivedOf(config.id)) await this.registry.delete(orphan.id);
     return this.#summary(config, { epoch, version: 0, total: 0 });
   }
 
@@ -252,14 +268,36 @@ export class Ladder {
     }
     const next = withSettings(config, settings, this.clock.now());
     if (!(await this.registry.update(next))) throw boardNotFound(boardId);
+    await this.#followBoard(next);
     return this.getBoard(boardId);
+  }
+
+  /**
+   * Brings the board's derived rankings in line with its configuration: each
+   * gets the schedule it copies (core/derived.ts derivedConfig), and those
+   * the board no longer keeps (keep_all_time turned off, a scope dropped)
+   * are deleted.
+   */
+  async #followBoard(board: BoardConfig): Promise<void> {
+    for (const derived of this.registry.derivedOf(board.id)) {
+      const scope = scopeOfBoardId(derived.id);
+      const kept = isAllTimeBoardId(derived.id) ? board.keepAllTime : scope !== null && board.scopes.includes(scope.name);
+      if (!kept) {
+        await this.registry.delete(derived.id);
+        continue;
+      }
+      const next = derivedConfig(board, derived.id, derived);
+      if (derivedConfigChanged(next, derived)) await this.registry.update(next);
+    }
   }
 
   /** Closes the board now (POST .../close): it refuses scores, and its standings are archived as its final rankings. */
   async closeBoard(boardId: string): Promise<BoardSummary> {
     const config = await this.requireBoard(boardId);
     if (boardStatus(config, this.clock.now()) !== 'closed') {
-      if (!(await this.registry.update({ ...config, closedAt: this.clock.now() }))) throw boardNotFound(boardId);
+      const closed = { ...config, closedAt: this.clock.now() };
+      if (!(await this.registry.update(closed))) throw boardNotFound(boardId);
+      await this.#followBoard(closed);
     }
     await this.lifecycle.close(boardId);
     return this.getBoard(boardId);
@@ -278,7 +316,13 @@ export class Ladder {
     const current = this.registry.get(boardId) ?? config;
     if (current.finalizedAt !== null) await this.store.deletePeriod(boardId, livePeriod(current)?.id ?? FINAL_PERIOD_ID);
     const endsAt = current.endsAt !== null && current.endsAt <= now ? null : current.endsAt;
-    if (!(await this.registry.update({ ...current, closedAt: null, finalizedAt: null, endsAt }))) throw boardNotFound(boardId);
+    const reopened = { ...current, closedAt: null, finalizedAt: null, endsAt };
+    if (!(await this.registry.update(reopened))) throw boardNotFound(boardId);
+    // Its derived rankings were finalized with it: they go on from where they were too.
+    for (const derived of this.registry.derivedOf(boardId)) {
+      if (derived.finalizedAt !== null) await this.store.deletePeriod(derived.id, livePeriod(derived)?.id ?? FINAL_PERIOD_ID);
+      await this.registry.update(derivedConfig(reopened, derived.id, { ...derived, finalizedAt: null }));
+    }
     return this.getBoard(boardId);
   }
 
@@ -324,17 +368,19 @@ export class Ladder {
     return { config, ...state, status: boardStatus(config, now), period: config.finalizedAt !== null ? null : currentPeriod(config, now), now };
   }
 
-  /** Boards in id order, one page of them. Loads no board's entries. */
+  /** Boards in id order, one page of them (derived rankings are not boards of their own here). Loads no board's entries. */
   async listBoards(offset = 0, limit = Infinity): Promise<{ boards: BoardSummary[]; total: number }> {
-    const ids = this.registry.ids();
+    const ids = this.registry.publicIds();
     const summaries = await Promise.all(ids.slice(offset, offset + limit).map((id) => this.getBoard(id).catch(() => null)));
     // A board deleted while the page was read is left out.
     return { boards: summaries.filter((board): board is BoardSummary => board !== null), total: ids.length };
   }
 
+  /** Deletes the board with its derived rankings. */
   async deleteBoard(boardId: string): Promise<void> {
     if (this.registry.get(boardId) === undefined) await this.requireBoard(boardId);
     if (!(await this.registry.delete(boardId))) throw boardNotFound(boardId);
+    for (const derived of this.registry.derivedOf(boardId)) await this.registry.delete(derived.id);
   }
 
   /**
@@ -378,8 +424,10 @@ export class Ladder {
     const refused: RefusedSubmission[] = [];
     inputs.forEach((input, i) => {
       try {
-        const submission = toSubmission(input, now, fields?.[i] ?? '');
-        checkTimestamp(rules, period, submission.timestamp, fields?.[i] ?? '');
+        const field = fields?.[i] ?? '';
+        const submission = toSubmission(input, now, field);
+        if (submission.scope != null) checkScopeNames(submission.scope, rules, field === '' ? 'scope' : `${field}.scope`);
+        checkTimestamp(rules, period, submission.timestamp, field);
         submissions.push(submission);
         positions.push(i);
       } catch (err) {
@@ -389,14 +437,18 @@ export class Ladder {
       }
     });
     if (submissions.length > 0) {
-      let batch;
-      try {
-        batch = await this.backend.submit(rules, submissions, period?.start ?? null);
-      } catch (err) {
-        if (!(err instanceof PeriodPassed)) throw err;
-        // The live period ended between the check above and the write: it is closed, and the write tried again once.
-        await this.lifecycle.close(boardId);
-        batch = await this.backend.submit(await this.requireBoard(boardId), submissions, period?.start ?? null);
+      let batch: SubmitBatch;
+      if (rules.scopes.length > 0 || rules.keepAllTime) {
+        batch = await this.#submitDerived(rules, submissions, period?.start ?? null);
+      } else {
+        try {
+          batch = await this.backend.submit(rules, submissions, period?.start ?? null);
+        } catch (err) {
+          if (!(err instanceof PeriodPassed)) throw err;
+          // The live period ended between the check above and the write: it is closed, and the write tried again once.
+          await this.lifecycle.close(boardId);
+          batch = await this.backend.submit(await this.requireBoard(boardId), submissions, period?.start ?? null);
+        }
       }
       const { epoch, outcomes } = batch;
       outcomes.forEach((outcome, k) => {
@@ -441,9 +493,94 @@ export class Ladder {
   }
 
   /**
+   * The write to a board with derived rankings (core/derived.ts): those the
+   * submissions name are made first (lazily, on first use), then one backend
+   * call writes the board and them. A live period that ended meanwhile is
+   * closed first, the board's or a scope ranking's, and the write tried again.
+   */
+  async #submitDerived(rules: BoardConfig, submissions: readonly Submission[], periodStart: number | null): Promise<SubmitBatch> {
+    for (let attempt = 1; ; attempt++) {
+      const derived = await this.#derivedTargets(rules, submissions);
+      try {
+        return await this.backend.submit(rules, submissions, periodStart, derived);
+      } catch (err) {
+        if (attempt >= 3 || !(err instanceof PeriodPassed || err instanceof DerivedPeriodPassed)) throw err;
+        await this.lifecycle.close(err instanceof DerivedPeriodPassed ? err.boardId : rules.id);
+        rules = await this.requireBoard(rules.id);
+      }
+    }
+  }
+
+  /** The derived rankings a write to the board feeds, made when missing (DerivedTargets). */
+  async #derivedTargets(rules: BoardConfig, submissions: readonly Submission[]): Promise<DerivedTargets> {
+    const named = new Set<string>();
+    if (rules.keepAllTime) named.add(allTimeBoardId(rules.id));
+    for (const submission of submissions) {
+      if (submission.scope == null) continue;
+      for (const name in submission.scope) named.add(scopeBoardId(rules.id, { name, value: submission.scope[name]! }));
+    }
+    for (const id of named) if (this.registry.get(id) === undefined) await this.#createDerived(rules, id);
+    const boards = new Map<string, BoardConfig>();
+    for (const derived of this.registry.derivedOf(rules.id)) {
+      const scope = scopeOfBoardId(derived.id);
+      if (isAllTimeBoardId(derived.id) ? rules.keepAllTime : scope !== null && rules.scopes.includes(scope.name)) boards.set(derived.id, derived);
+    }
+    return { spec: { scopes: rules.scopes, allTime: rules.keepAllTime }, boards };
+  }
+
+  /** Makes a derived ranking of the board, empty; another process may have just made it. */
+  async #createDerived(parent: BoardConfig, boardId: string): Promise<BoardConfig> {
+    const config = derivedConfig(parent, boardId);
+    try {
+      await this.registry.create(config, newEpoch());
+      return config;
+    } catch (err) {
+      if (!(err instanceof LadderError && err.code === 'board_exists')) throw err;
+      const made = await this.registry.reload(boardId);
+      if (made === undefined) throw err;
+      return made;
+    }
+  }
+
+  /**
+   * Which board answers for `ref` of the board: itself, a scope value's
+   * ranking (`scope: 'region:eu'`) or its all-time ranking (`period: 'all'`),
+   * with the period to read of it (a closed period's id, or none for the
+   * live standings). `board` is null for a derived ranking not made yet: no
+   * submission named it, so it is empty. Throws invalid_request for a scope
+   * the board does not declare, period_not_found for `all` without keep_all_time.
+   */
+  #resolve(rules: BoardConfig, ref: RankingRef): { board: BoardConfig | null; id: string; period: string | undefined; label: { period: string | null; scope: string | null } } {
+    if (ref.period === ALL_TIME_PERIOD) {
+      if (!rules.keepAllTime) throw new LadderError('period_not_found', `leaderboard '${rules.id}' keeps no all-time ranking (keep_all_time)`, { leaderboard_id: rules.id, period: ALL_TIME_PERIOD });
+      if (ref.scope !== undefined) throw invalidField('scope', 'cannot be combined with period=all: scope rankings are kept per period, not all-time');
+      const id = allTimeBoardId(rules.id);
+      return { board: this.registry.get(id) ?? null, id, period: undefined, label: { period: ALL_TIME_PERIOD, scope: null } };
+    }
+    if (ref.scope === undefined) return { board: rules, id: rules.id, period: ref.period, label: { period: null, scope: null } };
+    const scope = parseScopeRef(ref.scope, rules);
+    const id = scopeBoardId(rules.id, scope);
+    return { board: this.registry.get(id) ?? null, id, period: ref.period, label: { period: null, scope: `${scope.name}:${scope.value}` } };
+  }
+
+  /**
+   * The board that a live view of `ref` watches (WebSocket and SSE
+   * subscriptions): the board, or one of its derived rankings, made now when
+   * no submission named it yet. Only live standings can be watched: `period`
+   * may only be 'all'.
+   */
+  async liveBoard(boardId: string, ref: RankingRef): Promise<string> {
+    const rules = this.registry.get(boardId) ?? (await this.requireBoard(boardId));
+    if (ref.period !== undefined && ref.period !== ALL_TIME_PERIOD) throw invalidField('period', "of a live view can only be 'all' (the all-time ranking); read closed periods with GET .../rankings?period=");
+    const target = this.#resolve(rules, ref);
+    return (target.board ?? (await this.#createDerived(rules, target.id))).id;
+  }
+
+  /**
    * The page of rankings: a plain offset/limit window, the window of `limit`
    * entries around a participant (core/windows.ts aroundSpan), or the ranks
-   * of the listed participants ("friends" board). One read of one state.
+   * of the listed participants ("friends" board); of the board, of a scope
+   * value (`query.scope`) or all-time (`query.period` 'all'). One read of one state.
    */
   async rankings(boardId: string, query: RankingsQuery): Promise<RankingsPage> {
     const rules = this.registry.get(boardId) ?? (await this.requireBoard(boardId));
@@ -451,16 +588,17 @@ export class Ladder {
     if (query.participants !== undefined) rankQuery = { kind: 'participants', participantIds: query.participants };
     else if (query.around !== undefined) rankQuery = { kind: 'around', participantId: query.around, size: query.limit };
     else rankQuery = { kind: 'page', offset: query.offset, limit: query.limit };
-    const read = await this.#read(rules, query.period, [rankQuery]);
+    const { read, label } = query.scope === undefined && query.period !== ALL_TIME_PERIOD ? { read: await this.#read(rules, query.period, [rankQuery]), label: null } : await this.#readRef(rules, query, [rankQuery]);
     const page = read.pages[0]!;
     if (rankQuery.kind === 'around' && page.focus === null) throw participantNotFound(boardId, rankQuery.participantId);
-    return { boardId, period: read.period, ...stateOf(read), entries: shownEntries(page), scoreDecimals: rules.scoreDecimals };
+    return { boardId, period: label?.period ?? read.period, scope: label?.scope ?? null, ...stateOf(read), entries: shownEntries(page), scoreDecimals: rules.scoreDecimals };
   }
 
-  /** A participant's standing with up to `neighbors` entries above and below (core/windows.ts neighborSpan). */
-  async participant(boardId: string, participantId: string, neighbors: number, period?: string): Promise<ParticipantStanding> {
+  /** A participant's standing with up to `neighbors` entries above and below (core/windows.ts neighborSpan); `ref` as for rankings. */
+  async participant(boardId: string, participantId: string, neighbors: number, period?: string, scope?: string): Promise<ParticipantStanding> {
     const rules = this.registry.get(boardId) ?? (await this.requireBoard(boardId));
-    const read = await this.#read(rules, period, [{ kind: 'neighbors', participantId, radius: neighbors }]);
+    const queries: RankQuery[] = [{ kind: 'neighbors', participantId, radius: neighbors }];
+    const { read, label } = scope === undefined && period !== ALL_TIME_PERIOD ? { read: await this.#read(rules, period, queries), label: null } : await this.#readRef(rules, { period, scope }, queries);
     const page = read.pages[0]!;
     if (page.focus === null) throw participantNotFound(boardId, participantId);
     const entries = shownEntries(page);
@@ -469,7 +607,15 @@ export class Ladder {
     const total = read.total;
     // Share of the others ranked below this participant: 100 for the leader, 0 for the last (tied ones share theirs).
     const percentile = total <= 1 ? 100 : Math.round(((total - entry.rank) / (total - 1)) * 10000) / 100;
-    return { boardId, period: read.period, ...stateOf(read), scoreDecimals: rules.scoreDecimals, entry, percentile, above: entries.slice(0, at), below: entries.slice(at + 1) };
+    return { boardId, period: label?.period ?? read.period, scope: label?.scope ?? null, ...stateOf(read), scoreDecimals: rules.scoreDecimals, entry, percentile, above: entries.slice(0, at), below: entries.slice(at + 1) };
+  }
+
+  /** #read of a scope value's or the all-time ranking (#resolve); one not made yet reads as empty. */
+  async #readRef(rules: BoardConfig, ref: RankingRef, queries: readonly RankQuery[]): Promise<{ read: RankRead & { period: string | null }; label: { period: string | null; scope: string | null } }> {
+    const target = this.#resolve(rules, ref);
+    if (target.board !== null) return { read: await this.#read(target.board, target.period, queries), label: target.label };
+    if (target.period !== undefined) throw periodNotFound(rules.id, target.period);
+    return { read: { epoch: EMPTY_EPOCH, version: 0, total: 0, pages: queries.map(() => ({ entries: [], focus: null })), period: null }, label: target.label };
   }
 
   /**
@@ -539,7 +685,8 @@ export class Ladder {
         if (err instanceof LadderError && err.code === 'board_not_found') continue;
         throw err;
       }
-      if (erased.removed !== null) boards.push({ boardId, rank: erased.removed.rank, epoch: erased.epoch, version: erased.version });
+      // Derived rankings (core/derived.ts) lose the entry too, but stay hidden: only the boards users made are listed.
+      if (erased.removed !== null && parentBoardId(boardId) === null) boards.push({ boardId, rank: erased.removed.rank, epoch: erased.epoch, version: erased.version });
     }
     const profile = await this.store.deleteProfile(participantId);
     this.bus.publish({ kind: 'profile_changed', participantId });
@@ -552,8 +699,16 @@ export class Ladder {
    * (the client went away) or when the service closes, whichever comes first
    * (long-poll).
    */
-  async waitForVersion(boardId: string, afterVersion: number, epoch: string | null, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.registry.get(boardId) === undefined) await this.requireBoard(boardId);
+  async waitForVersion(boardId: string, afterVersion: number, epoch: string | null, timeoutMs: number, signal?: AbortSignal, ref: RankingRef = {}): Promise<void> {
+    const rules = this.registry.get(boardId) ?? (await this.requireBoard(boardId));
+    if (ref.scope !== undefined || ref.period === ALL_TIME_PERIOD) {
+      const target = this.#resolve(rules, ref);
+      if (target.board !== null) return this.waitForVersion(target.board.id, afterVersion, epoch, timeoutMs, signal);
+      // Not made yet: the board's next change may make it.
+      const standing = await this.backend.standing(boardId);
+      if (standing !== null) return this.waitForVersion(boardId, standing.version, standing.epoch, timeoutMs, signal);
+      return;
+    }
     // Listening first, then reading: a change between the two is not missed.
     const unwatch = await this.bus.watch(boardId);
     try {
@@ -658,6 +813,8 @@ function passed(state: { epoch: string; version: number }, afterVersion: number,
 function shownEntries(page: RankPage): readonly RankedEntry[] {
   return withSharedRanks(page.entries, page.sharedRanks);
 }
+/** The epoch of a derived ranking that no submission made yet: it reads as empty, and its first answer once made has another. */
+const EMPTY_EPOCH = 'empty';
 
 function stateOf(read: RankRead): BoardState {
   return { epoch: read.epoch, version: read.version, total: read.total };

@@ -11,6 +11,12 @@
  * close of a board runs at a time; across processes the backend makes each
  * close happen once, and the processes that lost the race read the board's
  * configuration again.
+ *
+ * A board's derived rankings (core/derived.ts) are boards with schedules of
+ * their own: its scope rankings reset with its periods, its all-time ranking
+ * only finalizes with it. Each is closed by itself, exactly once, right after
+ * its board (and by the ticks like any board), so that `?period=<id>&scope=`
+ * finds the scope rankings' archives of every period the board closed.
  */
 import { boardStatus, FINAL_PERIOD_ID, livePeriod } from '../core/board.js';
 import { periodAt } from '../core/periods.js';
@@ -93,16 +99,24 @@ export class Lifecycle {
   }
 
   /**
-   * Closes what the board owes now, if anything, and resolves once its
-   * configuration here says so. A close of the board already running in
-   * this process is joined, not repeated.
+   * Closes what the board owes now, if anything, then what its derived
+   * rankings owe, and resolves once their configurations here say so. A
+   * close of the board already running in this process is joined, not
+   * repeated.
    */
   close(boardId: string): Promise<void> {
     const running = this.#closing.get(boardId);
     if (running !== undefined) return running;
-    const closing = this.#close(boardId).finally(() => this.#closing.delete(boardId));
+    const closing = this.#close(boardId)
+      .then(() => this.#closeDerived(boardId))
+      .finally(() => this.#closing.delete(boardId));
     this.#closing.set(boardId, closing);
     return closing;
+  }
+
+  async #closeDerived(boardId: string): Promise<void> {
+    const { registry, clock } = this.#parts;
+    for (const derived of registry.derivedOf(boardId)) if (dueClose(derived, clock.now()) !== null) await this.close(derived.id);
   }
 
   async #close(boardId: string): Promise<void> {

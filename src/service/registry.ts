@@ -5,6 +5,7 @@
  * process keeps a stale copy. Configurations are small; the boards' entries
  * live in the backend, which loads them lazily.
  */
+import { parentBoardId } from '../core/derived.js';
 import type { BoardConfig } from '../core/types.js';
 import type { ChangeBus } from '../feed/bus.js';
 import type { Store } from '../store/store.js';
@@ -13,6 +14,10 @@ export class BoardRegistry {
   readonly #boards = new Map<string, BoardConfig>();
   /** Board ids in order, rebuilt on demand after a change. */
   #sorted: string[] | null = null;
+  /** The same without derived rankings (core/derived.ts), which no listing shows. */
+  #sortedPublic: string[] | null = null;
+  /** The ids of each board's derived rankings. */
+  readonly #derived = new Map<string, Set<string>>();
   readonly #unsubscribe: () => void;
 
   private constructor(
@@ -28,7 +33,7 @@ export class BoardRegistry {
           this.#set(message.config);
           break;
         case 'board_deleted':
-          if (this.#boards.delete(message.boardId)) this.#sorted = null;
+          this.#remove(message.boardId);
           break;
       }
     });
@@ -63,10 +68,26 @@ export class BoardRegistry {
     return stored?.config;
   }
 
-  /** Board ids in order. Complexity: O(1), O(b log b) after a change. */
+  /** Board ids in order, derived rankings included. Complexity: O(1), O(b log b) after a change. */
   ids(): readonly string[] {
     this.#sorted ??= [...this.#boards.keys()].sort();
     return this.#sorted;
+  }
+
+  /** The ids of the boards users made (no derived rankings), in order. Complexity: O(1), O(b log b) after a change. */
+  publicIds(): readonly string[] {
+    this.#sortedPublic ??= this.ids().filter((id) => parentBoardId(id) === null);
+    return this.#sortedPublic;
+  }
+
+  /** The configurations of the board's derived rankings (core/derived.ts), in id order. Complexity: O(d log d). */
+  derivedOf(boardId: string): BoardConfig[] {
+    const ids = this.#derived.get(boardId);
+    if (ids === undefined) return [];
+    return [...ids].sort().flatMap((id) => {
+      const config = this.#boards.get(id);
+      return config === undefined ? [] : [config];
+    });
   }
 
   /** Creates the board in the store (throws board_exists) and announces it. */
@@ -86,7 +107,7 @@ export class BoardRegistry {
   async reload(boardId: string): Promise<BoardConfig | undefined> {
     const stored = await this.store.getBoard(boardId);
     if (stored === null) {
-      if (this.#boards.delete(boardId)) this.#sorted = null;
+      this.#remove(boardId);
       return undefined;
     }
     this.#set(stored.config);
@@ -106,7 +127,27 @@ export class BoardRegistry {
   }
 
   #set(config: BoardConfig): void {
-    if (!this.#boards.has(config.id)) this.#sorted = null;
+    if (!this.#boards.has(config.id)) {
+      this.#sorted = null;
+      this.#sortedPublic = null;
+      const parent = parentBoardId(config.id);
+      if (parent !== null) {
+        let ids = this.#derived.get(parent);
+        if (ids === undefined) this.#derived.set(parent, (ids = new Set()));
+        ids.add(config.id);
+      }
+    }
     this.#boards.set(config.id, config);
+  }
+
+  #remove(boardId: string): void {
+    if (!this.#boards.delete(boardId)) return;
+    this.#sorted = null;
+    this.#sortedPublic = null;
+    const parent = parentBoardId(boardId);
+    const siblings = parent === null ? undefined : this.#derived.get(parent);
+    if (siblings === undefined) return;
+    siblings.delete(boardId);
+    if (siblings.size === 0) this.#derived.delete(parent!);
   }
 }

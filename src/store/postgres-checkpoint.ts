@@ -115,27 +115,32 @@ export async function readCheckpoint(client: pg.ClientBase, boardId: string, tot
 
 /**
  * The latest state of every entry that changed after seq `after`, on top of
- * the checkpoint's columns, and the number of events after it. Read through
+ * the checkpoint's columns, the participants whose last event removed their
+ * entry, and the number of events after it. Read through
  * a cursor, so that a long log after an old checkpoint never arrives as one
  * result.
  */
-export async function readChangedEntries(client: pg.ClientBase, boardId: string, after: number, ranked: RankedColumns): Promise<{ changed: Entry[]; replayed: number }> {
+export async function readChangedEntries(client: pg.ClientBase, boardId: string, after: number, ranked: RankedColumns): Promise<{ changed: Entry[]; removed: string[]; replayed: number }> {
   let earlier: Map<string, Metadata> | null = null;
   const checkpointMetadata = (participantId: string): Metadata | null => {
     earlier ??= metadataById(ranked);
     return earlier.get(participantId) ?? null;
   };
   const changed: Entry[] = [];
+  const removed: string[] = [];
   let replayed = 0;
   await client.query(`DECLARE changed_entries NO SCROLL CURSOR FOR ${SQL.SELECT_CHANGED_ENTRIES}`, [boardId, after]);
   for (;;) {
     const { rows } = await client.query<ChangedEntryRow>({ text: `FETCH ${FETCH_ROWS} FROM changed_entries`, rowMode: 'array' });
-    for (const row of rows) changed.push(changedEntryFromRow(row, checkpointMetadata));
+    for (const row of rows) {
+      if (row[7]) removed.push(row[0]);
+      else changed.push(changedEntryFromRow(row, checkpointMetadata));
+    }
     if (rows.length > 0) replayed = int(rows[0]![6]);
     if (rows.length < FETCH_ROWS) break;
   }
   await client.query('CLOSE changed_entries');
-  return { changed, replayed };
+  return { changed, removed, replayed };
 }
 
 /** Metadata by participant, of the checkpoint's entries that have any (they are sparse). */

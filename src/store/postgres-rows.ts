@@ -285,10 +285,10 @@ export function eventColumns(events: readonly ScoreEvent[]): unknown[][] {
 /**
  * SELECT_CHANGED_ENTRIES read in array mode: participant_id, new_score,
  * entry_achieved_at, entry_updated_at, whether an event after the
- * checkpoint applied its metadata, the latest such metadata, and the count
- * of events after the checkpoint.
+ * checkpoint applied its metadata, the latest such metadata, the count
+ * of events after the checkpoint, and whether the last event removed the entry.
  */
-export type ChangedEntryRow = [string, string, string, string, boolean, string | null, string];
+export type ChangedEntryRow = [string, string, string, string, boolean, string | null, string, boolean];
 
 /**
  * The entry a ChangedEntryRow describes. Without metadata applied after the

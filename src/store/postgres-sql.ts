@@ -236,7 +236,8 @@ const LOG_NAMES = LOG_COLUMNS.map(([name]) => name).join(', ');
  *   the arrays' real length known, the planner gives up hashing a large
  *   IN list that may not fit work_mem, and rescans it for every row;
  * - the boards' versions only go up, whatever order commits land in; total
- *   counts the events that brought a new participant (no old rank); last_seq
+ *   counts the events that brought a new participant (no old rank), less
+ *   those that removed one (new rank 0, store.ts ScoreEvent); last_seq
  *   is the greatest seq logged.
  */
 export const APPEND_EVENTS = `
@@ -255,14 +256,14 @@ logged AS (
   SELECT ${LOG_COLUMNS.map(([name]) => `input.${name}`).join(', ')}
   FROM input LEFT JOIN ids ON ids.board_id = input.board_id AND ids.event_id = input.event_id
   WHERE input.event_id IS NULL OR ids.event_id IS NOT NULL
-  RETURNING board_id, seq, version, old_rank IS NULL AS new_entry
+  RETURNING board_id, seq, version, old_rank IS NULL AS new_entry, new_rank = 0 AS removal
 )
 UPDATE boards SET
   version = greatest(boards.version, raised.version),
   total = boards.total + raised.added,
   last_seq = greatest(boards.last_seq, raised.last_seq)
 FROM (
-  SELECT board_id, max(version) AS version, count(*) FILTER (WHERE new_entry) AS added, max(seq) AS last_seq
+  SELECT board_id, max(version) AS version, count(*) FILTER (WHERE new_entry) - count(*) FILTER (WHERE removal) AS added, max(seq) AS last_seq
   FROM logged GROUP BY board_id
 ) AS raised
 WHERE boards.id = raised.board_id`;
@@ -369,17 +370,18 @@ WHERE board_id = $1 AND rank > $2 AND rank <= $3`;
 /**
  * The latest state of every entry changed after seq $2: for each
  * participant, its last event's entry, and the metadata of its last event
- * whose metadata applied (if none did, the entry keeps the checkpoint's).
+ * whose metadata applied (if none did, the entry keeps the checkpoint's),
+ * and whether that last event removed the entry (new_rank 0).
  * Each row also carries the number of events after $2. Read through a
  * cursor, in array mode (postgres-rows.ts ChangedEntryRow).
  */
 export const SELECT_CHANGED_ENTRIES = `
 WITH tail AS MATERIALIZED (
-  SELECT seq, participant_id, new_score, entry_achieved_at, entry_updated_at, metadata_applied, metadata
+  SELECT seq, participant_id, new_score, new_rank, entry_achieved_at, entry_updated_at, metadata_applied, metadata
   FROM score_events WHERE board_id = $1 AND seq > $2
 ),
 latest AS (
-  SELECT DISTINCT ON (participant_id) participant_id, new_score, entry_achieved_at, entry_updated_at
+  SELECT DISTINCT ON (participant_id) participant_id, new_score, new_rank, entry_achieved_at, entry_updated_at
   FROM tail ORDER BY participant_id, seq DESC
 ),
 applied AS (
@@ -387,7 +389,7 @@ applied AS (
   FROM tail WHERE metadata_applied ORDER BY participant_id, seq DESC
 )
 SELECT latest.participant_id, latest.new_score, latest.entry_achieved_at, latest.entry_updated_at,
-  applied.participant_id IS NOT NULL, applied.metadata, replayed.count
+  applied.participant_id IS NOT NULL, applied.metadata, replayed.count, latest.new_rank = 0
 FROM latest
 LEFT JOIN applied ON applied.participant_id = latest.participant_id
 CROSS JOIN (SELECT count(*) FROM tail) AS replayed`;

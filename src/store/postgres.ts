@@ -302,8 +302,8 @@ export class PostgresStore implements Store {
           const current = row.checkpoint_seq !== null && int(row.checkpoint_seq) > periodSeq;
           const from = current ? int(row.checkpoint_seq!) : periodSeq;
           const ranked = await readCheckpoint(client, boardId, current ? int(row.checkpoint_total!) : 0);
-          const { changed, replayed } = await readChangedEntries(client, boardId, from, ranked);
-          return { board: boardFromRow(row), ranked, changed, replayed, seq: Math.max(int(row.last_seq), from) };
+          const { changed, removed, replayed } = await readChangedEntries(client, boardId, from, ranked);
+          return { board: boardFromRow(row), ranked, changed, removed, replayed, seq: Math.max(int(row.last_seq), from) };
         },
         'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
       ),

@@ -151,6 +151,11 @@ export class PackedEventReader {
     return Number.isNaN(this.#number(i, Field.OldRank));
   }
 
+  /** True when the event removed its participant's entry (new rank 0, store.ts ScoreEvent.newRank). */
+  isRemoval(i: number): boolean {
+    return this.#number(i, Field.NewRank) === 0;
+  }
+
   eventId(i: number): string | null {
     return this.#strings[i * 4]!;
   }

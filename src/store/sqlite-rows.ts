@@ -143,7 +143,7 @@ export interface EventRow {
  * each of participant_id, new_score, entry_achieved_at, entry_updated_at,
  * metadata_applied, metadata].
  */
-export type TailColumnsRow = [number, number | null, string, string, string, string, string, string];
+export type TailColumnsRow = [number, number | null, string, string, string, string, string, string, string];
 
 /** SELECT_BOARD_LOG_STATE. */
 export interface BoardLogStateRow {

@@ -150,7 +150,7 @@ export const BOARD_EXISTS = `SELECT 1 FROM boards WHERE id = ?`;
 
 /**
  * Versions only go up, whatever order batches of different callers land in.
- * @added counts the batch's events that brought a new participant.
+ * @added counts the batch's events that brought a new participant, less those that removed one.
  */
 export const RAISE_BOARD_VERSION = `
 UPDATE boards SET version = max(version, @version), total = total + @added
@@ -359,9 +359,10 @@ FROM boards WHERE id = ?`;
 export const SELECT_LOG_TAIL = `
 SELECT count(*), max(seq),
   json_group_array(participant_id), json_group_array(new_score), json_group_array(entry_achieved_at),
-  json_group_array(entry_updated_at), json_group_array(metadata_applied), json_group_array(metadata)
+  json_group_array(entry_updated_at), json_group_array(metadata_applied), json_group_array(metadata),
+  json_group_array(new_rank)
 FROM (
-  SELECT seq, participant_id, new_score, entry_achieved_at, entry_updated_at, metadata_applied, metadata FROM score_log
+  SELECT seq, participant_id, new_score, entry_achieved_at, entry_updated_at, metadata_applied, metadata, new_rank FROM score_log
   WHERE board_id = @board_id AND seq > @after
   ORDER BY seq
   LIMIT @limit

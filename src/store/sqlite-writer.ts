@@ -421,6 +421,7 @@ export class SqliteWriter {
         if (board === undefined) raised.set(boardId, (board = { board_id: boardId, version: 0, added: 0 }));
         board.version = Math.max(board.version, events.version(i));
         if (events.isNewEntry(i)) board.added += 1;
+        else if (events.isRemoval(i)) board.added -= 1;
       }
       chunk.length = 0;
     };

@@ -361,8 +361,8 @@ export class SqliteStore implements Store {
         base = reader.readBase(boardId);
         from = logState.base_seq;
       }
-      const { changed, replayed } = reader.readTail(boardId, from, ranked, base);
-      return { board, ranked, changed, replayed, seq: Math.max(logState.last_seq ?? 0, from) };
+      const { changed, removed, replayed } = reader.readTail(boardId, from, ranked, base);
+      return { board, ranked, changed, removed, replayed, seq: Math.max(logState.last_seq ?? 0, from) };
     })();
   }
 
@@ -417,13 +417,15 @@ export class SqliteStore implements Store {
    * The latest state of each entry the log changed after seq `from`, on top
    * of the checkpoint's columns or the base entries. An event whose metadata
    * did not apply leaves the entry the metadata it had: the last applied in
-   * the tail, else the checkpoint's or the base's.
+   * the tail, else the checkpoint's or the base's. A participant whose last
+   * event removed the entry (new_rank 0) is left out and listed in `removed`.
    */
-  private readTail(boardId: string, from: number, ranked: RankedColumns, base: readonly Entry[]): { changed: Entry[]; replayed: number } {
+  private readTail(boardId: string, from: number, ranked: RankedColumns, base: readonly Entry[]): { changed: Entry[]; removed: string[]; replayed: number } {
     const index = new Map<string, number>();
     const ids: string[] = [];
     const numbers: number[] = [];
     const metadata: (string | null | undefined)[] = [];
+    const gone: boolean[] = [];
     let replayed = 0;
     for (let after = from; ; ) {
       const row = this.selectLogTail.get({ board_id: boardId, after, limit: LOAD_CHUNK }) as TailColumnsRow;
@@ -435,6 +437,7 @@ export class SqliteStore implements Store {
       const updated = JSON.parse(row[5]) as number[];
       const applied = JSON.parse(row[6]) as (0 | 1 | null)[];
       const texts = JSON.parse(row[7]) as (string | null)[];
+      const ranks = JSON.parse(row[8]) as number[];
       for (let k = 0; k < count; k++) {
         const participantId = participants[k]!;
         let i = index.get(participantId);
@@ -448,15 +451,21 @@ export class SqliteStore implements Store {
         numbers[3 * i + 1] = achieved[k]!;
         numbers[3 * i + 2] = updated[k]!;
         if (applied[k] !== 0) metadata[i] = texts[k]!;
+        gone[i] = ranks[k] === 0;
       }
       replayed += count;
       if (count < LOAD_CHUNK) break;
       after = row[1]!;
     }
     const changed: Entry[] = base.length === 0 ? [] : base.filter((entry) => !index.has(entry.participantId));
+    const removed: string[] = [];
     let earlier: Map<string, Metadata> | null = null;
     for (let i = 0; i < ids.length; i++) {
       const participantId = ids[i]!;
+      if (gone[i]) {
+        removed.push(participantId);
+        continue;
+      }
       let entryMetadata: Metadata | null;
       const text = metadata[i];
       if (text !== undefined) {
@@ -467,7 +476,7 @@ export class SqliteStore implements Store {
       }
       changed.push({ participantId, score: numbers[3 * i]!, achievedAt: numbers[3 * i + 1]!, updatedAt: numbers[3 * i + 2]!, metadata: entryMetadata });
     }
-    return { changed, replayed };
+    return { changed, removed, replayed };
   }
 
   async updateBoard(config: BoardConfig): Promise<boolean> {

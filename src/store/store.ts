@@ -37,6 +37,11 @@ export interface ScoreEvent {
   readonly oldScore: number | null;
   readonly newScore: number;
   readonly oldRank: number | null;
+  /**
+   * The entry's rank after the event; 0 marks a removal (ranks start at 1):
+   * a scope ranking's participant moved to another value (index/derived.ts),
+   * and `entry` is the entry as it was removed. A load leaves it out.
+   */
   readonly newRank: number;
   /** Board version after this event. */
   readonly version: number;
@@ -244,16 +249,23 @@ export interface LoadedBoard {
    * `ranked` with the same participant, if any.
    */
   readonly changed: readonly Entry[];
+  /** Participants whose last event after the checkpoint removed their entry (newRank 0): they are in neither `ranked` nor `changed`, whatever `ranked` holds. */
+  readonly removed: readonly string[];
   /** Events after the checkpoint that `changed` sums up. */
   readonly replayed: number;
   /** The greatest seq logged for the board (0 when none): the next event's seq must be greater. */
   readonly seq: number;
 }
 
-/** The loaded board's entries as objects, in no particular order: the checkpoint's columns with the entries changed after it on top. */
+/** True for the event that removed its participant's entry (ScoreEvent.newRank). */
+export function isRemoval(event: Pick<ScoreEvent, 'newRank'>): boolean {
+  return event.newRank === 0;
+}
+
+/** The loaded board's entries as objects, in no particular order: the checkpoint's columns with the entries changed after it on top, without the removed ones. */
 export function loadedEntries(loaded: LoadedBoard): Entry[] {
   const { ranked, changed } = loaded;
-  const replaced = new Set(changed.map((entry) => entry.participantId));
+  const replaced = new Set([...changed.map((entry) => entry.participantId), ...loaded.removed]);
   const entries: Entry[] = [];
   for (let i = 0; i < ranked.ids.length; i++) {
     const participantId = ranked.ids[i]!;

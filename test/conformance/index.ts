@@ -1402,5 +1402,112 @@ export function indexConformance(name: string, makeIndex: () => Promise<RankInde
         await assert.rejects(index.read(id, []), notFound);
       });
     });
+
+    describe('derived rankings (applyDerived, index/derived.ts)', () => {
+      const spec = { scopes: ['region'], allTime: false };
+
+      /** A board and derived rankings of it (suffixes as core/derived.ts: 'all', 'region=eu'), all open. */
+      async function family(operator: Operator, suffixes: readonly string[], sortOrder: SortOrder = 'desc'): Promise<{ id: string; of: (suffix: string) => string }> {
+        const id = await board(operator, sortOrder);
+        const of = (suffix: string) => `${id}#${suffix}`;
+        for (const suffix of suffixes) {
+          await index.open({ id: of(suffix), sortOrder, operator }, freshState());
+          opened.push(of(suffix));
+        }
+        return { id, of };
+      }
+
+      function scoped(participantId: string, score: number, timestamp: number, region?: string, metadata: Metadata | null = null): Submission {
+        return { ...submission(participantId, score, timestamp, metadata), ...(region === undefined ? {} : { scope: { region } }) };
+      }
+
+      it('keeps each scope value\'s ranking of the board\'s own entries, and moves a participant whose value changes', async () => {
+        const { id, of } = await family('best', ['region=eu', 'region=us']);
+        const applied = await index.applyDerived(
+          id,
+          [scoped('a', 100, T0, 'eu', { team: 'red' }), scoped('b', 90, T0 + 1, 'us'), scoped('c', 80, T0 + 2, 'eu'), scoped('d', 70, T0 + 3)],
+          spec,
+        );
+        assert.equal(applied.outcomes.length, 4);
+        applied.outcomes.forEach(expectOutcome);
+        assert.deepEqual(
+          applied.derived.map((d) => [d.boardId, d.version, d.changed]).sort(),
+          [[of('region=eu'), 2, true], [of('region=us'), 1, true]],
+        );
+        assert.deepEqual(standings(await all(id)), [['a', 100, 1], ['b', 90, 2], ['c', 80, 3], ['d', 70, 4]]);
+        assert.deepEqual(standings(await all(of('region=eu'))), [['a', 100, 1], ['c', 80, 2]]);
+        assert.deepEqual(standings(await all(of('region=us'))), [['b', 90, 1]]);
+        // The same entries, times and metadata included.
+        assert.deepEqual((await all(of('region=eu'))).map(withoutRank), [(await all(id))[0]!, (await all(id))[2]!].map(withoutRank));
+
+        // c moves to us: eu closes up, us gains c with the board's entry; d names no value and stays in none.
+        const before = await version(of('region=eu'));
+        await index.applyDerived(id, [scoped('c', 95, T0 + 4, 'us'), scoped('d', 75, T0 + 5)], spec);
+        assert.deepEqual(standings(await all(of('region=eu'))), [['a', 100, 1]]);
+        assert.equal(await version(of('region=eu')), before + 1);
+        assert.deepEqual(standings(await all(of('region=us'))), [['c', 95, 1], ['b', 90, 2]]);
+        // Without a scope, c's new best lands in the value c is in; back in eu, c leaves us again.
+        await index.applyDerived(id, [scoped('c', 99, T0 + 6)], spec);
+        assert.deepEqual(standings(await all(of('region=us'))), [['c', 99, 1], ['b', 90, 2]]);
+        await index.applyDerived(id, [scoped('c', 1, T0 + 7, 'eu')], spec);
+        assert.deepEqual(standings(await all(of('region=eu'))), [['a', 100, 1], ['c', 99, 2]]);
+        assert.deepEqual(standings(await all(of('region=us'))), [['b', 90, 1]]);
+        assert.deepEqual(withoutRank((await all(of('region=eu')))[1]!), withoutRank((await all(id))[1]!));
+      });
+
+      it('changes nothing for a duplicate event id, and nothing at all when a derived ranking it must write is not open', async () => {
+        const { id, of } = await family('increment', ['region=eu']);
+        const first = event('e1', { participantId: 'a', score: 5, timestamp: T0, scope: { region: 'eu' } });
+        expectOutcome((await index.applyDerived(id, [first], spec)).outcomes[0]);
+        const eu = await stateOf(of('region=eu'));
+        const again = await index.applyDerived(id, [first], spec);
+        assert.equal(expectOutcome(again.outcomes[0]).duplicate, true);
+        assert.deepEqual(again.derived, []);
+        assert.deepEqual(await stateOf(of('region=eu')), eu);
+
+        const boardBefore = await stateOf(id);
+        await assert.rejects(index.applyDerived(id, [scoped('b', 1, T0, 'eu'), scoped('a', 1, T0, 'apac')], spec), (err: unknown) => {
+          assert.ok(err instanceof Error && 'boardIds' in err, String(err));
+          assert.deepEqual((err as { boardIds: string[] }).boardIds, [of('region=apac')]);
+          return true;
+        });
+        assert.deepEqual(await stateOf(id), boardBefore);
+        assert.deepEqual(await stateOf(of('region=eu')), eu);
+      });
+
+      it('applies every submission to the all-time ranking with the board\'s operator, and refuses one that would overflow its total', async () => {
+        const { id, of } = await family('increment', ['all']);
+        const both = { scopes: [], allTime: true };
+        await index.load(of('all'), [entry('a', MAX_SCORE - 1, T0)], freshState(1));
+        const applied = await index.applyDerived(id, [submission('a', 1, T0 + 1), submission('b', 3, T0 + 2), submission('a', 1, T0 + 3), submission('b', 4, T0 + 4)], both);
+        assert.equal(expectOutcome(applied.outcomes[0]).entry.score, 1);
+        assert.equal(expectError(applied.outcomes[2], 'score_overflow').code, 'score_overflow');
+        assert.deepEqual(standings(await all(id)), [['b', 7, 1], ['a', 1, 2]]);
+        assert.deepEqual(standings(await all(of('all'))), [['a', MAX_SCORE, 1], ['b', 7, 2]]);
+        // A negative delta brings it back within range.
+        expectOutcome((await index.applyDerived(id, [submission('a', -5, T0 + 5)], both)).outcomes[0]);
+        assert.deepEqual(standings(await all(of('all'))), [['a', MAX_SCORE - 5, 1], ['b', 7, 2]]);
+      });
+
+      it('counts a loaded scope ranking\'s entries as its members, and forgets a dropped one\'s', async () => {
+        const { id, of } = await family('best', ['region=eu', 'region=us']);
+        await index.load(id, [entry('a', 10, T0), entry('b', 20, T0)], freshState(2));
+        await index.load(of('region=eu'), [entry('a', 10, T0), entry('b', 20, T0)], freshState(2));
+        // a is in eu (by the load), so naming us moves a out of eu.
+        await index.applyDerived(id, [scoped('a', 30, T0 + 1, 'us')], spec);
+        assert.deepEqual(standings(await all(of('region=eu'))), [['b', 20, 1]]);
+        assert.deepEqual(standings(await all(of('region=us'))), [['a', 30, 1]]);
+        // us dropped: a is in no value; a submission of a needs no us.
+        await index.drop(of('region=us'));
+        expectOutcome((await index.applyDerived(id, [scoped('a', 40, T0 + 2)], spec)).outcomes[0]);
+        assert.deepEqual(standings(await all(of('region=eu'))), [['b', 20, 1]]);
+        // A reload of eu with nothing in it: b is in no value either.
+        await index.load(of('region=eu'), [], freshState(0));
+        await index.applyDerived(id, [scoped('b', 50, T0 + 3)], spec);
+        assert.deepEqual(await all(of('region=eu')), []);
+        await index.applyDerived(id, [scoped('b', 1, T0 + 4, 'eu')], spec);
+        assert.deepEqual(standings(await all(of('region=eu'))), [['b', 50, 1]]);
+      });
+    });
   });
 }

@@ -19,7 +19,7 @@ import { MAX_SCORE, MIN_SCORE } from '../../src/core/ordering.js';
 import { fingerprintOf } from '../../src/core/submission.js';
 import { compareKeys } from '../../src/core/ordering.js';
 import type { BoardConfig, Entry, Metadata, Profile, SortOrder } from '../../src/core/types.js';
-import type { ApiKeyRecord, HistoryCursor, HistoryItem, PeriodClose, RankedColumns, Rejection, ScoreEvent, Store, WebhookDelivery } from '../../src/store/store.js';
+import { loadedEntries, type ApiKeyRecord, type HistoryCursor, type HistoryItem, type PeriodClose, type RankedColumns, type Rejection, type ScoreEvent, type Store, type WebhookDelivery } from '../../src/store/store.js';
 import { BOARD_DEFAULTS } from '../../src/core/board.js';
 
 export interface StoreFixture {
@@ -821,6 +821,33 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
           await store.createBoard(config, newEpoch());
           const loaded = await store.loadBoard(config.id);
           assert.deepEqual([loaded?.ranked.ids, loaded?.changed, loaded?.seq], [[], [], 0]);
+        }));
+
+      it('leaves out an entry whose last event removed it (new rank 0), from the checkpoint or the log, lowers the total, and takes one placed again', () =>
+        withStore(async (store, fixture) => {
+          const config = boardConfig({ operator: 'best' });
+          await store.createBoard(config, newEpoch());
+          const before = [scoreEvent(config.id, 1, 'p1', 5), scoreEvent(config.id, 2, 'p2', 7), scoreEvent(config.id, 3, 'p3', 9)];
+          await store.appendEvents(before);
+          assert.equal(await store.saveCheckpoint(config.id, { seq: before[2]!.seq, version: 3, columns: rankedColumnsOf(before.map((e) => e.entry)) }), true);
+          const removal = (version: number, event: ScoreEvent, rank: number) =>
+            scoreEvent(config.id, version, event.participantId, event.newScore, { oldScore: event.newScore, oldRank: rank, newRank: 0, entry: event.entry });
+          // In log order (each event takes the next seq as it is made).
+          const removeP2 = removal(4, before[1]!, 2);
+          const p4 = scoreEvent(config.id, 4, 'p4', 3);
+          const removeP3 = removal(5, before[2]!, 1);
+          const removeP4 = removal(6, p4, 3);
+          const p3again = scoreEvent(config.id, 7, 'p3', 11);
+          await store.appendEvents([removeP2, p4, removeP3, removeP4, p3again]);
+          const check = async (s: Store): Promise<void> => {
+            const loaded = await s.loadBoard(config.id);
+            assert.deepEqual(loaded?.changed, [p3again.entry]);
+            assert.deepEqual([...(loaded?.removed ?? [])].sort(), ['p2', 'p4']);
+            assert.deepEqual(byParticipant(loadedEntries(loaded!)), byParticipant([before[0]!.entry, p3again.entry]));
+            assert.equal((await s.getBoard(config.id))?.total, 2);
+          };
+          await check(store);
+          await check(await fixture.reopen());
         }));
     });
 

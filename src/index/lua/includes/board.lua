@@ -17,6 +17,8 @@ local SCORE_OVERFLOW = 2
 local EVENT_ID_CONFLICT = 3
 local BOARD_BUSY = 4
 local PERIOD_MISMATCH = 5
+local DERIVED_NOT_FOUND = 6
+local DERIVED_PERIOD_MISMATCH = 7
 
 local MAX_SCORE = 9007199254740991
 local DAY_MS = 86400000
@@ -198,4 +200,30 @@ local function unlinkEntries(stateKey, rankingKey, metadataKey, logKey, bucketPr
     local latest, previous = eventKeys(eventPrefix, tonumber(state[3]))
     redis.call('UNLINK', latest, previous)
   end
+end
+
+--[[
+  Scope members (src/index/derived.ts): the hash `membersKey` maps
+  `<scope>:<participant id>` to the value whose ranking holds the
+  participant. forgetMembers drops the fields of the ranking's entries that
+  name `value`; adoptMembers sets them. In slices, so that a large ranking
+  never builds one huge reply.
+]]
+local function eachMember(rankingKey, visit)
+  local count = redis.call('ZCARD', rankingKey)
+  for first = 0, count - 1, 1000 do
+    local members = redis.call('ZRANGE', rankingKey, first, first + 999)
+    for _, member in ipairs(members) do visit(string.sub(member, 8)) end
+  end
+end
+
+local function forgetMembers(rankingKey, membersKey, fieldPrefix, value)
+  eachMember(rankingKey, function(participantId)
+    local field = fieldPrefix .. participantId
+    if redis.call('HGET', membersKey, field) == value then redis.call('HDEL', membersKey, field) end
+  end)
+end
+
+local function adoptMembers(rankingKey, membersKey, fieldPrefix, value)
+  eachMember(rankingKey, function(participantId) redis.call('HSET', membersKey, fieldPrefix .. participantId, value) end)
 end

@@ -10,13 +10,13 @@ import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { startupErrorMessage } from './cli-errors.js';
 import { count, progressBar } from './cli-progress.js';
-import { configTable, isCluster, loadConfig, unknownVariableWarnings, type Config } from './core/config.js';
+import { configTable, effectiveConfig, isCluster, loadConfig, unknownVariableWarnings, type Config } from './core/config.js';
 import { startLadder, type RunningLadder } from './app.js';
 import { BOARD_ID_RULE, isBoardId } from './core/ids.js';
 import { IMPORT_SOURCE_PATTERN, IMPORT_SOURCE_RULE } from './core/import-records.js';
 import { generateKey } from './service/auth.js';
 
-const usage = `usage: ladder [serve|demo|rebuild|import|config]
+const usage = `usage: ladder [serve|demo|rebuild|import|config|check-config]
   serve    run the server (default); configure with LADDER_* variables (ladder config lists them)
   demo     run the server with bots submitting scores on several boards (LADDER_DEMO_RATE scores/s, default 50),
            keeping its data in ./data-demo unless LADDER_DATA_DIR is set
@@ -27,7 +27,9 @@ const usage = `usage: ladder [serve|demo|rebuild|import|config]
            key (LADDER_KEY), 1000 per request. Lines without an event_id get import:<source>:<line>, the source
            being the file's hash unless given, so running the same file again applies nothing twice. Failed lines
            are listed; the exit code is 1 if any.
-  config   print the configuration options as a Markdown table`;
+  config   print the configuration options as a Markdown table
+  check-config  validate the LADDER_* environment and print the effective configuration (secrets masked);
+           exit code 2 when a value is invalid`;
 
 async function serve(config: Config): Promise<RunningLadder> {
   const logger = pino({ level: config.logLevel });
@@ -202,6 +204,17 @@ function demoRate(raw: string | undefined): number {
   return rate;
 }
 
+/** `ladder check-config`: the warnings, then the effective configuration or the invalid variable (exit 2). */
+function checkConfig(): void {
+  for (const warning of unknownVariableWarnings()) process.stderr.write(`ladder: warning: ${warning}\n`);
+  try {
+    process.stdout.write(`${effectiveConfig(loadConfig())}\n`);
+  } catch (err) {
+    process.stderr.write(`ladder: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
 /** Prints the one line of a startup failure (and its stack when debugging) and exits. */
 function fail(err: unknown, config: Config | null): never {
   process.stderr.write(`ladder: ${startupErrorMessage(err, config)}\n`);
@@ -214,6 +227,10 @@ async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'serve';
   if (command === 'config') {
     process.stdout.write(`${configTable()}\n`);
+    return;
+  }
+  if (command === 'check-config') {
+    checkConfig();
     return;
   }
   if (command === 'rebuild') {

@@ -191,6 +191,34 @@ describe('ladder serve', () => {
   });
 });
 
+describe('ladder check-config', () => {
+  it('prints the effective configuration with its sources, secrets and URL passwords masked', async () => {
+    const run = runCli(['check-config'], {
+      LADDER_PORT: '9090',
+      LADDER_ADMIN_KEY: 'ldr_supersecret',
+      LADDER_REDIS_URL: 'redis://:redispass@127.0.0.1:6379/0',
+      LADDER_DATABASE_URL: 'postgres://ladder:pgpass@127.0.0.1:5432/ladder',
+      LADDER_PROT: '1',
+    });
+    assert.equal(await run.exited, 0);
+    const out = run.output();
+    assert.match(out, /^mode: cluster/m);
+    assert.match(out, /^LADDER_PORT +9090 +\(environment\)$/m);
+    assert.match(out, /^LADDER_TICK_MS +50 +\(default\)$/m);
+    assert.match(out, /^LADDER_ADMIN_KEY +\*\*\* \(set\)/m);
+    assert.match(out, /redis:\/\/:\*\*\*@127\.0\.0\.1:6379\/0/);
+    assert.match(out, /postgres:\/\/ladder:\*\*\*@127\.0\.0\.1:5432\/ladder/);
+    for (const secret of ['supersecret', 'redispass', 'pgpass']) assert.ok(!out.includes(secret), `${secret} is masked`);
+    assert.match(run.errors(), /did you mean LADDER_PORT\?/);
+  });
+
+  it('names the invalid variable and exits 2', async () => {
+    const run = runCli(['check-config'], { LADDER_TICK_MS: 'soon' });
+    assert.equal(await run.exited, 2);
+    assert.match(run.errors(), /invalid LADDER_TICK_MS/);
+  });
+});
+
 describe('startup messages', () => {
   it('counts edits, with a swap of neighbours as one', () => {
     assert.equal(editDistance('PORT', 'PORT'), 0);

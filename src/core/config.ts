@@ -125,6 +125,33 @@ export function configTable(): string {
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }
 
+/** Options whose values are secrets: `ladder check-config` shows only whether they are set. */
+const secretOptions: ReadonlySet<string> = new Set(['LADDER_ADMIN_KEY']);
+
+/** A value as `ladder check-config` prints it: secrets masked, and the password of a URL hidden. */
+function shownValue(env: string, value: unknown): string {
+  if (value === null) return 'unset';
+  if (secretOptions.has(env)) return '*** (set)';
+  if (typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    return value.split(',').map((url) => url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@')).join(',');
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * The effective configuration, one line per option: its variable, its value
+ * (secrets masked) and whether it came from the environment or the default.
+ */
+export function effectiveConfig(config: Config, env: Record<string, string | undefined> = process.env): string {
+  const entries = Object.entries(configSchema) as [keyof Config, Option<unknown>][];
+  const width = Math.max(...entries.map(([, opt]) => opt.env.length));
+  const lines = entries.map(([key, opt]) => {
+    const source = env[opt.env] === undefined ? 'default' : 'environment';
+    return `${opt.env.padEnd(width)}  ${shownValue(opt.env, config[key])}  (${source})`;
+  });
+  return [`mode: ${isCluster(config) ? 'cluster (Redis + PostgreSQL)' : 'embedded (SQLite)'}`, ...lines].join('\n');
+}
+
 /** LADDER_* variables read outside the schema: not options, but not typos either. */
 const otherVariables = [
   // The demo's scores per second (src/cli.ts).

@@ -45,6 +45,11 @@ async function serve(config: Config): Promise<RunningLadder> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: draining requests and commits');
+    // A store or a client that never lets go must not keep an orchestrator waiting: the exit is bounded.
+    setTimeout(() => {
+      logger.error({ ms: config.shutdownTimeoutMs }, 'shutdown did not finish within LADDER_SHUTDOWN_TIMEOUT_MS; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
     running.close().then(
       () => process.exit(0),
       (err: unknown) => {

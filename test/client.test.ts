@@ -173,7 +173,11 @@ class Wire {
         this.ws.close(code, reason);
       }
 
-      addEventListener(type: string, listener: (event: { data: unknown }) => void) {
+      addEventListener(type: string, listener: (event: { data: unknown; code?: number }) => void) {
+        if (type === 'close') {
+          this.ws.on('close', (code: number) => listener({ data: undefined, code }));
+          return;
+        }
         if (type !== 'message') {
           this.ws.on(type, () => listener({ data: undefined }));
           return;

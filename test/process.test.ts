@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startupErrorMessage } from '../src/cli-errors.js';
 import { closestName, editDistance, knownVariables, unknownVariableWarnings } from '../src/core/config.js';
+import WebSocket from 'ws';
+import { LadderClient, type ViewUpdate, type WebSocketConstructor } from '../src/client/index.js';
+import { closedPort } from './helpers/ports.js';
 import { api } from './helpers/server.js';
 import { runCli, startServerProcess } from './helpers/process.js';
 
@@ -187,6 +190,72 @@ describe('ladder serve', () => {
     } finally {
       restarted.child.kill('SIGTERM');
       await restarted.exited;
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('on SIGTERM during writes exits 0, loses no acknowledged score, and the client reconnects to the restarted server', async () => {
+    const dataDir = tempDir();
+    const key = 'ldr_sigterm-test-key';
+    const port = String(await closedPort());
+    const env = { LADDER_DATA_DIR: dataDir, LADDER_ADMIN_KEY: key, LADDER_LOG_LEVEL: 'warn', LADDER_PORT: port };
+    const server = await startServerProcess(env);
+    await api(server, 'POST', '/v1/leaderboards', { key, body: { id: 'pts', sort_order: 'desc', operator: 'increment' } });
+    const client = new LadderClient({ baseUrl: server.url, WebSocket: WebSocket as unknown as WebSocketConstructor, backoff: { baseMs: 50, maxMs: 200 } });
+    const updates: ViewUpdate[] = [];
+    const subscription = client.subscribe('pts', { top: 100 }, (update) => updates.push(update));
+    try {
+      const acked = new Map<string, number>();
+      let stop = false;
+      const writer = async (w: number) => {
+        for (let i = 0; !stop; i++) {
+          const pid = `p${(w * 7 + i) % 20}`;
+          try {
+            const answer = await api(server, 'POST', '/v1/leaderboards/pts/scores', { key, body: { participant_id: pid, score: 1 } });
+            if (answer.status === 200) acked.set(pid, (acked.get(pid) ?? 0) + 1);
+          } catch {
+            return; // the server stopped listening
+          }
+        }
+      };
+      const writers = Array.from({ length: 8 }, (_, w) => writer(w));
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.ok(updates.length > 0 && updates.at(-1)?.transport === 'websocket', 'the client is live over WebSocket');
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exited, 0);
+      stop = true;
+      await Promise.all(writers);
+      assert.ok(acked.size > 0, 'some writes were acknowledged before the stop');
+
+      const restarted = await startServerProcess(env);
+      try {
+        const ackedTotal = [...acked.values()].reduce((a, b) => a + b, 0);
+        const seenBefore = updates.length;
+        await api(restarted, 'POST', '/v1/leaderboards/pts/scores', { key, body: { participant_id: 'after-restart', score: 1 } });
+        // The client reconnected by itself (close code 1012) and shows the restarted server's ranking.
+        const deadline = Date.now() + 10_000;
+        while (!updates.slice(seenBefore).some((u) => u.entries.some((e) => e.participant_id === 'after-restart')) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const latest = updates.at(-1);
+        assert.ok(latest?.entries.some((e) => e.participant_id === 'after-restart'), 'the client follows the restarted server');
+        // (While no server listened, the client may have stepped down to SSE or polling; it comes back to WebSocket later.)
+        let total = 0;
+        for (const [pid, count] of acked) {
+          const standing = await api(restarted, 'GET', `/v1/leaderboards/pts/participants/${pid}`);
+          assert.equal(standing.status, 200, pid);
+          assert.ok(standing.body.score >= count, `${pid}: ${standing.body.score} < ${count} acknowledged`);
+          total += standing.body.score;
+        }
+        assert.ok(total >= ackedTotal);
+      } finally {
+        restarted.child.kill('SIGTERM');
+        await restarted.exited;
+      }
+    } finally {
+      subscription.close();
+      client.close();
     }
   });
 });

@@ -14,9 +14,13 @@ export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: 'open' | 'close' | 'error', listener: () => void): void;
+  addEventListener(type: 'open' | 'error', listener: () => void): void;
+  addEventListener(type: 'close', listener: (event: { code?: number }) => void): void;
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
 }
+
+/** The close code of a server that shuts down (src/feed/subscriber.ts CloseCode.serviceRestart). */
+const SERVICE_RESTART = 1012;
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
@@ -118,8 +122,13 @@ export class BoardSocket {
     });
     // An error is always followed by close, which is where it is handled; the `ws` package throws when nobody listens.
     socket.addEventListener('error', () => undefined);
-    socket.addEventListener('close', () => {
-      if (this.socket === socket) this.lost();
+    socket.addEventListener('close', (event) => {
+      if (this.socket !== socket) return;
+      // 1012: the server is shutting down and asks its clients to reconnect
+      // elsewhere. That is no failure, so the retry comes after the first,
+      // shortest jittered delay, however often the previous attempts failed.
+      if (event.code === SERVICE_RESTART) this.failures = 0;
+      this.lost(event.code === SERVICE_RESTART);
     });
   }
 
@@ -134,10 +143,10 @@ export class BoardSocket {
     if (this.socket === socket) this.lost();
   }
 
-  private lost(): void {
+  private lost(planned = false): void {
     this.disconnect();
     if (this.members.size === 0) return;
-    if (!this.delivered) this.failures += 1;
+    if (!this.delivered && !planned) this.failures += 1;
     const failures = this.failures;
     for (const member of [...this.members]) member.listener.down(failures);
     if (this.members.size > 0 && this.retryTimer === undefined) {

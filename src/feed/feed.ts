@@ -101,14 +101,14 @@ export class Feed {
     return count;
   }
 
-  /** Ends every connection (close code 1001) and stops listening to the bus. */
+  /** Ends every connection (close code 1012: reconnect elsewhere) and stops listening to the bus. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribeBus();
     if (this.timer !== null) clearTimeout(this.timer);
     for (const board of [...this.boards.values()]) {
-      for (const subscriber of [...board.subscribers]) subscriber.close(CloseCode.goingAway, 'server shutting down');
+      for (const subscriber of [...board.subscribers]) subscriber.close(CloseCode.serviceRestart, 'server shutting down');
       this.free(board);
     }
   }

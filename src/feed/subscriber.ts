@@ -29,6 +29,8 @@ export interface Transport {
 /** Close codes of the protocol. */
 export const CloseCode = {
   goingAway: 1001,
+  /** The server shuts down: reconnect (to another instance) at once; the client library does not count it as a failure. */
+  serviceRestart: 1012,
   internalError: 1011,
   slowConsumer: 4008,
   boardNotFound: 4404,

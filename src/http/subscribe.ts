@@ -148,12 +148,12 @@ class Connection {
     this.ws.ping();
   }
 
-  /** Starts the close handshake (1001); resolves once the socket closed. */
+  /** Starts the close handshake (1012: reconnect elsewhere); resolves once the socket closed. */
   shutDown(): Promise<void> {
     if (this.ws.readyState === this.ws.CLOSED) return Promise.resolve();
     const closed = new Promise<void>((resolve) => this.ws.once('close', () => resolve()));
-    if (this.subscriber !== null) this.subscriber.close(CloseCode.goingAway, 'server shutting down');
-    else this.ws.close(CloseCode.goingAway, 'server shutting down');
+    if (this.subscriber !== null) this.subscriber.close(CloseCode.serviceRestart, 'server shutting down');
+    else this.ws.close(CloseCode.serviceRestart, 'server shutting down');
     return closed;
   }
 

@@ -16,7 +16,7 @@ import { BOARD_ID_RULE, isBoardId } from './core/ids.js';
 import { IMPORT_SOURCE_PATTERN, IMPORT_SOURCE_RULE } from './core/import-records.js';
 import { generateKey } from './service/auth.js';
 
-const usage = `usage: ladder [serve|demo|rebuild|import|config|check-config]
+const usage = `usage: ladder [serve|demo|rebuild|import|keys|config|check-config]
   serve    run the server (default); configure with LADDER_* variables (ladder config lists them)
   demo     run the server with bots submitting scores on several boards (LADDER_DEMO_RATE scores/s, default 50),
            keeping its data in ./data-demo unless LADDER_DATA_DIR is set
@@ -27,6 +27,8 @@ const usage = `usage: ladder [serve|demo|rebuild|import|config|check-config]
            key (LADDER_KEY), 1000 per request. Lines without an event_id get import:<source>:<line>, the source
            being the file's hash unless given, so running the same file again applies nothing twice. Failed lines
            are listed; the exit code is 1 if any.
+  keys     ladder keys create --scope admin|write|read [--name <name>] [--boards a,b] | list | revoke <id>
+           [--url <url>] [--key <admin key>]: manage a running server's API keys (LADDER_URL, LADDER_KEY)
   config   print the configuration options as a Markdown table
   check-config  validate the LADDER_* environment and print the effective configuration (secrets masked);
            exit code 2 when a value is invalid`;
@@ -133,20 +135,7 @@ function progressLine(progress: { boards: number; of: number; entries: number; b
 
 /** `ladder import <board> <file> [--url <url>] [--key <key>] [--format csv|ndjson] [--source <name>]`: see the usage. */
 async function importScores(args: string[]): Promise<void> {
-  const positional: string[] = [];
-  const flags: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (arg === '--url' || arg === '--key' || arg === '--format' || arg === '--source') {
-      const value = args[++i];
-      if (value === undefined || arg.slice(2) in flags) usageError(`${arg} needs one value`);
-      flags[arg.slice(2)] = value;
-    } else if (arg.startsWith('--')) {
-      usageError(`unknown option ${arg}`);
-    } else {
-      positional.push(arg);
-    }
-  }
+  const { positional, flags } = parseArgs(args, ['url', 'key', 'format', 'source']);
   const [boardId, file] = positional;
   if (boardId === undefined || file === undefined || positional.length > 2) usageError('import takes a board id and a file');
   if (!isBoardId(boardId)) usageError(`the board id '${boardId}' ${BOARD_ID_RULE}`);
@@ -190,6 +179,54 @@ async function importScores(args: string[]): Promise<void> {
   } catch (err) {
     if (!(err instanceof ImportStopped)) throw err;
     process.stderr.write(`\nladder: import stopped: ${err.message}\n`);
+    process.exit(1);
+  }
+}
+
+/** Positional arguments and `--name value` options (each of `names` at most once); anything else is a usage error. */
+function parseArgs(args: string[], names: readonly string[]): { positional: string[]; flags: Record<string, string> } {
+  const positional: string[] = [];
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg.startsWith('--') && names.includes(arg.slice(2))) {
+      const value = args[++i];
+      if (value === undefined || arg.slice(2) in flags) usageError(`${arg} needs one value`);
+      flags[arg.slice(2)] = value;
+    } else if (arg.startsWith('--')) {
+      usageError(`unknown option ${arg}`);
+    } else {
+      positional.push(arg);
+    }
+  }
+  return { positional, flags };
+}
+
+/** `ladder keys ...` (src/cli-keys.ts). */
+async function manageKeys(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  if (action !== 'create' && action !== 'list' && action !== 'revoke') usageError('keys takes create, list or revoke');
+  const { positional, flags } = parseArgs(rest, ['url', 'key', 'scope', 'name', 'boards']);
+  if (action === 'create' && flags.scope === undefined) usageError('keys create needs --scope admin, write or read');
+  if (action === 'revoke' && positional.length !== 1) usageError('keys revoke takes the id of one key (ladder keys list shows them)');
+  if (action !== 'revoke' && positional.length > 0) usageError(`keys ${action} takes no arguments`);
+  const key = flags.key ?? process.env.LADDER_KEY;
+  if (key === undefined || key === '') usageError('keys needs an admin API key: set LADDER_KEY or pass --key');
+  const { runKeys, KeysFailed } = await import('./cli-keys.js');
+  try {
+    const output = await runKeys({
+      action,
+      url: flags.url ?? process.env.LADDER_URL ?? 'http://127.0.0.1:8080',
+      key,
+      scope: flags.scope,
+      name: flags.name,
+      boards: flags.boards?.split(',').filter((board) => board !== ''),
+      id: positional[0],
+    });
+    process.stdout.write(`${output}\n`);
+  } catch (err) {
+    if (!(err instanceof KeysFailed)) throw err;
+    process.stderr.write(`ladder: ${err.message}\n`);
     process.exit(1);
   }
 }
@@ -240,6 +277,10 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'rebuild') {
     await rebuild(argv.slice(1));
+    return;
+  }
+  if (command === 'keys') {
+    await manageKeys(argv.slice(1));
     return;
   }
   if (command === 'import') {

@@ -260,6 +260,36 @@ describe('graceful shutdown', () => {
   });
 });
 
+describe('ladder keys', () => {
+  it('creates a board-limited key, lists it without its secret, and revokes it', async () => {
+    const key = 'ldr_keys-cli-admin';
+    const server = await startServerProcess({ LADDER_DATA_DIR: tempDir(), LADDER_ADMIN_KEY: key, LADDER_LOG_LEVEL: 'warn' });
+    try {
+      const env = { LADDER_URL: server.url, LADDER_KEY: key };
+      const create = runCli(['keys', 'create', '--scope', 'write', '--name', 'game server', '--boards', 'arena,duel'], env);
+      assert.equal(await create.exited, 0, create.errors());
+      const [secret] = create.output().split('\n');
+      const id = /id ([0-9a-f-]{36})/.exec(create.output())?.[1];
+      assert.match(secret ?? '', /^ldr_/);
+      assert.ok(id !== undefined);
+      const list = runCli(['keys', 'list'], env);
+      assert.equal(await list.exited, 0);
+      assert.match(list.output(), new RegExp(`^${id}\twrite\tarena,duel\t.*\tactive\tgame server$`, 'm'));
+      assert.ok(!list.output().includes(secret as string));
+      const revoke = runCli(['keys', 'revoke', id], env);
+      assert.equal(await revoke.exited, 0);
+      const refused = await api(server, 'POST', '/v1/leaderboards/arena/scores', { key: secret as string, body: { participant_id: 'p', score: 1 } });
+      assert.equal(refused.status, 401);
+      const wrongKey = runCli(['keys', 'list'], { ...env, LADDER_KEY: 'ldr_nope' });
+      assert.equal(await wrongKey.exited, 1);
+      assert.match(wrongKey.errors(), /invalid_api_key/);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+});
+
 describe('ladder check-config', () => {
   it('prints the effective configuration with its sources, secrets and URL passwords masked', async () => {
     const run = runCli(['check-config'], {

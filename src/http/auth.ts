@@ -27,12 +27,18 @@ export function requestKey(request: FastifyRequest): string | null {
   return null;
 }
 
+/** The board a request acts on: the `:id` of the /v1/leaderboards/{id}/... routes. */
+function requestBoard(request: FastifyRequest): string | undefined {
+  const id = (request.params as Record<string, unknown> | undefined)?.id;
+  return typeof id === 'string' && request.routeOptions.url?.startsWith('/v1/leaderboards/:id') === true ? id : undefined;
+}
+
 export function httpAuth(keys: Auth, config: Config): HttpAuth {
   return {
     keys,
     async authorize(request, scope) {
       if (scope === 'read' && !config.readAuth) return;
-      await keys.authorize(requestKey(request), scope);
+      await keys.authorize(requestKey(request), scope, requestBoard(request));
     },
   };
 }

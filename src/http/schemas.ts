@@ -224,5 +224,7 @@ export const newKeyBody = {
   properties: {
     scope: { enum: ['admin', 'write', 'read'] },
     name: { type: 'string', maxLength: 200 },
+    // The boards the key may act on; absent: every board.
+    boards: { type: 'array', minItems: 1, maxItems: 1000, uniqueItems: true, items: { type: 'string', pattern: BOARD_ID_PATTERN } },
   },
 } as const;

@@ -31,10 +31,21 @@ export interface IssuedKey {
   readonly key: string;
 }
 
-interface RememberedKey {
-  readonly hash: string;
+/** What a key may do: its scope, and the boards it is limited to (null: every board). */
+interface Grant {
   readonly scope: KeyScope;
+  readonly boards: readonly string[] | null;
+}
+
+interface RememberedKey extends Grant {
+  readonly hash: string;
   readonly until: number;
+}
+
+/** The board a derived ranking (`<id>#all`, `<id>#<scope>=<value>`) belongs to: a key for a board covers its rankings. */
+function ownerBoard(boardId: string): string {
+  const hash = boardId.indexOf('#');
+  return hash === -1 ? boardId : boardId.slice(0, hash);
 }
 
 export class Auth {
@@ -65,9 +76,10 @@ export class Auth {
     return this.issue('admin', 'generated on first start');
   }
 
-  async issue(scope: KeyScope, name: string): Promise<IssuedKey> {
+  /** A new key; `boards` limits it to those boards (null: every board). */
+  async issue(scope: KeyScope, name: string, boards: readonly string[] | null = null): Promise<IssuedKey> {
     const key = generateKey();
-    const record: ApiKeyRecord = { id: randomUUID(), hash: hashKey(key), scope, name, createdAt: Date.now(), revokedAt: null };
+    const record: ApiKeyRecord = { id: randomUUID(), hash: hashKey(key), scope, name, createdAt: Date.now(), revokedAt: null, boards };
     await this.store.createApiKey(record);
     return { record, key };
   }
@@ -89,13 +101,28 @@ export class Auth {
     this.unsubscribeBus();
   }
 
-  /** Throws 401 for a missing or unknown key and 403 for a key below `scope`. */
-  async authorize(key: string | null, scope: KeyScope): Promise<KeyScope> {
+  /**
+   * Throws 401 for a missing or unknown key, and 403 for a key below `scope`
+   * or limited to other boards than `boardId` (the board the request acts
+   * on; undefined for requests on no one board, which a board-limited key
+   * may make only with scope read: listing boards shows them all).
+   */
+  async authorize(key: string | null, scope: KeyScope, boardId?: string): Promise<KeyScope> {
     if (key === null || key === '') {
       throw new LadderError('missing_api_key', 'this request needs an API key: send `Authorization: Bearer <key>`');
     }
-    const granted = await this.scopeOf(key);
-    if (granted === null) throw new LadderError('invalid_api_key', 'the API key is not valid');
+    const grant = await this.grantOf(key);
+    if (grant === null) throw new LadderError('invalid_api_key', 'the API key is not valid');
+    const granted = grant.scope;
+    if (grant.boards !== null) {
+      const board = boardId === undefined ? undefined : ownerBoard(boardId);
+      if (board === undefined ? scope !== 'read' : !grant.boards.includes(board)) {
+        throw new LadderError('forbidden', board === undefined ? 'this key is limited to some boards, and this request is not on one of them' : `this key is not allowed on leaderboard '${board}'`, {
+          ...(board === undefined ? {} : { leaderboard_id: board }),
+          key_boards: grant.boards,
+        });
+      }
+    }
     if (scopeRank[granted] < scopeRank[scope]) {
       throw new LadderError('forbidden', `this request needs a key with scope '${scope}'; this key has '${granted}'`, {
         required_scope: scope,
@@ -105,21 +132,21 @@ export class Auth {
     return granted;
   }
 
-  private async scopeOf(key: string): Promise<KeyScope | null> {
+  private async grantOf(key: string): Promise<Grant | null> {
     const now = Date.now();
     const remembered = this.validKeys.get(key);
-    if (remembered !== undefined && remembered.until > now) return remembered.scope;
+    if (remembered !== undefined && remembered.until > now) return remembered;
     const hash = hashKey(key);
-    const scope = await this.lookUp(hash);
+    const grant = await this.lookUp(hash);
     // Only valid keys are remembered, so the map stays as small as the set of keys in use.
-    if (scope === null) this.validKeys.delete(key);
-    else this.validKeys.set(key, { hash, scope, until: now + KEY_CACHE_MS });
-    return scope;
+    if (grant === null) this.validKeys.delete(key);
+    else this.validKeys.set(key, { ...grant, hash, until: now + KEY_CACHE_MS });
+    return grant;
   }
 
-  private async lookUp(hash: string): Promise<KeyScope | null> {
-    if (this.configuredAdminHash !== null && timingSafeEqual(this.configuredAdminHash, Buffer.from(hash, 'hex'))) return 'admin';
+  private async lookUp(hash: string): Promise<Grant | null> {
+    if (this.configuredAdminHash !== null && timingSafeEqual(this.configuredAdminHash, Buffer.from(hash, 'hex'))) return { scope: 'admin', boards: null };
     const record = await this.store.findApiKey(hash);
-    return record === null || record.revokedAt !== null ? null : record.scope;
+    return record === null || record.revokedAt !== null ? null : { scope: record.scope, boards: record.boards };
   }
 }

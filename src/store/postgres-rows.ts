@@ -368,14 +368,15 @@ export interface ApiKeyRow {
   readonly name: string;
   readonly created_at: string;
   readonly revoked_at: string | null;
+  readonly boards: string[] | null;
 }
 
 export function apiKeyParams(record: ApiKeyRecord): unknown[] {
-  return [record.id, record.hash, record.scope, record.name, record.createdAt, record.revokedAt];
+  return [record.id, record.hash, record.scope, record.name, record.createdAt, record.revokedAt, record.boards];
 }
 
 export function apiKeyFromRow(row: ApiKeyRow): ApiKeyRecord {
-  return { id: row.id, hash: row.hash, scope: row.scope as KeyScope, name: row.name, createdAt: int(row.created_at), revokedAt: intOrNull(row.revoked_at) };
+  return { id: row.id, hash: row.hash, scope: row.scope as KeyScope, name: row.name, createdAt: int(row.created_at), revokedAt: intOrNull(row.revoked_at), boards: row.boards };
 }
 
 /** SELECT_PROFILES. */

@@ -174,6 +174,8 @@ export interface ApiKeyRow {
   readonly name: string;
   readonly created_at: number;
   readonly revoked_at: number | null;
+  /** JSON array of board ids, or NULL. */
+  readonly boards: string | null;
 }
 
 export function boardToRow(config: BoardConfig): BoardRow {
@@ -328,11 +330,11 @@ export function rejectionFromRow(row: StoredRejectionRow): StoredRejection {
 }
 
 export function apiKeyToRow(record: ApiKeyRecord): ApiKeyRow {
-  return { id: record.id, hash: record.hash, scope: record.scope, name: record.name, created_at: record.createdAt, revoked_at: record.revokedAt };
+  return { id: record.id, hash: record.hash, scope: record.scope, name: record.name, created_at: record.createdAt, revoked_at: record.revokedAt, boards: record.boards === null ? null : JSON.stringify(record.boards) };
 }
 
 export function apiKeyFromRow(row: ApiKeyRow): ApiKeyRecord {
-  return { id: row.id, hash: row.hash, scope: row.scope as KeyScope, name: row.name, createdAt: row.created_at, revokedAt: row.revoked_at };
+  return { id: row.id, hash: row.hash, scope: row.scope as KeyScope, name: row.name, createdAt: row.created_at, revokedAt: row.revoked_at, boards: row.boards === null ? null : (JSON.parse(row.boards) as string[]) };
 }
 
 function toJson(metadata: Metadata | null | undefined): string | null {

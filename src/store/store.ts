@@ -115,6 +115,8 @@ export interface ApiKeyRecord {
   readonly createdAt: number;
   /** When the key was revoked; a revoked key never authorizes. */
   readonly revokedAt: number | null;
+  /** The boards the key may act on (and their scope and all-time rankings); null: every board. */
+  readonly boards: readonly string[] | null;
 }
 
 export interface StoredBoard {

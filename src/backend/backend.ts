@@ -14,6 +14,7 @@ import { checkSubmission } from '../core/submission.js';
 import type { BoardConfig, BoardRules, RankedEntry, Submission } from '../core/types.js';
 import type { DerivedSpec } from '../index/derived.js';
 import type { RankQuery, RankRead, SubmitOutcome } from '../index/index.js';
+import type { Store } from '../store/store.js';
 
 export interface SubmitBatch {
   /** The board's epoch when the submissions were applied. */
@@ -133,8 +134,50 @@ export interface Backend {
   /** Figures for the health answer (GET /healthz): the mode, and in cluster mode the persister's lag. */
   health(): Record<string, string | number>;
 
+  /**
+   * Readiness (GET /readyz): each dependency this process needs to answer,
+   * checked now. Each check ends within READY_CHECK_MS, failing if its
+   * dependency does not answer by then.
+   */
+  ready(): Promise<ReadyCheck[]>;
+
   /** Stops background work. The store is closed by its owner. */
   close(): Promise<void>;
+}
+
+/** One readiness check: what was checked, and why it failed (with the error code a request would get). */
+export interface ReadyCheck {
+  readonly name: 'store' | 'index' | 'persister';
+  readonly ok: boolean;
+  readonly code?: 'store_unavailable' | 'index_unavailable';
+  readonly detail?: string;
+}
+
+/** How long a readiness check waits for its dependency. */
+export const READY_CHECK_MS = 1000;
+
+/**
+ * Runs `check` bounded by READY_CHECK_MS: a dependency that hangs fails its
+ * check instead of hanging the probe, which must answer fast to be useful.
+ */
+export async function readyCheck(name: ReadyCheck['name'], code: NonNullable<ReadyCheck['code']>, check: () => Promise<unknown>): Promise<ReadyCheck> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${READY_CHECK_MS} ms`)), READY_CHECK_MS);
+  });
+  try {
+    await Promise.race([check(), timeout]);
+    return { name, ok: true };
+  } catch (err) {
+    return { name, ok: false, code, detail: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The store's check: a read of a table the migrations made, which needs the store open, reachable and migrated. */
+export function storeReady(store: Store): Promise<ReadyCheck> {
+  return readyCheck('store', 'store_unavailable', () => store.countApiKeys('admin'));
 }
 
 /**

@@ -58,7 +58,7 @@ export async function clusterParts(config: Config, logger: Logger) {
   });
   const backend = new ClusterBackend(
     { index, store, bus, redis, persister },
-    { ack: config.ack, onError: (err, context) => logger.warn({ err }, context) },
+    { ack: config.ack, readyMaxLagMs: config.readyMaxLagMs, onError: (err, context) => logger.warn({ err }, context) },
   );
   // Not redis.constructor.name: ioredis mixes EventEmitter into Cluster, whose constructor it then names.
   logger.info({ redis: redis instanceof Cluster ? 'Redis Cluster' : 'Redis', ack: config.ack }, 'cluster mode: live ranks in Redis, durable history in PostgreSQL');

@@ -39,6 +39,9 @@ import {
   type DerivedTargets,
   type PeriodCloseRequest,
   type SubmitBatch,
+  readyCheck,
+  storeReady,
+  type ReadyCheck,
 } from './backend.js';
 import type { Persister } from './persister.js';
 
@@ -46,6 +49,8 @@ export interface ClusterOptions {
   readonly ack: 'redis' | 'durable';
   /** LADDER_ACK=durable: how long a submission waits for PostgreSQL before it is answered not_durable_yet. */
   readonly durableTimeoutMs?: number;
+  /** Readiness fails while the persister is further behind Redis than this (LADDER_READY_MAX_LAG_MS). */
+  readonly readyMaxLagMs: number;
   readonly onError?: (err: unknown, context: string) => void;
 }
 
@@ -285,6 +290,17 @@ export class ClusterBackend implements Backend {
   health(): Record<string, string | number> {
     const lag = this.#persister.lag;
     return { mode: 'cluster', ack: this.#options.ack, persister_lag_events: lag.events, persister_lag_ms: lag.ms };
+  }
+
+  /** Redis answers, PostgreSQL answers, and the persister is within maxLagMs of Redis. */
+  async ready(): Promise<ReadyCheck[]> {
+    const [index, store] = await Promise.all([readyCheck('index', 'index_unavailable', () => this.#redis.ping()), storeReady(this.#store)]);
+    const lag = this.#persister.lag;
+    const persister: ReadyCheck =
+      lag.ms <= this.#options.readyMaxLagMs
+        ? { name: 'persister', ok: true }
+        : { name: 'persister', ok: false, code: 'store_unavailable', detail: `PostgreSQL is ${lag.ms} ms (${lag.events} events) behind Redis, more than LADDER_READY_MAX_LAG_MS` };
+    return [index, store, persister];
   }
 
   async close(): Promise<void> {

@@ -52,6 +52,8 @@ import {
   type DerivedTargets,
   type PeriodCloseRequest,
   type SubmitBatch,
+  storeReady,
+  type ReadyCheck,
 } from './backend.js';
 
 /** A clean stop checkpoints the boards with at least this many events (or LADDER_CHECKPOINT_EVENTS, if fewer) since their last checkpoint. */
@@ -359,6 +361,10 @@ export class EmbeddedBackend implements Backend {
 
   health(): Record<string, string | number> {
     return { mode: 'embedded', loaded_boards: this.#live.size };
+  }
+
+  async ready(): Promise<ReadyCheck[]> {
+    return [await storeReady(this.#store)];
   }
 
   /**

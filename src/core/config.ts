@@ -82,6 +82,7 @@ export const configSchema = {
   workers: option('LADDER_WORKERS', 1, workers, 'Cluster mode: worker processes sharing the port on this machine (node:cluster), or auto for one per core. Each is a full cluster member.'),
   ack: option('LADDER_ACK', 'redis' as const, oneOf('redis', 'durable'), 'Cluster mode: when a submission is answered. redis: applied in Redis and its stream (PostgreSQL within the persister lag); durable: also committed to PostgreSQL.'),
   auditRetentionDays: option('LADDER_AUDIT_RETENTION_DAYS', 0, integer(0, 36_500), 'Score events older than this many days are deleted from the audit log, except those the kept checkpoints still need, and so are recorded rejections (0: kept forever).'),
+  readyMaxLagMs: option('LADDER_READY_MAX_LAG_MS', 10_000, integer(0, 3_600_000), 'Cluster mode: GET /readyz answers 503 while the persister is further behind Redis than this, so that a load balancer sends traffic elsewhere.'),
   shutdownTimeoutMs: option('LADDER_SHUTDOWN_TIMEOUT_MS', 10_000, integer(100, 600_000), 'On SIGTERM/SIGINT: in-flight requests finish, commits are flushed and live connections are told to reconnect (close code 1012); a shutdown that takes longer than this exits with code 1.'),
 } as const;
 

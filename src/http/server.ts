@@ -1,4 +1,5 @@
 /** Builds the Fastify application: the v1 REST API, real-time endpoints and the dashboard. */
+import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { LadderError } from '../core/errors.js';
 import { authorizeRoute } from './auth.js';
@@ -19,6 +20,9 @@ import { registerScoreRoutes } from './scores.js';
 import { registerSubscribeRoute } from './subscribe.js';
 import { validatorCompiler } from './validation.js';
 import { registerWebhookRoutes } from './webhooks.js';
+
+/** What an incoming X-Request-Id may be to be kept: a short token, nothing that could forge a log line. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): FastifyInstance {
   const app: FastifyInstance = Fastify({
@@ -42,6 +46,13 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
     // Requests Node's HTTP parser refuses, and those without Host, get the API's error shape too.
     clientErrorHandler: clientErrorHandler(logger),
     http: { requireHostHeader: false },
+    // A caller's X-Request-Id (a proxy's, say) is kept when it is a sane token, so that logs join up;
+    // otherwise one is made. Either way it is sent back (hook below) and is in every log line of the request.
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   // The API speaks JSON only; other bodies get 415 instead of a confusing validation error.
@@ -64,10 +75,21 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
   app.addHook('onRequest', async () => {
     if (closing) throw new LadderError('shutting_down', 'the server is shutting down; retry on another instance');
   });
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
   app.addHook('onRequest', requireHost);
   app.addHook('onRequest', authorizeRoute(ctx.auth));
 
+  // Liveness: the process answers. Readiness: it can serve, its store and index answer (backend.ready()).
   app.get('/healthz', async () => ({ status: 'ok', ...ctx.ladder.backend.health() }));
+  app.get('/readyz', async (_request, reply) => {
+    const checks = await ctx.ladder.backend.ready();
+    const failed = checks.find((check) => !check.ok);
+    const body = { status: failed === undefined ? 'ready' : 'unavailable', checks: Object.fromEntries(checks.map((check) => [check.name, check.ok ? 'ok' : check.detail])) };
+    if (failed === undefined) return body;
+    return reply.status(503).header('retry-after', '1').send({ ...new LadderError(failed.code ?? 'store_unavailable', `not ready: ${failed.name}: ${failed.detail}`, body).toBody() });
+  });
   registerBoardRoutes(app, ctx);
   registerScoreRoutes(app, ctx);
   registerRankingRoutes(app, ctx);

@@ -9,6 +9,7 @@
  * process that missed the message could still accept it.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { parentBoardId } from '../core/derived.js';
 import { LadderError } from '../core/errors.js';
 import type { ChangeBus } from '../feed/bus.js';
 import type { ApiKeyRecord, KeyScope, Store } from '../store/store.js';
@@ -42,11 +43,6 @@ interface RememberedKey extends Grant {
   readonly until: number;
 }
 
-/** The board a derived ranking (`<id>#all`, `<id>#<scope>=<value>`) belongs to: a key for a board covers its rankings. */
-function ownerBoard(boardId: string): string {
-  const hash = boardId.indexOf('#');
-  return hash === -1 ? boardId : boardId.slice(0, hash);
-}
 
 export class Auth {
   private readonly configuredAdminHash: Buffer | null;
@@ -115,7 +111,8 @@ export class Auth {
     if (grant === null) throw new LadderError('invalid_api_key', 'the API key is not valid');
     const granted = grant.scope;
     if (grant.boards !== null) {
-      const board = boardId === undefined ? undefined : ownerBoard(boardId);
+      // A key for a board covers its derived rankings (`<id>#all`, `<id>#<scope>=<value>`).
+      const board = boardId === undefined ? undefined : (parentBoardId(boardId) ?? boardId);
       if (board === undefined ? scope !== 'read' : !grant.boards.includes(board)) {
         throw new LadderError('forbidden', board === undefined ? 'this key is limited to some boards, and this request is not on one of them' : `this key is not allowed on leaderboard '${board}'`, {
           ...(board === undefined ? {} : { leaderboard_id: board }),

@@ -94,6 +94,13 @@ export class Feed {
     return subscriber;
   }
 
+  /** Connected subscribers (WebSocket connections and SSE streams), for metrics. */
+  get subscriberCount(): number {
+    let count = 0;
+    for (const board of this.boards.values()) count += board.subscribers.size;
+    return count;
+  }
+
   /** Number of live views (with subscribers or lingering), for metrics and tests. */
   get viewCount(): number {
     let count = 0;

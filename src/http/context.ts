@@ -2,6 +2,7 @@ import type { Config } from '../core/config.js';
 import type { Feed } from '../feed/feed.js';
 import type { Auth } from '../service/auth.js';
 import type { Ladder } from '../service/ladder.js';
+import type { Metrics } from './metrics.js';
 
 /** What every route needs; built once by the composition root (src/app.ts). */
 export interface HttpContext {
@@ -9,6 +10,7 @@ export interface HttpContext {
   readonly config: Config;
   readonly auth: HttpAuth;
   readonly feed: Feed;
+  readonly metrics: Metrics;
 }
 
 export interface HttpAuth {

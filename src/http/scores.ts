@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LadderError } from '../core/errors.js';
 import { scoreFromWire, scoreText, scoreToWire } from '../core/fixed-point.js';
 import { MAX_SCORE } from '../core/ordering.js';
@@ -6,6 +6,7 @@ import type { SubmissionInput } from '../core/submission.js';
 import type { Metadata } from '../core/types.js';
 import type { RefusedInput } from '../service/rejections.js';
 import type { HttpContext } from './context.js';
+import type { Metrics } from './metrics.js';
 import { batchBody, boardParams, scoreBody } from './schemas.js';
 import { compileStrict, validationError } from './validation.js';
 import { submitResultToWire } from './wire.js';
@@ -46,38 +47,61 @@ function refusedInputOf(body: unknown): RefusedInput {
   return { participantId: fields.participant_id, score: fields.score, timestamp: fields.timestamp, eventId: fields.event_id };
 }
 
+/** Counts a batch's items in the submission metrics: accepted, or rejected by code. */
+function countBatch(metrics: Metrics, results: readonly unknown[]): void {
+  let accepted = 0;
+  for (const result of results) {
+    const error = (result as { error?: { code: string } }).error;
+    if (error === undefined) accepted++;
+    else metrics.rejected(error.code);
+  }
+  if (accepted > 0) metrics.accepted(accepted);
+}
+
 export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): void {
-  const { ladder } = ctx;
+  const { ladder, metrics } = ctx;
 
   app.post<{ Params: { id: string }; Body: ScoreBody }>(
     '/v1/leaderboards/:id/scores',
     // attachValidation: a body the schema refuses still reaches the handler, which records the refusal.
     { config: { scope: 'write' }, schema: { params: boardParams, body: scoreBody }, attachValidation: true },
     async (request) => {
-      const { id } = request.params;
-      const invalid = request.validationError;
-      if (invalid !== undefined) {
-        const error = validationError(invalid.validation, '', invalid.validationContext);
-        if (invalid.validationContext === 'body' && ladder.boardRules(id) !== undefined) {
-          void ladder.recordRejections(id, [{ input: refusedInputOf(request.body), error }]);
-        }
-        throw error;
-      }
-      const decimals = (ladder.boardRules(id) ?? (await ladder.requireBoard(id))).scoreDecimals;
-      let input: SubmissionInput;
       try {
-        input = inputOf(request.body, decimals);
+        const answer = await submitOne(request);
+        metrics.accepted();
+        return answer;
       } catch (err) {
-        if (err instanceof LadderError) void ladder.recordRejections(id, [{ input: refusedInputOf(request.body), error: err }]);
+        metrics.rejected(err instanceof LadderError ? err.code : 'internal_error');
         throw err;
-      }
-      try {
-        return submitResultToWire(await ladder.submit(id, input), decimals);
-      } catch (err) {
-        throw err instanceof LadderError ? shownError(err, decimals, input) : err;
       }
     },
   );
+
+  /** One submission: the schema's verdict (recorded when refused), the board's decimals, then the service. */
+  async function submitOne(request: FastifyRequest<{ Params: { id: string }; Body: ScoreBody }>) {
+    const { id } = request.params;
+    const invalid = request.validationError;
+    if (invalid !== undefined) {
+      const error = validationError(invalid.validation, '', invalid.validationContext);
+      if (invalid.validationContext === 'body' && ladder.boardRules(id) !== undefined) {
+        void ladder.recordRejections(id, [{ input: refusedInputOf(request.body), error }]);
+      }
+      throw error;
+    }
+    const decimals = (ladder.boardRules(id) ?? (await ladder.requireBoard(id))).scoreDecimals;
+    let input: SubmissionInput;
+    try {
+      input = inputOf(request.body, decimals);
+    } catch (err) {
+      if (err instanceof LadderError) void ladder.recordRejections(id, [{ input: refusedInputOf(request.body), error: err }]);
+      throw err;
+    }
+    try {
+      return submitResultToWire(await ladder.submit(id, input), decimals);
+    } catch (err) {
+      throw err instanceof LadderError ? shownError(err, decimals, input) : err;
+    }
+  }
 
   app.post<{ Params: { id: string }; Body: { scores: unknown[] } }>(
     '/v1/leaderboards/:id/scores/batch',
@@ -115,6 +139,7 @@ export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): voi
           results[positions[k] as number] = outcome instanceof LadderError ? shownError(outcome, decimals, valid[k]!).toBody() : submitResultToWire(outcome, decimals);
         });
       }
+      countBatch(metrics, results);
       return { results };
     },
   );

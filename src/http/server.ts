@@ -13,6 +13,7 @@ import { registerExportRoute } from './export.js';
 import { registerImportRoute } from './import.js';
 import { registerHistoryRoute } from './history.js';
 import { registerKeyRoutes } from './keys.js';
+import { registerMetrics } from './metrics.js';
 import { registerPlacementRoutes } from './placements.js';
 import { registerParticipantRoutes } from './participants.js';
 import { registerRankingRoutes } from './rankings.js';
@@ -78,6 +79,7 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  registerMetrics(app, ctx.metrics);
   app.addHook('onRequest', requireHost);
   app.addHook('onRequest', authorizeRoute(ctx.auth));
 

@@ -14,6 +14,7 @@ import { registerImportRoute } from './import.js';
 import { registerHistoryRoute } from './history.js';
 import { registerKeyRoutes } from './keys.js';
 import { registerMetrics } from './metrics.js';
+import { registerOpenApi } from './openapi.js';
 import { registerPlacementRoutes } from './placements.js';
 import { registerParticipantRoutes } from './participants.js';
 import { registerRankingRoutes } from './rankings.js';
@@ -25,7 +26,7 @@ import { registerWebhookRoutes } from './webhooks.js';
 /** What an incoming X-Request-Id may be to be kept: a short token, nothing that could forge a log line. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): FastifyInstance {
+export async function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger,
     bodyLimit: ctx.config.bodyLimit,
@@ -66,6 +67,7 @@ export function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Fastif
     else parseJson(request, body as string, done);
   });
   registerErrorHandling(app, ctx.config.bodyLimit);
+  await registerOpenApi(app);
 
   // Once close() has begun, requests on open keep-alive connections get a 503
   // that tells load balancers and clients to go elsewhere.

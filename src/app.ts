@@ -21,6 +21,7 @@ import { buildServer } from './http/server.js';
 import { Auth } from './service/auth.js';
 import type { Clock } from './service/clock.js';
 import { Ladder } from './service/ladder.js';
+import type { WindowCounters } from './service/window-counters.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 
@@ -44,6 +45,8 @@ interface Parts {
   readonly backend: Backend;
   /** Cluster mode: views' windows kept for resumes on other members. */
   readonly archive?: WindowArchive;
+  /** Cluster mode: the windows of rate limits and rules, shared by every process (in memory otherwise). */
+  readonly counters?: WindowCounters;
   /** Closes what the parts hold beyond the store (connections), after the service closed. */
   readonly close: () => Promise<void>;
 }
@@ -78,7 +81,7 @@ export interface StartOptions {
 export async function startLadder(config: Config, logger: Logger = pino({ level: config.logLevel }), options: StartOptions = {}): Promise<RunningLadder> {
   const started = performance.now();
   // Cluster mode's modules (ioredis, pg) load only when it is on, so an embedded start does not pay for them.
-  const { store, bus, backend, archive, close: closeParts }: Parts = isCluster(config)
+  const { store, bus, backend, archive, counters, close: closeParts }: Parts = isCluster(config)
     ? await (await import('./backend/cluster-parts.js')).clusterParts(config, logger)
     : await embeddedParts(config, logger);
   const ladder = await Ladder.open({
@@ -86,6 +89,7 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
     backend,
     store,
     bus,
+    counters,
     clock: options.clock,
     warn: (message) => logger.warn(message),
     onLifecycleError: (err, boardId) => logger.warn({ err, boardId }, 'closing a period or a board failed; it is tried again at the next tick'),

@@ -44,7 +44,7 @@ describe('REST API', () => {
       assert.deepEqual({ ...created.body, created_at: 0, epoch: '', server_time: 0 }, {
         id, name: 'Arena', sort_order: 'asc', operator: 'latest', metadata: { season: 3 }, created_at: 0, epoch: '', version: 0, total: 0, server_time: 0,
         status: 'active', starts_at: null, ends_at: null, closed_at: null, finalized_at: null, reset: null, period: null, next_reset_at: null,
-        keep_all_time: false, scopes: [], rank_ties: 'unique', score_decimals: 0, webhook_url: null, webhook_top: 100,
+        keep_all_time: false, scopes: [], rank_ties: 'unique', score_decimals: 0, webhook_url: null, webhook_top: 100, rules: null, rate_limit: null,
       });
       const got = await api(server, 'GET', `/v1/leaderboards/${id}`);
       assert.equal(got.status, 200);

@@ -17,6 +17,7 @@ import { PostgresStore } from '../store/postgres.js';
 import { ClusterBackend } from './cluster.js';
 import { Persister } from './persister.js';
 import { connectRedis } from './redis-client.js';
+import { RedisWindowCounters } from './redis-window-counters.js';
 
 /** A persister lag beyond this is logged as a warning at every sweep. */
 const LAG_WARN_MS = 5_000;
@@ -69,6 +70,7 @@ export async function clusterParts(config: Config, logger: Logger) {
     bus,
     backend,
     archive,
+    counters: new RedisWindowCounters(redis, prefix),
     async close() {
       await bus.close();
       redis.disconnect();

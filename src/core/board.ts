@@ -4,7 +4,8 @@
  */
 import { invalidField } from './errors.js';
 import { checkResetSchedule, periodAt, type Period } from './periods.js';
-import type { BoardConfig } from './types.js';
+import { checkScoreRules } from './score-rules.js';
+import type { BoardConfig, ModerationMark } from './types.js';
 
 export type BoardStatus = 'scheduled' | 'active' | 'closed';
 
@@ -23,6 +24,10 @@ export const BOARD_DEFAULTS = {
   webhookUrl: null,
   webhookTop: 100,
   webhookSecret: null,
+  scoreRules: null,
+  rateLimit: null,
+  hidden: [] as readonly ModerationMark[],
+  flagged: [] as readonly ModerationMark[],
 } as const satisfies Partial<BoardConfig>;
 
 /** The period id of a finalized tournament's (or closed board's) archive. */
@@ -70,6 +75,7 @@ export function checkBoardSettings(config: BoardConfig): void {
   });
   if (new Set(config.scopes).size !== config.scopes.length) throw invalidField('scopes', 'must not repeat a scope');
   if (config.keepAllTime && config.reset === null) throw invalidField('keep_all_time', 'needs a reset: a board without resets is all-time already');
+  checkScoreRules(config);
 }
 
 function isHttpUrl(text: string): boolean {

@@ -3,6 +3,8 @@
  * process; the HTTP edge maps them to the snake_case wire format.
  */
 
+import type { RateLimit, ScoreRules } from './score-rules.js';
+
 /** `desc`: a higher score ranks first. `asc`: a lower score ranks first (race times). */
 export type SortOrder = 'desc' | 'asc';
 
@@ -55,6 +57,22 @@ export interface BoardConfig extends BoardRules {
   readonly webhookTop: number;
   /** The key of the webhook's HMAC-SHA256 signature; null without a webhook. */
   readonly webhookSecret: string | null;
+  /** Anti-cheat rules a submission must pass (core/score-rules.ts); null: none. */
+  readonly scoreRules: ScoreRules | null;
+  /** Submissions per participant per window at most; null: unlimited. */
+  readonly rateLimit: RateLimit | null;
+  /** Participants an admin hid: left out of every read, their submissions refused (service/hiding.ts). */
+  readonly hidden: readonly ModerationMark[];
+  /** Participants an admin flagged for review: still ranked, listed with the hidden ones. */
+  readonly flagged: readonly ModerationMark[];
+}
+
+/** An admin's hide or flag of a participant on a board. */
+export interface ModerationMark {
+  readonly participantId: string;
+  /** ms since epoch */
+  readonly at: number;
+  readonly reason: string | null;
 }
 
 /** One participant's standing on one board. */

@@ -238,6 +238,12 @@ export class Feed {
       this.profileChanged(message.participantId);
       return;
     }
+    if (message.kind === 'board_changed') {
+      // A change of settings may change what the views show without a new version: whom the board hides (service/hiding.ts).
+      const changed = this.boards.get(message.config.id);
+      if (changed !== undefined) this.boardChanged(changed);
+      return;
+    }
     if (message.kind !== 'changes' && message.kind !== 'board_reset' && message.kind !== 'board_deleted' && message.kind !== 'period_closed') return;
     const board = this.boards.get(message.boardId);
     if (board === undefined) return;

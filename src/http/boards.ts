@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { LadderError } from '../core/errors.js';
+import type { ScoreRules } from '../core/score-rules.js';
 import type { Metadata, Operator, RankTies, SortOrder } from '../core/types.js';
 import type { BoardSettings } from '../service/ladder.js';
 import type { HttpContext } from './context.js';
@@ -19,6 +20,27 @@ interface SettingsBody {
   score_decimals?: number;
   webhook_url?: string | null;
   webhook_top?: number;
+  rules?: RulesBody | null;
+  rate_limit?: { max: number; window_ms: number } | null;
+}
+
+interface RulesBody {
+  min_score?: number | null;
+  max_score?: number | null;
+  max_increase?: number | null;
+  max_increase_per_window?: { amount: number; window_ms: number } | null;
+  monotonic?: boolean;
+}
+
+function rulesOf(body: RulesBody): Partial<ScoreRules> {
+  const window = body.max_increase_per_window;
+  return {
+    minScore: body.min_score,
+    maxScore: body.max_score,
+    maxIncrease: body.max_increase,
+    maxIncreasePerWindow: window === undefined || window === null ? window : { amount: window.amount, windowMs: window.window_ms },
+    monotonic: body.monotonic,
+  };
 }
 
 interface NewBoardBody extends SettingsBody {
@@ -47,6 +69,8 @@ function settingsOf(body: SettingsBody): BoardSettings {
     scoreDecimals: body.score_decimals,
     webhookUrl: body.webhook_url,
     webhookTop: body.webhook_top,
+    scoreRules: body.rules === undefined || body.rules === null ? body.rules : rulesOf(body.rules),
+    rateLimit: body.rate_limit === undefined || body.rate_limit === null ? body.rate_limit : { max: body.rate_limit.max, windowMs: body.rate_limit.window_ms },
   };
 }
 

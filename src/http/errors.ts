@@ -4,7 +4,7 @@
  * body too large, wrong media type) get a stable code here. Anything else is
  * a bug: 500, logged, without internals in the answer.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { LadderError } from '../core/errors.js';
 import { validationError } from './validation.js';
 
@@ -29,10 +29,24 @@ function toHttpError(err: FastifyError | LadderError | Error, bodyLimit: number)
   return new LadderError('internal_error', 'internal error');
 }
 
+/**
+ * A 429 says when to retry: Retry-After, and the RateLimit-* fields of the
+ * limit that refused (IETF draft "RateLimit header fields"), from the
+ * error's details (retry_after_ms, limit).
+ */
+function rateLimitHeaders(reply: FastifyReply, error: LadderError): void {
+  const retryAfterMs = error.details?.retry_after_ms;
+  if (typeof retryAfterMs !== 'number') return;
+  const seconds = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  void reply.header('retry-after', seconds).header('ratelimit-reset', seconds).header('ratelimit-remaining', '0');
+  if (typeof error.details?.limit === 'number') void reply.header('ratelimit-limit', String(error.details.limit));
+}
+
 export function registerErrorHandling(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((err, request, reply) => {
     const error = toHttpError(err as FastifyError, bodyLimit);
     if (error.status >= 500) request.log.error({ err }, 'request failed');
+    if (error.status === 429) rateLimitHeaders(reply, error);
     void reply.status(error.status).send(error.toBody());
   });
   app.setNotFoundHandler((request, reply) => {

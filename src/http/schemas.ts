@@ -4,6 +4,7 @@ import { BOARD_ID_PATTERN, EVENT_ID_PATTERN, PARTICIPANT_ID_PATTERN } from '../c
 import { IMPORT_SOURCE_PATTERN } from '../core/import-records.js';
 import { SCOPE_VALUE_PATTERN } from '../core/scopes.js';
 import { MAX_SCORE } from '../core/ordering.js';
+import { MAX_WINDOW_MS } from '../core/score-rules.js';
 import { MAX_AVATAR_URL, MAX_DISPLAY_NAME } from '../core/profile.js';
 import { MAX_METADATA_KEYS } from '../core/submission.js';
 
@@ -33,6 +34,17 @@ export const PERIOD_ID_PATTERN = '^[A-Za-z0-9:._-]{1,40}$';
 /** `<scope>:<value>` of ?scope=; the service checks it against the board's scopes (core/scopes.ts). */
 const scopeRef = { type: 'string', minLength: 1, maxLength: 100 } as const;
 
+/** A window of a rate limit or a rule: up to a day. */
+const windowMs = { type: 'integer', minimum: 1, maximum: MAX_WINDOW_MS } as const;
+
+/** At most `max` requests (or submissions) per `window_ms`. */
+export const rateLimit = {
+  type: 'object',
+  required: ['max', 'window_ms'],
+  additionalProperties: false,
+  properties: { max: { type: 'integer', minimum: 1, maximum: 1_000_000_000 }, window_ms: windowMs },
+} as const;
+
 /** The settings of a board that PATCH may change too. */
 const boardSettings = {
   name: { type: 'string', minLength: 1, maxLength: 200 },
@@ -56,6 +68,24 @@ const boardSettings = {
   score_decimals: { type: 'integer', minimum: 0, maximum: 6 },
   webhook_url: nullable({ type: 'string', minLength: 1, maxLength: 2048 }),
   webhook_top: { type: 'integer', minimum: 1, maximum: 1000 },
+  // Scores in the board's decimals, checked against them by the service (core/score-rules.ts), which names the field.
+  rules: nullable({
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      min_score: nullable({ type: 'number' }),
+      max_score: nullable({ type: 'number' }),
+      max_increase: nullable({ type: 'number', minimum: 0 }),
+      max_increase_per_window: nullable({
+        type: 'object',
+        required: ['amount', 'window_ms'],
+        additionalProperties: false,
+        properties: { amount: { type: 'number', minimum: 0 }, window_ms: windowMs },
+      }),
+      monotonic: { type: 'boolean' },
+    },
+  }),
+  rate_limit: nullable(rateLimit),
 } as const;
 
 export const profileParams = {
@@ -228,3 +258,10 @@ export const newKeyBody = {
     boards: { type: 'array', minItems: 1, maxItems: 1000, uniqueItems: true, items: { type: 'string', pattern: BOARD_ID_PATTERN } },
   },
 } as const;
+
+/** POST .../participants/{pid}/hide and /flag: why, for the moderation listing. The body may be left out. */
+export const moderationBody = nullable({
+  type: 'object',
+  additionalProperties: false,
+  properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
+});

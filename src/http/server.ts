@@ -14,6 +14,7 @@ import { registerImportRoute } from './import.js';
 import { registerHistoryRoute } from './history.js';
 import { registerKeyRoutes } from './keys.js';
 import { registerMetrics } from './metrics.js';
+import { registerModerationRoutes } from './moderation.js';
 import { registerOpenApi } from './openapi.js';
 import { registerPlacementRoutes } from './placements.js';
 import { registerParticipantRoutes } from './participants.js';
@@ -101,6 +102,7 @@ export async function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): 
   registerExportRoute(app, ctx);
   registerImportRoute(app, ctx);
   registerParticipantRoutes(app, ctx);
+  registerModerationRoutes(app, ctx);
   registerHistoryRoute(app, ctx);
   registerKeyRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);

@@ -141,12 +141,25 @@ function problemOf(error: ErrorObject, httpPart: string | undefined): string {
 }
 
 /**
- * Turns Ajv's errors into a 400 that names the field and its rule. With
- * allErrors off there is one failure; under anyOf, Ajv lists each branch's
- * error before the anyOf one, which is the one that describes the field.
+ * The error that says what is wrong. With allErrors off there is one
+ * failure; under anyOf, Ajv lists each branch's error before the anyOf one,
+ * which describes the field ("must be an object, or null"), unless a branch
+ * got into the value: then its error inside it says more (rules.max_score
+ * must be a number; rules.bogus is not a known field).
  */
+function mainError(errors: ErrorObject[]): ErrorObject | undefined {
+  const at = errors.findIndex((e) => e.keyword === 'anyOf');
+  if (at < 0) return errors[0];
+  const anyOf = errors[at]!;
+  const inside = errors
+    .slice(0, at)
+    .find((e) => e.instancePath.startsWith(`${anyOf.instancePath}/`) || (e.instancePath === anyOf.instancePath && (e.keyword === 'additionalProperties' || e.keyword === 'required')));
+  return inside ?? anyOf;
+}
+
+/** Turns Ajv's errors into a 400 that names the field and its rule. */
 export function validationError(errors: ErrorObject[] | null | undefined, prefix = '', httpPart?: string): LadderError {
-  const error = errors?.find((e) => e.keyword === 'anyOf') ?? errors?.[0];
+  const error = errors === null || errors === undefined ? undefined : mainError(errors);
   if (!error) return new LadderError('invalid_request', 'invalid request');
   const field = fieldOf(error, prefix);
   const message = `${field} ${problemOf(error, httpPart)}`;

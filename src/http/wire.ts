@@ -4,9 +4,10 @@
  * (core/fixed-point.ts).
  */
 import { scoreToWire } from '../core/fixed-point.js';
-import type { Profile, ShownEntry } from '../core/types.js';
+import type { ScoreRules } from '../core/score-rules.js';
+import type { ModerationMark, Profile, ShownEntry } from '../core/types.js';
 import { deliveryId } from '../core/webhooks.js';
-import type { BoardSummary, ParticipantErasure, ParticipantStanding, PeriodSummary, RankingsPage, SubmitResult, WebhookSummary } from '../service/ladder.js';
+import type { BoardSummary, ModerationState, ParticipantErasure, ParticipantStanding, PeriodSummary, RankingsPage, SubmitResult, WebhookSummary } from '../service/ladder.js';
 import type { HistoryItem } from '../store/store.js';
 
 export function boardToWire(board: BoardSummary, options: { secret?: boolean } = {}) {
@@ -32,6 +33,8 @@ export function boardToWire(board: BoardSummary, options: { secret?: boolean } =
     score_decimals: config.scoreDecimals,
     webhook_url: config.webhookUrl,
     webhook_top: config.webhookTop,
+    rules: rulesToWire(config.scoreRules),
+    rate_limit: config.rateLimit === null ? null : { max: config.rateLimit.max, window_ms: config.rateLimit.windowMs },
     epoch: board.epoch,
     version: board.version,
     total: board.total,
@@ -40,6 +43,27 @@ export function boardToWire(board: BoardSummary, options: { secret?: boolean } =
   };
   if (options.secret === true && config.webhookSecret !== null) wire.webhook_secret = config.webhookSecret;
   return wire;
+}
+
+function rulesToWire(rules: ScoreRules | null) {
+  if (rules === null) return null;
+  const window = rules.maxIncreasePerWindow;
+  return {
+    min_score: rules.minScore,
+    max_score: rules.maxScore,
+    max_increase: rules.maxIncrease,
+    max_increase_per_window: window === null ? null : { amount: window.amount, window_ms: window.windowMs },
+    monotonic: rules.monotonic,
+  };
+}
+
+/** A participant's marks on a board (POST .../hide, /unhide, /flag, /unflag). */
+export function moderationToWire(state: ModerationState) {
+  return { leaderboard_id: state.boardId, participant_id: state.participantId, hidden: markToWire(state.hidden), flagged: markToWire(state.flagged) };
+}
+
+export function markToWire(mark: ModerationMark | null) {
+  return mark === null ? null : { participant_id: mark.participantId, at: mark.at, reason: mark.reason };
 }
 
 export function periodToWire(period: PeriodSummary, decimals: number) {

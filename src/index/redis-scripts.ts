@@ -93,6 +93,7 @@ export const scripts = {
   loadBoard: readScript('loadBoard-10.lua'),
   removeEntry: readScript('removeEntry-4.lua'),
   forgetMembers: readScript('forgetMembers-2.lua'),
+  takeWindow: readScript('takeWindow-1.lua'),
 } as const;
 
 function parseVersion(text: string): [number, number, number] {

@@ -18,7 +18,7 @@ import { assertParticipantId, BOARD_ID_RULE, isBoardId } from '../core/ids.js';
 import { checkMetadata, toSubmission, type SubmissionInput } from '../core/submission.js';
 import { toProfile, type ProfileInput } from '../core/profile.js';
 import { withSharedRanks } from '../core/ties.js';
-import type { BoardConfig, Metadata, Profile, RankedEntry, RankTies, ResetSchedule, ShownEntry, Submission } from '../core/types.js';
+import type { BoardConfig, Metadata, ModerationMark, Profile, RankedEntry, RankTies, ResetSchedule, ShownEntry, Submission } from '../core/types.js';
 import { DerivedPeriodPassed, PeriodPassed, periodClosed, type Backend, type DerivedTargets, type SubmitBatch } from '../backend/backend.js';
 import type { Config } from '../core/config.js';
 import type { BusMessage, ChangeBus } from '../feed/bus.js';
@@ -30,6 +30,10 @@ import { ProfileCache } from './profiles.js';
 import { BoardRegistry } from './registry.js';
 import { RejectionRecorder, type RefusedSubmission } from './rejections.js';
 import { WebhookWorker, webhookState, type WebhookFailure, type WebhookState } from './webhooks.js';
+import { hiddenSet, MAX_HIDDEN, closingUp, widenQueries, withoutHidden } from './hiding.js';
+import { screen, screens } from './screening.js';
+import { MemoryWindowCounters, type WindowCounters } from './window-counters.js';
+import { NO_SCORE_RULES, type RateLimit, type ScoreRules } from '../core/score-rules.js';
 
 export interface SubmitResult {
   readonly participantId: string;
@@ -41,6 +45,19 @@ export interface SubmitResult {
   readonly epoch: string;
   readonly version: number;
   readonly changed: boolean;
+}
+
+/** A participant's moderation on one board: their marks, or null. */
+export interface ModerationState {
+  readonly boardId: string;
+  readonly participantId: string;
+  readonly hidden: ModerationMark | null;
+  readonly flagged: ModerationMark | null;
+}
+
+function moderationState(config: BoardConfig, participantId: string): ModerationState {
+  const find = (marks: readonly ModerationMark[]) => marks.find((mark) => mark.participantId === participantId) ?? null;
+  return { boardId: config.id, participantId, hidden: find(config.hidden), flagged: find(config.flagged) };
 }
 
 /** A board state as every answer labels it: a version means something only within its epoch. */
@@ -133,6 +150,9 @@ export interface BoardSettings {
   readonly scoreDecimals?: number | undefined;
   readonly webhookUrl?: string | null | undefined;
   readonly webhookTop?: number | undefined;
+  /** Merged into the board's rules field by field (a null field drops that rule); null drops them all. */
+  readonly scoreRules?: Partial<ScoreRules> | null | undefined;
+  readonly rateLimit?: RateLimit | null | undefined;
 }
 
 export interface NewBoard extends BoardSettings {
@@ -162,6 +182,8 @@ export interface LadderParts {
   readonly backend: Backend;
   readonly store: Store;
   readonly bus: ChangeBus;
+  /** The windows of rate limits and rules; default: in this process's memory. */
+  readonly counters?: WindowCounters | undefined;
   /** Default: the system clock shifted by LADDER_CLOCK_OFFSET_MS. */
   readonly clock?: Clock;
   /** Hears a scheduled close that failed (it is tried again at the next tick). */
@@ -189,6 +211,7 @@ export class Ladder {
   readonly profiles: ProfileCache;
   readonly rejections: RejectionRecorder;
   readonly webhooks: WebhookWorker;
+  readonly counters: WindowCounters;
   /** Long-polls per board: each wakes once the board passes its version or leaves its epoch. */
   private readonly versionWaiters = new Map<string, Set<VersionWaiter>>();
   private readonly unsubscribeBus: () => void;
@@ -200,6 +223,7 @@ export class Ladder {
     this.bus = parts.bus;
     this.registry = registry;
     this.clock = parts.clock ?? systemClock(parts.config.clockOffsetMs);
+    this.counters = parts.counters ?? new MemoryWindowCounters();
     this.lifecycle = new Lifecycle({
       registry,
       backend: parts.backend,
@@ -291,6 +315,63 @@ export class Ladder {
     }
   }
 
+  /**
+   * Hides the participant on the board (POST .../hide): every read leaves
+   * them out and the ranks below close up, in answers and live views;
+   * their submissions are refused (participant_hidden). Their entry and
+   * history stay, so unhiding shows them again as they were. Idempotent: a
+   * participant hidden already keeps their first mark.
+   */
+  hideParticipant(boardId: string, participantId: string, reason: string | null): Promise<ModerationState> {
+    return this.#moderate(boardId, 'hidden', participantId, reason);
+  }
+
+  unhideParticipant(boardId: string, participantId: string): Promise<ModerationState> {
+    return this.#moderate(boardId, 'hidden', participantId, undefined);
+  }
+
+  /** Flags the participant for review (POST .../flag): they stay ranked, and the board's moderation lists them. */
+  flagParticipant(boardId: string, participantId: string, reason: string | null): Promise<ModerationState> {
+    return this.#moderate(boardId, 'flagged', participantId, reason);
+  }
+
+  unflagParticipant(boardId: string, participantId: string): Promise<ModerationState> {
+    return this.#moderate(boardId, 'flagged', participantId, undefined);
+  }
+
+  /** Whom the board hides and flags (GET .../moderation). */
+  async moderation(boardId: string): Promise<{ hidden: readonly ModerationMark[]; flagged: readonly ModerationMark[] }> {
+    const config = await this.#storedBoard(boardId);
+    return { hidden: config.hidden, flagged: config.flagged };
+  }
+
+  /** The participant's marks on the board, and their refused submissions counted by code (GET .../participants/{pid}/moderation). */
+  async participantModeration(boardId: string, participantId: string): Promise<ModerationState & { rejections: Record<string, number> }> {
+    assertParticipantId(participantId);
+    const config = await this.#storedBoard(boardId);
+    return { ...moderationState(config, participantId), rejections: await this.store.countRejections(boardId, participantId) };
+  }
+
+  /** Adds the participant's mark to the board's `list` (with `reason`), or takes it off (`reason` undefined). */
+  async #moderate(boardId: string, list: 'hidden' | 'flagged', participantId: string, reason: string | null | undefined): Promise<ModerationState> {
+    assertParticipantId(participantId);
+    // As stored, not as this process last heard: a mark another process set a moment ago is kept.
+    const config = await this.#storedBoard(boardId);
+    const marks = config[list];
+    const mark = marks.find((existing) => existing.participantId === participantId) ?? null;
+    const adding = reason !== undefined;
+    if (adding === (mark !== null)) return moderationState(config, participantId);
+    if (adding && marks.length >= MAX_HIDDEN) throw invalidField('pid', `leaderboard '${boardId}' has ${MAX_HIDDEN} ${list} participants already, the most it keeps`);
+    const next: BoardConfig = {
+      ...config,
+      [list]: adding ? [...marks, { participantId, at: this.clock.now(), reason }] : marks.filter((existing) => existing !== mark),
+    };
+    // Every process hears the new configuration, and the feed reads the board's views again (the hidden leave them, ranks close up).
+    if (!(await this.registry.update(next))) throw boardNotFound(boardId);
+    await this.#followBoard(next);
+    return moderationState(next, participantId);
+  }
+
   /** Closes the board now (POST .../close): it refuses scores, and its standings are archived as its final rankings. */
   async closeBoard(boardId: string): Promise<BoardSummary> {
     const config = await this.requireBoard(boardId);
@@ -343,7 +424,7 @@ export class Ladder {
     const periods: PeriodSummary[] = [];
     const live = livePeriod(config);
     if (before === undefined && live !== null && config.finalizedAt === null) {
-      const read = await this.backend.read(config, [{ kind: 'page', offset: 0, limit: 1 }]);
+      const read = await this.#read(config, undefined, [{ kind: 'page', offset: 0, limit: 1 }], false);
       periods.push({ periodId: live.id, status: 'active', startsAt: live.start, endsAt: live.end, closedAt: null, total: read.total, leader: read.pages[0]!.entries[0] ?? null });
     }
     const closed = await this.store.listPeriods(boardId, Math.max(0, limit - periods.length), before);
@@ -436,6 +517,22 @@ export class Ladder {
         refused.push({ input, error: err });
       }
     });
+    if (submissions.length > 0 && screens(rules)) {
+      const verdicts = await screen(rules, submissions, this.backend, this.counters);
+      let kept = 0;
+      verdicts.forEach((verdict, k) => {
+        const i = positions[k] as number;
+        if (verdict === null) {
+          submissions[kept] = submissions[k] as Submission;
+          positions[kept++] = i;
+        } else {
+          results[i] = verdict;
+          refused.push({ input: inputs[i] as SubmissionInput, error: verdict });
+        }
+      });
+      submissions.length = kept;
+      positions.length = kept;
+    }
     if (submissions.length > 0) {
       let batch: SubmitBatch;
       if (rules.scopes.length > 0 || rules.keepAllTime) {
@@ -451,18 +548,27 @@ export class Ladder {
         }
       }
       const { epoch, outcomes } = batch;
+      const shownRank = await this.#shownRanks(rules);
       outcomes.forEach((outcome, k) => {
         const i = positions[k] as number;
         if (outcome instanceof LadderError) {
           results[i] = outcome;
           refused.push({ input: inputs[i] as SubmissionInput, error: outcome });
         } else {
-          results[i] = resultOf(outcome, epoch);
+          results[i] = resultOf(outcome, epoch, shownRank);
         }
       });
     }
     if (refused.length > 0) void this.recordRejections(boardId, refused, now);
     return results;
+  }
+
+  /** How a submission answer shows a rank: as the backend gave it, or closed up over the participants the board hides. */
+  async #shownRanks(rules: BoardConfig): Promise<(entry: RankedEntry) => number> {
+    if (rules.hidden.length === 0) return (entry) => entry.rank;
+    const read = await this.backend.read(rules, [{ kind: 'participants', participantIds: rules.hidden.map((mark) => mark.participantId) }]);
+    const renumber = closingUp(read.pages[0]!.entries, rules.sortOrder);
+    return rules.rankTies === 'shared' ? (entry) => renumber.shared(entry.rank, entry.score) : (entry) => renumber.unique(entry.rank);
   }
 
   /**
@@ -624,11 +730,17 @@ export class Ladder {
    * An archive's epoch names its close, and its version is 0: it never changes.
    */
   async #read(rules: BoardConfig, period: string | undefined, queries: readonly RankQuery[], shown = true): Promise<RankRead<ShownEntry> & { period: string | null }> {
-    const show = (read: RankRead) => (shown ? this.profiles.show(read) : read);
+    // A board that hides participants is read with room for them, and answered without them (service/hiding.ts).
+    const hidden = rules.hidden.length === 0 ? null : hiddenSet(rules.hidden);
+    const asked = hidden === null ? queries : widenQueries(queries, [...hidden]);
+    const show = (read: RankRead) => {
+      const visible = hidden === null ? read : withoutHidden(read, queries, hidden, rules.sortOrder);
+      return shown ? this.profiles.show(visible) : visible;
+    };
     const live = livePeriod(rules);
     const archived = period ?? (rules.finalizedAt !== null ? (live?.id ?? FINAL_PERIOD_ID) : undefined);
-    if (archived === undefined || (rules.finalizedAt === null && archived === live?.id)) return { ...(await show(await this.backend.read(rules, queries))), period: null };
-    const final = await this.store.readFinal(rules.id, archived, queries, { ties: rules.rankTies });
+    if (archived === undefined || (rules.finalizedAt === null && archived === live?.id)) return { ...(await show(await this.backend.read(rules, asked))), period: null };
+    const final = await this.store.readFinal(rules.id, archived, asked, { ties: rules.rankTies });
     if (final === null) throw periodNotFound(rules.id, archived);
     const read = await show({ epoch: archiveEpoch(final.period), version: 0, total: final.period.total, pages: final.pages });
     return { ...read, period: archived };
@@ -771,6 +883,13 @@ export class Ladder {
     return board;
   }
 
+  /** The board's configuration as the store has it now. Throws board_not_found. */
+  async #storedBoard(boardId: string): Promise<BoardConfig> {
+    const stored = await this.store.getBoard(boardId);
+    if (stored === null) throw boardNotFound(boardId);
+    return stored.config;
+  }
+
   /** Answers every pending long-poll now (at shutdown, before the HTTP server drains). */
   endLongPolls(): void {
     for (const boardId of [...this.versionWaiters.keys()]) this.wakeVersionWaiters(boardId, () => true);
@@ -836,11 +955,22 @@ function withSettings(config: BoardConfig, settings: BoardSettings, now: number)
     scoreDecimals: settings.scoreDecimals ?? config.scoreDecimals,
     webhookUrl: settings.webhookUrl === undefined ? config.webhookUrl : settings.webhookUrl,
     webhookTop: settings.webhookTop ?? config.webhookTop,
+    scoreRules: settings.scoreRules === undefined ? config.scoreRules : mergedRules(config.scoreRules, settings.scoreRules),
+    rateLimit: settings.rateLimit === undefined ? config.rateLimit : settings.rateLimit,
   };
   checkBoardSettings(next);
   const webhookSecret = next.webhookUrl === null ? null : (config.webhookSecret ?? randomBytes(32).toString('base64url'));
   const periodStart = next.reset === null ? 0 : JSON.stringify(next.reset) === JSON.stringify(config.reset) && config.periodStart > 0 ? config.periodStart : periodAt(next.reset, Math.max(now, next.startsAt ?? now)).start;
   return { ...next, webhookSecret, periodStart };
+}
+
+/** The board's rules with `patch` merged in: a field absent keeps its rule, a null (or false) one drops it; null when none is left. */
+function mergedRules(rules: ScoreRules | null, patch: Partial<ScoreRules> | null): ScoreRules | null {
+  if (patch === null) return null;
+  const merged = { ...(rules ?? NO_SCORE_RULES) };
+  for (const [field, value] of Object.entries(patch) as [keyof ScoreRules, never][]) if (value !== undefined) merged[field] = value ?? NO_SCORE_RULES[field];
+  const empty = (Object.keys(NO_SCORE_RULES) as (keyof ScoreRules)[]).every((field) => merged[field] === NO_SCORE_RULES[field]);
+  return empty ? null : merged;
 }
 
 /** Refuses a timestamp outside the board's schedule or its live period. */
@@ -880,13 +1010,13 @@ function boardExists(boardId: string): LadderError {
   return new LadderError('board_exists', `leaderboard '${boardId}' exists already`, { leaderboard_id: boardId });
 }
 
-function resultOf(outcome: SubmitOutcome, epoch: string): SubmitResult {
+function resultOf(outcome: SubmitOutcome, epoch: string, shownRank: (entry: RankedEntry) => number): SubmitResult {
   return {
     participantId: outcome.entry.participantId,
     score: outcome.entry.score,
     achievedAt: outcome.entry.achievedAt,
-    rank: outcome.entry.rank,
-    previousRank: outcome.previous?.rank ?? null,
+    rank: shownRank(outcome.entry),
+    previousRank: outcome.previous === null ? null : shownRank(outcome.previous),
     previousScore: outcome.previous?.score ?? null,
     epoch,
     version: outcome.version,

@@ -9,7 +9,7 @@ import type { BoardConfig } from '../core/types.js';
 
 type Options = Pick<
   BoardConfig,
-  'startsAt' | 'endsAt' | 'closedAt' | 'finalizedAt' | 'reset' | 'keepAllTime' | 'scopes' | 'rankTies' | 'scoreDecimals' | 'webhookUrl' | 'webhookTop' | 'webhookSecret'
+  'startsAt' | 'endsAt' | 'closedAt' | 'finalizedAt' | 'reset' | 'keepAllTime' | 'scopes' | 'rankTies' | 'scoreDecimals' | 'webhookUrl' | 'webhookTop' | 'webhookSecret' | 'scoreRules' | 'rateLimit' | 'hidden' | 'flagged'
 >;
 
 export function optionsToJson(config: BoardConfig): string {
@@ -26,6 +26,10 @@ export function optionsToJson(config: BoardConfig): string {
     webhookUrl: config.webhookUrl,
     webhookTop: config.webhookTop,
     webhookSecret: config.webhookSecret,
+    scoreRules: config.scoreRules,
+    rateLimit: config.rateLimit,
+    hidden: config.hidden,
+    flagged: config.flagged,
   };
   return JSON.stringify(options);
 }

@@ -321,6 +321,8 @@ WHERE board_id = $1 AND participant_id = $2 AND id < $3
 ORDER BY id DESC
 LIMIT $4`;
 
+export const COUNT_PARTICIPANT_REJECTIONS = `SELECT code, count(*)::int AS n FROM rejections WHERE board_id = $1 AND participant_id = $2 GROUP BY code`;
+
 /** Deletes up to $2 of the rejections received before $1 (audit-log retention); rowCount tells how many. */
 export const PRUNE_REJECTIONS = `
 DELETE FROM rejections WHERE id = ANY (ARRAY(

@@ -241,6 +241,11 @@ export class PostgresStore implements Store {
     await this.rejections.submit(rejections);
   }
 
+  async countRejections(boardId: string, participantId: string): Promise<Record<string, number>> {
+    const rows = await this.select<{ code: string; n: number }>('counting rejections', SQL.COUNT_PARTICIPANT_REJECTIONS, [boardId, participantId]);
+    return Object.fromEntries(rows.map((row) => [row.code, row.n]));
+  }
+
   /** Two index scans, one per part (store/participant-history.ts), and the board's row, on three connections at once. */
   async participantHistory(boardId: string, participantId: string, cursor: HistoryCursor | null, limit: number): Promise<HistoryPage | null> {
     const doing = 'reading a participant history';

@@ -433,6 +433,8 @@ WHERE board_id = @board_id AND participant_id = @participant_id AND id < @before
 ORDER BY id DESC
 LIMIT @limit`;
 
+export const COUNT_PARTICIPANT_REJECTIONS = `SELECT code, count(*) AS n FROM rejections WHERE board_id = ? AND participant_id = ? GROUP BY code`;
+
 const API_KEY_COLUMNS = `id, hash, scope, name, created_at, revoked_at, boards`;
 
 export const SELECT_API_KEY = `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE hash = ?`;

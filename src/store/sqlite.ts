@@ -131,6 +131,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
 
 export class SqliteStore implements Store {
   private readonly selectBoard: Database.Statement<[string], StoredBoardRow>;
+  private readonly countRejectionsOf: Database.Statement<[string, string], { code: string; n: number }>;
   private readonly selectBoards: Database.Statement<[], StoredBoardRow>;
   private readonly selectEntryColumns: Database.Statement<[{ board_id: string; after: string; limit: number }], EntryColumnsRow>;
   private readonly selectBoardLogState: Database.Statement<[string], BoardLogStateRow>;
@@ -177,6 +178,7 @@ export class SqliteStore implements Store {
     db.pragma('query_only = ON');
     db.pragma('busy_timeout = 5000');
     this.selectBoard = db.prepare(SQL.SELECT_BOARD);
+    this.countRejectionsOf = db.prepare(SQL.COUNT_PARTICIPANT_REJECTIONS);
     this.selectBoards = db.prepare(SQL.SELECT_BOARDS);
     this.selectEntryColumns = db.prepare<[{ board_id: string; after: string; limit: number }], EntryColumnsRow>(SQL.SELECT_ENTRY_COLUMNS).raw(true);
     this.selectBoardLogState = db.prepare(SQL.SELECT_BOARD_LOG_STATE);
@@ -258,6 +260,10 @@ export class SqliteStore implements Store {
   async recordRejections(rejections: readonly Rejection[]): Promise<void> {
     if (rejections.length === 0) return;
     expectOk(await this.writes.submit({ kind: 'reject', rejections: rejections.map(rejectionToRow) }));
+  }
+
+  async countRejections(boardId: string, participantId: string): Promise<Record<string, number>> {
+    return Object.fromEntries(this.reader().countRejectionsOf.all(boardId, participantId).map((row) => [row.code, row.n]));
   }
 
   /** Runs on the main thread (sqlite-history.ts). */

@@ -392,6 +392,9 @@ export interface Store {
    */
   recordRejections(rejections: readonly Rejection[]): Promise<void>;
 
+  /** How many of the participant's submissions to the board were refused, by code (as far back as retention keeps them). Complexity: O(their rejections). */
+  countRejections(boardId: string, participantId: string): Promise<Record<string, number>>;
+
   /**
    * One page of the participant's history on the board, newest first: its
    * accepted events (committed; a store with a retention period may have

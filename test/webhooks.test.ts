@@ -314,6 +314,16 @@ describe('webhooks', { timeout: 60_000 }, () => {
     assert.equal(plain.receiver.received[0]!.headers['ladder-event'], 'board_finalized');
   });
 
+  it('leaves participants the board hides out of the final top, and the ranks close up', async () => {
+    const setup = await setUp([], { score_decimals: 0 });
+    const hidden = await api(setup.server, 'POST', `/v1/leaderboards/${setup.board}/participants/ann/hide`, { key: setup.server.adminKey });
+    assert.equal(hidden.status, 200);
+    await api(setup.server, 'POST', `/v1/leaderboards/${setup.board}/close`, { key: setup.server.adminKey });
+    await setup.receiver.waitFor(1);
+    const [body] = setup.receiver.bodies();
+    assert.deepEqual(body.entries.map((entry: { rank: number; participant_id: string }) => `${entry.rank}:${entry.participant_id}`), ['1:bob', '2:cid']);
+  });
+
   it('gives a delivery up 3 days after its close, or once the board has no webhook any more', async () => {
     // Boards without resets, closed by hand: moving the clock by days closes nothing else.
     const setup = await setUp(['fail', 'fail', 'fail'], {});

@@ -23,9 +23,10 @@ import { withSharedRanks } from '../core/ties.js';
 import { deliveryId, nextAttempt, webhookBody, webhookEvent } from '../core/webhooks.js';
 import type { ShownEntry } from '../core/types.js';
 import type { ChangeBus } from '../feed/bus.js';
-import type { RankRead } from '../index/index.js';
+import type { RankQuery, RankRead } from '../index/index.js';
 import type { Store, WebhookDelivery } from '../store/store.js';
 import type { Clock } from './clock.js';
+import { hiddenSet, widenQueries, withoutHidden } from './hiding.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
 
 /** How often due deliveries are looked for. */
@@ -167,10 +168,14 @@ export class WebhookWorker {
         await this.#failed(delivery, 'the board has no webhook_url any more', null);
         return;
       }
-      const final = await store.readFinal(boardId, periodId, [{ kind: 'page', offset: 0, limit: delivery.top }], { ties: board.config.rankTies });
+      const queries: RankQuery[] = [{ kind: 'page', offset: 0, limit: delivery.top }];
+      // The participants the board hides are left out, as in every read of it (service/hiding.ts).
+      const hidden = board.config.hidden.length === 0 ? null : hiddenSet(board.config.hidden);
+      const final = await store.readFinal(boardId, periodId, hidden === null ? queries : widenQueries(queries, [...hidden]), { ties: board.config.rankTies });
       if (final === null) return; // the period's archive was deleted (a reopen), and its delivery with it
       const event = webhookEvent(board.config, final.period);
-      const read: RankRead = { epoch: '', version: 0, total: final.period.total, pages: final.pages };
+      const archived: RankRead = { epoch: '', version: 0, total: final.period.total, pages: final.pages };
+      const read = hidden === null ? archived : withoutHidden(archived, queries, hidden, board.config.sortOrder);
       const shown = this.#parts.show === undefined ? read : await this.#parts.show(read);
       const page = shown.pages[0]!;
       const body = JSON.stringify(webhookBody(event, final.period, withSharedRanks(page.entries, page.sharedRanks), delivery.attempts, board.config.scoreDecimals));

@@ -313,6 +313,8 @@ describe('LadderClient', () => {
         score_decimals: 0,
         webhook_url: null,
         webhook_top: 100,
+        rules: null,
+        rate_limit: null,
         epoch: created.epoch,
         version: 0,
         total: 0,
@@ -368,7 +370,8 @@ describe('LadderClient', () => {
       assert.deepEqual(created, answer().body);
       assertTyped(created, [
         'id', 'name', 'sort_order', 'operator', 'metadata', 'created_at', 'status', 'starts_at', 'ends_at', 'closed_at', 'finalized_at', 'reset', 'period',
-        'next_reset_at', 'keep_all_time', 'scopes', 'rank_ties', 'score_decimals', 'webhook_url', 'webhook_top', 'epoch', 'version', 'total', 'server_time',
+        'next_reset_at', 'keep_all_time', 'scopes', 'rank_ties', 'score_decimals', 'webhook_url', 'webhook_top', 'rules', 'rate_limit', 'epoch',
+        'version', 'total', 'server_time',
       ]);
 
       const scored = await client.submitScore(id, { participant_id: 'ann', score: 30, metadata: { clan: 'red' } });

@@ -164,4 +164,16 @@ describe('SSE events', () => {
       Subscriber.prototype.disconnect = disconnect;
     }
   });
+
+  it('tells the stream to reconnect elsewhere when the server shuts down: retry and a close event with code 1012', async () => {
+    const own = await startServer({ tickMs: 10 });
+    const board = await createBoard(own);
+    const reader = await SseReader.open(`${own.url}/v1/leaderboards/${board}/events?view=top:5`);
+    await reader.next((e) => e.event === 'snapshot');
+    await own.close();
+    await reader.done;
+    const close = reader.events.find((e) => e.event === 'close');
+    assert.ok(close, JSON.stringify(reader.events));
+    assert.deepEqual(close.data, { type: 'close', code: 1012, reason: 'server shutting down' });
+  });
 });

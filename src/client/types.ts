@@ -35,6 +35,10 @@ export interface Board {
   readonly webhook_top: number;
   /** Only in the answers to a create or a PATCH that sets webhook_url: the key of the webhook's signature. */
   readonly webhook_secret?: string;
+  /** Anti-cheat rules (README "Anti-cheat and moderation"), or null. */
+  readonly rules: ScoreRules | null;
+  /** Submissions per participant per window at most, or null. */
+  readonly rate_limit: RateLimit | null;
   /** The board's epoch: a version means something only within it (README "Versions and epochs"). */
   readonly epoch: string;
   /** +1 on every change to the ranking. */
@@ -43,6 +47,19 @@ export interface Board {
   readonly total: number;
   /** The server's clock when it answered: count down to starts_at, ends_at or next_reset_at from it, not from the local clock. */
   readonly server_time: number;
+}
+
+export interface ScoreRules {
+  readonly min_score: number | null;
+  readonly max_score: number | null;
+  readonly max_increase: number | null;
+  readonly max_increase_per_window: { readonly amount: number; readonly window_ms: number } | null;
+  readonly monotonic: boolean;
+}
+
+export interface RateLimit {
+  readonly max: number;
+  readonly window_ms: number;
 }
 
 export type ResetSchedule = 'hourly' | 'daily' | 'weekly' | 'monthly' | { readonly cron: string; readonly timezone?: string };
@@ -90,6 +107,9 @@ export interface BoardSettingsInput {
   readonly score_decimals?: number;
   readonly webhook_url?: string | null;
   readonly webhook_top?: number;
+  /** Merged into the board's rules field by field; a null field drops that rule, null drops them all. */
+  readonly rules?: Partial<ScoreRules> | null;
+  readonly rate_limit?: RateLimit | null;
 }
 
 export interface CreateBoardInput extends BoardSettingsInput {

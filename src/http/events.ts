@@ -13,6 +13,9 @@ import { parseViewParam } from '../feed/view.js';
 import type { HttpContext } from './context.js';
 import { boardParams } from './schemas.js';
 
+/** How soon an EventSource comes back after a shutdown ended its stream (SSE `retry:`): another instance takes it. */
+const SHUTDOWN_RETRY_MS = 1000;
+
 const SSE_SUB = 'sse';
 
 export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext): void {
@@ -52,7 +55,15 @@ export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext): voi
           response.write(`${id === null ? '' : `id: ${id}\n`}event: ${type}\ndata: ${json}\n\n`, flushed);
         },
         // A slow consumer's stream is stuck, so it is cut; any other end lets the queued events out first.
-        close: (code) => (code === CloseCode.slowConsumer ? response.destroy() : response.end()),
+        close: (code, reason) => {
+          if (code === CloseCode.slowConsumer) {
+            response.destroy();
+            return;
+          }
+          // At a shutdown, the client hears why the stream ends and to come back soon (to another instance), with the WebSocket close code.
+          if (code === CloseCode.serviceRestart) response.write(`retry: ${SHUTDOWN_RETRY_MS}\nevent: close\ndata: ${JSON.stringify({ type: 'close', code, reason })}\n\n`);
+          response.end();
+        },
       };
       let subscriber;
       try {

@@ -967,8 +967,12 @@ function withSettings(config: BoardConfig, settings: BoardSettings, now: number)
 /** The board's rules with `patch` merged in: a field absent keeps its rule, a null (or false) one drops it; null when none is left. */
 function mergedRules(rules: ScoreRules | null, patch: Partial<ScoreRules> | null): ScoreRules | null {
   if (patch === null) return null;
-  const merged = { ...(rules ?? NO_SCORE_RULES) };
-  for (const [field, value] of Object.entries(patch) as [keyof ScoreRules, never][]) if (value !== undefined) merged[field] = value ?? NO_SCORE_RULES[field];
+  const base = rules ?? NO_SCORE_RULES;
+  const pick = <K extends keyof ScoreRules>(field: K): ScoreRules[K] => {
+    const value = patch[field];
+    return value === undefined ? base[field] : (value ?? NO_SCORE_RULES[field]);
+  };
+  const merged: ScoreRules = { minScore: pick('minScore'), maxScore: pick('maxScore'), maxIncrease: pick('maxIncrease'), maxIncreasePerWindow: pick('maxIncreasePerWindow'), monotonic: pick('monotonic') };
   const empty = (Object.keys(NO_SCORE_RULES) as (keyof ScoreRules)[]).every((field) => merged[field] === NO_SCORE_RULES[field]);
   return empty ? null : merged;
 }

@@ -71,8 +71,9 @@ export async function startCluster(options: { members?: number; overrides?: Part
     config,
     addMember,
     async close() {
-      await proxy.close();
+      // Members first, as behind a load balancer that stays up: their goodbyes (close code 1012, SSE close) reach the clients.
       for (const member of members) await member.close();
+      await proxy.close();
       await redis.cleanup();
       await database.drop();
     },
@@ -88,11 +89,10 @@ async function roundRobinProxy(ports: number[]): Promise<{ url: string; close():
     for (const socket of [client, upstream]) {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
     }
+    client.on('error', () => upstream.destroy());
+    // A member that goes away resets its socket: what it sent before still reaches the client, as through a load balancer.
+    upstream.on('error', () => client.end());
     client.pipe(upstream);
     upstream.pipe(client);
   });
@@ -102,8 +102,15 @@ async function roundRobinProxy(ports: number[]): Promise<{ url: string; close():
     url: `http://127.0.0.1:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
+        // The members closed first: their connections end by themselves, and what they said last (a close frame,
+        // an SSE close event) still passes. Whatever lingers is cut after a second.
+        const cut = setTimeout(() => {
+          for (const socket of sockets) socket.destroy();
+        }, 1000);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
       }),
   };
 }

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
-import { loadConfig } from '../src/core/config.js';
+import { effectiveConfig, loadConfig } from '../src/core/config.js';
 import { LadderError } from '../src/core/errors.js';
 import { isPlayerToken, PlayerTokens } from '../src/service/player-tokens.js';
 import { FeedClient, sleep, wsUrl } from './helpers/realtime.js';
@@ -252,6 +252,14 @@ describe('PlayerTokens', () => {
     const tokens = PlayerTokens.fromConfig(loadConfig({ LADDER_JWT_JWKS_URL: url }))!;
     const { privateKey } = await generateKeyPair('RS256');
     await assert.rejects(tokens.verify(await token({ sub: 'a' }, { key: privateKey, alg: 'RS256', kid: 'k' })), (err: unknown) => err instanceof LadderError && err.code === 'token_keys_unavailable');
+  });
+
+  it('masks the secret in check-config', () => {
+    const env = { LADDER_JWT_SECRET: SECRET, LADDER_JWT_AUDIENCE: AUDIENCE };
+    const shown = effectiveConfig(loadConfig(env), env);
+    assert.match(shown, /^LADDER_JWT_SECRET +\*\*\* \(set\) +\(environment\)$/m);
+    assert.match(shown, /^LADDER_JWT_AUDIENCE +"ladder-tests" +\(environment\)$/m);
+    assert.ok(!shown.includes(SECRET));
   });
 
   it('refuses configurations that cannot work, naming the variable', () => {

@@ -1,9 +1,11 @@
 /**
  * The auth matrix: every endpoint of the running server (its /openapi.json,
  * so that a new route fails here until it is given its row) × every kind of
- * caller, with LADDER_READ_AUTH=true so that reads are checked too. Each cell
- * is 401, 403, or `ok` (anything but 401/403: the request got past auth, and
- * whatever it then answers is other suites' business).
+ * caller (keys of each scope, board-limited keys, player tokens with and
+ * without a `boards` claim, an expired one), with LADDER_READ_AUTH=true so
+ * that reads are checked too. Each cell is 401, 403, or `ok` (anything but
+ * 401/403: the request got past auth, and whatever it then answers is other
+ * suites' business).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -14,7 +16,7 @@ import { api, boardId, startServer, type TestServer } from './helpers/server.js'
 const SECRET = 'the-auth-matrix-secret-long-enough-for-hs256';
 const PLAYER = 'p1';
 
-const callers = ['none', 'wrong', 'revoked', 'read', 'write', 'admin', 'otherBoard', 'thisBoard', 'player'] as const;
+const callers = ['none', 'wrong', 'revoked', 'read', 'write', 'admin', 'otherBoard', 'thisBoard', 'player', 'playerOtherBoard', 'expiredToken'] as const;
 type Caller = (typeof callers)[number];
 type Cell = 401 | 403 | 'ok';
 type Row = Record<Caller, Cell>;
@@ -23,13 +25,13 @@ type Row = Record<Caller, Cell>;
 function row(...cells: Cell[]): Row {
   return Object.fromEntries(callers.map((caller, i) => [caller, cells[i]])) as Row;
 }
-//                              none wrong revoked read  write admin otherBoard thisBoard player
-const open = /*          */ row('ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok');
-const readBoard = /*     */ row(401, 401, 401, 'ok', 'ok', 'ok', 403, 'ok', 'ok');
-const readOffBoard = /*  */ row(401, 401, 401, 'ok', 'ok', 'ok', 'ok', 'ok', 'ok');
-const submitScores = /*  */ row(401, 401, 401, 403, 'ok', 'ok', 403, 'ok', 'ok');
-const ownProfile = /*    */ row(401, 401, 401, 403, 'ok', 'ok', 403, 403, 'ok');
-const admin = /*         */ row(401, 401, 401, 403, 403, 'ok', 403, 403, 403);
+//                              none wrong revoked read  write admin otherBoard thisBoard player playerOtherBoard expiredToken
+const open = /*          */ row('ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok');
+const readBoard = /*     */ row(401, 401, 401, 'ok', 'ok', 'ok', 403, 'ok', 'ok', 'ok', 401);
+const readOffBoard = /*  */ row(401, 401, 401, 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 401);
+const submitScores = /*  */ row(401, 401, 401, 403, 'ok', 'ok', 403, 'ok', 'ok', 403, 401);
+const ownProfile = /*    */ row(401, 401, 401, 403, 'ok', 'ok', 403, 403, 'ok', 'ok', 401);
+const admin = /*         */ row(401, 401, 401, 403, 403, 'ok', 403, 403, 403, 403, 401);
 
 const table: Record<string, Row> = {
   'GET /metrics': open,
@@ -126,10 +128,15 @@ describe('auth matrix (LADDER_READ_AUTH=true, player tokens on)', () => {
       admin: (await issue('admin')).key,
       otherBoard: (await issue('write', [await createOther()])).key,
       thisBoard: (await issue('write', [...boards.values()])).key,
-      player: await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(PLAYER).setExpirationTime('10m').sign(new TextEncoder().encode(SECRET)),
+      player: await playerToken({}),
+      playerOtherBoard: await playerToken({ boards: [await createOther()] }),
+      expiredToken: await playerToken({ exp: Math.floor(Date.now() / 1000) - 60 }),
     });
   });
   after(() => server.close());
+
+  const playerToken = (claims: Record<string, unknown>) =>
+    new SignJWT({ exp: Math.floor(Date.now() / 1000) + 600, ...claims }).setProtectedHeader({ alg: 'HS256' }).setSubject(PLAYER).sign(new TextEncoder().encode(SECRET));
 
   async function createOther(): Promise<string> {
     const id = boardId('other');

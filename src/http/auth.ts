@@ -11,7 +11,7 @@ export type PlayerWrite = 'scores' | 'profile';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The scope a request needs, checked by `authorizeRoute` before its body is read or validated. */
+    /** The scope a request needs, checked by the onRequest hook of `registerAuthorization` before its body is read or validated. */
     scope?: 'read' | 'write' | 'admin';
     /** Set on the write routes a player token may use; a token gets 403 on every other write or admin route. */
     player?: PlayerWrite;

@@ -21,6 +21,7 @@ import { buildServer } from './http/server.js';
 import { Auth } from './service/auth.js';
 import type { Clock } from './service/clock.js';
 import { Ladder } from './service/ladder.js';
+import { PlayerTokens } from './service/player-tokens.js';
 import type { WindowCounters } from './service/window-counters.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
@@ -106,7 +107,7 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
   const issued = await keys.ensureAdminKey();
   const source = { rules: (id: string) => ladder.boardRules(id), read: ladder.read.bind(ladder) };
   const feed = new Feed({ source, bus, archive, config, log: logger });
-  const app = await buildServer({ ladder, config, auth: httpAuth(keys, config), feed, metrics: new Metrics(ladder, feed) }, logger);
+  const app = await buildServer({ ladder, config, auth: httpAuth(keys, config, PlayerTokens.fromConfig(config)), feed, metrics: new Metrics(ladder, feed) }, logger);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -46,6 +46,27 @@ const text: Parser<string> = (raw) => raw;
 const workers: Parser<number> = (raw) => (raw.trim() === 'auto' ? availableParallelism() : integer(1, 256)(raw));
 const optionalText: Parser<string | null> = (raw) => (raw === '' ? null : raw);
 
+/** An HMAC secret shorter than the hash (32 bytes for SHA-256) weakens HS256 below its design. */
+const jwtSecret: Parser<string | null> = (raw) => {
+  if (raw === '') return null;
+  if (raw.length < 32) throw new ConfigError(`must be at least 32 characters, got ${raw.length}`);
+  return raw;
+};
+
+const httpUrl: Parser<string | null> = (raw) => {
+  if (raw === '') return null;
+  if (!/^https?:\/\/[^\s/]+/i.test(raw)) throw new ConfigError(`must be an http(s) URL, got '${raw}'`);
+  return raw;
+};
+
+/** PEM text; an environment variable often cannot hold line breaks, so a literal `\n` stands for one. */
+const pem: Parser<string | null> = (raw) => {
+  if (raw === '') return null;
+  const text = raw.replace(/\\n/g, '\n');
+  if (!/-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----/.test(text)) throw new ConfigError('must be a PEM public key (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----)');
+  return text;
+};
+
 function option<T>(env: string, defaultValue: T, parse: Parser<T>, doc: string): Option<T> {
   return { env, default: defaultValue, parse, doc };
 }
@@ -84,6 +105,11 @@ export const configSchema = {
   auditRetentionDays: option('LADDER_AUDIT_RETENTION_DAYS', 0, integer(0, 36_500), 'Score events older than this many days are deleted from the audit log, except those the kept checkpoints still need, and so are recorded rejections (0: kept forever).'),
   readyMaxLagMs: option('LADDER_READY_MAX_LAG_MS', 10_000, integer(0, 3_600_000), 'Cluster mode: GET /readyz answers 503 while the persister is further behind Redis than this, so that a load balancer sends traffic elsewhere.'),
   shutdownTimeoutMs: option('LADDER_SHUTDOWN_TIMEOUT_MS', 10_000, integer(100, 600_000), 'On SIGTERM/SIGINT: in-flight requests finish, commits are flushed and live connections are told to reconnect (close code 1012); a shutdown that takes longer than this exits with code 1.'),
+  jwtSecret: option<string | null>('LADDER_JWT_SECRET', null, jwtSecret, 'Player tokens: the shared secret of HS256-signed JWTs (at least 32 characters). Unset: no HS256 tokens.'),
+  jwtJwksUrl: option<string | null>('LADDER_JWT_JWKS_URL', null, httpUrl, 'Player tokens: the URL of a JWKS whose keys sign RS256/ES256 JWTs (fetched on first use, refetched for unknown key ids). Not with LADDER_JWT_PUBLIC_KEY.'),
+  jwtPublicKey: option<string | null>('LADDER_JWT_PUBLIC_KEY', null, pem, 'Player tokens: the PEM public key (RSA: RS256, P-256: ES256) of signed JWTs; `\\n` stands for a line break. Not with LADDER_JWT_JWKS_URL.'),
+  jwtAudience: option<string | null>('LADDER_JWT_AUDIENCE', null, optionalText, "Player tokens: when set, a token's `aud` must name it."),
+  jwtIssuer: option<string | null>('LADDER_JWT_ISSUER', null, optionalText, "Player tokens: when set, a token's `iss` must be it."),
 } as const;
 
 export type ConfigSchema = typeof configSchema;
@@ -113,7 +139,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (loaded.workers > 1 && loaded.redisUrl === null) {
     throw new Error(`LADDER_WORKERS=${loaded.workers} needs cluster mode (LADDER_REDIS_URL and LADDER_DATABASE_URL): embedded mode keeps its ranking in one process, so it runs one`);
   }
+  if (loaded.jwtJwksUrl !== null && loaded.jwtPublicKey !== null) {
+    throw new Error('LADDER_JWT_JWKS_URL and LADDER_JWT_PUBLIC_KEY are both set: player tokens are checked against one of them; unset the other');
+  }
+  if (!playerTokensEnabled(loaded)) {
+    const claim = loaded.jwtAudience !== null ? 'LADDER_JWT_AUDIENCE' : loaded.jwtIssuer !== null ? 'LADDER_JWT_ISSUER' : null;
+    if (claim !== null) throw new Error(`${claim} is set but player tokens are off: set LADDER_JWT_SECRET, LADDER_JWT_JWKS_URL or LADDER_JWT_PUBLIC_KEY too`);
+  }
   return loaded;
+}
+
+/** True when requests may carry a player token (a JWT) instead of an API key. */
+export function playerTokensEnabled(config: Config): boolean {
+  return config.jwtSecret !== null || config.jwtJwksUrl !== null || config.jwtPublicKey !== null;
 }
 
 /** True when the configuration makes this process a cluster member (Redis + PostgreSQL). */
@@ -128,7 +166,7 @@ export function configTable(): string {
 }
 
 /** Options whose values are secrets: `ladder check-config` shows only whether they are set. */
-const secretOptions: ReadonlySet<string> = new Set(['LADDER_ADMIN_KEY']);
+const secretOptions: ReadonlySet<string> = new Set(['LADDER_ADMIN_KEY', 'LADDER_JWT_SECRET']);
 
 /** A value as `ladder check-config` prints it: secrets masked, and the password of a URL hidden. */
 function shownValue(env: string, value: unknown): string {

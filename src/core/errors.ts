@@ -49,6 +49,7 @@ export const ErrorCodes = {
   index_unavailable: { status: 503, doc: 'Cluster mode: Redis (the live ranking) cannot be reached or failed. Retry; a submission with an event_id is applied once however often it is retried.' },
   board_rebuilding: { status: 503, doc: 'Cluster mode: the board is being rebuilt from PostgreSQL (ladder rebuild); nothing was applied, retry in a moment.' },
   store_unavailable: { status: 503, doc: 'The durable store (PostgreSQL, or SQLite) cannot be reached or failed. Retry after Retry-After; Ladder reconnects by itself.' },
+  token_keys_unavailable: { status: 503, doc: 'LADDER_JWT_JWKS_URL did not answer with a usable JWKS in time, so a player token could not be checked. Retry; the JWKS is fetched again.' },
   shutting_down: { status: 503, doc: 'The server is shutting down; retry on another instance.' },
 } as const satisfies Record<string, { status: number; doc: string }>;
 

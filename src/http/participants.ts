@@ -19,7 +19,7 @@ export function registerParticipantRoutes(app: FastifyInstance, ctx: HttpContext
 
   app.put<{ Params: { pid: string }; Body: ProfileBody }>(
     '/v1/participants/:pid',
-    { config: { scope: 'write' }, schema: { params: profileParams, body: profileBody } },
+    { config: { scope: 'write', player: 'profile' }, schema: { params: profileParams, body: profileBody } },
     async (request) => {
       const body = request.body;
       const profile = await ladder.putProfile(request.params.pid, { displayName: body.display_name, avatarUrl: body.avatar_url, metadata: body.metadata });

@@ -4,7 +4,9 @@ import { scoreFromWire, scoreText, scoreToWire } from '../core/fixed-point.js';
 import { MAX_SCORE } from '../core/ordering.js';
 import type { SubmissionInput } from '../core/submission.js';
 import type { Metadata } from '../core/types.js';
+import type { PlayerIdentity } from '../service/player-tokens.js';
 import type { RefusedInput } from '../service/rejections.js';
+import { foreignParticipant } from './auth.js';
 import type { HttpContext } from './context.js';
 import type { Metrics } from './metrics.js';
 import { batchBody, boardParams, scoreBody } from './schemas.js';
@@ -47,6 +49,11 @@ function refusedInputOf(body: unknown): RefusedInput {
   return { participantId: fields.participant_id, score: fields.score, timestamp: fields.timestamp, eventId: fields.event_id };
 }
 
+/** The participant a submission body names, whatever the rest of it is. */
+function participantOf(body: unknown): unknown {
+  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>).participant_id : undefined;
+}
+
 /** Counts a batch's items in the submission metrics: accepted, or rejected by code. */
 function countBatch(metrics: Metrics, results: readonly unknown[]): void {
   let accepted = 0;
@@ -64,7 +71,7 @@ export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): voi
   app.post<{ Params: { id: string }; Body: ScoreBody }>(
     '/v1/leaderboards/:id/scores',
     // attachValidation: a body the schema refuses still reaches the handler, which records the refusal.
-    { config: { scope: 'write' }, schema: { params: boardParams, body: scoreBody }, attachValidation: true },
+    { config: { scope: 'write', player: 'scores' }, schema: { params: boardParams, body: scoreBody }, attachValidation: true },
     async (request) => {
       try {
         const answer = await submitOne(request);
@@ -80,6 +87,13 @@ export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): voi
   /** One submission: the schema's verdict (recorded when refused), the board's decimals, then the service. */
   async function submitOne(request: FastifyRequest<{ Params: { id: string }; Body: ScoreBody }>) {
     const { id } = request.params;
+    // A player token submits for its own participant only; a forged one is refused before anything else is looked at.
+    const player = request.player;
+    if (player !== null && participantOf(request.body) !== player.participantId) {
+      const error = foreignParticipant(player, participantOf(request.body));
+      if (ladder.boardRules(id) !== undefined) void ladder.recordRejections(id, [{ input: refusedInputOf(request.body), error }]);
+      throw error;
+    }
     const invalid = request.validationError;
     if (invalid !== undefined) {
       const error = validationError(invalid.validation, '', invalid.validationContext);
@@ -103,10 +117,26 @@ export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): voi
     }
   }
 
+  /**
+   * A player token's batch must be for its own participant, every item: one
+   * forged item refuses the whole batch (403), and each of its items is
+   * recorded as refused.
+   */
+  function refuseForeignItems(boardId: string, items: readonly unknown[], player: PlayerIdentity | null): void {
+    if (player === null) return;
+    const foreign = items.find((item) => participantOf(item) !== player.participantId);
+    if (foreign === undefined) return;
+    const error = foreignParticipant(player, participantOf(foreign));
+    if (ladder.boardRules(boardId) !== undefined) void ladder.recordRejections(boardId, items.map((item) => ({ input: refusedInputOf(item), error })));
+    metrics.rejected(error.code, items.length);
+    throw error;
+  }
+
   app.post<{ Params: { id: string }; Body: { scores: unknown[] } }>(
     '/v1/leaderboards/:id/scores/batch',
-    { config: { scope: 'write' }, schema: { params: boardParams, body: batchBody } },
+    { config: { scope: 'write', player: 'scores' }, schema: { params: boardParams, body: batchBody } },
     async (request) => {
+      refuseForeignItems(request.params.id, request.body.scores, request.player);
       const decimals = (await ladder.requireBoard(request.params.id)).scoreDecimals;
       const results: unknown[] = new Array(request.body.scores.length);
       const valid: SubmissionInput[] = [];

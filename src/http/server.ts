@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { LadderError } from '../core/errors.js';
-import { authorizeRoute } from './auth.js';
+import { registerAuthorization } from './auth.js';
 import { registerBoardRoutes } from './boards.js';
 import { clientErrorHandler, requireHost } from './client-errors.js';
 import type { HttpContext } from './context.js';
@@ -84,7 +84,7 @@ export async function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): 
   });
   registerMetrics(app, ctx.metrics);
   app.addHook('onRequest', requireHost);
-  app.addHook('onRequest', authorizeRoute(ctx.auth));
+  registerAuthorization(app, ctx.auth);
 
   // Liveness: the process answers. Readiness: it can serve, its store and index answer (backend.ready()).
   app.get('/healthz', async () => ({ status: 'ok', ...ctx.ladder.backend.health() }));

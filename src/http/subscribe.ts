@@ -92,7 +92,7 @@ async function refusalOf(request: FastifyRequest, boardId: string, ctx: HttpCont
     await ctx.auth.authorize(request, 'read');
   } catch (err) {
     if (!(err instanceof LadderError)) throw err;
-    const code = err.code === 'missing_api_key' || err.code === 'invalid_api_key' ? err.code : 'forbidden';
+    const code = err.code === 'missing_api_key' || err.code === 'invalid_api_key' || err.code === 'invalid_token' || err.code === 'token_keys_unavailable' ? err.code : 'forbidden';
     return { code, message: err.message, closeCode: 4000 + err.status };
   }
   if ((await ctx.ladder.requireBoard(boardId).catch(() => undefined)) === undefined) return boardNotFound(boardId);

@@ -59,6 +59,12 @@ const table: Record<string, Row> = {
   'GET /v1/keys': admin,
   'DELETE /v1/keys/{keyId}': admin,
   'GET /v1/leaderboards/{id}/webhooks': admin,
+  'POST /v1/leaderboards/{id}/participants/{pid}/hide': admin,
+  'POST /v1/leaderboards/{id}/participants/{pid}/unhide': admin,
+  'POST /v1/leaderboards/{id}/participants/{pid}/flag': admin,
+  'POST /v1/leaderboards/{id}/participants/{pid}/unflag': admin,
+  'GET /v1/leaderboards/{id}/participants/{pid}/moderation': admin,
+  'GET /v1/leaderboards/{id}/moderation': admin,
   // Checked over a real WebSocket below: the refusal comes on the socket.
   'GET /v1/leaderboards/{id}/subscribe': readBoard,
   'GET /v1/leaderboards/{id}/events': readBoard,

@@ -69,6 +69,7 @@ export async function clusterParts(config: Config, logger: Logger) {
     bus,
     backend,
     archive,
+    redis,
     async close() {
       await bus.close();
       redis.disconnect();

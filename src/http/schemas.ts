@@ -5,6 +5,7 @@ import { IMPORT_SOURCE_PATTERN } from '../core/import-records.js';
 import { SCOPE_VALUE_PATTERN } from '../core/scopes.js';
 import { MAX_SCORE } from '../core/ordering.js';
 import { MAX_AVATAR_URL, MAX_DISPLAY_NAME } from '../core/profile.js';
+import { RATE_LIMIT_MAX, RATE_LIMIT_WINDOW_MAX_MS } from '../core/rate-limit.js';
 import { MAX_METADATA_KEYS } from '../core/submission.js';
 
 export const MAX_BATCH = 1000;
@@ -226,5 +227,15 @@ export const newKeyBody = {
     name: { type: 'string', maxLength: 200 },
     // The boards the key may act on; absent: every board.
     boards: { type: 'array', minItems: 1, maxItems: 1000, uniqueItems: true, items: { type: 'string', pattern: BOARD_ID_PATTERN } },
+    // The key's own request rate limit; absent: LADDER_RATE_LIMIT_DEFAULT.
+    rate_limit: {
+      type: 'object',
+      required: ['max', 'window_ms'],
+      additionalProperties: false,
+      properties: {
+        max: { type: 'integer', minimum: 1, maximum: RATE_LIMIT_MAX },
+        window_ms: { type: 'integer', minimum: 1, maximum: RATE_LIMIT_WINDOW_MAX_MS },
+      },
+    },
   },
 } as const;

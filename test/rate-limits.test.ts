@@ -12,18 +12,41 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
+import { loadConfig } from '../src/core/config.js';
+import { formatRateLimit, parseRateLimit } from '../src/core/rate-limit.js';
 import { createBoard, eventually } from './helpers/realtime.js';
 import { api, startServer, type TestServer } from './helpers/server.js';
 import { wsUrl } from './helpers/realtime.js';
 
 const MINUTE = 60_000;
 
+describe('rate limit settings', () => {
+  it('parses <max>/<window> and writes it back', () => {
+    assert.deepEqual(parseRateLimit('1000/1s'), { max: 1000, windowMs: 1000 });
+    assert.deepEqual(parseRateLimit('60/1m'), { max: 60, windowMs: MINUTE });
+    assert.deepEqual(parseRateLimit(' 10 / 500ms '), { max: 10, windowMs: 500 });
+    assert.deepEqual(parseRateLimit('5/h'), { max: 5, windowMs: 3_600_000 });
+    for (const text of ['1000', '0/1s', '10/0s', '10/2d', '10/25h', 'many/1s']) assert.throws(() => parseRateLimit(text), Error, text);
+    assert.equal(formatRateLimit({ max: 60, windowMs: MINUTE }), '60/1m');
+    assert.equal(formatRateLimit({ max: 10, windowMs: 1500 }), '10/1500ms');
+  });
+
+  it('reads LADDER_RATE_LIMIT_DEFAULT and checks the WebSocket limits against each other', () => {
+    assert.equal(loadConfig({}).rateLimitDefault, null);
+    assert.deepEqual(loadConfig({ LADDER_RATE_LIMIT_DEFAULT: '60/1m' }).rateLimitDefault, { max: 60, windowMs: MINUTE });
+    assert.throws(() => loadConfig({ LADDER_RATE_LIMIT_DEFAULT: 'fast' }), /LADDER_RATE_LIMIT_DEFAULT/);
+    assert.throws(() => loadConfig({ LADDER_WS_MESSAGES_PER_SECOND: '50', LADDER_MAX_SUBSCRIPTIONS: '100' }), /LADDER_WS_MESSAGES_PER_SECOND=50 is below LADDER_MAX_SUBSCRIPTIONS=100/);
+    assert.equal(loadConfig({ LADDER_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy, '10.0.0.0/8, 127.0.0.1');
+    assert.throws(() => loadConfig({ LADDER_TRUST_PROXY: 'the balancer' }), /LADDER_TRUST_PROXY/);
+  });
+});
+
 describe('rate limits', () => {
   let server: TestServer;
   let board: string;
 
   before(async () => {
-    server = await startServer({ rateLimitDefault: { max: 4, windowMs: MINUTE }, wsMessagesPerSecond: 5, wsMaxConnections: 2 });
+    server = await startServer({ rateLimitDefault: { max: 4, windowMs: MINUTE }, wsMessagesPerSecond: 5, maxSubscriptions: 5, wsMaxConnections: 2 });
     board = await createBoard(server);
   });
   after(() => server.close());

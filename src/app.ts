@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { isCluster, type Config } from './core/config.js';
 import type { Backend } from './backend/backend.js';
+import type { RedisClient } from './backend/redis-client.js';
 import { EmbeddedBackend } from './backend/embedded.js';
 import type { WindowArchive } from './feed/archive.js';
 import { LocalBus, type ChangeBus } from './feed/bus.js';
@@ -48,6 +49,8 @@ interface Parts {
   readonly archive?: WindowArchive;
   /** Cluster mode: the windows of rate limits and rules, shared by every process (in memory otherwise). */
   readonly counters?: WindowCounters;
+  /** Cluster mode: the Redis that members share (rate limit counters). */
+  readonly redis?: RedisClient;
   /** Closes what the parts hold beyond the store (connections), after the service closed. */
   readonly close: () => Promise<void>;
 }
@@ -82,7 +85,7 @@ export interface StartOptions {
 export async function startLadder(config: Config, logger: Logger = pino({ level: config.logLevel }), options: StartOptions = {}): Promise<RunningLadder> {
   const started = performance.now();
   // Cluster mode's modules (ioredis, pg) load only when it is on, so an embedded start does not pay for them.
-  const { store, bus, backend, archive, counters, close: closeParts }: Parts = isCluster(config)
+  const { store, bus, backend, archive, counters, redis, close: closeParts }: Parts = isCluster(config)
     ? await (await import('./backend/cluster-parts.js')).clusterParts(config, logger)
     : await embeddedParts(config, logger);
   const ladder = await Ladder.open({
@@ -107,7 +110,7 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
   const issued = await keys.ensureAdminKey();
   const source = { rules: (id: string) => ladder.boardRules(id), read: ladder.read.bind(ladder) };
   const feed = new Feed({ source, bus, archive, config, log: logger });
-  const app = await buildServer({ ladder, config, auth: httpAuth(keys, config, PlayerTokens.fromConfig(config)), feed, metrics: new Metrics(ladder, feed) }, logger);
+  const app = await buildServer({ ladder, config, auth: httpAuth(keys, config, PlayerTokens.fromConfig(config)), feed, metrics: new Metrics(ladder, feed), redis: redis ?? null }, logger);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

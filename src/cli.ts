@@ -14,6 +14,7 @@ import { configTable, effectiveConfig, isCluster, loadConfig, unknownVariableWar
 import { startLadder, type RunningLadder } from './app.js';
 import { BOARD_ID_RULE, isBoardId } from './core/ids.js';
 import { IMPORT_SOURCE_PATTERN, IMPORT_SOURCE_RULE } from './core/import-records.js';
+import { parseRateLimit, type RateLimit } from './core/rate-limit.js';
 import { generateKey } from './service/auth.js';
 
 const usage = `usage: ladder [serve|demo|rebuild|import|keys|config|check-config]
@@ -27,7 +28,7 @@ const usage = `usage: ladder [serve|demo|rebuild|import|keys|config|check-config
            key (LADDER_KEY), 1000 per request. Lines without an event_id get import:<source>:<line>, the source
            being the file's hash unless given, so running the same file again applies nothing twice. Failed lines
            are listed; the exit code is 1 if any.
-  keys     ladder keys create --scope admin|write|read [--name <name>] [--boards a,b] | list | revoke <id>
+  keys     ladder keys create --scope admin|write|read [--name <name>] [--boards a,b] [--rate-limit 100/1s] | list | revoke <id>
            [--url <url>] [--key <admin key>]: manage a running server's API keys (LADDER_URL, LADDER_KEY)
   config   print the configuration options as a Markdown table
   check-config  validate the LADDER_* environment and print the effective configuration (secrets masked);
@@ -206,10 +207,19 @@ function parseArgs(args: string[], names: readonly string[]): { positional: stri
 async function manageKeys(args: string[]): Promise<void> {
   const [action, ...rest] = args;
   if (action !== 'create' && action !== 'list' && action !== 'revoke') usageError('keys takes create, list or revoke');
-  const { positional, flags } = parseArgs(rest, ['url', 'key', 'scope', 'name', 'boards']);
+  const { positional, flags } = parseArgs(rest, ['url', 'key', 'scope', 'name', 'boards', 'rate-limit']);
   if (action === 'create' && flags.scope === undefined) usageError('keys create needs --scope admin, write or read');
   if (action === 'revoke' && positional.length !== 1) usageError('keys revoke takes the id of one key (ladder keys list shows them)');
   if (action !== 'revoke' && positional.length > 0) usageError(`keys ${action} takes no arguments`);
+  let rateLimit: RateLimit | undefined;
+  if (flags['rate-limit'] !== undefined) {
+    if (action !== 'create') usageError('--rate-limit goes with keys create');
+    try {
+      rateLimit = parseRateLimit(flags['rate-limit']);
+    } catch (err) {
+      usageError(`--rate-limit ${(err as Error).message}`);
+    }
+  }
   const key = flags.key ?? process.env.LADDER_KEY;
   if (key === undefined || key === '') usageError('keys needs an admin API key: set LADDER_KEY or pass --key');
   const { runKeys, KeysFailed } = await import('./cli-keys.js');
@@ -221,6 +231,7 @@ async function manageKeys(args: string[]): Promise<void> {
       scope: flags.scope,
       name: flags.name,
       boards: flags.boards?.split(',').filter((board) => board !== ''),
+      rateLimit,
       id: positional[0],
     });
     process.stdout.write(`${output}\n`);

@@ -261,20 +261,24 @@ describe('graceful shutdown', () => {
 });
 
 describe('ladder keys', () => {
-  it('creates a board-limited key, lists it without its secret, and revokes it', async () => {
+  it('creates a board-limited, rate-limited key, lists it without its secret, and revokes it', async () => {
     const key = 'ldr_keys-cli-admin';
     const server = await startServerProcess({ LADDER_DATA_DIR: tempDir(), LADDER_ADMIN_KEY: key, LADDER_LOG_LEVEL: 'warn' });
     try {
       const env = { LADDER_URL: server.url, LADDER_KEY: key };
-      const create = runCli(['keys', 'create', '--scope', 'write', '--name', 'game server', '--boards', 'arena,duel'], env);
+      const create = runCli(['keys', 'create', '--scope', 'write', '--name', 'game server', '--boards', 'arena,duel', '--rate-limit', '100/1s'], env);
       assert.equal(await create.exited, 0, create.errors());
       const [secret] = create.output().split('\n');
       const id = /id ([0-9a-f-]{36})/.exec(create.output())?.[1];
       assert.match(secret ?? '', /^ldr_/);
       assert.ok(id !== undefined);
+      assert.match(create.output(), /rate limit 100\/1s/);
+      const badLimit = runCli(['keys', 'create', '--scope', 'read', '--rate-limit', 'lots'], env);
+      assert.equal(await badLimit.exited, 2);
+      assert.match(badLimit.errors(), /--rate-limit must be <max>\/<window>/);
       const list = runCli(['keys', 'list'], env);
       assert.equal(await list.exited, 0);
-      assert.match(list.output(), new RegExp(`^${id}\twrite\tarena,duel\t.*\tactive\tgame server$`, 'm'));
+      assert.match(list.output(), new RegExp(`^${id}\twrite\tarena,duel\t100/1s\t.*\tactive\tgame server$`, 'm'));
       assert.ok(!list.output().includes(secret as string));
       const revoke = runCli(['keys', 'revoke', id], env);
       assert.equal(await revoke.exited, 0);

@@ -61,7 +61,7 @@ async function createBoard(store: SqliteStore, id = `b-${randomBytes(4).toString
 }
 
 function apiKey(): ApiKeyRecord {
-  return { id: `k-${randomBytes(6).toString('hex')}`, hash: randomBytes(32).toString('hex'), scope: 'write', name: 'test key', createdAt: 1, revokedAt: null, boards: null };
+  return { id: `k-${randomBytes(6).toString('hex')}`, hash: randomBytes(32).toString('hex'), scope: 'write', name: 'test key', createdAt: 1, revokedAt: null, boards: null, rateLimit: null };
 }
 
 /** Each board's epoch, by id. */

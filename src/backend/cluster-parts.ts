@@ -71,6 +71,7 @@ export async function clusterParts(config: Config, logger: Logger) {
     backend,
     archive,
     counters: new RedisWindowCounters(redis, prefix),
+    redis,
     async close() {
       await bus.close();
       redis.disconnect();

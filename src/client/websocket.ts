@@ -21,6 +21,8 @@ export interface WebSocketLike {
 
 /** The close code of a server that shuts down (src/feed/subscriber.ts CloseCode.serviceRestart). */
 const SERVICE_RESTART = 1012;
+/** The close code of a rate limit (too many messages, or too many connections of the key or address; CloseCode.rateLimited). */
+const RATE_LIMITED = 4029;
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
@@ -48,6 +50,8 @@ export class BoardSocket {
   private readonly membersBySubId = new Map<string, Member>();
   private nextSubId = 0;
   private failures = 0;
+  /** Connections in a row that the server closed for a rate limit; they count as failures even when messages came first. */
+  private rateLimited = 0;
   /** Whether the current connection delivered any message. */
   private delivered = false;
   private lastHeardAt = 0;
@@ -128,6 +132,15 @@ export class BoardSocket {
       // elsewhere. That is no failure, so the retry comes after the first,
       // shortest jittered delay, however often the previous attempts failed.
       if (event.code === SERVICE_RESTART) this.failures = 0;
+      // 4029: a rate limit. The refused connection delivered its error message, which would
+      // reset the backoff; instead each such close in a row waits longer, as a failure would.
+      if (event.code === RATE_LIMITED) {
+        this.rateLimited += 1;
+        this.failures = this.rateLimited - 1;
+        this.delivered = false;
+      } else if (this.delivered) {
+        this.rateLimited = 0;
+      }
       this.lost(event.code === SERVICE_RESTART);
     });
   }

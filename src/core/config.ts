@@ -6,6 +6,7 @@
  * (`npm run docs:config`), so the two cannot drift apart.
  */
 import { availableParallelism } from 'node:os';
+import { parseRateLimit, type RateLimit } from './rate-limit.js';
 
 type Parser<T> = (raw: string) => T;
 
@@ -67,6 +68,25 @@ const pem: Parser<string | null> = (raw) => {
   return text;
 };
 
+/** `<max>/<window>` (core/rate-limit.ts), or empty for none. */
+const optionalRateLimit: Parser<RateLimit | null> = (raw) => {
+  if (raw.trim() === '') return null;
+  try {
+    return parseRateLimit(raw);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+};
+
+/** Fastify's trustProxy: false, true (every peer), or a comma-separated list of the proxies' addresses or CIDRs. */
+const trustProxy: Parser<boolean | string> = (raw) => {
+  const value = raw.trim();
+  if (value === '' || /^(false|no|off|0)$/i.test(value)) return false;
+  if (/^(true|yes|on|1)$/i.test(value)) return true;
+  if (!/^[0-9a-f.:/,\s]+$/i.test(value)) throw new ConfigError(`must be true, false or a comma-separated list of addresses/CIDRs, got '${raw}'`);
+  return value;
+};
+
 function option<T>(env: string, defaultValue: T, parse: Parser<T>, doc: string): Option<T> {
   return { env, default: defaultValue, parse, doc };
 }
@@ -93,6 +113,10 @@ export const configSchema = {
   maxSocketBytes: option('LADDER_MAX_SOCKET_BYTES', 4 * 1024 * 1024, integer(1024, 1024 * 1024 * 1024), 'Unsent bytes after which a slow socket is closed (code 4008).'),
   longPollMaxMs: option('LADDER_LONG_POLL_MAX_MS', 30_000, integer(0, 600_000), 'Upper bound of timeout_ms on a rankings long-poll.'),
   maxViews: option('LADDER_MAX_VIEWS', 1000, integer(1, 1_000_000), 'Distinct live views per board (top-N, around, participant); views without subscribers make room, then subscribes get too_many_views.'),
+  rateLimitDefault: option<RateLimit | null>('LADDER_RATE_LIMIT_DEFAULT', null, optionalRateLimit, "Requests per key for keys without a rate_limit of their own, and per client IP for requests without a key, e.g. 1000/1s or 60/1m (429 rate_limited beyond). Unset: no default limit. LADDER_ADMIN_KEY is never limited."),
+  trustProxy: option<boolean | string>('LADDER_TRUST_PROXY', false, trustProxy, "Whether X-Forwarded-For names the client: true (trust every peer), or the proxies' addresses/CIDRs, comma-separated. Behind a load balancer, per-IP limits need it, or every client shares the balancer's address."),
+  wsMessagesPerSecond: option('LADDER_WS_MESSAGES_PER_SECOND', 200, integer(1, 1_000_000), 'Messages one WebSocket connection may send per second, at least LADDER_MAX_SUBSCRIPTIONS (a reconnecting client resubscribes all its views at once); beyond, each is refused with a rate_limited error, and a connection that sends more than twice as many in a second is closed (code 4029).'),
+  wsMaxConnections: option('LADDER_WS_MAX_CONNECTIONS', 1000, integer(0, 10_000_000), 'WebSocket connections at once per key (per client IP for sockets without a key), counted per process; beyond, a new connection is refused with too_many_connections and closed (code 4029). 0: no limit.'),
   maxSubscriptions: option('LADDER_MAX_SUBSCRIPTIONS', 100, integer(1, 10_000), 'Subscriptions one WebSocket connection may hold (too_many_subscriptions beyond).'),
   boardIdleMs: option('LADDER_BOARD_IDLE_MS', 600_000, integer(0, 86_400_000), "A board's entries are loaded on first use and released from memory after this long unused (0: never released)."),
   checkpointEvents: option('LADDER_CHECKPOINT_EVENTS', 100_000, integer(0, 1_000_000_000), "A board is checkpointed (a snapshot file its next load starts from) after this many events since its last checkpoint (0: never; loads replay the whole log)."),
@@ -135,6 +159,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if ((loaded.redisUrl === null) !== (loaded.databaseUrl === null)) {
     const [set, unset] = loaded.redisUrl === null ? ['LADDER_DATABASE_URL', 'LADDER_REDIS_URL'] : ['LADDER_REDIS_URL', 'LADDER_DATABASE_URL'];
     throw new Error(`${set} is set but ${unset} is not: cluster mode needs both (Redis for live ranks, PostgreSQL for durable history); unset ${set} for embedded mode`);
+  }
+  if (loaded.wsMessagesPerSecond < loaded.maxSubscriptions) {
+    throw new Error(
+      `LADDER_WS_MESSAGES_PER_SECOND=${loaded.wsMessagesPerSecond} is below LADDER_MAX_SUBSCRIPTIONS=${loaded.maxSubscriptions}: a client that reconnects resubscribes all its views at once and would be refused; raise it to at least ${loaded.maxSubscriptions}`,
+    );
   }
   if (loaded.workers > 1 && loaded.redisUrl === null) {
     throw new Error(`LADDER_WORKERS=${loaded.workers} needs cluster mode (LADDER_REDIS_URL and LADDER_DATABASE_URL): embedded mode keeps its ranking in one process, so it runs one`);

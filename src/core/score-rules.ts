@@ -15,6 +15,7 @@
  */
 import { invalidField, LadderError } from './errors.js';
 import { scoreFromWire, scoreText } from './fixed-point.js';
+import { RATE_LIMIT_WINDOW_MAX_MS } from './rate-limit.js';
 import type { BoardConfig } from './types.js';
 
 /** Scores here are as the API spells them (with the board's decimals); `scaled` turns them into kept integers. */
@@ -26,16 +27,10 @@ export interface ScoreRules {
   readonly monotonic: boolean;
 }
 
-/** At most `max` submissions per participant per `windowMs` (a fixed window that starts with the first). */
-export interface RateLimit {
-  readonly max: number;
-  readonly windowMs: number;
-}
-
 export const NO_SCORE_RULES: ScoreRules = { minScore: null, maxScore: null, maxIncrease: null, maxIncreasePerWindow: null, monotonic: false };
 
 /** The longest window of a rule or a rate limit: a day. */
-export const MAX_WINDOW_MS = 86_400_000;
+export const MAX_WINDOW_MS = RATE_LIMIT_WINDOW_MAX_MS;
 
 /** True when a check needs the participant's current score. */
 export function needsCurrentScore(config: BoardConfig): boolean {

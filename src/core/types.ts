@@ -3,7 +3,8 @@
  * process; the HTTP edge maps them to the snake_case wire format.
  */
 
-import type { RateLimit, ScoreRules } from './score-rules.js';
+import type { RateLimit } from './rate-limit.js';
+import type { ScoreRules } from './score-rules.js';
 
 /** `desc`: a higher score ranks first. `asc`: a lower score ranks first (race times). */
 export type SortOrder = 'desc' | 'asc';

@@ -34,6 +34,8 @@ export const CloseCode = {
   internalError: 1011,
   slowConsumer: 4008,
   boardNotFound: 4404,
+  /** Too many messages from the connection, or too many connections of its key or IP: reconnect later, with backoff. */
+  rateLimited: 4029,
 } as const;
 
 /** Where a client's copy of a view stands, as it asks to resume from it. */

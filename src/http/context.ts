@@ -1,3 +1,4 @@
+import type { RedisClient } from '../backend/redis-client.js';
 import type { Config } from '../core/config.js';
 import type { Feed } from '../feed/feed.js';
 import type { Auth } from '../service/auth.js';
@@ -11,6 +12,8 @@ export interface HttpContext {
   readonly auth: HttpAuth;
   readonly feed: Feed;
   readonly metrics: Metrics;
+  /** Cluster mode's Redis, where rate limit counters are shared by every member; null when embedded. */
+  readonly redis: RedisClient | null;
 }
 
 export interface HttpAuth {

@@ -4,8 +4,8 @@ import { BOARD_ID_PATTERN, EVENT_ID_PATTERN, PARTICIPANT_ID_PATTERN } from '../c
 import { IMPORT_SOURCE_PATTERN } from '../core/import-records.js';
 import { SCOPE_VALUE_PATTERN } from '../core/scopes.js';
 import { MAX_SCORE } from '../core/ordering.js';
-import { MAX_WINDOW_MS } from '../core/score-rules.js';
 import { MAX_AVATAR_URL, MAX_DISPLAY_NAME } from '../core/profile.js';
+import { RATE_LIMIT_MAX, RATE_LIMIT_WINDOW_MAX_MS } from '../core/rate-limit.js';
 import { MAX_METADATA_KEYS } from '../core/submission.js';
 
 export const MAX_BATCH = 1000;
@@ -35,14 +35,14 @@ export const PERIOD_ID_PATTERN = '^[A-Za-z0-9:._-]{1,40}$';
 const scopeRef = { type: 'string', minLength: 1, maxLength: 100 } as const;
 
 /** A window of a rate limit or a rule: up to a day. */
-const windowMs = { type: 'integer', minimum: 1, maximum: MAX_WINDOW_MS } as const;
+const windowMs = { type: 'integer', minimum: 1, maximum: RATE_LIMIT_WINDOW_MAX_MS } as const;
 
 /** At most `max` requests (or submissions) per `window_ms`. */
 export const rateLimit = {
   type: 'object',
   required: ['max', 'window_ms'],
   additionalProperties: false,
-  properties: { max: { type: 'integer', minimum: 1, maximum: 1_000_000_000 }, window_ms: windowMs },
+  properties: { max: { type: 'integer', minimum: 1, maximum: RATE_LIMIT_MAX }, window_ms: windowMs },
 } as const;
 
 /** The settings of a board that PATCH may change too. */
@@ -256,6 +256,8 @@ export const newKeyBody = {
     name: { type: 'string', maxLength: 200 },
     // The boards the key may act on; absent: every board.
     boards: { type: 'array', minItems: 1, maxItems: 1000, uniqueItems: true, items: { type: 'string', pattern: BOARD_ID_PATTERN } },
+    // The key's own request rate limit; absent: LADDER_RATE_LIMIT_DEFAULT.
+    rate_limit: rateLimit,
   },
 } as const;
 

@@ -9,7 +9,7 @@ import type { RefusedInput } from '../service/rejections.js';
 import { foreignParticipant } from './auth.js';
 import type { HttpContext } from './context.js';
 import type { Metrics } from './metrics.js';
-import { batchBody, boardParams, scoreBody } from './schemas.js';
+import { batchBody, boardParams, MAX_BATCH, scoreBody } from './schemas.js';
 import { compileStrict, validationError } from './validation.js';
 import { submitResultToWire } from './wire.js';
 
@@ -54,6 +54,12 @@ function participantOf(body: unknown): unknown {
   return typeof body === 'object' && body !== null ? (body as Record<string, unknown>).participant_id : undefined;
 }
 
+/** What a batch body said, item by item (at most MAX_BATCH), for the histories when the whole batch is refused. */
+function refusedBatchOf(body: unknown): RefusedInput[] {
+  const scores = typeof body === 'object' && body !== null ? (body as { scores?: unknown }).scores : undefined;
+  return Array.isArray(scores) ? scores.slice(0, MAX_BATCH).map(refusedInputOf) : [];
+}
+
 /** Counts a batch's items in the submission metrics: accepted, or rejected by code. */
 function countBatch(metrics: Metrics, results: readonly unknown[]): void {
   let accepted = 0;
@@ -71,7 +77,7 @@ export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): voi
   app.post<{ Params: { id: string }; Body: ScoreBody }>(
     '/v1/leaderboards/:id/scores',
     // attachValidation: a body the schema refuses still reaches the handler, which records the refusal.
-    { config: { scope: 'write', player: 'scores' }, schema: { params: boardParams, body: scoreBody }, attachValidation: true },
+    { config: { scope: 'write', player: 'scores', submissions: (body) => [refusedInputOf(body)] }, schema: { params: boardParams, body: scoreBody }, attachValidation: true },
     async (request) => {
       try {
         const answer = await submitOne(request);
@@ -134,7 +140,7 @@ export function registerScoreRoutes(app: FastifyInstance, ctx: HttpContext): voi
 
   app.post<{ Params: { id: string }; Body: { scores: unknown[] } }>(
     '/v1/leaderboards/:id/scores/batch',
-    { config: { scope: 'write', player: 'scores' }, schema: { params: boardParams, body: batchBody } },
+    { config: { scope: 'write', player: 'scores', submissions: refusedBatchOf }, schema: { params: boardParams, body: batchBody } },
     async (request) => {
       refuseForeignItems(request.params.id, request.body.scores, request.player);
       const decimals = (await ladder.requireBoard(request.params.id)).scoreDecimals;

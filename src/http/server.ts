@@ -19,6 +19,7 @@ import { registerOpenApi } from './openapi.js';
 import { registerPlacementRoutes } from './placements.js';
 import { registerParticipantRoutes } from './participants.js';
 import { registerRankingRoutes } from './rankings.js';
+import { registerRateLimits } from './rate-limits.js';
 import { registerScoreRoutes } from './scores.js';
 import { registerSubscribeRoute } from './subscribe.js';
 import { validatorCompiler } from './validation.js';
@@ -30,6 +31,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger,
+    // Behind a load balancer, the client's address (per-IP rate limits) comes from X-Forwarded-For, if trusted.
+    trustProxy: ctx.config.trustProxy,
     bodyLimit: ctx.config.bodyLimit,
     // One log line per request would cost more than the request itself at these rates.
     logController: new LogController({ disableRequestLogging: true }),
@@ -85,6 +88,7 @@ export async function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): 
   registerMetrics(app, ctx.metrics);
   app.addHook('onRequest', requireHost);
   registerAuthorization(app, ctx.auth);
+  await registerRateLimits(app, ctx);
 
   // Liveness: the process answers. Readiness: it can serve, its store and index answer (backend.ready()).
   app.get('/healthz', async () => ({ status: 'ok', ...ctx.ladder.backend.health() }));

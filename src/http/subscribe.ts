@@ -15,6 +15,8 @@ import type { ErrorMessage, ServerMessage } from '../feed/protocol.js';
 import { CloseCode, type Subscriber, type Transport } from '../feed/subscriber.js';
 import { parseView } from '../feed/view.js';
 import type { HttpContext } from './context.js';
+import { limitSubject } from './rate-limits.js';
+import { ConnectionCounter, MessageMeter } from './socket-limits.js';
 import { boardParams } from './schemas.js';
 
 const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -41,6 +43,7 @@ export function registerSubscribeRoute(app: FastifyInstance, ctx: HttpContext): 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false, clientTracking: false });
   const upgrades = new WeakMap<IncomingMessage, PendingUpgrade>();
   const connections = new Set<Connection>();
+  const perSubject = new ConnectionCounter(ctx.config.wsMaxConnections);
 
   // Upgrade requests go through Fastify's router like any other request, so
   // that hooks, parameter validation and the 404 of unknown paths apply.
@@ -62,14 +65,21 @@ export function registerSubscribeRoute(app: FastifyInstance, ctx: HttpContext): 
       throw new LadderError('upgrade_required', 'this endpoint speaks WebSocket: send the request with Upgrade: websocket');
     }
     const boardId = request.params.id;
-    const refusal = await refusalOf(request, boardId, ctx);
+    let refusal = await refusalOf(request, boardId, ctx);
+    const subject = refusal === null ? (await limitSubject(request, ctx)).id : null;
     reply.hijack();
     wss.handleUpgrade(request.raw, upgrade.socket, upgrade.head, (ws) => {
       // The HTTP response object is done with: let go of it rather than keep it for the socket's lifetime.
       reply.raw.detachSocket(upgrade.socket as Socket);
+      // Counted once the socket exists, so that an upgrade that fails leaves no count behind; refused sockets do not count.
+      const counted = subject !== null && perSubject.tryOpen(subject);
+      if (subject !== null && !counted) refusal = tooManyConnections(ctx.config.wsMaxConnections);
       const connection = new Connection(ws, ctx, boardId, refusal);
       connections.add(connection);
-      ws.once('close', () => connections.delete(connection));
+      ws.once('close', () => {
+        connections.delete(connection);
+        if (counted) perSubject.release(subject);
+      });
     });
   });
 
@@ -99,6 +109,14 @@ async function refusalOf(request: FastifyRequest, boardId: string, ctx: HttpCont
   return null;
 }
 
+function tooManyConnections(max: number): Refusal {
+  return {
+    code: 'too_many_connections',
+    message: `this key (or, without a key, this address) holds ${max} WebSocket connections already (LADDER_WS_MAX_CONNECTIONS); close one or retry later`,
+    closeCode: CloseCode.rateLimited,
+  };
+}
+
 function boardNotFound(boardId: string): Refusal {
   return { code: 'board_not_found', message: `leaderboard '${boardId}' does not exist`, closeCode: CloseCode.boardNotFound };
 }
@@ -108,6 +126,7 @@ class Connection {
   private readonly ws: WebSocket;
   private subscriber: Subscriber | null = null;
   private refusal: Refusal | null;
+  private readonly meter: MessageMeter;
   /** Cleared at each heartbeat, set again by the pong; still clear at the next heartbeat means dead. */
   private alive = true;
 
@@ -119,6 +138,7 @@ class Connection {
   ) {
     this.ws = ws;
     this.refusal = refusal;
+    this.meter = new MessageMeter(ctx.config.wsMessagesPerSecond);
     if (refusal === null) {
       try {
         this.subscriber = ctx.feed.connect(boardId, wsTransport(ws), ctx.config.maxSubscriptions);
@@ -157,12 +177,28 @@ class Connection {
     return closed;
   }
 
+  /** Ends a connection that keeps sending beyond its message rate (4029). */
+  private closeFlooding(): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.subscriber !== null) this.subscriber.close(CloseCode.rateLimited, 'rate_limited');
+    else this.ws.close(CloseCode.rateLimited, 'rate_limited');
+  }
+
   terminate(): void {
     this.subscriber?.disconnect();
     this.ws.terminate();
   }
 
   private onMessage(data: RawData): void {
+    const verdict = this.meter.take(Date.now());
+    if (verdict === 'close') {
+      this.closeFlooding();
+      return;
+    }
+    if (verdict === 'refuse') {
+      this.sendError(undefined, 'rate_limited', `more than ${this.ctx.config.wsMessagesPerSecond} messages this second (LADDER_WS_MESSAGES_PER_SECOND): this one was ignored; twice as many close the connection`);
+      return;
+    }
     let message: unknown;
     try {
       message = JSON.parse(data.toString());

@@ -1,7 +1,8 @@
 /**
  * API keys. A key is `ldr_` + 32 random bytes (base64url); only its sha256 is
  * stored. Scopes nest: admin ⊇ write ⊇ read. LADDER_ADMIN_KEY, when set, is an
- * admin key that is never stored.
+ * admin key that is never stored, and is never rate limited (it is the
+ * operator's own, and must work while every other key is throttled).
  *
  * Keys that authorized are remembered for KEY_CACHE_MS, which spares a store
  * lookup and a sha256 per request. A revocation goes out on the bus, and
@@ -11,6 +12,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { parentBoardId } from '../core/derived.js';
 import { LadderError } from '../core/errors.js';
+import type { RateLimit } from '../core/rate-limit.js';
 import type { ChangeBus } from '../feed/bus.js';
 import type { ApiKeyRecord, KeyScope, Store } from '../store/store.js';
 
@@ -32,15 +34,27 @@ export interface IssuedKey {
   readonly key: string;
 }
 
-/** What a key may do: its scope, and the boards it is limited to (null: every board). */
+/** What a key may do: its scope, the boards it is limited to (null: every board), and how often. */
 interface Grant {
   readonly scope: KeyScope;
   readonly boards: readonly string[] | null;
+  /** The key's own rate limit; null: the default. */
+  readonly rateLimit: RateLimit | null;
+  /** LADDER_ADMIN_KEY: never rate limited. */
+  readonly exempt: boolean;
 }
 
 interface RememberedKey extends Grant {
   readonly hash: string;
   readonly until: number;
+}
+
+/** What rate limits need to know of a valid key (http/rate-limits.ts). */
+export interface KeyLimit {
+  /** sha256 of the key: what counters are kept under, never the key itself. */
+  readonly hash: string;
+  readonly rateLimit: RateLimit | null;
+  readonly exempt: boolean;
 }
 
 
@@ -72,10 +86,10 @@ export class Auth {
     return this.issue('admin', 'generated on first start');
   }
 
-  /** A new key; `boards` limits it to those boards (null: every board). */
-  async issue(scope: KeyScope, name: string, boards: readonly string[] | null = null): Promise<IssuedKey> {
+  /** A new key; `boards` limits it to those boards (null: every board), `rateLimit` to that rate (null: the default). */
+  async issue(scope: KeyScope, name: string, boards: readonly string[] | null = null, rateLimit: RateLimit | null = null): Promise<IssuedKey> {
     const key = generateKey();
-    const record: ApiKeyRecord = { id: randomUUID(), hash: hashKey(key), scope, name, createdAt: Date.now(), revokedAt: null, boards };
+    const record: ApiKeyRecord = { id: randomUUID(), hash: hashKey(key), scope, name, createdAt: Date.now(), revokedAt: null, boards, rateLimit };
     await this.store.createApiKey(record);
     return { record, key };
   }
@@ -129,6 +143,17 @@ export class Auth {
     return granted;
   }
 
+  /**
+   * The rate limit of a valid key, or null for a missing, unknown or revoked
+   * one. A key that just authorized is in the cache, so this costs a map lookup.
+   */
+  async limitOf(key: string | null): Promise<KeyLimit | null> {
+    if (key === null || key === '') return null;
+    const grant = await this.grantOf(key);
+    if (grant === null) return null;
+    return { hash: this.validKeys.get(key)?.hash ?? hashKey(key), rateLimit: grant.rateLimit, exempt: grant.exempt };
+  }
+
   private async grantOf(key: string): Promise<Grant | null> {
     const now = Date.now();
     const remembered = this.validKeys.get(key);
@@ -142,8 +167,10 @@ export class Auth {
   }
 
   private async lookUp(hash: string): Promise<Grant | null> {
-    if (this.configuredAdminHash !== null && timingSafeEqual(this.configuredAdminHash, Buffer.from(hash, 'hex'))) return { scope: 'admin', boards: null };
+    if (this.configuredAdminHash !== null && timingSafeEqual(this.configuredAdminHash, Buffer.from(hash, 'hex'))) {
+      return { scope: 'admin', boards: null, rateLimit: null, exempt: true };
+    }
     const record = await this.store.findApiKey(hash);
-    return record === null || record.revokedAt !== null ? null : { scope: record.scope, boards: record.boards };
+    return record === null || record.revokedAt !== null ? null : { scope: record.scope, boards: record.boards, rateLimit: record.rateLimit, exempt: false };
   }
 }

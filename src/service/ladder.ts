@@ -33,7 +33,8 @@ import { WebhookWorker, webhookState, type WebhookFailure, type WebhookState } f
 import { hiddenSet, MAX_HIDDEN, closingUp, widenQueries, withoutHidden } from './hiding.js';
 import { screen, screens } from './screening.js';
 import { MemoryWindowCounters, type WindowCounters } from './window-counters.js';
-import { NO_SCORE_RULES, type RateLimit, type ScoreRules } from '../core/score-rules.js';
+import type { RateLimit } from '../core/rate-limit.js';
+import { NO_SCORE_RULES, type ScoreRules } from '../core/score-rules.js';
 
 export interface SubmitResult {
   readonly participantId: string;

@@ -7,6 +7,7 @@
  * decimal text, exact for safe integers. metadata travels as JSON text.
  */
 import type { BoardConfig, Entry, Metadata, Operator, Profile, RankedEntry, SortOrder } from '../core/types.js';
+import { rateLimitOfRow } from '../core/rate-limit.js';
 import { optionsFromJson, optionsToJson } from './board-options.js';
 import { metadataApplied } from './score-events.js';
 import type { ApiKeyRecord, KeyScope, PeriodRecord, Placement, Rejection, ScoreEvent, StoredBoard, StoredRejection, WebhookDelivery } from './store.js';
@@ -369,14 +370,25 @@ export interface ApiKeyRow {
   readonly created_at: string;
   readonly revoked_at: string | null;
   readonly boards: string[] | null;
+  readonly rate_limit_max: number | null;
+  readonly rate_limit_window_ms: number | null;
 }
 
 export function apiKeyParams(record: ApiKeyRecord): unknown[] {
-  return [record.id, record.hash, record.scope, record.name, record.createdAt, record.revokedAt, record.boards];
+  return [record.id, record.hash, record.scope, record.name, record.createdAt, record.revokedAt, record.boards, record.rateLimit?.max ?? null, record.rateLimit?.windowMs ?? null];
 }
 
 export function apiKeyFromRow(row: ApiKeyRow): ApiKeyRecord {
-  return { id: row.id, hash: row.hash, scope: row.scope as KeyScope, name: row.name, createdAt: int(row.created_at), revokedAt: intOrNull(row.revoked_at), boards: row.boards };
+  return {
+    id: row.id,
+    hash: row.hash,
+    scope: row.scope as KeyScope,
+    name: row.name,
+    createdAt: int(row.created_at),
+    revokedAt: intOrNull(row.revoked_at),
+    boards: row.boards,
+    rateLimit: rateLimitOfRow(row.rate_limit_max, row.rate_limit_window_ms),
+  };
 }
 
 /** SELECT_PROFILES. */

@@ -462,9 +462,9 @@ export const DELETE_PROFILE = `DELETE FROM participants WHERE participant_id = $
 
 // ---- API keys ----
 
-const API_KEY_COLUMNS = `id, hash, scope, name, created_at, revoked_at, boards`;
+const API_KEY_COLUMNS = `id, hash, scope, name, created_at, revoked_at, boards, rate_limit_max, rate_limit_window_ms`;
 
-export const INSERT_API_KEY = `INSERT INTO api_keys (${API_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`;
+export const INSERT_API_KEY = `INSERT INTO api_keys (${API_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
 
 export const SELECT_API_KEY = `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE hash = $1`;
 

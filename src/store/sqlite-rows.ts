@@ -5,6 +5,7 @@
  * safeIntegers stays off because every stored integer is within that range.
  */
 import type { BoardConfig, Entry, Metadata, Operator, Profile, RankedEntry, SortOrder } from '../core/types.js';
+import { rateLimitOfRow } from '../core/rate-limit.js';
 import { optionsFromJson, optionsToJson } from './board-options.js';
 import type { ApiKeyRecord, KeyScope, PeriodRecord, Placement, Rejection, ScoreEvent, StoredBoard, StoredRejection, WebhookDelivery } from './store.js';
 import { nextAttemptFromColumn } from './webhook-deliveries.js';
@@ -176,6 +177,9 @@ export interface ApiKeyRow {
   readonly revoked_at: number | null;
   /** JSON array of board ids, or NULL. */
   readonly boards: string | null;
+  /** Both NULL: the key has no rate limit of its own. */
+  readonly rate_limit_max: number | null;
+  readonly rate_limit_window_ms: number | null;
 }
 
 export function boardToRow(config: BoardConfig): BoardRow {
@@ -330,11 +334,30 @@ export function rejectionFromRow(row: StoredRejectionRow): StoredRejection {
 }
 
 export function apiKeyToRow(record: ApiKeyRecord): ApiKeyRow {
-  return { id: record.id, hash: record.hash, scope: record.scope, name: record.name, created_at: record.createdAt, revoked_at: record.revokedAt, boards: record.boards === null ? null : JSON.stringify(record.boards) };
+  return {
+    id: record.id,
+    hash: record.hash,
+    scope: record.scope,
+    name: record.name,
+    created_at: record.createdAt,
+    revoked_at: record.revokedAt,
+    boards: record.boards === null ? null : JSON.stringify(record.boards),
+    rate_limit_max: record.rateLimit?.max ?? null,
+    rate_limit_window_ms: record.rateLimit?.windowMs ?? null,
+  };
 }
 
 export function apiKeyFromRow(row: ApiKeyRow): ApiKeyRecord {
-  return { id: row.id, hash: row.hash, scope: row.scope as KeyScope, name: row.name, createdAt: row.created_at, revokedAt: row.revoked_at, boards: row.boards === null ? null : (JSON.parse(row.boards) as string[]) };
+  return {
+    id: row.id,
+    hash: row.hash,
+    scope: row.scope as KeyScope,
+    name: row.name,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+    boards: row.boards === null ? null : (JSON.parse(row.boards) as string[]),
+    rateLimit: rateLimitOfRow(row.rate_limit_max, row.rate_limit_window_ms),
+  };
 }
 
 function toJson(metadata: Metadata | null | undefined): string | null {

@@ -331,8 +331,8 @@ ON CONFLICT (participant_id) DO UPDATE SET
 export const DELETE_PROFILE = `DELETE FROM participants WHERE participant_id = ?`;
 
 export const INSERT_API_KEY = `
-INSERT INTO api_keys (id, hash, scope, name, created_at, revoked_at, boards)
-VALUES (@id, @hash, @scope, @name, @created_at, NULL, @boards)`;
+INSERT INTO api_keys (id, hash, scope, name, created_at, revoked_at, boards, rate_limit_max, rate_limit_window_ms)
+VALUES (@id, @hash, @scope, @name, @created_at, NULL, @boards, @rate_limit_max, @rate_limit_window_ms)`;
 
 /** changes = 0 when no key has the id; a key revoked before keeps its first revocation time. */
 export const REVOKE_API_KEY = `UPDATE api_keys SET revoked_at = coalesce(revoked_at, @revoked_at) WHERE id = @id`;
@@ -435,7 +435,7 @@ LIMIT @limit`;
 
 export const COUNT_PARTICIPANT_REJECTIONS = `SELECT code, count(*) AS n FROM rejections WHERE board_id = ? AND participant_id = ? GROUP BY code`;
 
-const API_KEY_COLUMNS = `id, hash, scope, name, created_at, revoked_at, boards`;
+const API_KEY_COLUMNS = `id, hash, scope, name, created_at, revoked_at, boards, rate_limit_max, rate_limit_window_ms`;
 
 export const SELECT_API_KEY = `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE hash = ?`;
 

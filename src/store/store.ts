@@ -13,6 +13,7 @@
  * (recordRejections), so that a participant's history (participantHistory)
  * shows both, newest first.
  */
+import type { RateLimit } from '../core/rate-limit.js';
 import type { BoardConfig, Entry, Metadata, Profile, RankedEntry } from '../core/types.js';
 import type { RankOptions, RankQuery, RankPage } from '../index/index.js';
 
@@ -117,6 +118,8 @@ export interface ApiKeyRecord {
   readonly revokedAt: number | null;
   /** The boards the key may act on (and their scope and all-time rankings); null: every board. */
   readonly boards: readonly string[] | null;
+  /** The key's own request rate limit; null: LADDER_RATE_LIMIT_DEFAULT. */
+  readonly rateLimit: RateLimit | null;
 }
 
 export interface StoredBoard {

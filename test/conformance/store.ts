@@ -1030,7 +1030,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
         withStore(async (store, fixture) => {
           const admin = apiKey('admin');
           const writer = apiKey('write');
-          const reader = { ...apiKey('read'), boards: ['board-a', 'board-b'] };
+          const reader = { ...apiKey('read'), boards: ['board-a', 'board-b'], rateLimit: { max: 100, windowMs: 1000 } };
           const before = await Promise.all((['admin', 'write', 'read'] as const).map((scope) => store.countApiKeys(scope)));
           for (const key of [admin, writer, reader]) await store.createApiKey(key);
           const check = async (s: Store): Promise<void> => {
@@ -1328,7 +1328,7 @@ function receivedAtOf(item: HistoryItem): number {
 
 /** An unrevoked key, created `age` ms after the others. */
 function apiKey(scope: ApiKeyRecord['scope'], age = 0): ApiKeyRecord {
-  return { id: `k-${randomBytes(6).toString('hex')}`, hash: randomBytes(32).toString('hex'), scope, name: `${scope} key`, createdAt: 1_700_000_000_000 + age, revokedAt: null, boards: null };
+  return { id: `k-${randomBytes(6).toString('hex')}`, hash: randomBytes(32).toString('hex'), scope, name: `${scope} key`, createdAt: 1_700_000_000_000 + age, revokedAt: null, boards: null, rateLimit: null };
 }
 
 /** Every entry of the board as loadBoard gives it: the checkpoint's columns with the changed entries on top. */

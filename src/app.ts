@@ -12,6 +12,7 @@ import { pino, type Logger } from 'pino';
 import { isCluster, type Config } from './core/config.js';
 import type { Backend } from './backend/backend.js';
 import type { RedisClient } from './backend/redis-client.js';
+import type { BackendObserver } from './backend/observer.js';
 import { EmbeddedBackend } from './backend/embedded.js';
 import type { WindowArchive } from './feed/archive.js';
 import { LocalBus, type ChangeBus } from './feed/bus.js';
@@ -56,7 +57,7 @@ interface Parts {
 }
 
 /** Embedded mode: the in-process index over SQLite and the local bus. */
-async function embeddedParts(config: Config, logger: Logger): Promise<Parts> {
+async function embeddedParts(config: Config, logger: Logger, observer: BackendObserver): Promise<Parts> {
   mkdirSync(config.dataDir, { recursive: true });
   const store = await openSqliteStore({
     dataDir: config.dataDir,
@@ -64,6 +65,7 @@ async function embeddedParts(config: Config, logger: Logger): Promise<Parts> {
     sync: config.sqliteSync,
     auditRetentionDays: config.auditRetentionDays,
     onWarning: (message) => logger.warn(message),
+    observer: observer.store('sqlite'),
   });
   if (store.recovered) logger.warn('the last run did not stop cleanly: every board starts a new epoch, so viewers resync from a snapshot');
   const bus = new LocalBus((err) => logger.error({ err }, 'a bus listener failed'));
@@ -84,10 +86,12 @@ export interface StartOptions {
 
 export async function startLadder(config: Config, logger: Logger = pino({ level: config.logLevel }), options: StartOptions = {}): Promise<RunningLadder> {
   const started = performance.now();
+  // Made first, so that the stores and the persister report to it from their start.
+  const metrics = new Metrics();
   // Cluster mode's modules (ioredis, pg) load only when it is on, so an embedded start does not pay for them.
   const { store, bus, backend, archive, counters, redis, close: closeParts }: Parts = isCluster(config)
-    ? await (await import('./backend/cluster-parts.js')).clusterParts(config, logger)
-    : await embeddedParts(config, logger);
+    ? await (await import('./backend/cluster-parts.js')).clusterParts(config, logger, metrics)
+    : await embeddedParts(config, logger, metrics);
   const ladder = await Ladder.open({
     config,
     backend,
@@ -109,8 +113,9 @@ export async function startLadder(config: Config, logger: Logger = pino({ level:
   const keys = new Auth(store, bus, config.adminKey);
   const issued = await keys.ensureAdminKey();
   const source = { rules: (id: string) => ladder.boardRules(id), read: ladder.read.bind(ladder) };
-  const feed = new Feed({ source, bus, archive, config, log: logger });
-  const app = await buildServer({ ladder, config, auth: httpAuth(keys, config, PlayerTokens.fromConfig(config)), feed, metrics: new Metrics(ladder, feed), redis: redis ?? null }, logger);
+  const feed = new Feed({ source, bus, archive, config, log: logger, observer: metrics });
+  metrics.watch(ladder, feed);
+  const app = await buildServer({ ladder, config, auth: httpAuth(keys, config, PlayerTokens.fromConfig(config)), feed, metrics, redis: redis ?? null }, logger);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

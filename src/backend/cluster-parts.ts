@@ -15,6 +15,7 @@ import { RedisIndex } from '../index/redis.js';
 import { decodeLogEntry } from '../index/redis-log.js';
 import { PostgresStore } from '../store/postgres.js';
 import { ClusterBackend } from './cluster.js';
+import { NO_BACKEND_OBSERVER, type BackendObserver } from './observer.js';
 import { Persister } from './persister.js';
 import { connectRedis } from './redis-client.js';
 import { RedisWindowCounters } from './redis-window-counters.js';
@@ -22,16 +23,20 @@ import { RedisWindowCounters } from './redis-window-counters.js';
 /** A persister lag beyond this is logged as a warning at every sweep. */
 const LAG_WARN_MS = 5_000;
 
-export async function clusterParts(config: Config, logger: Logger) {
+export async function clusterParts(config: Config, logger: Logger, observer: BackendObserver = NO_BACKEND_OBSERVER) {
   const store = await PostgresStore.open({
     url: config.databaseUrl!,
     commitIntervalMs: config.commitIntervalMs,
     auditRetentionDays: config.auditRetentionDays,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
     onWarning: (message) => logger.warn(message),
+    observer: observer.store('postgres'),
   });
   let redis;
   try {
-    redis = await connectRedis(config.redisUrl!);
+    const redisObserver = observer.store('redis');
+    redis = await connectRedis(config.redisUrl!, { commandTimeoutMs: config.redisCommandTimeoutMs, onCommandFailed: () => redisObserver.failed() });
   } catch (err) {
     await store.close();
     throw err;
@@ -53,6 +58,7 @@ export async function clusterParts(config: Config, logger: Logger) {
     onPersisted: durable ? (boardId, ranges) => bus.publish({ kind: 'persisted', boardId, ranges }) : undefined,
     onError: (err, boardId) => logger.warn({ err, boardId }, 'the persister failed to move events to PostgreSQL; it retries on its next sweep'),
     onSwept: (lag) => {
+      observer.persisterSwept(lag);
       if (lag.ms > LAG_WARN_MS) logger.warn({ lag_events: lag.events, lag_ms: lag.ms }, 'the persister lags: events wait in Redis streams for PostgreSQL');
       else if (lag.events > 0) logger.debug({ lag_events: lag.events, lag_ms: lag.ms }, 'persister lag');
     },

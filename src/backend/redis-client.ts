@@ -6,10 +6,11 @@
  * LADDER_REDIS_URL when no seed can be reached or Redis is too old.
  *
  * Commands fail fast while the connection is down (no offline queue, one
- * retry), so a request answers 503 at once instead of hanging; ioredis
- * reconnects by itself and the next request goes through.
+ * retry), and a command Redis leaves unanswered fails after
+ * LADDER_REDIS_COMMAND_TIMEOUT_MS, so a request answers 503 instead of
+ * hanging; ioredis reconnects by itself and the next request goes through.
  */
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type Command, type RedisOptions } from 'ioredis';
 
 export type RedisClient = Redis | Cluster;
 
@@ -23,7 +24,41 @@ const CONNECTION: RedisOptions = {
   connectTimeout: 5_000,
 };
 
-export async function connectRedis(urls: string): Promise<RedisClient> {
+export interface RedisClientOptions {
+  /** A command unanswered this long fails (LADDER_REDIS_COMMAND_TIMEOUT_MS). */
+  readonly commandTimeoutMs?: number;
+  /** Told of every command that failed, but for the replies Ladder expects and handles (the metrics). */
+  readonly onCommandFailed?: () => void;
+}
+
+export async function connectRedis(urls: string, options: RedisClientOptions = {}): Promise<RedisClient> {
+  const client = await connect(urls, { ...CONNECTION, commandTimeout: options.commandTimeoutMs });
+  if (options.onCommandFailed !== undefined) countFailures(client, options.onCommandFailed);
+  return client;
+}
+
+/**
+ * Replies that Ladder asks for and handles (a consumer group that exists
+ * already or not yet, a stream that is gone): not failures of Redis.
+ */
+const EXPECTED_REPLY = /^(BUSYGROUP|NOGROUP|ERR no such key)/;
+
+/**
+ * Calls `failed` for each command of the client that rejects. Every command
+ * goes through sendCommand (a Cluster's too, before it picks a node), so
+ * this sees them all but those a pipeline writes straight to its socket.
+ */
+function countFailures(client: RedisClient, failed: () => void): void {
+  const send = client.sendCommand.bind(client) as (command: Command, ...rest: unknown[]) => unknown;
+  client.sendCommand = (command: Command, ...rest: unknown[]) => {
+    command.promise.catch((err: unknown) => {
+      if (!(err instanceof Error && EXPECTED_REPLY.test(err.message))) failed();
+    });
+    return send(command, ...rest);
+  };
+}
+
+async function connect(urls: string, connection: RedisOptions): Promise<RedisClient> {
   const seeds = urls
     .split(',')
     .map((url) => url.trim())
@@ -34,7 +69,7 @@ export async function connectRedis(urls: string): Promise<RedisClient> {
   let clusterEnabled = false;
   const failures: string[] = [];
   for (const seed of seeds) {
-    const node = new Redis(seed, CONNECTION);
+    const node = new Redis(seed, connection);
     // The connection's own error (e.g. ECONNREFUSED) says more than the rejected connect's "Connection is closed".
     let cause: Error | null = null;
     node.on('error', (err: Error) => (cause ??= err));
@@ -65,7 +100,7 @@ export async function connectRedis(urls: string): Promise<RedisClient> {
     {
       lazyConnect: true,
       enableOfflineQueue: false,
-      redisOptions: { ...CONNECTION, username: decodeURIComponent(username) || undefined, password: decodeURIComponent(password) || undefined },
+      redisOptions: { ...connection, username: decodeURIComponent(username) || undefined, password: decodeURIComponent(password) || undefined },
     },
   );
   cluster.on('error', () => undefined);

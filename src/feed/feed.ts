@@ -18,8 +18,9 @@ import type { WindowArchive } from './archive.js';
 import type { BusMessage, ChangeBus } from './bus.js';
 import type { ViewSpec } from './protocol.js';
 import type { Delta } from './history.js';
+import { NO_FEED_OBSERVER, type FeedObserver } from './observer.js';
 import { CloseCode, Subscriber, type Subscription, type Transport } from './subscriber.js';
-import { View, viewKey, type Advance } from './view.js';
+import { View, viewKey, viewKind, type Advance, type ViewKind } from './view.js';
 import { readWindows, type FeedSource, type ViewWindow } from './window.js';
 
 export type FeedConfig = Pick<Config, 'tickMs' | 'historySize' | 'historyBytes' | 'viewLingerMs' | 'slowSocketBytes' | 'maxSocketBytes' | 'maxViews'>;
@@ -37,6 +38,8 @@ export interface FeedOptions {
   readonly archive?: WindowArchive;
   readonly config: FeedConfig;
   readonly log?: FeedLog;
+  /** Told of ticks, deliveries and slow sockets (the metrics). */
+  readonly observer?: FeedObserver;
 }
 
 /** The views and connections of one board. */
@@ -62,6 +65,7 @@ export class Feed {
   private readonly archive: WindowArchive | null;
   private readonly config: FeedConfig;
   private readonly log: FeedLog | undefined;
+  private readonly observer: FeedObserver;
   private readonly boards = new Map<string, BoardFeed>();
   private readonly dirty = new Set<BoardFeed>();
   private readonly unsubscribeBus: () => void;
@@ -76,6 +80,7 @@ export class Feed {
     this.archive = options.archive ?? null;
     this.config = options.config;
     this.log = options.log;
+    this.observer = options.observer ?? NO_FEED_OBSERVER;
     this.unsubscribeBus = options.bus.subscribe((message) => this.onBusMessage(message));
   }
 
@@ -85,11 +90,17 @@ export class Feed {
    */
   connect(boardId: string, transport: Transport, maxSubscriptions: number): Subscriber {
     if (this.closed || this.source.rules(boardId) === undefined) throw boardNotFound(boardId);
-    const subscriber = new Subscriber(this, boardId, transport, {
-      slowSocketBytes: this.config.slowSocketBytes,
-      maxSocketBytes: this.config.maxSocketBytes,
-      maxSubscriptions,
-    });
+    const subscriber = new Subscriber(
+      this,
+      boardId,
+      transport,
+      {
+        slowSocketBytes: this.config.slowSocketBytes,
+        maxSocketBytes: this.config.maxSocketBytes,
+        maxSubscriptions,
+      },
+      this.observer,
+    );
     this.board(boardId).subscribers.add(subscriber);
     return subscriber;
   }
@@ -106,6 +117,13 @@ export class Feed {
     let count = 0;
     for (const board of this.boards.values()) count += board.views.size;
     return count;
+  }
+
+  /** Subscriptions of the connected subscribers by the kind of their view, for metrics. Complexity: O(views). */
+  get subscriptionsByKind(): Record<ViewKind, number> {
+    const counts: Record<ViewKind, number> = { top: 0, around: 0, participant: 0 };
+    for (const board of this.boards.values()) for (const view of board.views.values()) counts[viewKind(view.spec)] += view.subscriptions.size;
+    return counts;
   }
 
   /** Ends every connection (close code 1012: reconnect elsewhere) and stops listening to the bus. */
@@ -370,6 +388,7 @@ export class Feed {
     this.dirty.clear();
     try {
       await Promise.all(boards.map((board) => this.refresh(board)));
+      this.observer.ticked((performance.now() - this.lastTick) / 1000);
     } finally {
       this.ticking = false;
       if (this.dirty.size > 0) this.schedule();

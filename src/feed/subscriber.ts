@@ -8,6 +8,7 @@ import { stateTag } from '../core/epoch.js';
 import { LadderError } from '../core/errors.js';
 import type { Feed } from './feed.js';
 import type { Delta } from './history.js';
+import type { FeedObserver } from './observer.js';
 import type { ServerMessage, ViewSpec } from './protocol.js';
 import type { View } from './view.js';
 
@@ -82,17 +83,19 @@ export class Subscriber {
   private readonly feed: Feed;
   private readonly transport: Transport;
   private readonly limits: SubscriberLimits;
+  private readonly observer: FeedObserver;
   private readonly subscriptions = new Map<string, Subscription>();
   private unsentBytes = 0;
   /** Subscriptions that skipped a delta; each gets a snapshot once the socket drains. */
   private skipping = 0;
   private closed = false;
 
-  constructor(feed: Feed, boardId: string, transport: Transport, limits: SubscriberLimits) {
+  constructor(feed: Feed, boardId: string, transport: Transport, limits: SubscriberLimits, observer: FeedObserver) {
     this.feed = feed;
     this.boardId = boardId;
     this.transport = transport;
     this.limits = limits;
+    this.observer = observer;
   }
 
   /** Bytes handed to the transport and not flushed yet. */
@@ -153,8 +156,7 @@ export class Subscriber {
     // to a subscribe) was sent while the feed was still fanning the delta out.
     if (this.closed || subscription.skipped || subscription.view === null || subscription.version !== delta.fromVersion) return;
     if (this.unsentBytes > this.limits.slowSocketBytes) {
-      subscription.skipped = true;
-      this.skipping += 1;
+      this.skip(subscription);
       return;
     }
     subscription.version = delta.toVersion;
@@ -168,8 +170,7 @@ export class Subscriber {
   resync(subscription: Subscription): void {
     if (this.closed || subscription.skipped || subscription.view === null) return;
     if (this.unsentBytes > this.limits.slowSocketBytes) {
-      subscription.skipped = true;
-      this.skipping += 1;
+      this.skip(subscription);
       return;
     }
     this.sendSnapshot(subscription, subscription.view);
@@ -284,11 +285,21 @@ export class Subscriber {
     this.write('snapshot', stateTag(view.epoch, view.version), subscription.snapshotPrefix + snapshot.body, subscription.snapshotPrefixBytes + snapshot.bytes);
   }
 
+  private skip(subscription: Subscription): void {
+    subscription.skipped = true;
+    this.skipping += 1;
+    this.observer.skipped();
+  }
+
   private write(type: MessageType, id: string | null, json: string, bytes: number): void {
     if (this.closed) return;
     this.unsentBytes += bytes;
     this.transport.send(type, id, json, () => this.flushed(bytes));
-    if (this.unsentBytes > this.limits.maxSocketBytes) this.close(CloseCode.slowConsumer, 'slow consumer');
+    this.observer.delivered(bytes);
+    if (this.unsentBytes > this.limits.maxSocketBytes) {
+      this.observer.closedSlow();
+      this.close(CloseCode.slowConsumer, 'slow consumer');
+    }
   }
 
   private flushed(bytes: number): void {

@@ -65,6 +65,14 @@ export function parseViewParam(text: string): ViewSpec {
   }
 }
 
+export type ViewKind = 'top' | 'around' | 'participant';
+
+/** Which of the three kinds of view `spec` is. */
+export function viewKind(spec: ViewSpec): ViewKind {
+  if ('top' in spec) return 'top';
+  return 'around' in spec ? 'around' : 'participant';
+}
+
 /** One canonical string per distinct view of a board. */
 export function viewKey(spec: ViewSpec): string {
   if ('top' in spec) return `top:${spec.top}`;

@@ -2,7 +2,8 @@
  * Maps every error to the one wire shape `{error:{code,message,details?}}`.
  * Domain errors carry their own code; Fastify's own 4xx errors (bad JSON,
  * body too large, wrong media type) get a stable code here. Anything else is
- * a bug: 500, logged, without internals in the answer.
+ * a bug: 500, logged, without internals in the answer. Every 503 carries
+ * Retry-After.
  */
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { LadderError } from '../core/errors.js';
@@ -42,11 +43,17 @@ function rateLimitHeaders(reply: FastifyReply, error: LadderError): void {
   if (typeof error.details?.limit === 'number') void reply.header('ratelimit-limit', String(error.details.limit));
 }
 
+/** Retry-After of a 503 answer, in seconds. */
+export const RETRY_AFTER_SECONDS = '1';
+
 export function registerErrorHandling(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((err, request, reply) => {
     const error = toHttpError(err as FastifyError, bodyLimit);
     if (error.status >= 500) request.log.error({ err }, 'request failed');
     if (error.status === 429) rateLimitHeaders(reply, error);
+    // A 503 is a store or Redis that is down or hangs, a rebuild or a shutdown: each passes, and
+    // clients (and load balancers) should come back soon rather than at once or never.
+    if (error.status === 503) void reply.header('retry-after', RETRY_AFTER_SECONDS);
     void reply.status(error.status).send(error.toBody());
   });
   app.setNotFoundHandler((request, reply) => {

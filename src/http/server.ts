@@ -7,7 +7,7 @@ import { registerBoardRoutes } from './boards.js';
 import { clientErrorHandler, requireHost } from './client-errors.js';
 import type { HttpContext } from './context.js';
 import { registerDashboardRoute } from './dashboard.js';
-import { registerErrorHandling } from './errors.js';
+import { registerErrorHandling, RETRY_AFTER_SECONDS } from './errors.js';
 import { registerEventsRoute } from './events.js';
 import { registerExportRoute } from './export.js';
 import { registerImportRoute } from './import.js';
@@ -97,7 +97,7 @@ export async function buildServer(ctx: HttpContext, logger: FastifyBaseLogger): 
     const failed = checks.find((check) => !check.ok);
     const body = { status: failed === undefined ? 'ready' : 'unavailable', checks: Object.fromEntries(checks.map((check) => [check.name, check.ok ? 'ok' : check.detail])) };
     if (failed === undefined) return body;
-    return reply.status(503).header('retry-after', '1').send({ ...new LadderError(failed.code ?? 'store_unavailable', `not ready: ${failed.name}: ${failed.detail}`, body).toBody() });
+    return reply.status(503).header('retry-after', RETRY_AFTER_SECONDS).send({ ...new LadderError(failed.code ?? 'store_unavailable', `not ready: ${failed.name}: ${failed.detail}`, body).toBody() });
   });
   registerBoardRoutes(app, ctx);
   registerScoreRoutes(app, ctx);

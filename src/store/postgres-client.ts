@@ -13,12 +13,12 @@ export interface PoolOptions {
   readonly url: string;
   /** Connections at most. */
   readonly size: number;
+  /** How long to wait for a connection: a new one, or a free one of the pool (LADDER_DATABASE_CONNECT_TIMEOUT_MS). */
+  readonly connectTimeoutMs: number;
   /** Told about idle connections that broke (the next query opens a new one). */
   readonly onWarning: (message: string) => void;
 }
 
-/** How long to wait for a connection (at start, and when the pool must open one). */
-const CONNECT_TIMEOUT_MS = 10_000;
 /**
  * A transaction left idle this long is ended by PostgreSQL. A member that
  * hangs mid-commit (stopped, not killed: its connection stays open) holds
@@ -31,7 +31,7 @@ export function createPool(options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.size,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    connectionTimeoutMillis: options.connectTimeoutMs,
     idleTimeoutMillis: 30_000,
     application_name: 'ladder',
     idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
@@ -94,14 +94,16 @@ export async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient
  * What a failed database call throws. Errors in what was written (an
  * invalid value, a constraint: SQLSTATE classes 22 and 23) are the caller's
  * and are thrown as they are. Anything else (a lost or refused connection,
- * a server shutting down, a timeout, a deadlock) is storage_failed, which
- * the edges answer with 503: retrying later may succeed.
+ * a server shutting down, a timeout, a deadlock) is `as`: storage_failed for
+ * a commit (its submissions were not applied), store_unavailable for the
+ * other calls; the edges answer both with 503 and Retry-After, since
+ * retrying later may succeed.
  */
-export function storageError(err: unknown, doing: string): Error {
+export function storageError(err: unknown, doing: string, as: 'storage_failed' | 'store_unavailable' = 'storage_failed'): Error {
   if (err instanceof LadderError) return err;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'))) return err as Error;
-  return new LadderError('storage_failed', `PostgreSQL failed while ${doing}: ${causeOf(err)}`, { cause: causeOf(err), ...(typeof code === 'string' ? { code } : {}) });
+  return new LadderError(as, `PostgreSQL failed while ${doing}: ${causeOf(err)}`, { cause: causeOf(err), ...(typeof code === 'string' ? { code } : {}) });
 }
 
 /** A readable cause; a refused connection to a name with two addresses is an AggregateError with an empty message. */

@@ -40,6 +40,8 @@ export class GroupCommit<T> {
   constructor(
     private readonly commit: (events: readonly T[]) => Promise<void>,
     private readonly intervalMs: number,
+    /** Told the size of each committed transaction (the metrics). */
+    private readonly onCommitted: (items: number) => void = () => undefined,
   ) {}
 
   /** Queues the items for the next commit; resolves once it is committed. */
@@ -77,6 +79,7 @@ export class GroupCommit<T> {
         this.stats.commits += 1;
         this.stats.calls += batch.length;
         this.stats.events += events.length;
+        this.onCommitted(events.length);
         for (const pending of batch) pending.resolve();
         this.finish();
       },

@@ -23,8 +23,11 @@
  * findEvent also the events still on their way.
  *
  * A failure of the database or the connection rejects with
- * LadderError('storage_failed') (postgres-client.ts), and the store goes on
- * with new connections once the database answers again.
+ * LadderError('storage_failed') for a commit and 'store_unavailable' for
+ * the other calls (postgres-client.ts), and the store goes on with new
+ * connections once the database answers again. Waiting for a connection and
+ * single statements are bounded (connectTimeoutMs, queryTimeoutMs), so a
+ * database that is down or hangs fails requests fast instead of holding them.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -39,6 +42,7 @@ import { answerFinal, type FinalSource } from './final-rankings.js';
 import { loadMigrations } from './migrate.js';
 import { appendInTransaction } from './postgres-append.js';
 import { checkColumns, copyRows, readChangedEntries, readCheckpoint, writeCheckpoint } from './postgres-checkpoint.js';
+import { NO_STORE_OBSERVER, type StoreObserver } from './observer.js';
 import { checkConnection, createPool, storageError, transaction } from './postgres-client.js';
 import { GroupCommit, type CommitStats } from './postgres-group-commit.js';
 import { boundsOf, mergeHistory, partOf, type HistoryPart } from './participant-history.js';
@@ -112,6 +116,10 @@ export interface PostgresStoreOptions {
   readonly commitIntervalMs?: number;
   /** Connections at most. Default 10. */
   readonly poolSize?: number;
+  /** How long a call waits for a connection (LADDER_DATABASE_CONNECT_TIMEOUT_MS). Default 2000. */
+  readonly connectTimeoutMs?: number;
+  /** How long a single-statement call may take, so that a database that hangs fails requests instead of holding them (LADDER_DATABASE_QUERY_TIMEOUT_MS). Default 3000. */
+  readonly queryTimeoutMs?: number;
   /**
    * Log events received more than this many days ago are deleted, in whole
    * days, except those after their board's checkpoint
@@ -120,6 +128,8 @@ export interface PostgresStoreOptions {
   readonly auditRetentionDays?: number;
   /** Told about what the store works around: a broken idle connection, a maintenance step that failed. Default: process.emitWarning. */
   readonly onWarning?: (message: string) => void;
+  /** Told of group commits of score events and of failed calls (the metrics). */
+  readonly observer?: StoreObserver;
 }
 
 export class PostgresStore implements Store {
@@ -133,6 +143,8 @@ export class PostgresStore implements Store {
   private readonly maintenanceTimer: NodeJS.Timeout;
   private readonly retentionDays: number;
   private readonly warn: (message: string) => void;
+  private readonly observer: StoreObserver;
+  private readonly queryTimeoutMs: number;
 
   /**
    * Connects, applies the pending migrations (an empty database gets the
@@ -141,7 +153,7 @@ export class PostgresStore implements Store {
    */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const warn = options.onWarning ?? ((message: string) => process.emitWarning(message, 'LadderStoreWarning'));
-    const pool = createPool({ url: options.url, size: options.poolSize ?? 10, onWarning: warn });
+    const pool = createPool({ url: options.url, size: options.poolSize ?? 10, connectTimeoutMs: options.connectTimeoutMs ?? 2_000, onWarning: warn });
     try {
       await checkConnection(pool, options.url);
       const migrated = await migratePostgres(pool, loadMigrations('postgres'));
@@ -163,13 +175,16 @@ export class PostgresStore implements Store {
     readonly migrated: readonly number[],
   ) {
     this.warn = options.onWarning;
+    this.observer = options.observer ?? NO_STORE_OBSERVER;
+    this.queryTimeoutMs = options.queryTimeoutMs ?? 3_000;
     this.retentionDays = options.auditRetentionDays ?? 0;
     this.writes = new GroupCommit(
-      (events) => transaction(pool, (client) => appendInTransaction(client, events)).catch((err: unknown) => Promise.reject(storageError(err, 'appending score events'))),
+      (events) => transaction(pool, (client) => appendInTransaction(client, events)).catch((err: unknown) => Promise.reject(this.failure(err, 'appending score events', 'storage_failed'))),
       options.commitIntervalMs ?? 0,
+      (events) => this.observer.committed(events),
     );
     this.rejections = new GroupCommit(
-      (rejections) => insertRejections(pool, rejections).catch((err: unknown) => Promise.reject(storageError(err, 'recording rejections'))),
+      (rejections) => insertRejections(pool, rejections).catch((err: unknown) => Promise.reject(this.failure(err, 'recording rejections', 'storage_failed'))),
       options.commitIntervalMs ?? 0,
     );
     this.maintenanceTimer = setInterval(() => this.maintainInBackground(), MAINTENANCE_INTERVAL_MS);
@@ -182,12 +197,12 @@ export class PostgresStore implements Store {
   }
 
   async createBoard(config: BoardConfig, epoch: string): Promise<void> {
-    const created = await this.run('creating a board', () => this.pool.query(SQL.INSERT_BOARD, boardParams(config, epoch)));
+    const created = await this.run('creating a board', () => this.statement(SQL.INSERT_BOARD, boardParams(config, epoch)));
     if (created.rowCount === 0) throw new LadderError('board_exists', `leaderboard '${config.id}' exists already`, { leaderboard_id: config.id });
   }
 
   async setEpoch(boardId: string, epoch: string): Promise<boolean> {
-    const updated = await this.run('setting an epoch', () => this.pool.query(SQL.SET_BOARD_EPOCH, [boardId, epoch]));
+    const updated = await this.run('setting an epoch', () => this.statement(SQL.SET_BOARD_EPOCH, [boardId, epoch]));
     return updated.rowCount === 1;
   }
 
@@ -316,7 +331,7 @@ export class PostgresStore implements Store {
   }
 
   async updateBoard(config: BoardConfig): Promise<boolean> {
-    const updated = await this.run('updating a board', () => this.pool.query(SQL.UPDATE_BOARD, [config.id, config.name, toJson(config.metadata), optionsToJson(config)]));
+    const updated = await this.run('updating a board', () => this.statement(SQL.UPDATE_BOARD, [config.id, config.name, toJson(config.metadata), optionsToJson(config)]));
     return updated.rowCount === 1;
   }
 
@@ -347,7 +362,7 @@ export class PostgresStore implements Store {
   }
 
   async deletePeriod(boardId: string, periodId: string): Promise<void> {
-    await this.run('deleting a period', () => this.pool.query(SQL.DELETE_PERIOD, [boardId, periodId]));
+    await this.run('deleting a period', () => this.statement(SQL.DELETE_PERIOD, [boardId, periodId]));
   }
 
   async listPeriods(boardId: string, limit: number, before = Number.MAX_SAFE_INTEGER): Promise<PeriodRecord[]> {
@@ -393,12 +408,12 @@ export class PostgresStore implements Store {
   }
 
   async completeWebhook(boardId: string, periodId: string, at: number): Promise<boolean> {
-    const updated = await this.run('recording a webhook delivery', () => this.pool.query(SQL.COMPLETE_WEBHOOK, [boardId, periodId, at]));
+    const updated = await this.run('recording a webhook delivery', () => this.statement(SQL.COMPLETE_WEBHOOK, [boardId, periodId, at]));
     return updated.rowCount === 1;
   }
 
   async retryWebhook(boardId: string, periodId: string, attempt: number, nextAttemptAt: number | null, error: string): Promise<boolean> {
-    const updated = await this.run('recording a failed webhook delivery', () => this.pool.query(SQL.RETRY_WEBHOOK, [boardId, periodId, attempt, nextAttemptToColumn(nextAttemptAt), error]));
+    const updated = await this.run('recording a failed webhook delivery', () => this.statement(SQL.RETRY_WEBHOOK, [boardId, periodId, attempt, nextAttemptToColumn(nextAttemptAt), error]));
     return updated.rowCount === 1;
   }
 
@@ -448,7 +463,7 @@ export class PostgresStore implements Store {
   }
 
   async putProfile(profile: Profile): Promise<void> {
-    await this.run('saving a profile', () => this.pool.query(SQL.UPSERT_PROFILE, profileParams(profile)));
+    await this.run('saving a profile', () => this.statement(SQL.UPSERT_PROFILE, profileParams(profile)));
   }
 
   async getProfiles(participantIds: readonly string[]): Promise<Profile[]> {
@@ -457,13 +472,13 @@ export class PostgresStore implements Store {
   }
 
   async deleteProfile(participantId: string): Promise<boolean> {
-    const deleted = await this.run('deleting a profile', () => this.pool.query(SQL.DELETE_PROFILE, [participantId]));
+    const deleted = await this.run('deleting a profile', () => this.statement(SQL.DELETE_PROFILE, [participantId]));
     return deleted.rowCount === 1;
   }
 
   /** Rejects when the id or the hash exists already. */
   async createApiKey(record: ApiKeyRecord): Promise<void> {
-    await this.run('creating an API key', () => this.pool.query(SQL.INSERT_API_KEY, apiKeyParams(record)));
+    await this.run('creating an API key', () => this.statement(SQL.INSERT_API_KEY, apiKeyParams(record)));
   }
 
   async findApiKey(hash: string): Promise<ApiKeyRecord | null> {
@@ -535,13 +550,25 @@ export class PostgresStore implements Store {
 
   /** The rows of one statement, run on any connection of the pool (see run). */
   private async select<R extends pg.QueryResultRow>(doing: string, text: string, values: unknown[] = []): Promise<R[]> {
-    return (await this.run(doing, () => this.pool.query<R>(text, values))).rows;
+    return (await this.run(doing, () => this.statement<R>(text, values))).rows;
   }
 
-  /** Runs one call against the database: refused once the store is closing, waited for by close(), its failure a storage error. */
+  /** One statement on any connection of the pool, given up after queryTimeoutMs (the connection is dropped then). */
+  private statement<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>({ text, values, query_timeout: this.queryTimeoutMs } as pg.QueryConfig);
+  }
+
+  /** The error a failed call throws (storageError), counted as a failure of the store unless it was the caller's. */
+  private failure(err: unknown, doing: string, as: 'storage_failed' | 'store_unavailable'): Error {
+    const failure = storageError(err, doing, as);
+    if (failure instanceof LadderError && failure.status === 503) this.observer.failed();
+    return failure;
+  }
+
+  /** Runs one call against the database: refused once the store is closing, waited for by close(), its failure store_unavailable. */
   private run<T>(doing: string, call: () => Promise<T>): Promise<T> {
     if (this.closing !== null) return Promise.reject(new Error('the PostgreSQL store is closed'));
-    const running = call().catch((err: unknown) => Promise.reject(storageError(err, doing)));
+    const running = call().catch((err: unknown) => Promise.reject(this.failure(err, doing, 'store_unavailable')));
     this.running.add(running);
     const forget = (): void => void this.running.delete(running);
     running.then(forget, forget);

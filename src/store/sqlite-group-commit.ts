@@ -19,6 +19,7 @@
 import { Worker } from 'node:worker_threads';
 import { openCommitWindow } from './commit-window.js';
 import type { CheckpointSnapshot, WrittenCheckpoint } from './sqlite-checkpoint.js';
+import type { StoreObserver } from './observer.js';
 import { packEvents } from './sqlite-pack.js';
 import type { WriterReply, WriterRequest } from './sqlite-worker.js';
 import type { OpResult, WriteOp, WriterOptions } from './sqlite-writer.js';
@@ -66,6 +67,7 @@ export class GroupCommit {
   private constructor(
     private readonly worker: Worker,
     private readonly intervalMs: number,
+    private readonly observer: StoreObserver,
   ) {
     let openedResolve!: () => void;
     let openedReject!: (err: Error) => void;
@@ -91,6 +93,7 @@ export class GroupCommit {
           break;
         case 'commit_failed': {
           const err = Object.assign(new Error(`SQLite commit failed: ${reply.message}`), { code: reply.code });
+          this.observer.failed();
           const queued = this.collecting;
           this.collecting = [];
           this.cancelTimer?.();
@@ -124,8 +127,8 @@ export class GroupCommit {
   }
 
   /** Starts the writer thread; resolves once it has opened and migrated the database. */
-  static async start(options: WriterOptions, intervalMs: number): Promise<GroupCommit> {
-    const group = new GroupCommit(spawnWriter(options), intervalMs);
+  static async start(options: WriterOptions, intervalMs: number, observer: StoreObserver): Promise<GroupCommit> {
+    const group = new GroupCommit(spawnWriter(options), intervalMs, observer);
     try {
       await group.opened;
     } catch (err) {
@@ -222,7 +225,10 @@ export class GroupCommit {
     if (committed) {
       this.stats.commits += 1;
       this.stats.ops += batch.length;
-      for (const pending of batch) if (pending.op.kind === 'append') this.stats.events += pending.op.events.length;
+      let events = 0;
+      for (const pending of batch) if (pending.op.kind === 'append') events += pending.op.events.length;
+      this.stats.events += events;
+      if (events > 0) this.observer.committed(events);
     }
     batch.forEach(settle);
     // Ops that arrived during the commit have waited long enough.
@@ -243,6 +249,7 @@ export class GroupCommit {
   private fail(err: Error): void {
     if (this.failure !== null) return;
     this.failure = err;
+    this.observer.failed();
     this.cancelTimer?.();
     this.cancelTimer = null;
     const pending = [...(this.committing ?? []), ...this.collecting];

@@ -24,6 +24,7 @@ import type { BoardConfig, Entry, Metadata, Profile } from '../core/types.js';
 import { PendingEvents } from './pending-events.js';
 import { checkEvent } from './score-events.js';
 import { CHECKPOINT_DIR_NAME, CheckpointError, erasedCheckpointFileName, joinIds, joinMetadata, mayHoldParticipant, readCheckpointFile, withoutParticipant } from './sqlite-checkpoint.js';
+import { NO_STORE_OBSERVER, type StoreObserver } from './observer.js';
 import { GroupCommit, type CommitStats } from './sqlite-group-commit.js';
 import { SqliteHistory } from './sqlite-history.js';
 import { lockDataDir, type DataDirLock } from './sqlite-lock.js';
@@ -104,6 +105,8 @@ export interface SqliteStoreOptions {
   readonly auditRetentionDays?: number;
   /** Told about what the store works around: a checkpoint it could not read, files a crash left. Default: process.emitWarning. */
   readonly onWarning?: (message: string) => void;
+  /** Told of group commits and failed ones (the metrics). */
+  readonly observer?: StoreObserver;
 }
 
 export const SQLITE_FILE_NAME = 'ladder.db';
@@ -120,7 +123,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   try {
     // The writer opens first: it creates the file, sets WAL and migrates.
     const checkpointDir = join(options.dataDir, CHECKPOINT_DIR_NAME);
-    writes = await GroupCommit.start({ file, checkpointDir, sync: options.sync }, options.commitIntervalMs);
+    writes = await GroupCommit.start({ file, checkpointDir, sync: options.sync }, options.commitIntervalMs, options.observer ?? NO_STORE_OBSERVER);
     return new SqliteStore(new Database(file, { fileMustExist: true }), writes, lock, { ...options, checkpointDir });
   } catch (err) {
     await writes?.close();

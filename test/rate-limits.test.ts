@@ -12,6 +12,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
+import { LadderClient } from '../src/client/client.js';
+import type { ViewUpdate } from '../src/client/subscription.js';
 import { loadConfig } from '../src/core/config.js';
 import { formatRateLimit, parseRateLimit } from '../src/core/rate-limit.js';
 import { createBoard, eventually } from './helpers/realtime.js';
@@ -183,5 +185,38 @@ describe('rate limits', () => {
     assert.ok(outcomes.filter((outcome) => outcome.code === null).length >= 2, JSON.stringify(outcomes));
     for (const outcome of refused) assert.deepEqual(outcome, { code: 4029, error: 'too_many_connections' });
     for (const ws of sockets) ws.close();
+  });
+
+  it('has the client library retry a refused connection (4029) with backoff, and go live once there is room', async () => {
+    const key = await newKey({ scope: 'read' });
+    // Four sockets fill the key's 2 connections (per member, in cluster mode); each answers a ping or says it was refused.
+    const holders = [0, 1, 2, 3].map(() => new WebSocket(wsUrl(server, board, `?key=${key}`)));
+    await Promise.all(
+      holders.map(
+        (ws) =>
+          new Promise((resolve) => {
+            ws.once('open', () => ws.send(JSON.stringify({ type: 'ping' })));
+            ws.once('message', resolve);
+          }),
+      ),
+    );
+    let attempts = 0;
+    class CountingSocket extends WebSocket {
+      constructor(url: string) {
+        super(url);
+        attempts += 1;
+      }
+    }
+    const client = new LadderClient({ baseUrl: server.url, apiKey: key, WebSocket: CountingSocket, transports: ['websocket'], backoff: { baseMs: 20, maxMs: 100 } });
+    const updates: ViewUpdate[] = [];
+    const subscription = client.subscribe(board, { top: 5 }, (update) => updates.push(update));
+    try {
+      await eventually(() => assert.ok(attempts >= 2, `${attempts} attempts`), 15_000);
+      assert.notEqual(subscription.status.state, 'closed');
+      for (const ws of holders) ws.close();
+      await eventually(() => assert.ok(updates.length > 0), 15_000);
+    } finally {
+      client.close();
+    }
   });
 });

@@ -91,7 +91,7 @@ describe('REST and the ports', () => {
     assert.equal((await submit()).status, 200);
     const listed = await api(server, 'GET', '/v1/keys', { key });
     const mine = listed.body.keys.find((k: { id: string }) => k.id === issued.body.id);
-    assert.deepEqual(mine, { id: issued.body.id, scope: 'write', name: 'game server', boards: null, created_at: issued.body.created_at, revoked_at: null });
+    assert.deepEqual(mine, { id: issued.body.id, scope: 'write', name: 'game server', boards: null, rate_limit: null, created_at: issued.body.created_at, revoked_at: null });
     assert.ok(!JSON.stringify(listed.body).includes(issued.body.key), 'no secret in the list');
 
     const revoked = await api(server, 'DELETE', `/v1/keys/${issued.body.id}`, { key });

@@ -281,7 +281,8 @@ export class Ladder {
    * period: the live one keeps its start.
    */
   async updateBoard(boardId: string, settings: BoardSettings): Promise<BoardSummary> {
-    const config = await this.requireBoard(boardId);
+    // As stored: a change another process made a moment ago (a participant hidden there) is kept, not overwritten.
+    const config = await this.#storedBoard(boardId);
     if (settings.scoreDecimals !== undefined && settings.scoreDecimals !== config.scoreDecimals) {
       const standing = await this.backend.standing(boardId);
       const periods = await this.store.listPeriods(boardId, 1);
@@ -375,7 +376,8 @@ export class Ladder {
 
   /** Closes the board now (POST .../close): it refuses scores, and its standings are archived as its final rankings. */
   async closeBoard(boardId: string): Promise<BoardSummary> {
-    const config = await this.requireBoard(boardId);
+    // As stored: a change another process made a moment ago (a participant hidden there) is kept, not overwritten.
+    const config = await this.#storedBoard(boardId);
     if (boardStatus(config, this.clock.now()) !== 'closed') {
       const closed = { ...config, closedAt: this.clock.now() };
       if (!(await this.registry.update(closed))) throw boardNotFound(boardId);
@@ -391,11 +393,12 @@ export class Ladder {
    * its standings go on from where they were.
    */
   async reopenBoard(boardId: string): Promise<BoardSummary> {
-    const config = await this.requireBoard(boardId);
+    // As stored: a change another process made a moment ago (a participant hidden there) is kept, not overwritten.
+    const config = await this.#storedBoard(boardId);
     const now = this.clock.now();
     if (boardStatus(config, now) !== 'closed') return this.getBoard(boardId);
     await this.lifecycle.close(boardId); // a close still due is finished first, so that it is not repeated after
-    const current = this.registry.get(boardId) ?? config;
+    const current = await this.#storedBoard(boardId);
     if (current.finalizedAt !== null) await this.store.deletePeriod(boardId, livePeriod(current)?.id ?? FINAL_PERIOD_ID);
     const endsAt = current.endsAt !== null && current.endsAt <= now ? null : current.endsAt;
     const reopened = { ...current, closedAt: null, finalizedAt: null, endsAt };

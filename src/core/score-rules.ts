@@ -29,9 +29,6 @@ export interface ScoreRules {
 
 export const NO_SCORE_RULES: ScoreRules = { minScore: null, maxScore: null, maxIncrease: null, maxIncreasePerWindow: null, monotonic: false };
 
-/** The longest window of a rule or a rate limit: a day. */
-export const MAX_WINDOW_MS = RATE_LIMIT_WINDOW_MAX_MS;
-
 /** True when a check needs the participant's current score. */
 export function needsCurrentScore(config: BoardConfig): boolean {
   const rules = config.scoreRules;
@@ -52,11 +49,24 @@ function scaled(rules: ScoreRules, decimals: number) {
   };
 }
 
+type KeptRules = ReturnType<typeof scaled>;
+
+/** The board's rules in kept integers, worked out once per configuration (a configuration never changes; a new one replaces it). */
+const keptRulesOf = new WeakMap<BoardConfig, KeptRules>();
+function keptRules(config: BoardConfig): KeptRules {
+  let kept = keptRulesOf.get(config);
+  if (kept === undefined) {
+    kept = scaled(config.scoreRules!, config.scoreDecimals);
+    keptRulesOf.set(config, kept);
+  }
+  return kept;
+}
+
 /** Throws invalid_request (or invalid_score) naming the field unless the board's rules and rate limit fit together and its decimals. */
 export function checkScoreRules(config: BoardConfig): void {
   const rate = config.rateLimit;
   if (rate !== null && (!Number.isSafeInteger(rate.max) || rate.max < 1)) throw invalidField('rate_limit.max', 'must be a positive integer');
-  if (rate !== null && (!Number.isInteger(rate.windowMs) || rate.windowMs < 1 || rate.windowMs > MAX_WINDOW_MS)) throw invalidField('rate_limit.window_ms', `must be an integer from 1 to ${MAX_WINDOW_MS}`);
+  if (rate !== null && (!Number.isInteger(rate.windowMs) || rate.windowMs < 1 || rate.windowMs > RATE_LIMIT_WINDOW_MAX_MS)) throw invalidField('rate_limit.window_ms', `must be an integer from 1 to ${RATE_LIMIT_WINDOW_MAX_MS}`);
   const rules = config.scoreRules;
   if (rules === null) return;
   const kept = scaled(rules, config.scoreDecimals);
@@ -64,8 +74,8 @@ export function checkScoreRules(config: BoardConfig): void {
   if (kept.maxIncrease !== null && kept.maxIncrease < 0) throw invalidField('rules.max_increase', 'must not be negative');
   const window = rules.maxIncreasePerWindow;
   if (window !== null && kept.windowAmount! < 0) throw invalidField('rules.max_increase_per_window.amount', 'must not be negative');
-  if (window !== null && (!Number.isInteger(window.windowMs) || window.windowMs < 1 || window.windowMs > MAX_WINDOW_MS)) {
-    throw invalidField('rules.max_increase_per_window.window_ms', `must be an integer from 1 to ${MAX_WINDOW_MS}`);
+  if (window !== null && (!Number.isInteger(window.windowMs) || window.windowMs < 1 || window.windowMs > RATE_LIMIT_WINDOW_MAX_MS)) {
+    throw invalidField('rules.max_increase_per_window.window_ms', `must be an integer from 1 to ${RATE_LIMIT_WINDOW_MAX_MS}`);
   }
 }
 
@@ -83,7 +93,7 @@ export interface RuleVerdict {
 export function checkSubmissionRules(config: BoardConfig, current: number | null, score: number, participantId: string): RuleVerdict {
   const rules = config.scoreRules;
   if (rules === null) return { gain: 0 };
-  const kept = scaled(rules, config.scoreDecimals);
+  const kept = keptRules(config);
   const desc = config.sortOrder === 'desc';
   const increment = config.operator === 'increment';
   const after = increment ? (current ?? 0) + score : score;
@@ -125,7 +135,7 @@ export function windowExceeded(config: BoardConfig, participantId: string, gain:
 
 /** The window rule's amount in kept integers. */
 export function windowAmount(config: BoardConfig): number {
-  return scaled(config.scoreRules!, config.scoreDecimals).windowAmount!;
+  return keptRules(config).windowAmount!;
 }
 
 /** The rate limit's refusal (429): the participant sent `limit.max` submissions in the window that ends in `resetInMs`. */

@@ -25,7 +25,7 @@ export function screens(config: BoardConfig): boolean {
   return config.hidden.length > 0 || config.rateLimit !== null || config.scoreRules !== null;
 }
 
-export function participantHidden(config: BoardConfig, participantId: string): LadderError {
+function participantHidden(config: BoardConfig, participantId: string): LadderError {
   return new LadderError('participant_hidden', `participant '${participantId}' is hidden on leaderboard '${config.id}': their submissions are refused until an admin unhides them`, {
     participant_id: participantId,
     leaderboard_id: config.id,
